@@ -1,0 +1,3 @@
+from kakosheet.cli import main
+
+main()

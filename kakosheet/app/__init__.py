@@ -1,0 +1,1 @@
+"""Use cases: each command of the CLI is one function here."""

@@ -1,0 +1,40 @@
+"""`kakosheet demo`: a sample team folder with realistic cases, some deliberately wrong, validated."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from kakosheet.app.samples import make_cases, make_closure_mistakes, make_world, reference_rows
+from kakosheet.app.setup import init_team
+from kakosheet.app.validate import validate_source
+from kakosheet.config import load_config
+from kakosheet.core.issues import Report
+from kakosheet.sources.xlsx_template import fill_master_workbook
+
+# How the sample cases are shared out between the logs.
+SHARES = {"qc": 0.4, "refunds": 0.25, "returns": 0.2, "after_sales": 0.15}
+BAD_SHARE = 0.08
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    config: Path
+    workbook: Path
+    report: Report
+
+
+def run_demo(folder: Path, *, cases: int = 400, seed: int = 7) -> DemoResult:
+    """Set up ``folder`` as a team, fill its master workbook with sample cases, validate it."""
+    init = init_team(folder, force=True)
+    config = load_config(init.config)
+    schemas = config.load_schemas()
+    rng = random.Random(seed)
+    world = make_world(rng, today=config.today())
+    rows = {log: make_cases(rng, world, log, max(1, round(cases * share)), bad_share=BAD_SHARE) for log, share in SHARES.items()}
+    make_closure_mistakes(rows["qc"])
+    rows.update(reference_rows(world))
+    fill_master_workbook(init.workbook, schemas, rows)
+    report = validate_source(config)
+    return DemoResult(config=init.config, workbook=init.workbook, report=report)

@@ -1,0 +1,105 @@
+"""Reading a source into typed tables: find the log tabs, their headers, their cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kakosheet.core.cells import CellContext
+from kakosheet.core.header import SCAN_ROWS, header_score, locate_header
+from kakosheet.core.issues import ERROR, WARNING, Issue
+from kakosheet.core.schema import LogSchema, SchemaSet, normalize_label
+from kakosheet.core.table import Table, build_table
+from kakosheet.errors import SourceError
+from kakosheet.sources.base import Source
+
+# A tab not named like a log is read as that log when this share of its labels match.
+RECOGNISE_SHARE = 0.5
+
+
+@dataclass
+class ReadResult:
+    """The typed tables of the logs and reference tabs found, and what went wrong finding them."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def match_tabs(sheet_names: list[str], schemas: list[LogSchema]) -> dict[str, str]:
+    """Log name -> the tab named like it (case and spacing ignored)."""
+    by_label = {normalize_label(name): name for name in sheet_names}
+    found = {}
+    for schema in schemas:
+        for tab in (schema.tab, *schema.tab_aliases):
+            if normalize_label(tab) in by_label:
+                found[schema.name] = by_label[normalize_label(tab)]
+                break
+    return found
+
+
+def _recognise_by_header(source: Source, missing: list[LogSchema], unclaimed: list[str]) -> dict[str, str]:
+    """Tabs that are not named like a log but whose header row is clearly one."""
+    found: dict[str, str] = {}
+    for schema in missing:
+        best: tuple[float, str] | None = None
+        for sheet in unclaimed:
+            if sheet in found.values():
+                continue
+            try:
+                score = header_score(source.read_head(sheet, SCAN_ROWS), schema)
+            except SourceError:
+                continue  # a damaged tab that is not a log is none of our business
+            if score >= RECOGNISE_SHARE and (best is None or score > best[0]):
+                best = (score, sheet)
+        if best:
+            found[schema.name] = best[1]
+    return found
+
+
+def read_source(source: Source, schemas: SchemaSet, logs: tuple[str, ...], ctx: CellContext) -> ReadResult:
+    """Read the configured logs and every reference tab present.
+
+    A configured log whose tab is missing is one warning; a source with none of them is
+    a SourceError (exit 3).
+    """
+    result = ReadResult()
+    sheet_names = source.sheet_names()
+    wanted = [schemas[name] for name in logs]
+    found = match_tabs(sheet_names, wanted + list(schemas.references))
+    missing = [schema for schema in wanted if schema.name not in found]
+    if missing:
+        unclaimed = [name for name in sheet_names if name not in found.values()]
+        for log_name, sheet in _recognise_by_header(source, missing, unclaimed).items():
+            found[log_name] = sheet
+            result.issues.append(Issue(
+                log=log_name, sheet=sheet, row=None, column=None, code="tab-name", severity=WARNING,
+                message=f"read as the {schemas[log_name].title} log because its header matches; rename the tab "
+                f"to {schemas[log_name].tab!r}",
+            ))
+    if not any(schema.name in found for schema in wanted):
+        tabs = ", ".join(repr(name) for name in sheet_names) or "none"
+        expected = ", ".join(repr(schema.tab) for schema in wanted)
+        raise SourceError(
+            f"{source.name}: none of the log tabs ({expected}) is in this workbook (its tabs: {tabs}); "
+            "rename the tabs, or start from the master workbook (`kakosheet init`)"
+        )
+    for schema in wanted:
+        if schema.name not in found:
+            result.issues.append(Issue(
+                log=schema.name, sheet=None, row=None, column=None, code="missing-tab", severity=WARNING,
+                message=f"the {schema.tab!r} tab is not in {source.name}; add it, or remove {schema.name!r} "
+                "from `logs` in kakosheet.toml",
+            ))
+    grids = source.read_grids([found[name] for name in found])
+    for log_name, sheet in found.items():
+        schema = schemas[log_name]
+        header = locate_header(grids[sheet], schema)
+        if header is None:
+            labels = ", ".join(c.label for c in schema.columns[:6])
+            result.issues.append(Issue(
+                log=log_name, sheet=sheet, row=None, column=None, code="no-header",
+                severity=ERROR if schema.kind == "log" else WARNING,
+                message=f"no header row found in the first {SCAN_ROWS} rows; the header names the columns: {labels}, ...",
+            ))
+            continue
+        result.tables[log_name] = build_table(grids[sheet], header, schema, ctx)
+    return result

@@ -1,0 +1,42 @@
+"""`kakosheet validate`: read a source and report every issue, changing nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kakosheet.app.read import read_source
+from kakosheet.config import Config
+from kakosheet.core.cells import CellContext
+from kakosheet.core.issues import Report
+from kakosheet.core.validate import ReferenceKeys, reference_keys, validate_table
+from kakosheet.errors import UsageError
+from kakosheet.sources import open_source
+
+
+def resolve_source(config: Config, source: str | None) -> str:
+    spec = source or config.source
+    if not spec:
+        raise UsageError(
+            "no source given: pass a workbook (kakosheet validate master.xlsx) or set `source` in kakosheet.toml"
+        )
+    return spec
+
+
+def validate_source(config: Config, source: str | None = None, *, today: dt.date | None = None) -> Report:
+    """Every issue of every configured log and reference tab in the source."""
+    schemas = config.load_schemas()
+    spec = resolve_source(config, source)
+    opened = open_source(spec, base=config.root if source is None else None)
+    today = today or config.today()
+    ctx = CellContext(date_order=config.date_order, date1904=opened.date1904, today=today)
+    read = read_source(opened, schemas, config.logs, ctx)
+    report = Report()
+    report.extend(read.issues)
+    references: dict[str, ReferenceKeys] = {
+        name: reference_keys(table) for name, table in read.tables.items() if table.schema.kind == "reference"
+    }
+    for name, table in read.tables.items():
+        report.extend(validate_table(table, today=today, references=references))
+        report.rows_read[name] = len(table)
+        report.sheets_read[name] = table.sheet
+    return report

@@ -1,0 +1,112 @@
+"""The commands. Each one parses its options, calls one use case and renders the result."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kakosheet.app import demo as demo_app
+from kakosheet.app import setup as setup_app
+from kakosheet.app.validate import validate_source
+from kakosheet.cli import config_from, main
+from kakosheet.cli.render import render_json, render_text, summary
+from kakosheet.errors import UsageError
+
+EXIT_ISSUES = 1
+
+
+def _format_option(func):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        help="text for people; json prints one document on stdout (messages go to stderr).",
+    )(func)
+
+
+@main.command()
+@click.argument("source", required=False)
+@_format_option
+@click.pass_context
+def validate(ctx: click.Context, source: str | None, output_format: str) -> None:
+    """Check every row of the workbook and list every issue; changes nothing.
+
+    SOURCE is an .xlsx/.xlsm workbook; without it, `source` from kakosheet.toml.
+    Exits 1 when any error is found (warnings alone exit 0).
+
+    \b
+    Examples:
+      kakosheet validate master.xlsx
+      kakosheet validate --format json > issues.json
+    """
+    report = validate_source(config_from(ctx), source)
+    if output_format == "json":
+        render_json(report, sys.stdout)
+    else:
+        render_text(report, sys.stdout)
+    click.echo(summary(report), err=True)
+    if not report.valid:
+        ctx.exit(EXIT_ISSUES)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--logs", help='Comma-separated logs the team keeps (default: "qc,refunds,returns,after_sales").')
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone for dates such as today.")
+@click.option("--date-order", type=click.Choice(["DMY", "MDY", ""]), default="", help="How to read text dates like 03/04/2026.")
+@click.option("--force", is_flag=True, help="Overwrite an existing kakosheet.toml and master workbook.")
+def init(directory: Path, logs: str | None, timezone: str, date_order: str, force: bool) -> None:
+    """Set up a team folder: kakosheet.toml, its own copy of the schemas, a master workbook.
+
+    \b
+    Example:
+      kakosheet init after-sales --logs qc,refunds --timezone Asia/Shanghai
+    """
+    chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
+    result = setup_app.init_team(directory, logs=chosen, timezone=timezone, date_order=date_order, force=force)
+    click.echo(f"Wrote {result.config} and the team's schemas in {result.schemas}/.", err=True)
+    click.echo(f"Master workbook: {result.workbook} (share it, or open it in Excel).", err=True)
+    click.echo("Next: add cases, then `kakosheet validate`.", err=True)
+
+
+@main.group()
+def template() -> None:
+    """The master workbook template generated from the schemas."""
+
+
+@template.command("build")
+@click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Schemas folder (default: the team's, from kakosheet.toml, else the built-in ones).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write it (default: templates/master.xlsx beside the schemas).")
+@click.pass_context
+def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | None) -> None:
+    """Regenerate the master workbook from the schemas.
+
+    \b
+    Example:
+      kakosheet template build --out templates/master.xlsx
+    """
+    written = setup_app.build_template(config_from(ctx), schemas_dir=schemas_dir, out=out)
+    click.echo(f"Wrote {written}.", err=True)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="kakosheet-demo")
+@click.option("--cases", default=400, show_default=True, help="How many sample cases to write across the four logs.")
+@click.option("--seed", default=7, show_default=True, help="Random seed, for the same sample every time.")
+def demo(directory: Path, cases: int, seed: int) -> None:
+    """Build a sample team folder with realistic cases (some deliberately wrong) and validate it.
+
+    \b
+    Example:
+      kakosheet demo            writes ./kakosheet-demo and shows what it found
+    """
+    if cases < 20:
+        raise UsageError("--cases should be at least 20, so every log gets a few")
+    result = demo_app.run_demo(directory, cases=cases, seed=seed)
+    render_text(result.report, sys.stdout)
+    click.echo("", err=True)
+    click.echo(summary(result.report), err=True)
+    click.echo(f"Look at: {result.workbook}  (the sample workbook; each issue above names its tab, row and column)", err=True)
+    click.echo(f"Try:     kakosheet --config {result.config} validate --format json", err=True)

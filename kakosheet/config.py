@@ -1,0 +1,180 @@
+"""kakosheet.toml: a team's settings, found in the working folder or above it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kakosheet.core.codes import CURRENCIES
+from kakosheet.core.schema import SchemaSet, load_schemas
+from kakosheet.errors import ConfigError
+
+CONFIG_NAME = "kakosheet.toml"
+DEFAULT_LOGS = ("qc", "refunds", "returns", "after_sales")
+DATE_ORDERS = ("DMY", "MDY")
+
+CONFIG_TEMPLATE = """\
+# kakosheet settings for this team. Paths are relative to this file.
+
+# The master log: an .xlsx/.xlsm workbook (or, later, a Google Sheet: gsheet:KEY).
+source = "{source}"
+
+# The canonical store: any SQLAlchemy URL. The default is a SQLite file beside this one.
+store = "{store}"
+
+# The logs this team keeps; a team that keeps only a QC log lists only "qc".
+logs = [{logs}]
+
+# The team's own copy of the schemas: edit them to add columns, reason codes or rules.
+schemas = "schemas"
+
+# Dates such as "today" (for dates in the future) are taken in this time zone.
+timezone = "{timezone}"
+
+# The currency totals are converted to when a report asks for one total.
+base_currency = "{base_currency}"
+
+# How to read dates typed as text, such as 03/04/2026: "DMY" (3 April) or "MDY" (March 4).
+# Left empty, only ISO dates (2026-04-03) and unambiguous ones are read; others are issues.
+date_order = "{date_order}"
+"""
+
+_KNOWN_KEYS = {"source", "store", "logs", "schemas", "timezone", "base_currency", "date_order"}
+
+
+def default_schema_dir() -> Path:
+    """The schemas that ship with kakosheet."""
+    packaged = Path(__file__).parent / "defaults" / "schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"  # a source checkout
+
+
+@dataclass(frozen=True)
+class Config:
+    """A team's settings; defaults when there is no kakosheet.toml."""
+
+    root: Path
+    path: Path | None = None
+    source: str | None = None
+    store: str | None = None
+    logs: tuple[str, ...] = DEFAULT_LOGS
+    schemas_dir: Path = field(default_factory=default_schema_dir)
+    timezone: str = "UTC"
+    base_currency: str = "USD"
+    date_order: str | None = None
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+
+    def load_schemas(self) -> SchemaSet:
+        schemas = load_schemas(self.schemas_dir)
+        unknown = [name for name in self.logs if name not in schemas.logs or schemas[name].kind != "log"]
+        if unknown:
+            known = ", ".join(s.name for s in schemas.case_logs)
+            raise ConfigError(f"{self._where('logs')}: {unknown[0]!r} is not a log (the logs are: {known})")
+        return schemas
+
+    def _where(self, key: str) -> str:
+        return f"{self.path.name if self.path else CONFIG_NAME}: {key}"
+
+
+def find_config(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """The config at ``path``, or found from ``cwd`` upwards, or the defaults."""
+    cwd = cwd or Path.cwd()
+    if path is None:
+        path = find_config(cwd)
+        if path is None:
+            return Config(root=cwd)
+    elif not path.is_file():
+        raise ConfigError(f"{path}: no such config file; run `kakosheet init` to write one")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: cannot read it ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from exc
+    return _parse(data, path)
+
+
+def _parse(data: dict[str, Any], path: Path) -> Config:
+    def where(key: str) -> str:
+        return f"{path.name}: {key}"
+
+    unknown = sorted(set(data) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{where(unknown[0])}: unknown setting (known: {', '.join(sorted(_KNOWN_KEYS))})")
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where(key)}: should be text in quotes, found {value!r}")
+        return value.strip() if value and value.strip() else None
+
+    root = path.parent
+    logs = data.get("logs", list(DEFAULT_LOGS))
+    if not isinstance(logs, list) or not logs or not all(isinstance(x, str) for x in logs):
+        raise ConfigError(f'{where("logs")}: should be a list of log names, e.g. ["qc", "refunds"]')
+    timezone = text("timezone") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where('timezone')}: {timezone!r} is not a time zone (e.g. Europe/Berlin, Asia/Shanghai)") from exc
+    currency = (text("base_currency") or "USD").upper()
+    if currency not in CURRENCIES:
+        raise ConfigError(f"{where('base_currency')}: {currency!r} is not an ISO 4217 currency code (e.g. USD)")
+    date_order = (text("date_order") or "").upper() or None
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ConfigError(f'{where("date_order")}: should be "DMY", "MDY" or "", found {date_order!r}')
+    schemas = root / (text("schemas") or "schemas")
+    if not schemas.is_dir():
+        raise ConfigError(f"{where('schemas')}: the folder {schemas.name!r} does not exist; run `kakosheet init` to copy the default schemas")
+    return Config(
+        root=root,
+        path=path,
+        source=text("source"),
+        store=text("store"),
+        logs=tuple(logs),
+        schemas_dir=schemas,
+        timezone=timezone,
+        base_currency=currency,
+        date_order=date_order,
+    )
+
+
+def write_config(folder: Path, *, source: str, logs: tuple[str, ...] = DEFAULT_LOGS, timezone: str = "UTC",
+                 base_currency: str = "USD", date_order: str = "") -> Path:
+    """Write kakosheet.toml and the team's copy of the default schemas into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CONFIG_NAME
+    path.write_text(
+        CONFIG_TEMPLATE.format(
+            source=source,
+            store="sqlite:///kakosheet.db",
+            logs=", ".join(f'"{name}"' for name in logs),
+            timezone=timezone,
+            base_currency=base_currency,
+            date_order=date_order,
+        ),
+        encoding="utf-8",
+    )
+    schemas = folder / "schemas"
+    schemas.mkdir(exist_ok=True)
+    for schema_file in sorted(default_schema_dir().glob("*.yaml")):
+        target = schemas / schema_file.name
+        if not target.exists():
+            shutil.copyfile(schema_file, target)
+    return path

@@ -1,0 +1,545 @@
+"""The schema model: what each log (and reference tab) holds, loaded from YAML and checked once.
+
+A schema is the single source of truth for a log: the master template, the validation,
+the store tables and the Google Sheet setup are all generated from it. Loading checks every
+key, so a typo in a team's YAML is reported with its file and key path, never later as a
+strange failure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kakosheet.errors import SchemaError
+
+COLUMN_TYPES = (
+    "id",  # the case ID, assigned by kakosheet
+    "text",  # free text
+    "code",  # identifier typed by people (order number, SKU, serial): always text, "007" stays
+    "enum",  # one of `values`
+    "date",
+    "datetime",
+    "money",  # a decimal amount; its currency is the log's `currency` column
+    "number",  # a decimal number
+    "integer",
+    "percent",  # 0.12 or "12%"
+    "email",
+    "urls",  # one or more http(s) links
+    "currency",  # ISO 4217 code
+    "country",  # ISO 3166-1 alpha-2 code
+    "bool",
+)
+
+# Who writes a column (ARCHITECTURE.md, invariant 3).
+COLUMN_KINDS = (
+    "input",  # staff type it; kakosheet only reads it
+    "owned",  # kakosheet's: the case ID and the Issues note
+    "computed",  # kakosheet derives it and writes it
+    "fill_when_blank",  # kakosheet fills it when staff left it blank, never overwrites
+)
+
+LOG_KINDS = ("log", "reference")
+
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ID_PLACEHOLDER = re.compile(r"\{(\w+)(?::0(\d+)d)?\}")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """When a column-level rule applies to a row.
+
+    Exactly one form: ``field`` with ``in``/``not_in`` (enum or text values), or
+    ``any_present`` (any of these fields holds a value).
+    """
+
+    field: str | None = None
+    values_in: tuple[str, ...] = ()
+    values_not_in: tuple[str, ...] = ()
+    any_present: tuple[str, ...] = ()
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.field,) if self.field else self.any_present
+
+    def describe(self, labels: Mapping[str, str]) -> str:
+        if self.any_present:
+            return "any of " + ", ".join(labels[f] for f in self.any_present) + " is set"
+        assert self.field is not None
+        if self.values_in:
+            return f"{labels[self.field]} is " + " or ".join(self.values_in)
+        return f"{labels[self.field]} is not " + " or ".join(self.values_not_in)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a log: how it is labelled, typed, checked and who may see it."""
+
+    field: str
+    label: str
+    type: str
+    kind: str = "input"
+    description: str = ""
+    required: bool = False
+    required_when: Condition | None = None
+    only_when: Condition | None = None
+    recommended_when: Condition | None = None
+    values: tuple[str, ...] = ()
+    pattern: str | None = None
+    pattern_hint: str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    exclusive_minimum: bool = False
+    not_future: bool = False
+    not_before: str | None = None
+    references: str | None = None
+    unique: bool = False
+    vendor_visible: bool = False
+    aliases: tuple[str, ...] = ()
+    width: int | None = None
+
+    @property
+    def written_by_kakosheet(self) -> bool:
+        return self.kind != "input"
+
+
+@dataclass(frozen=True)
+class IdFormat:
+    """How a log's case IDs look, e.g. ``QC-{year}-{number:04d}``.
+
+    The number runs per log and year, zero-padded to the width shown and growing past it.
+    Other placeholders name a field of the row (``{vendor_id}``).
+    """
+
+    field: str
+    template: str
+    year_from: str | None
+    regex: re.Pattern[str]
+
+    @property
+    def row_fields(self) -> tuple[str, ...]:
+        return tuple(
+            name for name, _ in _ID_PLACEHOLDER.findall(self.template) if name not in ("year", "number")
+        )
+
+    def format(self, *, year: int, number: int, **parts: str) -> str:
+        return self.template.format(year=year, number=number, **parts)
+
+    def example(self) -> str:
+        return self.format(year=2026, number=1, **{f: "VEND" for f in self.row_fields})
+
+
+@dataclass(frozen=True)
+class Sla:
+    """How long each stage of a case may take, in days, scaled by the case's priority."""
+
+    stage_field: str
+    days: Mapping[str, int]
+    priority_field: str | None = None
+    priority_factor: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogSchema:
+    """One log (or reference tab): its tab, columns, ID format and rules."""
+
+    name: str
+    title: str
+    tab: str
+    kind: str
+    columns: tuple[Column, ...]
+    description: str = ""
+    tab_aliases: tuple[str, ...] = ()
+    id: IdFormat | None = None
+    key: str | None = None
+    match_also: tuple[str, ...] = ()
+    sla: Sla | None = None
+    source_file: str = ""
+
+    def column(self, field_name: str) -> Column:
+        for column in self.columns:
+            if column.field == field_name:
+                return column
+        raise KeyError(field_name)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(c.field for c in self.columns)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {c.field: c.label for c in self.columns}
+
+    @property
+    def mandatory(self) -> tuple[Column, ...]:
+        """Columns that must always hold a value (staff input, not conditional)."""
+        return tuple(c for c in self.columns if c.required and c.kind == "input")
+
+    @property
+    def issues_column(self) -> Column | None:
+        for column in self.columns:
+            if column.field == "issues":
+                return column
+        return None
+
+
+@dataclass(frozen=True)
+class SchemaSet:
+    """All schemas of a team: its logs and the reference tabs they check against."""
+
+    logs: Mapping[str, LogSchema]
+
+    def __getitem__(self, name: str) -> LogSchema:
+        return self.logs[name]
+
+    @property
+    def case_logs(self) -> tuple[LogSchema, ...]:
+        return tuple(s for s in self.logs.values() if s.kind == "log")
+
+    @property
+    def references(self) -> tuple[LogSchema, ...]:
+        return tuple(s for s in self.logs.values() if s.kind == "reference")
+
+    def enum_lists(self) -> dict[str, tuple[str, ...]]:
+        """Every distinct dropdown list, named by the log and field that first uses it."""
+        lists: dict[str, tuple[str, ...]] = {}
+        seen: dict[tuple[str, ...], str] = {}
+        for schema in self.logs.values():
+            for column in schema.columns:
+                if column.type == "enum" and column.values not in seen:
+                    name = f"{schema.name}.{column.field}"
+                    seen[column.values] = name
+                    lists[name] = column.values
+        return lists
+
+    def list_name(self, values: tuple[str, ...]) -> str:
+        for name, listed in self.enum_lists().items():
+            if listed == values:
+                return name
+        raise KeyError(values)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _Reader:
+    """Reads one YAML mapping and reports any problem with the file and the key path."""
+
+    def __init__(self, source: str, data: Any, path: str = "") -> None:
+        self.source = source
+        self.path = path
+        if not isinstance(data, dict):
+            self.fail(f"expected a mapping of keys, found {type(data).__name__}")
+        self.data: dict[str, Any] = data
+        self.used: set[str] = set()
+
+    def fail(self, message: str, key: str | None = None) -> None:
+        where = ".".join(p for p in (self.path, key) if p)
+        location = f"{self.source}: {where}: " if where else f"{self.source}: "
+        raise SchemaError(location + message)
+
+    def child(self, key: str, data: Any) -> _Reader:
+        return _Reader(self.source, data, f"{self.path}.{key}" if self.path else key)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required:
+                self.fail("is missing", key)
+            return default
+        value = self.data[key]
+        kinds = _as_tuple(kind)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(f"should be {names}, found {value!r}", key)
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, (list, str), ())
+        items = [value] if isinstance(value, str) else value
+        for item in items:
+            if not isinstance(item, str) or not item.strip():
+                self.fail(f"should be a list of names, found {item!r}", key)
+        return tuple(item.strip() for item in items)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            self.fail(f"unknown key {unknown[0]!r} (known keys: {', '.join(sorted(self.used))})", unknown[0])
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _decimal(reader: _Reader, key: str) -> Decimal | None:
+    value = reader.get(key, (int, float, str))
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        reader.fail(f"should be a number, found {value!r}", key)
+    return None
+
+
+def _condition(reader: _Reader, key: str) -> Condition | None:
+    raw = reader.get(key, dict)
+    if raw is None:
+        return None
+    sub = reader.child(key, raw)
+    condition = Condition(
+        field=sub.get("field", str),
+        values_in=sub.strings("in"),
+        values_not_in=sub.strings("not_in"),
+        any_present=sub.strings("any_present"),
+    )
+    sub.finish()
+    forms = [bool(condition.field), bool(condition.any_present)]
+    if sum(forms) != 1:
+        sub.fail("give either 'field' with 'in' or 'not_in', or 'any_present'")
+    if condition.field and bool(condition.values_in) == bool(condition.values_not_in):
+        sub.fail("give exactly one of 'in' or 'not_in'")
+    return condition
+
+
+def _column(reader: _Reader) -> Column:
+    field_name = reader.get("field", str, required=True)
+    if not _FIELD_NAME.match(field_name):
+        reader.fail(f"{field_name!r} should be lower_snake_case (letters, digits, _)", "field")
+    column_type = reader.get("type", str, required=True)
+    if column_type not in COLUMN_TYPES:
+        reader.fail(f"{column_type!r} is not a column type; choose one of {', '.join(COLUMN_TYPES)}", "type")
+    kind = reader.get("kind", str, "input")
+    if kind not in COLUMN_KINDS:
+        reader.fail(f"{kind!r} is not a column kind; choose one of {', '.join(COLUMN_KINDS)}", "kind")
+    pattern = reader.get("pattern", str)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            reader.fail(f"is not a valid regular expression: {exc}", "pattern")
+    values = reader.strings("values")
+    if column_type == "enum" and not values:
+        reader.fail("an enum column needs its 'values'", "values")
+    if values and column_type != "enum":
+        reader.fail("only enum columns take 'values'", "values")
+    if len({v.casefold() for v in values}) != len(values):
+        reader.fail("values repeat (ignoring case)", "values")
+    column = Column(
+        field=field_name,
+        label=reader.get("label", str, required=True).strip(),
+        type=column_type,
+        kind=kind,
+        description=reader.get("description", str, "").strip(),
+        required=reader.get("required", bool, False),
+        required_when=_condition(reader, "required_when"),
+        only_when=_condition(reader, "only_when"),
+        recommended_when=_condition(reader, "recommended_when"),
+        values=values,
+        pattern=pattern,
+        pattern_hint=reader.get("pattern_hint", str),
+        minimum=_decimal(reader, "min"),
+        maximum=_decimal(reader, "max"),
+        exclusive_minimum=reader.get("exclusive_min", bool, False),
+        not_future=reader.get("not_future", bool, False),
+        not_before=reader.get("not_before", str),
+        references=reader.get("references", str),
+        unique=reader.get("unique", bool, False),
+        vendor_visible=reader.get("vendor_visible", bool, False),
+        aliases=reader.strings("aliases"),
+        width=reader.get("width", int),
+    )
+    reader.finish()
+    return column
+
+
+def _id_format(reader: _Reader, fields: set[str]) -> IdFormat | None:
+    raw = reader.get("id", dict)
+    if raw is None:
+        return None
+    sub = reader.child("id", raw)
+    id_field = sub.get("field", str, required=True)
+    template = sub.get("template", str, required=True)
+    year_from = sub.get("year_from", str)
+    sub.finish()
+    names = [name for name, _ in _ID_PLACEHOLDER.findall(template)]
+    if "year" not in names or "number" not in names:
+        sub.fail("the template needs {year} and {number:0Nd}, e.g. QC-{year}-{number:04d}", "template")
+    for name in names:
+        if name not in ("year", "number") and name not in fields:
+            sub.fail(f"{{{name}}} is not a field of this log", "template")
+    for name in (id_field, year_from):
+        if name is not None and name not in fields:
+            sub.fail(f"{name!r} is not a field of this log", "field" if name == id_field else "year_from")
+    regex_parts: list[str] = []
+    position = 0
+    for match in _ID_PLACEHOLDER.finditer(template):
+        regex_parts.append(re.escape(template[position : match.start()]))
+        name, width = match.group(1), match.group(2)
+        if name == "year":
+            regex_parts.append(r"(?P<year>\d{4})")
+        elif name == "number":
+            regex_parts.append(rf"(?P<number>\d{{{int(width or 1)},}})")
+        else:
+            regex_parts.append(rf"(?P<{name}>[A-Za-z0-9]+)")
+        position = match.end()
+    regex_parts.append(re.escape(template[position:]))
+    return IdFormat(field=id_field, template=template, year_from=year_from, regex=re.compile("^" + "".join(regex_parts) + "$"))
+
+
+def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
+    raw = reader.get("sla", dict)
+    if raw is None:
+        return None
+    sub = reader.child("sla", raw)
+    stage_field = sub.get("stage_field", str, required=True)
+    days = sub.get("days", dict, required=True)
+    priority_field = sub.get("priority_field", str)
+    factors = sub.get("priority_factor", dict, {})
+    sub.finish()
+    for name in (stage_field, priority_field):
+        if name is not None and name not in fields:
+            sub.fail(f"{name!r} is not a field of this log")
+    for stage, value in days.items():
+        if not isinstance(value, int) or value < 0:
+            sub.fail(f"days for {stage!r} should be a whole number of days, found {value!r}", "days")
+    for priority, value in factors.items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            sub.fail(f"factor for {priority!r} should be a positive number", "priority_factor")
+    return Sla(stage_field=stage_field, days=dict(days), priority_field=priority_field, priority_factor=dict(factors))
+
+
+def parse_schema(data: Any, source: str) -> LogSchema:
+    """Build one log schema from parsed YAML, checking every key."""
+    reader = _Reader(source, data)
+    raw_columns = reader.get("columns", list, required=True)
+    columns = tuple(_column(reader.child(f"columns[{i}]", raw)) for i, raw in enumerate(raw_columns))
+    kind = reader.get("kind", str, "log")
+    if kind not in LOG_KINDS:
+        reader.fail(f"{kind!r} should be one of {', '.join(LOG_KINDS)}", "kind")
+    fields = {c.field for c in columns}
+    schema = LogSchema(
+        name=reader.get("log", str, required=True),
+        title=reader.get("title", str, required=True),
+        tab=reader.get("tab", str, required=True),
+        kind=kind,
+        columns=columns,
+        description=reader.get("description", str, "").strip(),
+        tab_aliases=reader.strings("tab_aliases"),
+        id=_id_format(reader, fields),
+        key=reader.get("key", str),
+        match_also=reader.strings("match_also"),
+        sla=_sla(reader, fields),
+        source_file=source,
+    )
+    reader.finish()
+    _check_columns(schema, reader)
+    return schema
+
+
+def _check_columns(schema: LogSchema, reader: _Reader) -> None:
+    seen_fields: set[str] = set()
+    seen_labels: dict[str, str] = {}
+    for i, column in enumerate(schema.columns):
+        where = f"columns[{i}]"
+        if column.field in seen_fields:
+            reader.fail(f"field {column.field!r} appears twice", where)
+        seen_fields.add(column.field)
+        for label in (column.label, *column.aliases):
+            key = normalize_label(label)
+            if key in seen_labels:
+                reader.fail(f"label {label!r} is also used by {seen_labels[key]!r}", where)
+            seen_labels[key] = column.field
+    fields = seen_fields
+    for i, column in enumerate(schema.columns):
+        where = f"columns[{i}]"
+        for name, condition in (
+            ("required_when", column.required_when),
+            ("only_when", column.only_when),
+            ("recommended_when", column.recommended_when),
+        ):
+            if condition is None:
+                continue
+            for ref in condition.fields():
+                if ref not in fields:
+                    reader.fail(f"{ref!r} is not a field of this log", f"{where}.{name}")
+            if condition.field:
+                target = schema.column(condition.field)
+                for value in condition.values_in + condition.values_not_in:
+                    if target.type == "enum" and value not in target.values:
+                        reader.fail(f"{value!r} is not one of {target.label}'s values", f"{where}.{name}")
+        if column.not_before and column.not_before not in fields:
+            reader.fail(f"{column.not_before!r} is not a field of this log", f"{where}.not_before")
+        if column.not_before and column.type not in ("date", "datetime"):
+            reader.fail("only date columns take 'not_before'", f"{where}.not_before")
+        if column.not_future and column.type not in ("date", "datetime"):
+            reader.fail("only date columns take 'not_future'", f"{where}.not_future")
+    if schema.key and schema.key not in fields:
+        reader.fail(f"{schema.key!r} is not a field of this log", "key")
+    for name in schema.match_also:
+        if name not in fields:
+            reader.fail(f"{name!r} is not a field of this log", "match_also")
+    if schema.kind == "log" and schema.id is None:
+        reader.fail("a log needs an 'id' format (e.g. QC-{year}-{number:04d})", "id")
+    if schema.kind == "log" and schema.issues_column is None:
+        reader.fail("a log needs an 'issues' column (kind: owned) for kakosheet's notes", "columns")
+
+
+def normalize_label(label: str) -> str:
+    """How header labels are compared: case, spacing and a trailing mandatory mark ignored."""
+    return " ".join(label.replace("*", " ").split()).casefold()
+
+
+def load_schema_file(path: Path) -> LogSchema:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{path.name}: cannot read it ({exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SchemaError(f"{path.name}:{where}: not valid YAML: {problem}") from exc
+    return parse_schema(data, path.name)
+
+
+def load_schemas(directory: Path) -> SchemaSet:
+    """Load and cross-check every ``*.yaml`` schema in a folder."""
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise SchemaError(f"no schema files (*.yaml) in {directory}; run `kakosheet init` to copy the defaults")
+    logs: dict[str, LogSchema] = {}
+    tabs: dict[str, str] = {}
+    for path in files:
+        schema = load_schema_file(path)
+        if schema.name in logs:
+            raise SchemaError(f"{path.name}: log: {schema.name!r} is also defined in {logs[schema.name].source_file}")
+        for tab in (schema.tab, *schema.tab_aliases):
+            key = normalize_label(tab)
+            if key in tabs:
+                raise SchemaError(f"{path.name}: tab: {tab!r} is also the tab of {tabs[key]!r}")
+            tabs[key] = schema.name
+        logs[schema.name] = schema
+    _check_references(logs)
+    return SchemaSet(logs=logs)
+
+
+def _check_references(logs: Mapping[str, LogSchema]) -> None:
+    for schema in logs.values():
+        for i, column in enumerate(schema.columns):
+            if column.references is None:
+                continue
+            target = logs.get(column.references)
+            where = f"{schema.source_file}: columns[{i}].references"
+            if target is None:
+                raise SchemaError(f"{where}: no schema is named {column.references!r}")
+            if target.kind != "reference" or target.key is None:
+                raise SchemaError(f"{where}: {column.references!r} is not a reference tab with a 'key'")

@@ -1,0 +1,100 @@
+"""From a grid to a typed table of cases: header found, case rows picked, columns normalized."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kakosheet.core.cells import CellContext, FormulaError, is_blank
+from kakosheet.core.columns import TypedColumn, normalize_column
+from kakosheet.core.grid import Grid
+from kakosheet.core.header import Header
+from kakosheet.core.schema import LogSchema, normalize_label
+
+TOTAL_LABELS = frozenset({"total", "totals", "grand total", "subtotal", "sum"})
+
+
+@dataclass
+class Table:
+    """The cases of one log tab, typed. Row ``i`` is sheet row ``rows[i]``."""
+
+    schema: LogSchema
+    sheet: str
+    header: Header
+    header_row: int
+    rows: np.ndarray
+    columns: dict[str, TypedColumn]
+    stray_rows: list[int] = field(default_factory=list)  # rows with values but no mandatory field
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def missing_fields(self) -> list[str]:
+        return [c.field for c in self.schema.columns if c.field not in self.columns]
+
+    def label(self, field_name: str) -> str:
+        return self.header.labels.get(field_name) or self.schema.column(field_name).label
+
+
+def _is_total_label(value: Any) -> bool:
+    return isinstance(value, str) and normalize_label(value) in TOTAL_LABELS
+
+
+def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext) -> Table:
+    """Pick the case rows below the header and normalize every mapped column.
+
+    A row is a case once any mandatory field holds a value that is neither a formula nor
+    a 'Total' label. Rows holding other values only are reported as stray, never dropped
+    silently.
+    """
+    start = header.row_index + 1
+    data = grid.rows[start:]
+    first_sheet_row = grid.sheet_row(start)
+    cells = {f: [row[col] for row in data] for f, col in header.columns.items()}
+    for (sheet_row, col), code in grid.errors.items():
+        index = sheet_row - first_sheet_row
+        if 0 <= index < len(data):
+            for f, mapped in header.columns.items():
+                if mapped == col:
+                    cells[f][index] = FormulaError(code)
+    columns = {f: normalize_column(values, schema.column(f), ctx) for f, values in cells.items()}
+
+    is_case = np.zeros(len(data), dtype=bool)
+    for column in schema.mandatory:
+        typed = columns.get(column.field)
+        if typed is None:
+            continue
+        filled = typed.present & ~typed.mask_where([_is_total_label(v) for v in typed.raw[:-1]])
+        formula_rows = [r - first_sheet_row for r, c in grid.formulas if c == header.columns[column.field]]
+        if formula_rows:
+            filled[[i for i in formula_rows if 0 <= i < len(data)]] = False
+        is_case |= filled
+
+    case_index = np.flatnonzero(is_case)
+    return Table(
+        schema=schema,
+        sheet=grid.sheet,
+        header=header,
+        header_row=grid.sheet_row(header.row_index),
+        rows=case_index + first_sheet_row,
+        columns={f: typed.take(case_index) for f, typed in columns.items()},
+        stray_rows=_stray_rows(grid, header, schema, start, np.flatnonzero(~is_case)),
+    )
+
+
+def _stray_rows(grid: Grid, header: Header, schema: LogSchema, start: int, candidates: np.ndarray) -> list[int]:
+    """Rows that are not cases yet hold something a person typed (not a formula, not ours)."""
+    ours = {header.columns[c.field] for c in schema.columns if c.written_by_kakosheet and c.field in header.columns}
+    stray = []
+    for index in candidates:
+        sheet_row = grid.sheet_row(start + int(index))
+        row = grid.rows[start + int(index)]
+        if any(
+            not is_blank(value) and not _is_total_label(value) and col not in ours and (sheet_row, col) not in grid.formulas
+            for col, value in enumerate(row)
+        ):
+            stray.append(sheet_row)
+    return stray

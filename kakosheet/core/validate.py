@@ -1,0 +1,416 @@
+"""Every rule of a log's schema, checked over whole columns, reported as issues.
+
+Checks never stop at the first failure: each rule looks at every row, so a bad row never
+hides the issues of other rows, nor other issues of the same row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kakosheet.core.cells import display
+from kakosheet.core.columns import TypedColumn
+from kakosheet.core.issues import ERROR, WARNING, Issue
+from kakosheet.core.schema import Column, Condition, LogSchema
+from kakosheet.core.table import Table
+
+
+@dataclass(frozen=True)
+class ReferenceKeys:
+    """The keys a reference tab holds (upper-cased for comparison), and its title."""
+
+    title: str
+    keys: frozenset[str]
+
+
+class _Reporter:
+    """Builds issues for one table with the row's sheet number, label, value and case ID."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.issues: list[Issue] = []
+        id_field = table.schema.id.field if table.schema.id else None
+        self.case_ids = table.columns[id_field].row_values() if id_field in table.columns else None
+
+    def add(self, index: int, field: str | None, code: str, message: str, *, severity: str = ERROR, value: object = None) -> None:
+        case_id = self.case_ids[index] if self.case_ids is not None else None
+        self.issues.append(
+            Issue(
+                log=self.table.schema.name,
+                sheet=self.table.sheet,
+                row=int(self.table.rows[index]),
+                column=self.table.label(field) if field else None,
+                code=code,
+                severity=severity,
+                message=message,
+                value=None if value is None else display(value),
+                case_id=case_id if isinstance(case_id, str) else None,
+            )
+        )
+
+    def add_table(self, field: str | None, code: str, message: str, *, severity: str = ERROR, row: int | None = None) -> None:
+        self.issues.append(
+            Issue(
+                log=self.table.schema.name,
+                sheet=self.table.sheet,
+                row=row,
+                column=self.table.label(field) if field else None,
+                code=code,
+                severity=severity,
+                message=message,
+            )
+        )
+
+
+def validate_table(
+    table: Table,
+    *,
+    today: dt.date,
+    references: Mapping[str, ReferenceKeys] | None = None,
+) -> list[Issue]:
+    """All issues of one typed table."""
+    report = _Reporter(table)
+    schema = table.schema
+    _check_header(table, report)
+    for column in schema.columns:
+        typed = table.columns.get(column.field)
+        if typed is None:
+            continue
+        _check_values(typed, report)
+        _check_pattern(typed, report)
+        _check_range(typed, report)
+        _check_not_future(typed, report, today)
+        if column.unique:
+            _check_unique(typed, report, "duplicate-key", "appears on more than one row; each value must be unique")
+        if column.references and references and column.references in references:
+            _check_reference(typed, references[column.references], report)
+    for column in schema.columns:
+        if column.kind != "input" and column.kind != "fill_when_blank":
+            continue
+        _check_required(table, column, report)
+        _check_conditions(table, column, report)
+        _check_order(table, column, report)
+    if schema.id and schema.id.field in table.columns:
+        _check_ids(table, report)
+    for row in table.stray_rows:
+        report.add_table(
+            None,
+            "not-a-case",
+            "this row holds values but none of the mandatory columns ("
+            + ", ".join(c.label for c in schema.mandatory)
+            + "), so it is not read as a case; fill them in, or clear the row",
+            severity=WARNING,
+            row=row,
+        )
+    return report.issues
+
+
+def _check_header(table: Table, report: _Reporter) -> None:
+    for field in table.missing_fields:
+        column = table.schema.column(field)
+        if column.required:
+            report.add_table(
+                field,
+                "missing-column",
+                f"the mandatory column {column.label!r} is missing; add it to the header row "
+                f"(row {table.header_row})",
+            )
+        elif column.kind == "owned":
+            report.add_table(
+                field,
+                "missing-column",
+                f"kakosheet's column {column.label!r} is missing; add it to the header row "
+                f"(row {table.header_row}) so sync can write it",
+                severity=WARNING,
+            )
+    for field, extra_columns in table.header.duplicates.items():
+        report.add_table(
+            field,
+            "duplicate-column",
+            f"{len(extra_columns) + 1} columns are labelled {table.label(field)!r}; only the first "
+            "is read. Rename or remove the others",
+            severity=WARNING,
+            row=table.header_row,
+        )
+
+
+def _check_values(typed: TypedColumn, report: _Reporter) -> None:
+    flags = [p is not None for p in typed.problems]
+    if not any(flags):
+        return
+    raw = typed.raw
+    for index in typed.rows_where(flags):
+        code = typed.codes[index]
+        problem = typed.problems[code]
+        assert problem is not None
+        report.add(int(index), typed.column.field, problem.code, problem.message, severity=problem.severity, value=raw[code])
+
+
+def _check_pattern(typed: TypedColumn, report: _Reporter) -> None:
+    column = typed.column
+    if not column.pattern:
+        return
+    regex = re.compile(column.pattern)
+    flags = [False] * len(typed.problems)
+    for i, value in typed.valid_uniques():
+        flags[i] = not regex.search(str(value))
+    hint = column.pattern_hint or f"the pattern {column.pattern}"
+    for index in typed.rows_where(flags):
+        value = typed.values[typed.codes[index]]
+        report.add(int(index), column.field, "pattern", f"{display(value)!r} does not follow the format: {hint}", value=value)
+
+
+def _check_range(typed: TypedColumn, report: _Reporter) -> None:
+    column = typed.column
+    if column.minimum is None and column.maximum is None:
+        return
+    flags = [False] * len(typed.problems)
+    for i, value in typed.valid_uniques():
+        below = column.minimum is not None and (
+            value <= column.minimum if column.exclusive_minimum else value < column.minimum
+        )
+        above = column.maximum is not None and value > column.maximum
+        flags[i] = bool(below or above)
+    if not any(flags):
+        return
+    if column.exclusive_minimum and column.maximum is None:
+        expected = f"more than {column.minimum}"
+    elif column.maximum is None:
+        expected = f"at least {column.minimum}"
+    elif column.minimum is None:
+        expected = f"at most {column.maximum}"
+    else:
+        expected = f"between {column.minimum} and {column.maximum}"
+    for index in typed.rows_where(flags):
+        value = typed.values[typed.codes[index]]
+        report.add(int(index), column.field, "out-of-range", f"{display(value)} should be {expected}", value=value)
+
+
+def _check_not_future(typed: TypedColumn, report: _Reporter, today: dt.date) -> None:
+    if not typed.column.not_future:
+        return
+    flags = [False] * len(typed.problems)
+    for i, value in typed.valid_uniques():
+        day = value.date() if isinstance(value, dt.datetime) else value
+        flags[i] = day > today
+    for index in typed.rows_where(flags):
+        value = typed.values[typed.codes[index]]
+        report.add(
+            int(index),
+            typed.column.field,
+            "future-date",
+            f"{display(value)} is in the future (today is {today.isoformat()}); check the year and the day/month order",
+            value=value,
+        )
+
+
+def _check_unique(typed: TypedColumn, report: _Reporter, code: str, message: str) -> None:
+    keys = pd.Series(typed.codes)
+    duplicated = (keys.duplicated(keep=False) & typed.present).to_numpy()
+    if not duplicated.any():
+        return
+    counts = np.bincount(typed.codes[typed.present], minlength=len(typed.problems))
+    first_row: dict[int, int] = {}
+    for index in np.flatnonzero(duplicated):
+        first_row.setdefault(int(typed.codes[index]), int(report.table.rows[index]))
+    for index in np.flatnonzero(duplicated):
+        value = typed.values[typed.codes[index]]
+        others = int(counts[typed.codes[index]]) - 1
+        report.add(
+            int(index),
+            typed.column.field,
+            code,
+            f"{display(value)!r} {message} (also on {others} other row{'s' if others > 1 else ''}, "
+            f"first on row {first_row[int(typed.codes[index])]})",
+            value=value,
+        )
+
+
+def _check_reference(typed: TypedColumn, keys: ReferenceKeys, report: _Reporter) -> None:
+    if not keys.keys:
+        return
+    flags = [False] * len(typed.problems)
+    for i, value in typed.valid_uniques():
+        flags[i] = str(value).upper() not in keys.keys
+    for index in typed.rows_where(flags):
+        value = typed.values[typed.codes[index]]
+        report.add(
+            int(index),
+            typed.column.field,
+            "unknown-reference",
+            f"{display(value)!r} is not on the {keys.title} tab; check the spelling or add it there first",
+            value=value,
+        )
+
+
+def condition_mask(table: Table, condition: Condition) -> np.ndarray:
+    """Rows where a condition holds. A condition on a missing column never holds."""
+    n = len(table)
+    if condition.any_present:
+        mask = np.zeros(n, dtype=bool)
+        for field in condition.any_present:
+            if field in table.columns:
+                mask |= table.columns[field].present
+        return mask
+    assert condition.field is not None
+    typed = table.columns.get(condition.field)
+    if typed is None:
+        return np.zeros(n, dtype=bool)
+    wanted = {v.casefold() for v in condition.values_in or condition.values_not_in}
+    flags = [
+        isinstance(v, str) and v.casefold() in wanted and p is None
+        for v, p in zip(typed.values[:-1], typed.problems, strict=True)
+    ]
+    matches = typed.mask_where(flags)
+    if condition.values_in:
+        return matches
+    # "not in" holds for any valid value outside the list, but not for a blank or bad cell.
+    valid = typed.mask_where([p is None for p in typed.problems])
+    return typed.present & valid & ~matches
+
+
+def _rows(mask: np.ndarray) -> Iterator[int]:
+    return (int(i) for i in np.flatnonzero(mask))
+
+
+def _check_required(table: Table, column: Column, report: _Reporter) -> None:
+    if not column.required or column.kind != "input":
+        return
+    typed = table.columns.get(column.field)
+    if typed is None:
+        return
+    for index in _rows(typed.blank):
+        report.add(index, column.field, "required", f"{column.label} is mandatory; fill it in")
+
+
+def _check_conditions(table: Table, column: Column, report: _Reporter) -> None:
+    typed = table.columns.get(column.field)
+    labels = table.schema.labels
+    if column.required_when is not None:
+        when = condition_mask(table, column.required_when)
+        blank = typed.blank if typed is not None else np.ones(len(table), dtype=bool)
+        if typed is None and when.any():
+            report.add_table(
+                column.field,
+                "missing-column",
+                f"the column {column.label!r} is missing, and it is needed when "
+                f"{column.required_when.describe(labels)}; add it to the header row (row {table.header_row})",
+            )
+        else:
+            for index in _rows(when & blank):
+                report.add(
+                    index, column.field, "required-when",
+                    f"{column.label} is needed when {column.required_when.describe(labels)}; fill it in",
+                )
+    if column.only_when is not None and typed is not None:
+        outside = typed.present & ~condition_mask(table, column.only_when)
+        raw = typed.row_raw()
+        for index in _rows(outside):
+            value = raw[index]
+            report.add(
+                index, column.field, "only-when",
+                f"{column.label} is set but only belongs when {column.only_when.describe(labels)}; "
+                "clear it or update the status",
+                value=value,
+            )
+    if column.recommended_when is not None and typed is not None:
+        for index in _rows(condition_mask(table, column.recommended_when) & typed.blank):
+            report.add(
+                index, column.field, "recommended",
+                f"{column.label} should be given when {column.recommended_when.describe(labels)}",
+                severity=WARNING,
+            )
+
+
+def _as_datetime64(typed: TypedColumn, *, day: bool) -> np.ndarray:
+    converted = []
+    for value, problem in zip(typed.values[:-1], typed.problems, strict=True):
+        if problem is not None or value is None:
+            converted.append(np.datetime64("NaT"))
+            continue
+        if day and isinstance(value, dt.datetime):
+            value = value.date()
+        converted.append(np.datetime64(value))
+    unit = "D" if day else "s"
+    uniques = np.array(converted + [np.datetime64("NaT")], dtype=f"datetime64[{unit}]")
+    return uniques[typed.codes]
+
+
+def _check_order(table: Table, column: Column, report: _Reporter) -> None:
+    if not column.not_before:
+        return
+    later, earlier = table.columns.get(column.field), table.columns.get(column.not_before)
+    if later is None or earlier is None:
+        return
+    other = table.schema.column(column.not_before)
+    day = column.type == "date" or other.type == "date"
+    later_values, earlier_values = _as_datetime64(later, day=day), _as_datetime64(earlier, day=day)
+    wrong = later_values < earlier_values  # NaT compares False
+    raw = later.row_raw()
+    for index in _rows(wrong):
+        report.add(
+            index, column.field, "date-order",
+            f"{column.label} ({display(later.row_values()[index])}) is before {table.label(other.field)} "
+            f"({display(earlier.row_values()[index])}); check both dates",
+            value=raw[index],
+        )
+
+
+def _check_ids(table: Table, report: _Reporter) -> None:
+    id_format = table.schema.id
+    assert id_format is not None
+    typed = table.columns[id_format.field]
+    flags = [False] * len(typed.problems)
+    parsed: dict[int, dict[str, str]] = {}
+    for i, value in typed.valid_uniques():
+        match = id_format.regex.match(str(value))
+        if match is None:
+            flags[i] = True
+        else:
+            parsed[i] = match.groupdict()
+    for index in typed.rows_where(flags):
+        value = typed.values[typed.codes[index]]
+        report.add(
+            int(index), id_format.field, "malformed-id",
+            f"{display(value)!r} is not a {table.label(id_format.field)} kakosheet issued (they look like "
+            f"{id_format.example()}); clear the cell and the next sync assigns one",
+            value=value,
+        )
+    _check_unique(typed, report, "duplicate-id", "is the ID of more than one row; a copied row keeps "
+                  "its ID only once, so clear the ID of the copy")
+    for part in id_format.row_fields:
+        other = table.columns.get(part)
+        if other is None:
+            continue
+        other_values = other.row_values()
+        for index in _rows(typed.present):
+            groups = parsed.get(int(typed.codes[index]))
+            expected = other_values[index]
+            if groups and isinstance(expected, str) and groups[part].upper() != expected.upper():
+                report.add(
+                    index, id_format.field, "id-mismatch",
+                    f"{typed.values[typed.codes[index]]!r} ends with {groups[part]!r} but "
+                    f"{table.label(part)} is {expected!r}; check which one is right",
+                    value=typed.values[typed.codes[index]],
+                )
+
+
+def reference_keys(table: Table) -> ReferenceKeys:
+    """The keys a reference tab holds, plus its ``match_also`` values (e.g. vendor names)."""
+    schema = table.schema
+    keys: set[str] = set()
+    for field in (schema.key, *schema.match_also):
+        typed = table.columns.get(field) if field else None
+        if typed is not None:
+            keys.update(str(v).upper() for _, v in typed.valid_uniques())
+    return ReferenceKeys(title=table.sheet, keys=frozenset(keys))
+
+
+def count_rows(tables: Iterable[Table]) -> dict[str, int]:
+    return {table.schema.name: len(table) for table in tables}

@@ -1,0 +1,21 @@
+"""Sources: where the sheet lives. One interface (base.Source), an adapter per kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kakosheet.errors import UsageError
+from kakosheet.sources.base import Source
+from kakosheet.sources.xlsx import EXTENSIONS, XlsxSource
+
+
+def open_source(spec: str, *, base: Path | None = None) -> Source:
+    """The source a SOURCE argument names: a workbook path (relative to ``base``)."""
+    if spec.startswith("gsheet:") or spec.startswith("https://docs.google.com/spreadsheets/"):
+        raise UsageError("Google Sheets sources are not supported yet; export the sheet as .xlsx meanwhile")
+    path = Path(spec).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if path.suffix.lower() not in EXTENSIONS and not path.suffix:
+        raise UsageError(f"{spec!r} is not a workbook path (.xlsx or .xlsm) nor a Google Sheet (gsheet:KEY)")
+    return XlsxSource(path)

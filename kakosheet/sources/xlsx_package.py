@@ -1,0 +1,201 @@
+"""What python-calamine does not tell: the package's shape, and which cells hold formulas or errors.
+
+python-calamine returns a formula error (``#N/A``, ``#REF!``) as an empty string, the same
+as a blank cell. The sheet XML says what each cell really is, so the parts of the log tabs
+are scanned for formula (``<f>``) and error (``t="e"``) cells, streaming, without building
+a tree.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+from kakosheet.errors import SourceError
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK"
+_CHUNK = 1 << 20
+_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+
+
+@dataclass(frozen=True)
+class Package:
+    """The workbook's parts that kakosheet needs to know about."""
+
+    sheet_parts: dict[str, str]  # sheet name -> zip member of its XML
+    date1904: bool
+
+
+def column_index(letters: bytes | str) -> int:
+    """0-based index of a column's letters (A -> 0, XFD -> 16383)."""
+    index = 0
+    for char in letters if isinstance(letters, str) else letters.decode("ascii"):
+        index = index * 26 + (ord(char) - 64)
+    return index - 1
+
+
+def column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def check_container(path: Path) -> None:
+    """Refuse what is not an OOXML zip, with a message saying what the file is instead."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise SourceError(f"{path.name}: cannot open it ({exc.strerror or exc})") from exc
+    if not head:
+        raise SourceError(f"{path.name}: the file is empty (0 bytes); it is not a workbook")
+    if head.startswith(CFB_MAGIC):
+        raise SourceError(
+            f"{path.name}: the workbook is encrypted with a password (or is an old .xls file); "
+            "open it in Excel and save a copy as .xlsx without a password"
+        )
+    if not head.startswith(ZIP_MAGIC):
+        raise SourceError(f"{path.name}: not an Excel workbook (.xlsx/.xlsm); open it in Excel and save it as .xlsx")
+
+
+def inspect_package(path: Path) -> Package:
+    """Read the workbook part and its relationships; refuse a package whose parts are ambiguous."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            doubled = [name for name, count in Counter(names).items() if count > 1]
+            if doubled:
+                raise SourceError(
+                    f"{path.name}: the package holds two parts named {doubled[0]!r}, and readers "
+                    "disagree on which is real; open the file in Excel and save it again"
+                )
+            members = {name.replace("\\", "/").lstrip("/"): name for name in names}
+            workbook_part = _workbook_part(archive, members)
+            if workbook_part is None:
+                raise SourceError(f"{path.name}: the package has no workbook part; the file is damaged or not a workbook")
+            workbook = _parse(archive, members[workbook_part], path)
+            rels_part = posixpath.join(posixpath.dirname(workbook_part), "_rels", posixpath.basename(workbook_part) + ".rels")
+            targets = _relationship_targets(archive, members, rels_part, posixpath.dirname(workbook_part), path)
+    except zipfile.BadZipFile as exc:
+        raise SourceError(f"{path.name}: the file is damaged or truncated ({exc}); restore it from a backup or save it again") from exc
+    sheet_parts: dict[str, str] = {}
+    date1904 = False
+    for element in workbook.iter():
+        tag = _local(element.tag)
+        if tag == "workbookPr":
+            date1904 = element.get("date1904", "0").lower() in ("1", "true")
+        elif tag == "sheet":
+            rel_id = element.get(f"{{{_REL_NS}}}id") or element.get(f"{{{_STRICT_REL_NS}}}id")
+            name = element.get("name")
+            target = targets.get(rel_id or "")
+            if name and target and target in members:
+                sheet_parts[name] = members[target]
+    return Package(sheet_parts=sheet_parts, date1904=date1904)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse(archive: zipfile.ZipFile, member: str, path: Path) -> ElementTree.Element:
+    try:
+        with archive.open(member) as handle:
+            return ElementTree.parse(handle).getroot()
+    except ElementTree.ParseError as exc:
+        raise SourceError(f"{path.name}: the part {member} is not valid XML ({exc}); the file is damaged") from exc
+
+
+def _workbook_part(archive: zipfile.ZipFile, members: dict[str, str]) -> str | None:
+    if "_rels/.rels" in members:
+        root = _parse(archive, members["_rels/.rels"], Path(archive.filename or "workbook"))
+        for rel in root:
+            if rel.get("Type", "").endswith("/officeDocument"):
+                target = rel.get("Target", "").replace("\\", "/").lstrip("/")
+                if target in members:
+                    return target
+    return "xl/workbook.xml" if "xl/workbook.xml" in members else None
+
+
+def _relationship_targets(
+    archive: zipfile.ZipFile, members: dict[str, str], rels_part: str, base: str, path: Path
+) -> dict[str, str]:
+    if rels_part not in members:
+        return {}
+    targets = {}
+    for rel in _parse(archive, members[rels_part], path):
+        target = rel.get("Target", "").replace("\\", "/")
+        resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        targets[rel.get("Id", "")] = resolved
+    return targets
+
+
+def scan_cells(path: Path, member: str) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
+    """Error cells (sheet row, column) -> error code, and formula cells, of one sheet part.
+
+    Streams the part in chunks cut at row boundaries, and only parses the cells of a chunk
+    that holds a formula or an error at all. Cells without an ``r`` reference are skipped.
+    """
+    errors: dict[tuple[int, int], str] = {}
+    formulas: set[tuple[int, int]] = set()
+    with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+        pending = b""
+        while True:
+            chunk = handle.read(_CHUNK)
+            buffer = pending + chunk
+            if chunk:
+                cut = _last_row_end(buffer)
+                if cut is None:
+                    pending = buffer
+                    continue
+                segment, pending = buffer[:cut], buffer[cut:]
+            else:
+                segment, pending = buffer, b""
+            if b"<f" in segment or b"<x:f" in segment or b't="e"' in segment:
+                _scan_segment(segment, errors, formulas)
+            if not chunk:
+                break
+    return errors, formulas
+
+
+def _last_row_end(buffer: bytes) -> int | None:
+    position = buffer.rfind(b"row>")
+    while position != -1:
+        start = buffer.rfind(b"</", 0, position)
+        if start != -1 and _ROW_END.match(buffer, start):
+            return position + 4
+        position = buffer.rfind(b"row>", 0, position)
+    return None
+
+
+def _scan_segment(segment: bytes, errors: dict[tuple[int, int], str], formulas: set[tuple[int, int]]) -> None:
+    for match in _CELL.finditer(segment):
+        attributes, content = match.group(1), match.group(2) or b""
+        is_formula = _FORMULA.search(content) is not None
+        is_error = _ERROR_TYPE.search(attributes) is not None
+        if not (is_formula or is_error):
+            continue
+        ref = _REF.search(attributes)
+        if ref is None:
+            continue
+        key = (int(ref.group(2)), column_index(ref.group(1)))
+        if is_formula:
+            formulas.add(key)
+        if is_error:
+            value = _VALUE.search(content)
+            errors[key] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"

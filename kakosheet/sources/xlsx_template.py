@@ -1,0 +1,273 @@
+"""The master workbook, generated from the schemas with openpyxl.
+
+Staff see a tab per log and per reference table, a note on every header saying what
+goes there, dropdowns for every list, mandatory columns marked and their blank cells
+highlighted, dates and money formatted, identifiers kept as text, and kakosheet's own
+columns shaded and guarded by a warning. The file is byte-for-byte reproducible, so a
+checked-in template that no longer matches its schemas is caught by a test.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kakosheet.core.codes import COUNTRIES, CURRENCIES
+from kakosheet.core.schema import Column, LogSchema, SchemaSet
+
+LISTS_TAB = "Lists"
+GUIDE_TAB = "Guide"
+LAST_ROW = 1048576
+FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+FIXED_STAMP = b"2026-01-01T00:00:00Z"
+
+MANDATORY_FILL = PatternFill("solid", fgColor="FFD966")
+INPUT_FILL = PatternFill("solid", fgColor="DDEBF7")
+KAKOSHEET_FILL = PatternFill("solid", fgColor="D9D9D9")
+OWNED_CELL_FILL = PatternFill("solid", fgColor="F2F2F2")
+FILLED_WHEN_BLANK_FILL = PatternFill("solid", fgColor="E2EFDA")
+BLANK_MANDATORY_FILL = PatternFill("solid", bgColor="FCE4D6", fgColor="FCE4D6")
+HEADER_FONT = Font(bold=True)
+
+NUMBER_FORMATS = {
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "money": "#,##0.00",
+    "number": "0.####",
+    "integer": "0",
+    "percent": "0.00%",
+    "id": "@",
+    "code": "@",
+}
+
+TYPE_WIDTHS = {"id": 18, "date": 12, "datetime": 17, "money": 13, "integer": 10, "percent": 10,
+               "currency": 10, "country": 10, "bool": 10, "email": 26, "urls": 30, "text": 24, "code": 18}
+
+
+def _width(column: Column) -> float:
+    if column.width:
+        return column.width
+    width = TYPE_WIDTHS.get(column.type, 18)
+    if column.type == "enum":
+        width = max(len(v) for v in column.values) + 4
+    return max(width, len(column.label) + 4)
+
+
+def _note(column: Column, schema: LogSchema) -> str:
+    lines = [column.description or column.label]
+    labels = schema.labels
+    if column.kind == "owned":
+        lines.append("Written by kakosheet; do not type here.")
+    elif column.kind == "computed":
+        lines.append("Computed by kakosheet on each sync.")
+    elif column.kind == "fill_when_blank":
+        lines.append("kakosheet fills it when left blank.")
+    if column.required and column.kind == "input":
+        lines.append("Mandatory.")
+    if column.required_when:
+        lines.append(f"Mandatory when {column.required_when.describe(labels)}.")
+    if column.only_when:
+        lines.append(f"Only when {column.only_when.describe(labels)}.")
+    if column.type == "enum":
+        lines.append("Choose from the list.")
+    if column.type in ("date", "datetime"):
+        lines.append("A date, e.g. 2026-03-15.")
+    if column.references:
+        lines.append(f"Must be on the {column.references.replace('_', ' ').title()} tab when it holds data.")
+    return "\n".join(lines)
+
+
+def _list_ranges(schemas: SchemaSet, sheet: Worksheet) -> dict[str, str]:
+    """Write every dropdown list as a column of the Lists tab; name -> its range formula."""
+    lists = dict(schemas.enum_lists())
+    lists["currency"] = tuple(sorted(CURRENCIES))
+    lists["country"] = tuple(sorted(COUNTRIES))
+    ranges = {}
+    for index, (name, values) in enumerate(lists.items(), start=1):
+        letter = get_column_letter(index)
+        sheet.cell(row=1, column=index, value=name).font = HEADER_FONT
+        for row, value in enumerate(values, start=2):
+            sheet.cell(row=row, column=index, value=value).data_type = "s"
+        ranges[name] = f"{quote_sheetname(LISTS_TAB)}!${letter}$2:${letter}${len(values) + 1}"
+    return ranges
+
+
+def _add_validation(sheet: Worksheet, validation: DataValidation, letter: str) -> None:
+    validation.add(f"{letter}2:{letter}{LAST_ROW}")
+    sheet.add_data_validation(validation)
+
+
+def _column_validation(column: Column, schemas: SchemaSet, lists: dict[str, str]) -> DataValidation | None:
+    label = column.label
+    if column.kind in ("owned", "computed"):
+        return DataValidation(
+            type="custom", formula1="FALSE", allow_blank=True, showErrorMessage=True, errorStyle="warning",
+            errorTitle="kakosheet's column",
+            error=f"{label} is written by kakosheet on each sync. Leave it to kakosheet, or choose Yes to keep your value.",
+        )
+    if column.type == "enum":
+        return DataValidation(
+            type="list", formula1=f"={lists[schemas.list_name(column.values)]}", allow_blank=True,
+            showErrorMessage=True, errorStyle="stop", errorTitle=label,
+            error=f"Choose a {label} from the list.",
+        )
+    if column.type in ("currency", "country"):
+        return DataValidation(
+            type="list", formula1=f"={lists[column.type]}", allow_blank=True, showErrorMessage=True,
+            errorStyle="warning", errorTitle=label, error=f"Not a known {column.type} code.",
+        )
+    if column.type in ("date", "datetime"):
+        return DataValidation(
+            type="date", operator="greaterThan", formula1="DATE(1990,1,1)", allow_blank=True,
+            showErrorMessage=True, errorStyle="warning", errorTitle=label,
+            error="Type a date, e.g. 2026-03-15.",
+        )
+    if column.type in ("money", "number", "integer", "percent") and column.minimum is not None:
+        return DataValidation(
+            type="whole" if column.type == "integer" else "decimal",
+            operator="greaterThanOrEqual", formula1=str(column.minimum), allow_blank=True,
+            showErrorMessage=True, errorStyle="warning", errorTitle=label,
+            error=f"{label} should be a number of at least {column.minimum}.",
+        )
+    return None
+
+
+def _header_fill(column: Column) -> PatternFill:
+    if column.kind in ("owned", "computed"):
+        return KAKOSHEET_FILL
+    if column.kind == "fill_when_blank":
+        return FILLED_WHEN_BLANK_FILL
+    if column.required:
+        return MANDATORY_FILL
+    return INPUT_FILL
+
+
+def _write_log_tab(sheet: Worksheet, schema: LogSchema, schemas: SchemaSet, lists: dict[str, str]) -> None:
+    letters = {column.field: get_column_letter(i) for i, column in enumerate(schema.columns, start=1)}
+    last_letter = get_column_letter(len(schema.columns))
+    for index, column in enumerate(schema.columns, start=1):
+        letter = letters[column.field]
+        cell = sheet.cell(row=1, column=index, value=column.label)
+        cell.font = HEADER_FONT
+        cell.fill = _header_fill(column)
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+        comment = Comment(_note(column, schema), "kakosheet")
+        comment.width, comment.height = 260, 120
+        cell.comment = comment
+        dimension = sheet.column_dimensions[letter]
+        dimension.width = _width(column)
+        if column.type in NUMBER_FORMATS:
+            dimension.number_format = NUMBER_FORMATS[column.type]
+        if column.kind in ("owned", "computed"):
+            dimension.fill = OWNED_CELL_FILL
+        validation = _column_validation(column, schemas, lists)
+        if validation is not None:
+            _add_validation(sheet, validation, letter)
+        if column.required and column.kind == "input":
+            sheet.conditional_formatting.add(
+                f"{letter}2:{letter}{LAST_ROW}",
+                FormulaRule(formula=[f"AND(COUNTA($A2:${last_letter}2)>0,ISBLANK({letter}2))"],
+                            fill=BLANK_MANDATORY_FILL, stopIfTrue=False),
+            )
+    sheet.row_dimensions[1].height = 32
+    id_field = schema.id.field if schema.id else schema.key
+    frozen_columns = schema.fields.index(id_field) + 2 if id_field else 1
+    sheet.freeze_panes = f"{get_column_letter(frozen_columns)}2"
+    sheet.auto_filter.ref = f"A1:{last_letter}1"
+
+
+def _write_guide(sheet: Worksheet, schemas: SchemaSet) -> None:
+    rows = [
+        ("How to use this workbook", None),
+        ("One row per case. Fill the columns, leave the grey ones to kakosheet.", None),
+        ("Amber header", MANDATORY_FILL),
+        ("Mandatory: a case needs it. Blank mandatory cells turn orange.", None),
+        ("Blue header", INPUT_FILL),
+        ("Optional, or mandatory only in some situations (see the note on the header).", None),
+        ("Green header", FILLED_WHEN_BLANK_FILL),
+        ("kakosheet fills it when you leave it blank; what you type is kept.", None),
+        ("Grey header", KAKOSHEET_FILL),
+        ("Written by kakosheet (case IDs, issue notes, suggestions). Do not type here.", None),
+        ("Hover over a header to read what goes in the column.", None),
+        ("Run `kakosheet validate` to list every issue, `kakosheet sync` to assign IDs.", None),
+    ]
+    for index, (text, fill) in enumerate(rows, start=1):
+        cell = sheet.cell(row=index, column=1, value=text)
+        if fill is not None:
+            cell.fill = fill
+            cell.font = HEADER_FONT
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
+    sheet.column_dimensions["A"].width = 90
+    row = len(rows) + 2
+    sheet.cell(row=row, column=1, value="Tabs").font = HEADER_FONT
+    for schema in (*schemas.case_logs, *schemas.references):
+        row += 1
+        sheet.cell(row=row, column=1, value=f"{schema.tab}: {schema.description}")
+
+
+def build_master_workbook(schemas: SchemaSet, logs: tuple[str, ...], target: Path) -> Path:
+    """Write the master workbook for these logs (and every reference tab) to ``target``."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    lists_sheet = workbook.create_sheet(LISTS_TAB)
+    lists = _list_ranges(schemas, lists_sheet)
+    for schema in (*(schemas[name] for name in logs), *schemas.references):
+        _write_log_tab(workbook.create_sheet(schema.tab), schema, schemas, lists)
+    _write_guide(workbook.create_sheet(GUIDE_TAB), schemas)
+    workbook.move_sheet(LISTS_TAB, offset=len(workbook.sheetnames) - 1)
+    lists_sheet.sheet_state = "hidden"
+    workbook.active = 0
+    workbook.properties.creator = "kakosheet"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(_reproducible(buffer.getvalue()))
+    return target
+
+
+def _reproducible(package: bytes) -> bytes:
+    """The same package with fixed timestamps, so the same schemas give the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + FIXED_STAMP, data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            target.writestr(fixed, data)
+    return out.getvalue()
+
+
+def fill_master_workbook(path: Path, schemas: SchemaSet, rows_by_log: dict[str, list[dict[str, object]]]) -> None:
+    """Write rows of cases (field -> value) under the headers of a master workbook.
+
+    Used for sample data. Text is always written as text, so a value starting with "="
+    is never a formula.
+    """
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    for log, rows in rows_by_log.items():
+        schema = schemas[log]
+        sheet = workbook[schema.tab]
+        columns = {column.field: index for index, column in enumerate(schema.columns, start=1)}
+        for offset, row in enumerate(rows, start=2):
+            for field, value in row.items():
+                if value is None or field not in columns:
+                    continue
+                cell = sheet.cell(row=offset, column=columns[field], value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"
+    workbook.save(path)
