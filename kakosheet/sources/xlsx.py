@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +11,12 @@ import python_calamine as calamine
 
 from kakosheet.core.grid import Grid
 from kakosheet.errors import SourceError
-from kakosheet.sources.xlsx_package import Package, check_container, inspect_package, scan_cells
+from kakosheet.sources.xlsx_package import Package, SheetScan, check_container, column_letters, inspect_package, scan_sheet
 
 EXTENSIONS = (".xlsx", ".xlsm")
+# A tab whose rectangle from A1 to its farthest cell holds more cells than this is refused
+# before it is read: the reader would allocate every one of them (17 billion for XFD1048576).
+MAX_CELLS = 50_000_000
 
 
 class XlsxSource:
@@ -27,6 +32,7 @@ class XlsxSource:
             raise SourceError(f"{path}: no such file; check the path (or `source` in kakosheet.toml)")
         check_container(path)
         self._package: Package = inspect_package(path)
+        self._scans: dict[str, SheetScan] = {}
         try:
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
@@ -49,7 +55,25 @@ class XlsxSource:
             if sheet.typ == calamine.SheetTypeEnum.WorkSheet
         ]
 
+    def _scan(self, sheet: str) -> SheetScan:
+        """The sheet's extent, formulas and errors (one pass over its XML, kept for later)."""
+        if sheet not in self._scans:
+            part = self._package.sheet_parts.get(sheet)
+            try:
+                self._scans[sheet] = scan_sheet(self.path, part) if part else SheetScan()
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                raise SourceError(f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged") from exc
+        scan = self._scans[sheet]
+        if scan.cells > MAX_CELLS:
+            farthest = f"{column_letters(scan.max_column)}{scan.max_row}"
+            raise SourceError(
+                f"{self.name}: the tab {sheet!r} reaches cell {farthest}, {scan.cells:,} cells in all; "
+                "delete the stray cells far below or to the right of the data and save again"
+            )
+        return scan
+
     def _rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
+        self._scan(sheet)
         try:
             return self._workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except (calamine.CalamineError, OSError, ValueError) as exc:
@@ -62,12 +86,8 @@ class XlsxSource:
         grids = {}
         for sheet in sheets:
             rows = self._rows(sheet)
-            errors: dict[tuple[int, int], str] = {}
-            formulas: set[tuple[int, int]] = set()
-            part = self._package.sheet_parts.get(sheet)
-            if part is not None:
-                errors, formulas = scan_cells(self.path, part)
-            grids[sheet] = Grid(sheet=sheet, rows=rows, errors=errors, formulas=formulas)
+            scan = self._scan(sheet)
+            grids[sheet] = Grid(sheet=sheet, rows=rows, errors=scan.errors, formulas=scan.formulas)
         return grids
 
 

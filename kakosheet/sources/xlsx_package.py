@@ -12,7 +12,7 @@ import posixpath
 import re
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -27,8 +27,25 @@ _ERROR_TYPE = re.compile(rb'\bt="e"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})\d')
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+
+
+@dataclass
+class SheetScan:
+    """What one streaming pass over a sheet part finds: its extent, formulas and error cells."""
+
+    max_row: int = 0
+    max_column: int = -1  # 0-based; -1 when the sheet has no cell with a reference
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (sheet row, column) -> "#N/A"
+    formulas: set[tuple[int, int]] = field(default_factory=set)
+
+    @property
+    def cells(self) -> int:
+        """Cells a reader allocates for the sheet's rectangle (from A1)."""
+        return self.max_row * (self.max_column + 1)
 
 
 @dataclass(frozen=True)
@@ -145,14 +162,13 @@ def _relationship_targets(
     return targets
 
 
-def scan_cells(path: Path, member: str) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
-    """Error cells (sheet row, column) -> error code, and formula cells, of one sheet part.
+def scan_sheet(path: Path, member: str) -> SheetScan:
+    """One streaming pass over a sheet part: extent, error cells and formula cells.
 
-    Streams the part in chunks cut at row boundaries, and only parses the cells of a chunk
+    Reads the part in chunks cut at row boundaries, and only parses the cells of a chunk
     that holds a formula or an error at all. Cells without an ``r`` reference are skipped.
     """
-    errors: dict[tuple[int, int], str] = {}
-    formulas: set[tuple[int, int]] = set()
+    scan = SheetScan()
     with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
         pending = b""
         while True:
@@ -166,11 +182,22 @@ def scan_cells(path: Path, member: str) -> tuple[dict[tuple[int, int], str], set
                 segment, pending = buffer[:cut], buffer[cut:]
             else:
                 segment, pending = buffer, b""
+            _measure_segment(segment, scan)
             if b"<f" in segment or b"<x:f" in segment or b't="e"' in segment:
-                _scan_segment(segment, errors, formulas)
+                _scan_segment(segment, scan.errors, scan.formulas)
             if not chunk:
                 break
-    return errors, formulas
+    return scan
+
+
+def _measure_segment(segment: bytes, scan: SheetScan) -> None:
+    rows = _ROW_NUMBER.findall(segment)
+    if rows:
+        scan.max_row = max(scan.max_row, max(map(int, rows)))
+    letters = set(_CELL_COLUMN.findall(segment))
+    if letters:
+        widest = max(letters, key=lambda c: (len(c), c))
+        scan.max_column = max(scan.max_column, column_index(widest))
 
 
 def _last_row_end(buffer: bytes) -> int | None:

@@ -1,0 +1,365 @@
+"""Side-by-side benchmark of `kakosheet validate` on generated QC logs, against its peers.
+
+    python benchmarks/bench_validate.py --sizes 10000,100000,300000
+
+For each size: python-calamine reading the tab (the floor), `kakosheet validate` end to end
+in a fresh process (time and peak RSS), kakosheet in-process, openpyxl read-only iteration
+and frictionless with an equivalent Table Schema. Missing workbooks are generated into
+benchmarks/data/; results go to benchmarks/results/ as JSON. Targets are reported, never
+asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import platform
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+
+from kakosheet.app.validate import validate_source
+from kakosheet.config import load_config
+from kakosheet.core.codes import COUNTRIES, CURRENCIES
+from kakosheet.core.issues import ERROR
+from kakosheet.core.schema import LogSchema
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import DATA_DIR, HARMLESS, generate, read_manifest  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TAB = "QC Log"
+OPENPYXL_DEFAULT_MAX = 100_000
+FRICTIONLESS_DEFAULT_MAX = 100_000
+
+# Targets the project sets for itself.
+TARGET_VS_CALAMINE = 2.0  # kakosheet validate end to end <= 2x the calamine read
+TARGET_VS_FRICTIONLESS = 8.0  # kakosheet validate >= 8x faster than frictionless
+LINEAR_TOLERANCE = 1.5  # bytes per added row may grow at most this much between sizes
+
+# Runs a command in this fresh interpreter and prints: exit code, wall seconds, peak RSS (KiB).
+_MEASURE = """\
+import resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.perf_counter() - start
+print(code, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+_CALAMINE_READ = (
+    "import sys, python_calamine as c; "
+    f"c.CalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_name({TAB!r}).to_python()"
+)
+
+
+def size_label(rows: int) -> str:
+    """10000 -> 10k, 1500000 -> 1500k."""
+    return f"{rows // 1000}k" if rows % 1000 == 0 else str(rows)
+
+
+def best_of(repeat: int, func: Callable[[], Any]) -> tuple[float, Any]:
+    """Smallest wall time of ``repeat`` calls, and the last call's result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def run_measured(command: list[str], repeat: int) -> dict[str, Any]:
+    """Best wall time and largest peak RSS of a command run ``repeat`` times, each in a fresh process."""
+    walls, peaks, codes = [], [], set()
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True)
+        code, wall, peak_kib = out.stdout.split()
+        codes.add(int(code))
+        walls.append(float(wall))
+        peaks.append(int(peak_kib) * 1024)
+    return {"seconds": min(walls), "peak_rss": max(peaks), "exit_codes": sorted(codes)}
+
+
+def kakosheet_command() -> list[str]:
+    """The installed `kakosheet` script beside this interpreter, else `python -m kakosheet`."""
+    script = Path(sys.executable).with_name("kakosheet")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kakosheet"]
+
+
+def ensure_workbook(rows: int) -> tuple[Path, dict[str, Any]]:
+    """The generated workbook of this size and its MANIFEST entry, generating it when missing."""
+    path = DATA_DIR / f"qc-{size_label(rows)}.xlsx"
+    entry = read_manifest(path) if path.is_file() else None
+    if entry is None or entry["rows"] != rows:
+        print(f"generating {path.name} ...", flush=True)
+        entry = generate(rows, path)
+        print(f"  make_cases {entry['seconds_make_cases']} s, write {entry['seconds_write_xlsx']} s", flush=True)
+    return path, entry
+
+
+def calamine_read(path: Path) -> list[list[Any]]:
+    """python-calamine reading the QC tab into Python lists."""
+    return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(TAB).to_python()
+
+
+def openpyxl_read(path: Path) -> int:
+    """openpyxl read-only iteration over every value; returns the number of rows."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    count = sum(1 for _ in workbook[TAB].iter_rows(values_only=True))
+    workbook.close()
+    return count
+
+
+def table_schema(schema: LogSchema, today: dt.date) -> dict[str, Any]:
+    """A Frictionless Table Schema with the column-level rules of a kakosheet log schema.
+
+    Types, required, enum lists, min/max, an email pattern, ISO code lists and not-in-the-future
+    (as a maximum). Cross-field rules (required when, only when, date order) have no equivalent.
+    """
+    types = {"date": "date", "datetime": "datetime", "money": "number", "number": "number",
+             "integer": "integer", "percent": "number", "bool": "boolean"}
+    fields = []
+    for column in schema.columns:
+        constraints: dict[str, Any] = {}
+        if column.required and column.kind == "input":
+            constraints["required"] = True
+        if column.values:
+            constraints["enum"] = list(column.values)
+        if column.minimum is not None:
+            constraints["minimum"] = float(column.minimum)
+        if column.maximum is not None:
+            constraints["maximum"] = float(column.maximum)
+        if column.type == "email":
+            constraints["pattern"] = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
+        if column.type == "urls":
+            constraints["pattern"] = r"https?://\S+(\s+https?://\S+)*"
+        if column.type in ("currency", "country"):
+            constraints["enum"] = sorted(CURRENCIES if column.type == "currency" else COUNTRIES)
+        if column.not_future:
+            constraints["maximum"] = today.isoformat() if column.type == "date" else f"{today.isoformat()}T23:59:59"
+        field = {"name": column.label, "type": types.get(column.type, "string")}
+        if constraints:
+            field["constraints"] = constraints
+        fields.append(field)
+    return {"fields": fields}
+
+
+def frictionless_validate(path: Path, schema: LogSchema, today: dt.date) -> dict[str, Any]:
+    """Validate the QC tab with frictionless; blank trailing cells (missing-cell) are not errors."""
+    from frictionless import Checklist, Resource, Schema, formats
+
+    resource = Resource(
+        path=path.name,
+        basepath=str(path.parent),
+        schema=Schema.from_descriptor(table_schema(schema, today)),
+        control=formats.ExcelControl(sheet=TAB),
+    )
+    report = resource.validate(Checklist(skip_errors=["missing-cell"]), limit_errors=10_000_000)
+    errors = report.flatten(["rowNumber", "type"])
+    return {
+        "errors": len(errors),
+        "error_rows": sorted({row for row, _ in errors if row is not None}),
+        "by_type": _count(kind for _, kind in errors),
+    }
+
+
+def _count(items: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def kakosheet_in_process(path: Path) -> dict[str, Any]:
+    """kakosheet's validate use case in this process; the issues summarised."""
+    report = validate_source(load_config(None), str(path))
+    errors = [issue for issue in report.issues if issue.severity == ERROR]
+    return {
+        "issues": len(report.issues),
+        "errors": len(errors),
+        "warnings": len(report.issues) - len(errors),
+        "error_rows": sorted({issue.row for issue in errors if issue.row is not None}),
+        "by_code": _count(issue.code for issue in report.issues),
+    }
+
+
+def against_planted(flagged_rows: list[int], manifest: dict[str, Any]) -> dict[str, int]:
+    """How the rows a validator flagged compare with the rows planted with a mistake."""
+    planted = {int(row) for row, name in manifest["planted_rows"].items() if name not in HARMLESS}
+    flagged = set(flagged_rows)
+    return {"planted_error_rows": len(planted), "flagged_rows": len(flagged),
+            "planted_found": len(planted & flagged), "unplanted_flagged": len(flagged - planted)}
+
+
+def profile_in_process(path: Path, top: int = 10) -> str:
+    """The ``top`` kakosheet functions by cumulative time while validating ``path``."""
+    profiler = cProfile.Profile()
+    profiler.runcall(validate_source, load_config(None), str(path))
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(r"kakosheet[/\\](core|app|sources)", top)
+    return out.getvalue()
+
+
+def bench_size(rows: int, args: argparse.Namespace, today: dt.date) -> dict[str, Any]:
+    """Every measurement for one generated workbook."""
+    path, manifest = ensure_workbook(rows)
+    schema = load_config(None).load_schemas()["qc"]
+    result: dict[str, Any] = {"rows": rows, "file": path.name, "bytes": path.stat().st_size,
+                              "planted": manifest["planted"], "planted_errors": manifest["planted_errors"]}
+    timings: dict[str, dict[str, Any]] = {}
+    print(f"\n== {rows:,} rows: {path.name} ({path.stat().st_size / 1e6:.1f} MB), "
+          f"{manifest['planted']} planted mistakes ({manifest['planted_errors']} should be errors)", flush=True)
+
+    seconds, grid = best_of(args.repeat, lambda: calamine_read(path))
+    timings["calamine_read"] = {"seconds": seconds, "rows_read": len(grid)}
+    del grid
+    timings["calamine_process"] = run_measured([sys.executable, "-c", _CALAMINE_READ, str(path)], args.repeat)
+    timings["kakosheet_cli"] = run_measured([*kakosheet_command(), "validate", str(path), "--format", "json"],
+                                            args.repeat)
+    seconds, found = best_of(args.repeat, lambda: kakosheet_in_process(path))
+    timings["kakosheet_in_process"] = {"seconds": seconds}
+    result["kakosheet"] = {**{k: v for k, v in found.items() if k != "error_rows"},
+                           **against_planted(found["error_rows"], manifest)}
+    if args.with_openpyxl or (args.with_openpyxl is None and rows <= OPENPYXL_DEFAULT_MAX):
+        seconds, _ = best_of(1, lambda: openpyxl_read(path))
+        timings["openpyxl_read"] = {"seconds": seconds}
+    if not args.no_frictionless and (args.with_frictionless_all or rows <= FRICTIONLESS_DEFAULT_MAX):
+        seconds, found = best_of(1, lambda: frictionless_validate(path, schema, today))
+        timings["frictionless"] = {"seconds": seconds}
+        result["frictionless"] = {**{k: v for k, v in found.items() if k != "error_rows"},
+                                  **against_planted(found["error_rows"], manifest)}
+    floor = timings["calamine_read"]["seconds"]
+    for timing in timings.values():
+        timing["x_calamine"] = timing["seconds"] / floor
+    result["timings"] = timings
+    print_size(result)
+    return result
+
+
+NAMES = {
+    "calamine_read": "python-calamine read (in-process)",
+    "calamine_process": "python-calamine read (fresh process)",
+    "kakosheet_cli": "kakosheet validate --format json (CLI)",
+    "kakosheet_in_process": "kakosheet validate_source (in-process)",
+    "openpyxl_read": "openpyxl read-only iteration",
+    "frictionless": "frictionless validate (Table Schema)",
+}
+
+
+def print_size(result: dict[str, Any]) -> None:
+    """The timing table and the issue counts of one size."""
+    print(f"  {'what':42} {'seconds':>8} {'x calamine':>10} {'peak RSS MB':>12}")
+    for key, timing in result["timings"].items():
+        peak = f"{timing['peak_rss'] / 2**20:12.0f}" if "peak_rss" in timing else f"{'':12}"
+        print(f"  {NAMES[key]:42} {timing['seconds']:8.2f} {timing['x_calamine']:10.2f} {peak}")
+    cli = result["timings"]["kakosheet_cli"]
+    if cli["exit_codes"] != [1]:
+        print(f"  ! kakosheet validate exited {cli['exit_codes']}, expected 1 (errors found)")
+    for tool in ("kakosheet", "frictionless"):
+        if tool in result:
+            found = result[tool]
+            print(f"  {tool}: {found['errors']} errors in {found['flagged_rows']} rows; planted error rows "
+                  f"found {found['planted_found']}/{found['planted_error_rows']}, "
+                  f"unplanted rows flagged {found['unplanted_flagged']}")
+
+
+def summarize(results: list[dict[str, Any]]) -> list[str]:
+    """The project's targets, each as a 'target met / not met' line."""
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "target met" if ok else "target NOT met"
+
+    for result in results:
+        timings = result["timings"]
+        ratio = timings["kakosheet_cli"]["x_calamine"]
+        lines.append(f"{result['rows']:>9,} rows: validate end to end {ratio:.2f}x the calamine read "
+                     f"(target <= {TARGET_VS_CALAMINE:g}x): {verdict(ratio <= TARGET_VS_CALAMINE)}")
+        if "frictionless" in timings:
+            speedup = timings["frictionless"]["seconds"] / timings["kakosheet_cli"]["seconds"]
+            lines.append(f"{result['rows']:>9,} rows: validate end to end {speedup:.1f}x faster than frictionless "
+                         f"(target >= {TARGET_VS_FRICTIONLESS:g}x): {verdict(speedup >= TARGET_VS_FRICTIONLESS)}")
+    ordered = sorted(results, key=lambda r: r["rows"])
+    increments = []
+    for small, large in zip(ordered, ordered[1:], strict=False):
+        added = (large["timings"]["kakosheet_cli"]["peak_rss"] - small["timings"]["kakosheet_cli"]["peak_rss"])
+        per_row = added / (large["rows"] - small["rows"])
+        increments.append(per_row)
+        lines.append(f"peak RSS {small['rows']:,} -> {large['rows']:,} rows: +{added / 2**20:.0f} MB, "
+                     f"{per_row:,.0f} bytes per added row")
+    if len(increments) >= 2:
+        growth = max(b / a for a, b in zip(increments, increments[1:], strict=False) if a > 0)
+        lines.append(f"memory growth: bytes per added row grow at most {growth:.2f}x between sizes "
+                     f"(linear if <= {LINEAR_TOLERANCE:g}x): {verdict(growth <= LINEAR_TOLERANCE)}")
+    return lines
+
+
+def main() -> None:
+    """Command line: benchmark each size, print the tables and targets, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated row counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
+    parser.add_argument("--with-openpyxl", action=argparse.BooleanOptionalAction, default=None,
+                        help=f"openpyxl read-only iteration (default: sizes <= {OPENPYXL_DEFAULT_MAX:,})")
+    parser.add_argument("--with-frictionless-all", action="store_true",
+                        help=f"run frictionless on every size, not only <= {FRICTIONLESS_DEFAULT_MAX:,}")
+    parser.add_argument("--no-frictionless", action="store_true", help="skip frictionless entirely")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the in-process validate on the largest size; top kakosheet functions")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    today = dt.date.today()
+    started = time.perf_counter()
+    results = [bench_size(rows, args, today) for rows in sizes]
+    print("\n== targets")
+    targets = summarize(results)
+    print("\n".join(targets))
+    record = {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {_cpu_count()} cores",
+        "versions": _versions(),
+        "results": results,
+        "targets": targets,
+        "seconds_total": round(time.perf_counter() - started, 1),
+    }
+    if args.profile:
+        profile = profile_in_process(ensure_workbook(max(sizes))[0])
+        print(f"\n== cProfile, in-process validate, {max(sizes):,} rows\n{profile}")
+        record["profile"] = profile
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"bench-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"\nresults: {out} ({record['seconds_total']} s)")
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("kakosheet", "python-calamine", "openpyxl", "pandas", "numpy", "frictionless"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+if __name__ == "__main__":
+    main()
