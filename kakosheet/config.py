@@ -11,8 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kakosheet.core.codes import CURRENCIES
-from kakosheet.core.schema import SchemaSet, load_schemas
+from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import ConfigError
+from kakosheet.schema_files import load_schemas
 
 CONFIG_NAME = "kakosheet.toml"
 DEFAULT_LOGS = ("qc", "refunds", "returns", "after_sales")
@@ -132,7 +133,9 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where('timezone')}: {timezone!r} is not a time zone (e.g. Europe/Berlin, Asia/Shanghai)") from exc
+        raise ConfigError(
+            f"{where('timezone')}: {timezone!r} is not a time zone (e.g. Europe/Berlin, Asia/Shanghai)"
+        ) from exc
     currency = (text("base_currency") or "USD").upper()
     if currency not in CURRENCIES:
         raise ConfigError(f"{where('base_currency')}: {currency!r} is not an ISO 4217 currency code (e.g. USD)")
@@ -141,7 +144,10 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f'{where("date_order")}: should be "DMY", "MDY" or "", found {date_order!r}')
     schemas = root / (text("schemas") or "schemas")
     if not schemas.is_dir():
-        raise ConfigError(f"{where('schemas')}: the folder {schemas.name!r} does not exist; run `kakosheet init` to copy the default schemas")
+        raise ConfigError(
+            f"{where('schemas')}: the folder {schemas.name!r} does not exist; "
+            "run `kakosheet init` to copy the default schemas"
+        )
     return Config(
         root=root,
         path=path,
@@ -155,8 +161,15 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
     )
 
 
-def write_config(folder: Path, *, source: str, logs: tuple[str, ...] = DEFAULT_LOGS, timezone: str = "UTC",
-                 base_currency: str = "USD", date_order: str = "") -> Path:
+def write_config(
+    folder: Path,
+    *,
+    source: str,
+    logs: tuple[str, ...] = DEFAULT_LOGS,
+    timezone: str = "UTC",
+    base_currency: str = "USD",
+    date_order: str = "",
+) -> Path:
     """Write kakosheet.toml and the team's copy of the default schemas into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME

@@ -18,10 +18,27 @@ PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT.parent / "shared" / "corpus"
 
 QC_LABELS = [
-    "Case ID", "Original Order ID", "Date Identified", "Date Logged", "Exception Type", "Description",
-    "Media Links", "Responsible Party", "Source Type", "Disposition", "Reshipment Order ID",
-    "Replacement Cost", "Shipping Cost", "Penalty", "Currency", "Status", "Recovered Amount", "Owner",
-    "Closure Date", "Logged By", "Issues",
+    "Case ID",
+    "Original Order ID",
+    "Date Identified",
+    "Date Logged",
+    "Exception Type",
+    "Description",
+    "Media Links",
+    "Responsible Party",
+    "Source Type",
+    "Disposition",
+    "Reshipment Order ID",
+    "Replacement Cost",
+    "Shipping Cost",
+    "Penalty",
+    "Currency",
+    "Status",
+    "Recovered Amount",
+    "Owner",
+    "Closure Date",
+    "Logged By",
+    "Issues",
 ]
 
 
@@ -68,7 +85,6 @@ def qc_tab(rows: Sequence[dict[str, Any]], labels: Sequence[str] = QC_LABELS) ->
         by_key = {key.casefold(): value for key, value in row.items()}
         table.append([by_key.get(key) for key in keys])
     return table
-
 
 
 def run_kakosheet(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,10 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7) -> DemoResult:
     schemas = config.load_schemas()
     rng = random.Random(seed)
     world = make_world(rng, today=config.today())
-    rows = {log: make_cases(rng, world, log, max(1, round(cases * share)), bad_share=BAD_SHARE) for log, share in SHARES.items()}
+    rows = {
+        log: make_cases(rng, world, log, max(1, round(cases * share)), bad_share=BAD_SHARE)
+        for log, share in SHARES.items()
+    }
     make_closure_mistakes(rows["qc"])
     rows.update(reference_rows(world))
     fill_master_workbook(init.workbook, schemas, rows)

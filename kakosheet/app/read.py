@@ -70,11 +70,18 @@ def read_source(source: Source, schemas: SchemaSet, logs: tuple[str, ...], ctx: 
         unclaimed = [name for name in sheet_names if name not in found.values()]
         for log_name, sheet in _recognise_by_header(source, missing, unclaimed).items():
             found[log_name] = sheet
-            result.issues.append(Issue(
-                log=log_name, sheet=sheet, row=None, column=None, code="tab-name", severity=WARNING,
-                message=f"read as the {schemas[log_name].title} log because its header matches; rename the tab "
-                f"to {schemas[log_name].tab!r}",
-            ))
+            result.issues.append(
+                Issue(
+                    log=log_name,
+                    sheet=sheet,
+                    row=None,
+                    column=None,
+                    code="tab-name",
+                    severity=WARNING,
+                    message=f"read as the {schemas[log_name].title} log because its header matches; rename the tab "
+                    f"to {schemas[log_name].tab!r}",
+                )
+            )
     if not any(schema.name in found for schema in wanted):
         tabs = ", ".join(repr(name) for name in sheet_names) or "none"
         expected = ", ".join(repr(schema.tab) for schema in wanted)
@@ -84,22 +91,36 @@ def read_source(source: Source, schemas: SchemaSet, logs: tuple[str, ...], ctx: 
         )
     for schema in wanted:
         if schema.name not in found:
-            result.issues.append(Issue(
-                log=schema.name, sheet=None, row=None, column=None, code="missing-tab", severity=WARNING,
-                message=f"the {schema.tab!r} tab is not in {source.name}; add it, or remove {schema.name!r} "
-                "from `logs` in kakosheet.toml",
-            ))
+            result.issues.append(
+                Issue(
+                    log=schema.name,
+                    sheet=None,
+                    row=None,
+                    column=None,
+                    code="missing-tab",
+                    severity=WARNING,
+                    message=f"the {schema.tab!r} tab is not in {source.name}; add it, or remove {schema.name!r} "
+                    "from `logs` in kakosheet.toml",
+                )
+            )
     grids = source.read_grids([found[name] for name in found])
     for log_name, sheet in found.items():
         schema = schemas[log_name]
         header = locate_header(grids[sheet], schema)
         if header is None:
             labels = ", ".join(c.label for c in schema.columns[:6])
-            result.issues.append(Issue(
-                log=log_name, sheet=sheet, row=None, column=None, code="no-header",
-                severity=ERROR if schema.kind == "log" else WARNING,
-                message=f"no header row found in the first {SCAN_ROWS} rows; the header names the columns: {labels}, ...",
-            ))
+            result.issues.append(
+                Issue(
+                    log=log_name,
+                    sheet=sheet,
+                    row=None,
+                    column=None,
+                    code="no-header",
+                    severity=ERROR if schema.kind == "log" else WARNING,
+                    message=f"no header row found in the first {SCAN_ROWS} rows; "
+                    f"the header names the columns: {labels}, ...",
+                )
+            )
             continue
         result.tables[log_name] = build_table(grids[sheet], header, schema, ctx)
     return result

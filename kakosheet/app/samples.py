@@ -53,53 +53,67 @@ def _money(rng: random.Random, low: float, high: float) -> float:
     return round(rng.uniform(low, high), 2)
 
 
-def make_world(rng: random.Random, *, today: dt.date, vendors: int = 12, products: int = 40, orders: int = 600) -> World:
+def make_world(
+    rng: random.Random, *, today: dt.date, vendors: int = 12, products: int = 40, orders: int = 600
+) -> World:
     vendor_rows = []
     for i in range(vendors):
         kind = "Logistics" if i % 6 == 5 else ("Supplier" if i % 2 else "Vendor")
         code = f"V{i + 1:02d}" if kind != "Logistics" else f"LG{i + 1:02d}"
-        vendor_rows.append({
-            "vendor_id": code,
-            "name": f"{rng.choice(LAST_NAMES)} {'Logistics' if kind == 'Logistics' else 'Trading'} {i + 1}",
-            "type": kind,
-            "commission_rate": rng.choice([0.08, 0.1, 0.12, 0.15]),
-            "contact_email": f"claims@{code.lower()}.{DOMAIN}",
-        })
+        vendor_rows.append(
+            {
+                "vendor_id": code,
+                "name": f"{rng.choice(LAST_NAMES)} {'Logistics' if kind == 'Logistics' else 'Trading'} {i + 1}",
+                "type": kind,
+                "commission_rate": rng.choice([0.08, 0.1, 0.12, 0.15]),
+                "contact_email": f"claims@{code.lower()}.{DOMAIN}",
+            }
+        )
     suppliers = [v for v in vendor_rows if v["type"] != "Logistics"]
     product_rows = []
     for i in range(products):
         currency = rng.choice(["USD", "EUR", "USD", "CNY"])
-        product_rows.append({
-            "sku": f"SKU-{1000 + i}",
-            "name": f"{rng.choice(PRODUCT_WORDS)} {rng.choice(['Pro', 'Lite', 'Max', 'Mini', 'Plus'])}",
-            "category": rng.choice(CATEGORIES),
-            "price": _money(rng, 15, 400),
-            "currency": currency,
-            "warranty_months": rng.choice([6, 12, 24]),
-            "return_window_days": rng.choice([14, 30]),
-            "serialized": i % 3 == 0,
-        })
+        product_rows.append(
+            {
+                "sku": f"SKU-{1000 + i}",
+                "name": f"{rng.choice(PRODUCT_WORDS)} {rng.choice(['Pro', 'Lite', 'Max', 'Mini', 'Plus'])}",
+                "category": rng.choice(CATEGORIES),
+                "price": _money(rng, 15, 400),
+                "currency": currency,
+                "warranty_months": rng.choice([6, 12, 24]),
+                "return_window_days": rng.choice([14, 30]),
+                "serialized": i % 3 == 0,
+            }
+        )
     order_rows = []
     for i in range(orders):
         product = rng.choice(product_rows)
         quantity = rng.randint(1, 4)
         country, _ = rng.choice(COUNTRY_CURRENCY)
-        order_rows.append({
-            "order_id": f"{100000 + i * 7:07d}",
-            "customer_id": f"C{rng.randint(1, 400):05d}",
-            "vendor_id": rng.choice(suppliers)["vendor_id"],
-            "sku": product["sku"],
-            "quantity": quantity,
-            "amount": round(product["price"] * quantity, 2),
-            "currency": product["currency"],
-            "order_date": today - dt.timedelta(days=rng.randint(5, 300)),
-            "incoterm": rng.choice(["FOB", "CIF", "DAP", "DDP", "EXW"]),
-            "destination_country": country,
-        })
+        order_rows.append(
+            {
+                "order_id": f"{100000 + i * 7:07d}",
+                "customer_id": f"C{rng.randint(1, 400):05d}",
+                "vendor_id": rng.choice(suppliers)["vendor_id"],
+                "sku": product["sku"],
+                "quantity": quantity,
+                "amount": round(product["price"] * quantity, 2),
+                "currency": product["currency"],
+                "order_date": today - dt.timedelta(days=rng.randint(5, 300)),
+                "incoterm": rng.choice(["FOB", "CIF", "DAP", "DDP", "EXW"]),
+                "destination_country": country,
+            }
+        )
     defects = [
-        {"sku": p["sku"], "serial_from": f"{p['sku'][-4:]}-0100", "serial_to": f"{p['sku'][-4:]}-0199",
-         "defect_type": "Hardware Failure", "note": "Faulty power board in this range."}
-        for p in product_rows[:4] if p["serialized"]
+        {
+            "sku": p["sku"],
+            "serial_from": f"{p['sku'][-4:]}-0100",
+            "serial_to": f"{p['sku'][-4:]}-0199",
+            "defect_type": "Hardware Failure",
+            "note": "Faulty power board in this range.",
+        }
+        for p in product_rows[:4]
+        if p["serialized"]
     ]
     return World(vendor_rows, product_rows, order_rows, defects, today)
 
@@ -129,7 +143,9 @@ def qc_case(rng: random.Random, world: World) -> Row:
         "media_links": f"https://media.{DOMAIN}/qc/{rng.randint(10000, 99999)}.jpg" if rng.random() < 0.97 else None,
         "responsible_party": supplier["name"] if rng.random() < 0.7 else rng.choice(STATIONS),
         "source_type": "Supplier",
-        "disposition": None if status == "Open" else rng.choice(["Returned to Supplier", "Discarded", "Repaired", "Restocked"]),
+        "disposition": None
+        if status == "Open"
+        else rng.choice(["Returned to Supplier", "Discarded", "Repaired", "Restocked"]),
         "reshipment_order_id": f"R{rng.randint(100000, 999999)}" if status != "Open" else None,
         "replacement_cost": _money(rng, 5, 300),
         "shipping_cost": _money(rng, 3, 40),
@@ -164,7 +180,9 @@ def refund_case(rng: random.Random, world: World) -> Row:
         "refunded_items": f"{order['sku']} x {quantity}",
         "refund_amount": max(amount, 1.0),
         "currency": order["currency"],
-        "reason_code": rng.choice(["Damaged", "Wrong Item", "Partial Shipment", "Defective", "Not as Described", "Late Delivery"]),
+        "reason_code": rng.choice(
+            ["Damaged", "Wrong Item", "Partial Shipment", "Defective", "Not as Described", "Late Delivery"]
+        ),
         "status": status,
         "owner": _email(rng),
         "logged_by": rng.choice(STAFF),
@@ -185,8 +203,12 @@ def return_case(rng: random.Random, world: World) -> Row:
         "serial_number": f"{product['sku'][-4:]}-{rng.randint(0, 999):04d}" if product["serialized"] else None,
         "purchase_date": bought,
         "reported_date": reported,
-        "defect_type": rng.choice(["Hardware Failure", "Cosmetic Damage", "Software Issue", "Missing Component", "Dead on Arrival"]),
-        "evidence_links": f"https://media.{DOMAIN}/rma/{rng.randint(10000, 99999)}.mp4" if approval == "Approved" or rng.random() < 0.5 else None,
+        "defect_type": rng.choice(
+            ["Hardware Failure", "Cosmetic Damage", "Software Issue", "Missing Component", "Dead on Arrival"]
+        ),
+        "evidence_links": f"https://media.{DOMAIN}/rma/{rng.randint(10000, 99999)}.mp4"
+        if approval == "Approved" or rng.random() < 0.5
+        else None,
         "approval": approval,
         "inventory_status": rng.choice(["Awaiting Return", "Quality Reject", "Scrapped", "Returned to Vendor"]),
         "status": status,
@@ -199,7 +221,17 @@ def after_sales_case(rng: random.Random, world: World) -> Row:
     order = rng.choice(world.orders)
     product = next(p for p in world.products if p["sku"] == order["sku"])
     reported = _when(rng, world, 90)
-    stage = rng.choice(["Reported", "Responsibility Confirmation", "Plan Formulation", "Implementation", "Completed", "Customer Feedback", "Closed"])
+    stage = rng.choice(
+        [
+            "Reported",
+            "Responsibility Confirmation",
+            "Plan Formulation",
+            "Implementation",
+            "Completed",
+            "Customer Feedback",
+            "Closed",
+        ]
+    )
     logistics = [v for v in world.vendors if v["type"] == "Logistics"]
     cost = _money(rng, 10, 800) if rng.random() < 0.7 else None
     return {
@@ -210,8 +242,26 @@ def after_sales_case(rng: random.Random, world: World) -> Row:
         "supplier": order["vendor_id"],
         "logistics_provider": rng.choice(logistics)["name"] if logistics else None,
         "incoterm": order["incoterm"],
-        "problem_type": rng.choice(["Quality Defect", "Transport Damage", "Wrong Shipment", "Missing Parts", "Packaging Damage", "Customs Hold"]),
-        "where_found": rng.choice(["Pre-shipment QC", "Origin Warehouse", "In Transit", "Import Customs", "Destination Warehouse", "At Customer"]),
+        "problem_type": rng.choice(
+            [
+                "Quality Defect",
+                "Transport Damage",
+                "Wrong Shipment",
+                "Missing Parts",
+                "Packaging Damage",
+                "Customs Hold",
+            ]
+        ),
+        "where_found": rng.choice(
+            [
+                "Pre-shipment QC",
+                "Origin Warehouse",
+                "In Transit",
+                "Import Customs",
+                "Destination Warehouse",
+                "At Customer",
+            ]
+        ),
         "problem_description": "Customer reports the unit arrived with a cracked housing.",
         "evidence_links": f"https://media.{DOMAIN}/as/{rng.randint(10000, 99999)}.jpg",
         "customer_feedback": rng.choice([None, "Wants a replacement quickly.", "Accepts a partial refund."]),
@@ -236,18 +286,21 @@ Mistake = Callable[[random.Random, Row, World], None]
 def _blank(field: str) -> Mistake:
     def plant(rng: random.Random, row: Row, world: World) -> None:
         row[field] = None
+
     return plant
 
 
 def _set(field: str, value: Any) -> Mistake:
     def plant(rng: random.Random, row: Row, world: World) -> None:
         row[field] = value
+
     return plant
 
 
 def _future(field: str) -> Mistake:
     def plant(rng: random.Random, row: Row, world: World) -> None:
         row[field] = dt.datetime.combine(world.today + dt.timedelta(days=rng.randint(20, 300)), dt.time(9))
+
     return plant
 
 
@@ -319,5 +372,9 @@ def make_closure_mistakes(rows: list[Row]) -> None:
 
 
 def reference_rows(world: World) -> dict[str, list[Row]]:
-    return {"vendors": world.vendors, "products": world.products, "orders": world.orders,
-            "known_defects": world.known_defects}
+    return {
+        "vendors": world.vendors,
+        "products": world.products,
+        "orders": world.orders,
+        "known_defects": world.known_defects,
+    }

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kakosheet.config import CONFIG_NAME, DEFAULT_LOGS, Config, load_config, write_config
-from kakosheet.core.schema import load_schemas
 from kakosheet.errors import UsageError
+from kakosheet.schema_files import load_schemas
 from kakosheet.sources.xlsx_template import build_master_workbook
 
 MASTER_NAME = "master.xlsx"
@@ -20,8 +20,14 @@ class InitResult:
     workbook: Path
 
 
-def init_team(folder: Path, *, logs: tuple[str, ...] | None = None, timezone: str = "UTC",
-              date_order: str = "", force: bool = False) -> InitResult:
+def init_team(
+    folder: Path,
+    *,
+    logs: tuple[str, ...] | None = None,
+    timezone: str = "UTC",
+    date_order: str = "",
+    force: bool = False,
+) -> InitResult:
     """Write kakosheet.toml, copy the default schemas, and build the master workbook."""
     config_path = folder / CONFIG_NAME
     workbook = folder / MASTER_NAME

@@ -40,8 +40,12 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="kakosheet.toml to use (default: found in this folder or above).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="kakosheet.toml to use (default: found in this folder or above).",
+)
 @click.option("--debug", is_flag=True, help="Show the traceback when something fails.")
 @click.version_option(__version__, prog_name="kakosheet")
 @click.pass_context

@@ -19,7 +19,11 @@ EXIT_ISSUES = 1
 
 def _format_option(func):  # type: ignore[no-untyped-def]
     return click.option(
-        "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
         help="text for people; json prints one document on stdout (messages go to stderr).",
     )(func)
 
@@ -53,7 +57,9 @@ def validate(ctx: click.Context, source: str | None, output_format: str) -> None
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--logs", help='Comma-separated logs the team keeps (default: "qc,refunds,returns,after_sales").')
 @click.option("--timezone", default="UTC", show_default=True, help="Time zone for dates such as today.")
-@click.option("--date-order", type=click.Choice(["DMY", "MDY", ""]), default="", help="How to read text dates like 03/04/2026.")
+@click.option(
+    "--date-order", type=click.Choice(["DMY", "MDY", ""]), default="", help="How to read text dates like 03/04/2026."
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing kakosheet.toml and master workbook.")
 def init(directory: Path, logs: str | None, timezone: str, date_order: str, force: bool) -> None:
     """Set up a team folder: kakosheet.toml, its own copy of the schemas, a master workbook.
@@ -75,10 +81,17 @@ def template() -> None:
 
 
 @template.command("build")
-@click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Schemas folder (default: the team's, from kakosheet.toml, else the built-in ones).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write it (default: templates/master.xlsx beside the schemas).")
+@click.option(
+    "--schemas",
+    "schemas_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Schemas folder (default: the team's, from kakosheet.toml, else the built-in ones).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it (default: templates/master.xlsx beside the schemas).",
+)
 @click.pass_context
 def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | None) -> None:
     """Regenerate the master workbook from the schemas.
@@ -108,5 +121,7 @@ def demo(directory: Path, cases: int, seed: int) -> None:
     render_text(result.report, sys.stdout)
     click.echo("", err=True)
     click.echo(summary(result.report), err=True)
-    click.echo(f"Look at: {result.workbook}  (the sample workbook; each issue above names its tab, row and column)", err=True)
+    click.echo(
+        f"Look at: {result.workbook}  (the sample workbook; each issue above names its tab, row and column)", err=True
+    )
     click.echo(f"Try:     kakosheet --config {result.config} validate --format json", err=True)

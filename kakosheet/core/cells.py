@@ -67,8 +67,8 @@ _FALSE = {"false", "no", "n", "0"}
 
 
 def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, float) and value != value
+    return (
+        value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and value != value)
     )
 
 
@@ -229,7 +229,7 @@ def normalize_datetime(value: Any, ctx: CellContext) -> Result:
     if isinstance(parsed, Problem):
         return display(value), parsed
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed, None
 
 

@@ -12,10 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from kakosheet.errors import SchemaError
 
@@ -123,9 +120,7 @@ class IdFormat:
 
     @property
     def row_fields(self) -> tuple[str, ...]:
-        return tuple(
-            name for name, _ in _ID_PLACEHOLDER.findall(self.template) if name not in ("year", "number")
-        )
+        return tuple(name for name, _ in _ID_PLACEHOLDER.findall(self.template) if name not in ("year", "number"))
 
     def format(self, *, year: int, number: int, **parts: str) -> str:
         return self.template.format(year=year, number=number, **parts)
@@ -390,7 +385,9 @@ def _id_format(reader: _Reader, fields: set[str]) -> IdFormat | None:
             regex_parts.append(rf"(?P<{name}>[A-Za-z0-9]+)")
         position = match.end()
     regex_parts.append(re.escape(template[position:]))
-    return IdFormat(field=id_field, template=template, year_from=year_from, regex=re.compile("^" + "".join(regex_parts) + "$"))
+    return IdFormat(
+        field=id_field, template=template, year_from=year_from, regex=re.compile("^" + "".join(regex_parts) + "$")
+    )
 
 
 def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
@@ -496,36 +493,19 @@ def normalize_label(label: str) -> str:
     return " ".join(label.replace("*", " ").split()).casefold()
 
 
-def load_schema_file(path: Path) -> LogSchema:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"{path.name}: cannot read it ({exc})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SchemaError(f"{path.name}:{where}: not valid YAML: {problem}") from exc
-    return parse_schema(data, path.name)
-
-
-def load_schemas(directory: Path) -> SchemaSet:
-    """Load and cross-check every ``*.yaml`` schema in a folder."""
-    files = sorted(directory.glob("*.yaml"))
-    if not files:
-        raise SchemaError(f"no schema files (*.yaml) in {directory}; run `kakosheet init` to copy the defaults")
+def build_schema_set(schemas: list[LogSchema]) -> SchemaSet:
+    """Cross-check schemas (unique names and tabs, references that exist) into one set."""
     logs: dict[str, LogSchema] = {}
     tabs: dict[str, str] = {}
-    for path in files:
-        schema = load_schema_file(path)
+    for schema in schemas:
         if schema.name in logs:
-            raise SchemaError(f"{path.name}: log: {schema.name!r} is also defined in {logs[schema.name].source_file}")
+            raise SchemaError(
+                f"{schema.source_file}: log: {schema.name!r} is also defined in {logs[schema.name].source_file}"
+            )
         for tab in (schema.tab, *schema.tab_aliases):
             key = normalize_label(tab)
             if key in tabs:
-                raise SchemaError(f"{path.name}: tab: {tab!r} is also the tab of {tabs[key]!r}")
+                raise SchemaError(f"{schema.source_file}: tab: {tab!r} is also the tab of {tabs[key]!r}")
             tabs[key] = schema.name
         logs[schema.name] = schema
     _check_references(logs)

@@ -93,7 +93,10 @@ def _stray_rows(grid: Grid, header: Header, schema: LogSchema, start: int, candi
         sheet_row = grid.sheet_row(start + int(index))
         row = grid.rows[start + int(index)]
         if any(
-            not is_blank(value) and not _is_total_label(value) and col not in ours and (sheet_row, col) not in grid.formulas
+            not is_blank(value)
+            and not _is_total_label(value)
+            and col not in ours
+            and (sheet_row, col) not in grid.formulas
             for col, value in enumerate(row)
         ):
             stray.append(sheet_row)

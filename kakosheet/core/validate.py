@@ -17,7 +17,7 @@ import pandas as pd
 from kakosheet.core.cells import display
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.issues import ERROR, WARNING, Issue
-from kakosheet.core.schema import Column, Condition, LogSchema
+from kakosheet.core.schema import Column, Condition
 from kakosheet.core.table import Table
 
 
@@ -38,7 +38,9 @@ class _Reporter:
         id_field = table.schema.id.field if table.schema.id else None
         self.case_ids = table.columns[id_field].row_values() if id_field in table.columns else None
 
-    def add(self, index: int, field: str | None, code: str, message: str, *, severity: str = ERROR, value: object = None) -> None:
+    def add(
+        self, index: int, field: str | None, code: str, message: str, *, severity: str = ERROR, value: object = None
+    ) -> None:
         case_id = self.case_ids[index] if self.case_ids is not None else None
         self.issues.append(
             Issue(
@@ -54,7 +56,9 @@ class _Reporter:
             )
         )
 
-    def add_table(self, field: str | None, code: str, message: str, *, severity: str = ERROR, row: int | None = None) -> None:
+    def add_table(
+        self, field: str | None, code: str, message: str, *, severity: str = ERROR, row: int | None = None
+    ) -> None:
         self.issues.append(
             Issue(
                 log=self.table.schema.name,
@@ -118,8 +122,7 @@ def _check_header(table: Table, report: _Reporter) -> None:
             report.add_table(
                 field,
                 "missing-column",
-                f"the mandatory column {column.label!r} is missing; add it to the header row "
-                f"(row {table.header_row})",
+                f"the mandatory column {column.label!r} is missing; add it to the header row (row {table.header_row})",
             )
         elif column.kind == "owned":
             report.add_table(
@@ -149,7 +152,9 @@ def _check_values(typed: TypedColumn, report: _Reporter) -> None:
         code = typed.codes[index]
         problem = typed.problems[code]
         assert problem is not None
-        report.add(int(index), typed.column.field, problem.code, problem.message, severity=problem.severity, value=raw[code])
+        report.add(
+            int(index), typed.column.field, problem.code, problem.message, severity=problem.severity, value=raw[code]
+        )
 
 
 def _check_pattern(typed: TypedColumn, report: _Reporter) -> None:
@@ -163,7 +168,9 @@ def _check_pattern(typed: TypedColumn, report: _Reporter) -> None:
     hint = column.pattern_hint or f"the pattern {column.pattern}"
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
-        report.add(int(index), column.field, "pattern", f"{display(value)!r} does not follow the format: {hint}", value=value)
+        report.add(
+            int(index), column.field, "pattern", f"{display(value)!r} does not follow the format: {hint}", value=value
+        )
 
 
 def _check_range(typed: TypedColumn, report: _Reporter) -> None:
@@ -305,7 +312,9 @@ def _check_conditions(table: Table, column: Column, report: _Reporter) -> None:
         else:
             for index in _rows(when & blank):
                 report.add(
-                    index, column.field, "required-when",
+                    index,
+                    column.field,
+                    "required-when",
                     f"{column.label} is needed when {column.required_when.describe(labels)}; fill it in",
                 )
     if column.only_when is not None and typed is not None:
@@ -314,7 +323,9 @@ def _check_conditions(table: Table, column: Column, report: _Reporter) -> None:
         for index in _rows(outside):
             value = raw[index]
             report.add(
-                index, column.field, "only-when",
+                index,
+                column.field,
+                "only-when",
                 f"{column.label} is set but only belongs when {column.only_when.describe(labels)}; "
                 "clear it or update the status",
                 value=value,
@@ -322,7 +333,9 @@ def _check_conditions(table: Table, column: Column, report: _Reporter) -> None:
     if column.recommended_when is not None and typed is not None:
         for index in _rows(condition_mask(table, column.recommended_when) & typed.blank):
             report.add(
-                index, column.field, "recommended",
+                index,
+                column.field,
+                "recommended",
                 f"{column.label} should be given when {column.recommended_when.describe(labels)}",
                 severity=WARNING,
             )
@@ -355,7 +368,9 @@ def _check_order(table: Table, column: Column, report: _Reporter) -> None:
     raw = later.row_raw()
     for index in _rows(wrong):
         report.add(
-            index, column.field, "date-order",
+            index,
+            column.field,
+            "date-order",
             f"{column.label} ({display(later.row_values()[index])}) is before {table.label(other.field)} "
             f"({display(earlier.row_values()[index])}); check both dates",
             value=raw[index],
@@ -377,13 +392,19 @@ def _check_ids(table: Table, report: _Reporter) -> None:
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
         report.add(
-            int(index), id_format.field, "malformed-id",
+            int(index),
+            id_format.field,
+            "malformed-id",
             f"{display(value)!r} is not a {table.label(id_format.field)} kakosheet issued (they look like "
             f"{id_format.example()}); clear the cell and the next sync assigns one",
             value=value,
         )
-    _check_unique(typed, report, "duplicate-id", "is the ID of more than one row; a copied row keeps "
-                  "its ID only once, so clear the ID of the copy")
+    _check_unique(
+        typed,
+        report,
+        "duplicate-id",
+        "is the ID of more than one row; a copied row keeps its ID only once, so clear the ID of the copy",
+    )
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:
@@ -394,7 +415,9 @@ def _check_ids(table: Table, report: _Reporter) -> None:
             expected = other_values[index]
             if groups and isinstance(expected, str) and groups[part].upper() != expected.upper():
                 report.add(
-                    index, id_format.field, "id-mismatch",
+                    index,
+                    id_format.field,
+                    "id-mismatch",
                     f"{typed.values[typed.codes[index]]!r} ends with {groups[part]!r} but "
                     f"{table.label(part)} is {expected!r}; check which one is right",
                     value=typed.values[typed.codes[index]],

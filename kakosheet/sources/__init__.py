@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kakosheet.errors import UsageError
 from kakosheet.sources.base import Source
-from kakosheet.sources.xlsx import EXTENSIONS, XlsxSource
+from kakosheet.sources.xlsx import XlsxSource
 
 
 def open_source(spec: str, *, base: Path | None = None) -> Source:
@@ -16,6 +16,6 @@ def open_source(spec: str, *, base: Path | None = None) -> Source:
     path = Path(spec).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
-    if path.suffix.lower() not in EXTENSIONS and not path.suffix:
+    if not path.suffix:
         raise UsageError(f"{spec!r} is not a workbook path (.xlsx or .xlsm) nor a Google Sheet (gsheet:KEY)")
     return XlsxSource(path)

@@ -11,7 +11,14 @@ import python_calamine as calamine
 
 from kakosheet.core.grid import Grid
 from kakosheet.errors import SourceError
-from kakosheet.sources.xlsx_package import Package, SheetScan, check_container, column_letters, inspect_package, scan_sheet
+from kakosheet.sources.xlsx_package import (
+    Package,
+    SheetScan,
+    check_container,
+    column_letters,
+    inspect_package,
+    scan_sheet,
+)
 
 EXTENSIONS = (".xlsx", ".xlsm")
 # A tab whose rectangle from A1 to its farthest cell holds more cells than this is refused
@@ -36,7 +43,9 @@ class XlsxSource:
         try:
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
-            raise SourceError(f"{path.name}: the workbook is encrypted with a password; save a copy without one") from exc
+            raise SourceError(
+                f"{path.name}: the workbook is encrypted with a password; save a copy without one"
+            ) from exc
         except (calamine.CalamineError, OSError, ValueError) as exc:
             raise SourceError(f"{path.name}: cannot read the workbook ({_short(exc)}); the file is damaged") from exc
 
@@ -49,11 +58,7 @@ class XlsxSource:
         return self._package.date1904
 
     def sheet_names(self) -> list[str]:
-        return [
-            sheet.name
-            for sheet in self._workbook.sheets_metadata
-            if sheet.typ == calamine.SheetTypeEnum.WorkSheet
-        ]
+        return [sheet.name for sheet in self._workbook.sheets_metadata if sheet.typ == calamine.SheetTypeEnum.WorkSheet]
 
     def _scan(self, sheet: str) -> SheetScan:
         """The sheet's extent, formulas and errors (one pass over its XML, kept for later)."""
@@ -62,7 +67,9 @@ class XlsxSource:
             try:
                 self._scans[sheet] = scan_sheet(self.path, part) if part else SheetScan()
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise SourceError(f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged") from exc
+                raise SourceError(
+                    f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged"
+                ) from exc
         scan = self._scans[sheet]
         if scan.cells > MAX_CELLS:
             farthest = f"{column_letters(scan.max_column)}{scan.max_row}"
@@ -77,7 +84,9 @@ class XlsxSource:
         try:
             return self._workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except (calamine.CalamineError, OSError, ValueError) as exc:
-            raise SourceError(f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the tab is damaged") from exc
+            raise SourceError(
+                f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the tab is damaged"
+            ) from exc
 
     def read_head(self, sheet: str, rows: int) -> Grid:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))

@@ -105,12 +105,18 @@ def inspect_package(path: Path) -> Package:
             members = {name.replace("\\", "/").lstrip("/"): name for name in names}
             workbook_part = _workbook_part(archive, members)
             if workbook_part is None:
-                raise SourceError(f"{path.name}: the package has no workbook part; the file is damaged or not a workbook")
+                raise SourceError(
+                    f"{path.name}: the package has no workbook part; the file is damaged or not a workbook"
+                )
             workbook = _parse(archive, members[workbook_part], path)
-            rels_part = posixpath.join(posixpath.dirname(workbook_part), "_rels", posixpath.basename(workbook_part) + ".rels")
+            rels_part = posixpath.join(
+                posixpath.dirname(workbook_part), "_rels", posixpath.basename(workbook_part) + ".rels"
+            )
             targets = _relationship_targets(archive, members, rels_part, posixpath.dirname(workbook_part), path)
     except zipfile.BadZipFile as exc:
-        raise SourceError(f"{path.name}: the file is damaged or truncated ({exc}); restore it from a backup or save it again") from exc
+        raise SourceError(
+            f"{path.name}: the file is damaged or truncated ({exc}); restore it from a backup or save it again"
+        ) from exc
     sheet_parts: dict[str, str] = {}
     date1904 = False
     for element in workbook.iter():

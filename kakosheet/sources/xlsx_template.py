@@ -26,6 +26,7 @@ from kakosheet.core.codes import COUNTRIES, CURRENCIES
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
 
 LISTS_TAB = "Lists"
+REFERENCE_ORDER = ("vendors", "products", "orders", "known_defects")
 GUIDE_TAB = "Guide"
 LAST_ROW = 1048576
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
@@ -50,8 +51,21 @@ NUMBER_FORMATS = {
     "code": "@",
 }
 
-TYPE_WIDTHS = {"id": 18, "date": 12, "datetime": 17, "money": 13, "integer": 10, "percent": 10,
-               "currency": 10, "country": 10, "bool": 10, "email": 26, "urls": 30, "text": 24, "code": 18}
+TYPE_WIDTHS = {
+    "id": 18,
+    "date": 12,
+    "datetime": 17,
+    "money": 13,
+    "integer": 10,
+    "percent": 10,
+    "currency": 10,
+    "country": 10,
+    "bool": 10,
+    "email": 26,
+    "urls": 30,
+    "text": 24,
+    "code": 18,
+}
 
 
 def _width(column: Column) -> float:
@@ -111,32 +125,55 @@ def _column_validation(column: Column, schemas: SchemaSet, lists: dict[str, str]
     label = column.label
     if column.kind in ("owned", "computed"):
         return DataValidation(
-            type="custom", formula1="FALSE", allow_blank=True, showErrorMessage=True, errorStyle="warning",
+            type="custom",
+            formula1="FALSE",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
             errorTitle="kakosheet's column",
-            error=f"{label} is written by kakosheet on each sync. Leave it to kakosheet, or choose Yes to keep your value.",
+            error=f"{label} is written by kakosheet on each sync. Leave it to kakosheet, "
+            "or choose Yes to keep your value.",
         )
     if column.type == "enum":
         return DataValidation(
-            type="list", formula1=f"={lists[schemas.list_name(column.values)]}", allow_blank=True,
-            showErrorMessage=True, errorStyle="stop", errorTitle=label,
+            type="list",
+            formula1=f"={lists[schemas.list_name(column.values)]}",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="stop",
+            errorTitle=label,
             error=f"Choose a {label} from the list.",
         )
     if column.type in ("currency", "country"):
         return DataValidation(
-            type="list", formula1=f"={lists[column.type]}", allow_blank=True, showErrorMessage=True,
-            errorStyle="warning", errorTitle=label, error=f"Not a known {column.type} code.",
+            type="list",
+            formula1=f"={lists[column.type]}",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=label,
+            error=f"Not a known {column.type} code.",
         )
     if column.type in ("date", "datetime"):
         return DataValidation(
-            type="date", operator="greaterThan", formula1="DATE(1990,1,1)", allow_blank=True,
-            showErrorMessage=True, errorStyle="warning", errorTitle=label,
+            type="date",
+            operator="greaterThan",
+            formula1="DATE(1990,1,1)",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=label,
             error="Type a date, e.g. 2026-03-15.",
         )
     if column.type in ("money", "number", "integer", "percent") and column.minimum is not None:
         return DataValidation(
             type="whole" if column.type == "integer" else "decimal",
-            operator="greaterThanOrEqual", formula1=str(column.minimum), allow_blank=True,
-            showErrorMessage=True, errorStyle="warning", errorTitle=label,
+            operator="greaterThanOrEqual",
+            formula1=str(column.minimum),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle=label,
             error=f"{label} should be a number of at least {column.minimum}.",
         )
     return None
@@ -176,8 +213,11 @@ def _write_log_tab(sheet: Worksheet, schema: LogSchema, schemas: SchemaSet, list
         if column.required and column.kind == "input":
             sheet.conditional_formatting.add(
                 f"{letter}2:{letter}{LAST_ROW}",
-                FormulaRule(formula=[f"AND(COUNTA($A2:${last_letter}2)>0,ISBLANK({letter}2))"],
-                            fill=BLANK_MANDATORY_FILL, stopIfTrue=False),
+                FormulaRule(
+                    formula=[f"AND(COUNTA($A2:${last_letter}2)>0,ISBLANK({letter}2))"],
+                    fill=BLANK_MANDATORY_FILL,
+                    stopIfTrue=False,
+                ),
             )
     sheet.row_dimensions[1].height = 32
     id_field = schema.id.field if schema.id else schema.key
@@ -221,7 +261,11 @@ def build_master_workbook(schemas: SchemaSet, logs: tuple[str, ...], target: Pat
     workbook.remove(workbook.active)
     lists_sheet = workbook.create_sheet(LISTS_TAB)
     lists = _list_ranges(schemas, lists_sheet)
-    for schema in (*(schemas[name] for name in logs), *schemas.references):
+    references = sorted(
+        schemas.references,
+        key=lambda s: (REFERENCE_ORDER.index(s.name) if s.name in REFERENCE_ORDER else len(REFERENCE_ORDER), s.name),
+    )
+    for schema in (*(schemas[name] for name in logs), *references):
         _write_log_tab(workbook.create_sheet(schema.tab), schema, schemas, lists)
     _write_guide(workbook.create_sheet(GUIDE_TAB), schemas)
     workbook.move_sheet(LISTS_TAB, offset=len(workbook.sheetnames) - 1)

@@ -24,7 +24,14 @@ def codes_at(report: Report, row: int) -> Counter[tuple[str, str | None]]:
 
 
 def test_a_clean_log_has_no_issues(config: Config, tmp_path: Path) -> None:
-    path = write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab([qc_row(), qc_row(Status="Closed", Disposition="Discarded", Closure_Date=dt.date(2026, 3, 5))])})
+    path = write_workbook(
+        tmp_path / "qc.xlsx",
+        {
+            "QC Log": qc_tab(
+                [qc_row(), qc_row(Status="Closed", Disposition="Discarded", Closure_Date=dt.date(2026, 3, 5))]
+            )
+        },
+    )
     report = validate(config, path)
     assert [i for i in report.issues if i.log == "qc"] == []
     assert report.rows_read == {"qc": 2}
@@ -34,7 +41,12 @@ def test_every_issue_names_sheet_row_column_value_and_how_to_fix(config: Config,
     path = write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab([qc_row(), qc_row(Exception_Type="Damagd")])})
     [issue] = [i for i in validate(config, path).issues if i.log == "qc"]
     assert (issue.sheet, issue.row, issue.column, issue.value, issue.code, issue.severity) == (
-        "QC Log", 3, "Exception Type", "Damagd", "not-in-list", "error"
+        "QC Log",
+        3,
+        "Exception Type",
+        "Damagd",
+        "not-in-list",
+        "error",
     )
     assert "choose one of: Damaged, Incorrect Item" in issue.message
 
@@ -72,7 +84,9 @@ def test_required_and_conditional_rules(config: Config, tmp_path: Path) -> None:
     assert codes_at(report, 2) == Counter({("required", "Responsible Party"): 1})
     assert codes_at(report, 3) == Counter({("required-when", "Closure Date"): 1})
     assert codes_at(report, 4) == Counter({("only-when", "Closure Date"): 1})
-    assert codes_at(report, 5) == Counter({("required-when", "Disposition"): 1, ("required-when", "Reshipment Order ID"): 1})
+    assert codes_at(report, 5) == Counter(
+        {("required-when", "Disposition"): 1, ("required-when", "Reshipment Order ID"): 1}
+    )
     assert codes_at(report, 6) == Counter({("required-when", "Currency"): 1})
     [warning] = [i for i in report.issues if i.row == 7]
     assert (warning.code, warning.severity) == ("recommended", "warning")
@@ -147,35 +161,85 @@ def test_missing_log_tabs_warn_and_no_log_tab_at_all_is_exit_3(config: Config, t
 def test_a_tab_with_a_log_header_is_recognised_under_another_name(config: Config, tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "qc.xlsx", {"Sheet1": qc_tab([qc_row(Status="Nope")])})
     report = validate(config, path)
-    assert {(i.code, i.sheet) for i in report.issues if i.log == "qc"} == {("tab-name", "Sheet1"), ("not-in-list", "Sheet1")}
+    assert {(i.code, i.sheet) for i in report.issues if i.log == "qc"} == {
+        ("tab-name", "Sheet1"),
+        ("not-in-list", "Sheet1"),
+    }
 
 
 def test_duplicate_and_malformed_case_ids(config: Config, tmp_path: Path) -> None:
-    rows = [qc_row(Case_ID="QC-2026-0001"), qc_row(Case_ID="QC-2026-0001"), qc_row(Case_ID="QC-26-1"), qc_row(Case_ID="QC-2026-10000")]
+    rows = [
+        qc_row(Case_ID="QC-2026-0001"),
+        qc_row(Case_ID="QC-2026-0001"),
+        qc_row(Case_ID="QC-26-1"),
+        qc_row(Case_ID="QC-2026-10000"),
+    ]
     report = validate(config, write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab(rows)}))
     assert {(i.row, i.code) for i in report.issues if i.log == "qc"} == {
-        (2, "duplicate-id"), (3, "duplicate-id"), (4, "malformed-id"),
+        (2, "duplicate-id"),
+        (3, "duplicate-id"),
+        (4, "malformed-id"),
     }
     assert all(i.case_id == "QC-2026-0001" for i in report.issues if i.code == "duplicate-id")
 
 
 def test_references_are_checked_only_when_the_reference_tab_holds_data(config: Config, tmp_path: Path) -> None:
     vendors = [["Vendor ID", "Name", "Type", "Commission Rate"], ["ACME", "Acme Trading", "Vendor", "12%"]]
-    refund_header = ["Case ID", "Initiated At", "Original Order ID", "Customer ID", "Vendor ID", "Refunded Items",
-                     "Refund Amount", "Currency", "Reason Code", "Status", "Issues"]
+    refund_header = [
+        "Case ID",
+        "Initiated At",
+        "Original Order ID",
+        "Customer ID",
+        "Vendor ID",
+        "Refunded Items",
+        "Refund Amount",
+        "Currency",
+        "Reason Code",
+        "Status",
+        "Issues",
+    ]
     refund = [None, dt.datetime(2026, 3, 1), "A-1", "C1", "acme", "SKU-1 x 2", 10, "EUR", "Damaged", "Initiated", None]
     unknown = [None, dt.datetime(2026, 3, 1), "A-2", "C1", "NOPE", "SKU-1 x 1", 10, "EUR", "Damaged", "Initiated", None]
-    path = write_workbook(tmp_path / "r.xlsx", {"Refunds": [refund_header, refund, unknown], "Vendors": vendors, "Orders": [["Order ID"]]})
+    path = write_workbook(
+        tmp_path / "r.xlsx", {"Refunds": [refund_header, refund, unknown], "Vendors": vendors, "Orders": [["Order ID"]]}
+    )
     report = validate(config, path)
-    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "refunds"} == {(3, "unknown-reference", "Vendor ID")}
-    no_vendors = write_workbook(tmp_path / "r2.xlsx", {"Refunds": [refund_header, refund, unknown], "Vendors": vendors[:1]})
+    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "refunds"} == {
+        (3, "unknown-reference", "Vendor ID")
+    }
+    no_vendors = write_workbook(
+        tmp_path / "r2.xlsx", {"Refunds": [refund_header, refund, unknown], "Vendors": vendors[:1]}
+    )
     assert [i for i in validate(config, no_vendors).issues if i.log == "refunds"] == []
 
 
 def test_refund_id_must_end_with_the_rows_vendor(config: Config, tmp_path: Path) -> None:
-    header = ["Case ID", "Initiated At", "Original Order ID", "Customer ID", "Vendor ID", "Refunded Items",
-              "Refund Amount", "Currency", "Reason Code", "Status", "Issues"]
-    row = ["PRF-2026-001-ACME", dt.datetime(2026, 3, 1), "A-1", "C1", "BETA", "SKU-1 x 2", 10, "EUR", "Damaged", "Initiated", None]
+    header = [
+        "Case ID",
+        "Initiated At",
+        "Original Order ID",
+        "Customer ID",
+        "Vendor ID",
+        "Refunded Items",
+        "Refund Amount",
+        "Currency",
+        "Reason Code",
+        "Status",
+        "Issues",
+    ]
+    row = [
+        "PRF-2026-001-ACME",
+        dt.datetime(2026, 3, 1),
+        "A-1",
+        "C1",
+        "BETA",
+        "SKU-1 x 2",
+        10,
+        "EUR",
+        "Damaged",
+        "Initiated",
+        None,
+    ]
     report = validate(config, write_workbook(tmp_path / "r.xlsx", {"Refunds": [header, row]}))
     assert [i.code for i in report.issues if i.log == "refunds"] == ["id-mismatch"]
 
@@ -184,7 +248,10 @@ def test_formula_errors_are_reported_as_what_they_are(config: Config, tmp_path: 
     rows = qc_tab([qc_row(Responsible_Party="#N/A"), qc_row(Original_Order_ID="#REF!")])
     report = validate(config, write_workbook(tmp_path / "qc.xlsx", {"QC Log": rows}))
     found = {(i.row, i.column, i.code, i.value) for i in report.issues if i.log == "qc"}
-    assert found == {(2, "Responsible Party", "formula-error", "#N/A"), (3, "Original Order ID", "formula-error", "#REF!")}
+    assert found == {
+        (2, "Responsible Party", "formula-error", "#N/A"),
+        (3, "Original Order ID", "formula-error", "#REF!"),
+    }
 
 
 def test_total_rows_formula_rows_and_blank_rows_are_not_cases(config: Config, tmp_path: Path) -> None:
@@ -210,7 +277,9 @@ def test_a_row_with_values_but_no_mandatory_field_is_reported_not_dropped(config
 
 
 @pytest.mark.parametrize("date1904", [False, True])
-def test_date_cells_and_bare_serial_numbers_in_both_date_systems(config: Config, tmp_path: Path, date1904: bool) -> None:
+def test_date_cells_and_bare_serial_numbers_in_both_date_systems(
+    config: Config, tmp_path: Path, date1904: bool
+) -> None:
     from kakosheet.app.read import read_source
     from kakosheet.core.cells import CellContext
     from kakosheet.sources import open_source
@@ -221,4 +290,7 @@ def test_date_cells_and_bare_serial_numbers_in_both_date_systems(config: Config,
     assert source.date1904 is date1904
     ctx = CellContext(date1904=source.date1904, today=TODAY)
     table = read_source(source, config.load_schemas(), ("qc",), ctx).tables["qc"]
-    assert list(table.columns["date_identified"].row_values()) == [dt.datetime(2026, 3, 2, 10, 30), dt.datetime(2026, 3, 2)]
+    assert list(table.columns["date_identified"].row_values()) == [
+        dt.datetime(2026, 3, 2, 10, 30),
+        dt.datetime(2026, 3, 2),
+    ]
