@@ -8,7 +8,8 @@ from kakosheet.app.read import read_source
 from kakosheet.config import Config
 from kakosheet.core.cells import CellContext
 from kakosheet.core.issues import Report
-from kakosheet.core.validate import ReferenceKeys, reference_keys, validate_table
+from kakosheet.core.references import ReferenceIndex
+from kakosheet.core.validate import validate_table
 from kakosheet.errors import UsageError
 from kakosheet.sources import open_source
 
@@ -32,9 +33,7 @@ def validate_source(config: Config, source: str | None = None, *, today: dt.date
     read = read_source(opened, schemas, config.logs, ctx)
     report = Report()
     report.extend(read.issues)
-    references: dict[str, ReferenceKeys] = {
-        name: reference_keys(table) for name, table in read.tables.items() if table.schema.kind == "reference"
-    }
+    references = ReferenceIndex({name: t for name, t in read.tables.items() if t.schema.kind == "reference"})
     for name, table in read.tables.items():
         report.extend(validate_table(table, today=today, references=references))
         report.rows_read[name] = len(table)

@@ -38,7 +38,7 @@ def _label_index(schema: LogSchema) -> dict[str, str]:
 def locate_header(grid: Grid, schema: LogSchema) -> Header | None:
     """The best header row among the first rows, or None when no row looks like one."""
     index = _label_index(schema)
-    needed = min(3, len(schema.columns))
+    needed = min(2, len(schema.columns))
     best: Header | None = None
     for row_index, row in enumerate(grid.rows[:SCAN_ROWS]):
         columns: dict[str, int] = {}

@@ -129,6 +129,34 @@ class IdFormat:
         return self.format(year=2026, number=1, **{f: "VEND" for f in self.row_fields})
 
 
+# Checks that look across a log and a reference tab; each names its parameters, and
+# whether each one is a field of the log itself, a reference tab, or a field of that tab.
+CROSS_CHECKS: dict[str, dict[str, str]] = {
+    # `field` is required when the row's `via` value is a `reference` row whose `flag` is TRUE.
+    "required_if_flag": {"field": "log", "via": "log", "reference": "reference", "flag": "reference_field"},
+    # The `field` amounts of all rows sharing a `group_by` value never exceed the sum of the
+    # `reference_field` of the reference rows with that key (same currency only).
+    "sum_within": {"field": "log", "group_by": "log", "reference": "reference", "reference_field": "reference_field"},
+    # A typed `field` agrees with the `rate_field` of the `via` reference row times `base`.
+    "matches_rate": {
+        "field": "log",
+        "base": "log",
+        "via": "log",
+        "reference": "reference",
+        "rate_field": "reference_field",
+    },
+}
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """One check across a log and a reference tab (see CROSS_CHECKS)."""
+
+    check: str
+    params: Mapping[str, str]
+    severity: str = "error"
+
+
 @dataclass(frozen=True)
 class Sla:
     """How long each stage of a case may take, in days, scaled by the case's priority."""
@@ -154,6 +182,7 @@ class LogSchema:
     key: str | None = None
     match_also: tuple[str, ...] = ()
     sla: Sla | None = None
+    checks: tuple[CrossCheck, ...] = ()
     source_file: str = ""
 
     def column(self, field_name: str) -> Column:
@@ -412,6 +441,28 @@ def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
     return Sla(stage_field=stage_field, days=dict(days), priority_field=priority_field, priority_factor=dict(factors))
 
 
+def _checks(reader: _Reader, fields: set[str]) -> tuple[CrossCheck, ...]:
+    raw = reader.get("checks", list, [])
+    checks = []
+    for i, item in enumerate(raw):
+        sub = reader.child(f"checks[{i}]", item)
+        name = sub.get("check", str, required=True)
+        spec = CROSS_CHECKS.get(name)
+        if spec is None:
+            sub.fail(f"{name!r} is not a check; choose one of {', '.join(CROSS_CHECKS)}", "check")
+        assert spec is not None
+        params = {key: sub.get(key, str, required=True) for key in spec}
+        severity = sub.get("severity", str, "error")
+        if severity not in ("error", "warning"):
+            sub.fail("should be error or warning", "severity")
+        sub.finish()
+        for key, kind in spec.items():
+            if kind == "log" and params[key] not in fields:
+                sub.fail(f"{params[key]!r} is not a field of this log", key)
+        checks.append(CrossCheck(check=name, params=params, severity=severity))
+    return tuple(checks)
+
+
 def parse_schema(data: Any, source: str) -> LogSchema:
     """Build one log schema from parsed YAML, checking every key."""
     reader = _Reader(source, data)
@@ -433,6 +484,7 @@ def parse_schema(data: Any, source: str) -> LogSchema:
         key=reader.get("key", str),
         match_also=reader.strings("match_also"),
         sla=_sla(reader, fields),
+        checks=_checks(reader, fields),
         source_file=source,
     )
     reader.finish()
@@ -514,6 +566,15 @@ def build_schema_set(schemas: list[LogSchema]) -> SchemaSet:
 
 def _check_references(logs: Mapping[str, LogSchema]) -> None:
     for schema in logs.values():
+        for i, check in enumerate(schema.checks):
+            spec = CROSS_CHECKS[check.check]
+            where = f"{schema.source_file}: checks[{i}]"
+            target = logs.get(check.params["reference"])
+            if target is None or target.kind != "reference":
+                raise SchemaError(f"{where}.reference: {check.params['reference']!r} is not a reference tab")
+            for key, kind in spec.items():
+                if kind == "reference_field" and check.params[key] not in target.fields:
+                    raise SchemaError(f"{where}.{key}: {check.params[key]!r} is not a field of {target.name}")
         for i, column in enumerate(schema.columns):
             if column.references is None:
                 continue

@@ -8,78 +8,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
 from kakosheet.core.cells import display
 from kakosheet.core.columns import TypedColumn
-from kakosheet.core.issues import ERROR, WARNING, Issue
+from kakosheet.core.cross_checks import run_cross_check
+from kakosheet.core.issues import WARNING, Issue
+from kakosheet.core.references import ReferenceIndex
+from kakosheet.core.reporter import RowReporter
 from kakosheet.core.schema import Column, Condition
 from kakosheet.core.table import Table
-
-
-@dataclass(frozen=True)
-class ReferenceKeys:
-    """The keys a reference tab holds (upper-cased for comparison), and its title."""
-
-    title: str
-    keys: frozenset[str]
-
-
-class _Reporter:
-    """Builds issues for one table with the row's sheet number, label, value and case ID."""
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-        self.issues: list[Issue] = []
-        id_field = table.schema.id.field if table.schema.id else None
-        self.case_ids = table.columns[id_field].row_values() if id_field in table.columns else None
-
-    def add(
-        self, index: int, field: str | None, code: str, message: str, *, severity: str = ERROR, value: object = None
-    ) -> None:
-        case_id = self.case_ids[index] if self.case_ids is not None else None
-        self.issues.append(
-            Issue(
-                log=self.table.schema.name,
-                sheet=self.table.sheet,
-                row=int(self.table.rows[index]),
-                column=self.table.label(field) if field else None,
-                code=code,
-                severity=severity,
-                message=message,
-                value=None if value is None else display(value),
-                case_id=case_id if isinstance(case_id, str) else None,
-            )
-        )
-
-    def add_table(
-        self, field: str | None, code: str, message: str, *, severity: str = ERROR, row: int | None = None
-    ) -> None:
-        self.issues.append(
-            Issue(
-                log=self.table.schema.name,
-                sheet=self.table.sheet,
-                row=row,
-                column=self.table.label(field) if field else None,
-                code=code,
-                severity=severity,
-                message=message,
-            )
-        )
 
 
 def validate_table(
     table: Table,
     *,
     today: dt.date,
-    references: Mapping[str, ReferenceKeys] | None = None,
+    references: ReferenceIndex | None = None,
 ) -> list[Issue]:
-    """All issues of one typed table."""
-    report = _Reporter(table)
+    """All issues of one typed table; reference checks need the reference tabs' index."""
+    report = RowReporter(table)
     schema = table.schema
     _check_header(table, report)
     for column in schema.columns:
@@ -92,8 +43,8 @@ def validate_table(
         _check_not_future(typed, report, today)
         if column.unique:
             _check_unique(typed, report, "duplicate-key", "appears on more than one row; each value must be unique")
-        if column.references and references and column.references in references:
-            _check_reference(typed, references[column.references], report)
+        if column.references and references is not None and references.holds_data(column.references):
+            _check_reference(typed, references.keys(column.references), references.title(column.references), report)
     for column in schema.columns:
         if column.kind != "input" and column.kind != "fill_when_blank":
             continue
@@ -102,6 +53,9 @@ def validate_table(
         _check_order(table, column, report)
     if schema.id and schema.id.field in table.columns:
         _check_ids(table, report)
+    if references is not None:
+        for check in schema.checks:
+            run_cross_check(table, check, references, report)
     for row in table.stray_rows:
         report.add_table(
             None,
@@ -115,7 +69,7 @@ def validate_table(
     return report.issues
 
 
-def _check_header(table: Table, report: _Reporter) -> None:
+def _check_header(table: Table, report: RowReporter) -> None:
     for field in table.missing_fields:
         column = table.schema.column(field)
         if column.required:
@@ -143,7 +97,7 @@ def _check_header(table: Table, report: _Reporter) -> None:
         )
 
 
-def _check_values(typed: TypedColumn, report: _Reporter) -> None:
+def _check_values(typed: TypedColumn, report: RowReporter) -> None:
     flags = [p is not None for p in typed.problems]
     if not any(flags):
         return
@@ -157,7 +111,7 @@ def _check_values(typed: TypedColumn, report: _Reporter) -> None:
         )
 
 
-def _check_pattern(typed: TypedColumn, report: _Reporter) -> None:
+def _check_pattern(typed: TypedColumn, report: RowReporter) -> None:
     column = typed.column
     if not column.pattern:
         return
@@ -173,7 +127,7 @@ def _check_pattern(typed: TypedColumn, report: _Reporter) -> None:
         )
 
 
-def _check_range(typed: TypedColumn, report: _Reporter) -> None:
+def _check_range(typed: TypedColumn, report: RowReporter) -> None:
     column = typed.column
     if column.minimum is None and column.maximum is None:
         return
@@ -199,7 +153,7 @@ def _check_range(typed: TypedColumn, report: _Reporter) -> None:
         report.add(int(index), column.field, "out-of-range", f"{display(value)} should be {expected}", value=value)
 
 
-def _check_not_future(typed: TypedColumn, report: _Reporter, today: dt.date) -> None:
+def _check_not_future(typed: TypedColumn, report: RowReporter, today: dt.date) -> None:
     if not typed.column.not_future:
         return
     flags = [False] * len(typed.problems)
@@ -217,7 +171,7 @@ def _check_not_future(typed: TypedColumn, report: _Reporter, today: dt.date) -> 
         )
 
 
-def _check_unique(typed: TypedColumn, report: _Reporter, code: str, message: str) -> None:
+def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: str) -> None:
     keys = pd.Series(typed.codes)
     duplicated = (keys.duplicated(keep=False) & typed.present).to_numpy()
     if not duplicated.any():
@@ -239,19 +193,17 @@ def _check_unique(typed: TypedColumn, report: _Reporter, code: str, message: str
         )
 
 
-def _check_reference(typed: TypedColumn, keys: ReferenceKeys, report: _Reporter) -> None:
-    if not keys.keys:
-        return
+def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, report: RowReporter) -> None:
     flags = [False] * len(typed.problems)
     for i, value in typed.valid_uniques():
-        flags[i] = str(value).upper() not in keys.keys
+        flags[i] = str(value).upper() not in keys
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
         report.add(
             int(index),
             typed.column.field,
             "unknown-reference",
-            f"{display(value)!r} is not on the {keys.title} tab; check the spelling or add it there first",
+            f"{display(value)!r} is not on the {title} tab; check the spelling or add it there first",
             value=value,
         )
 
@@ -286,7 +238,7 @@ def _rows(mask: np.ndarray) -> Iterator[int]:
     return (int(i) for i in np.flatnonzero(mask))
 
 
-def _check_required(table: Table, column: Column, report: _Reporter) -> None:
+def _check_required(table: Table, column: Column, report: RowReporter) -> None:
     if not column.required or column.kind != "input":
         return
     typed = table.columns.get(column.field)
@@ -296,7 +248,7 @@ def _check_required(table: Table, column: Column, report: _Reporter) -> None:
         report.add(index, column.field, "required", f"{column.label} is mandatory; fill it in")
 
 
-def _check_conditions(table: Table, column: Column, report: _Reporter) -> None:
+def _check_conditions(table: Table, column: Column, report: RowReporter) -> None:
     typed = table.columns.get(column.field)
     labels = table.schema.labels
     if column.required_when is not None:
@@ -355,7 +307,7 @@ def _as_datetime64(typed: TypedColumn, *, day: bool) -> np.ndarray:
     return uniques[typed.codes]
 
 
-def _check_order(table: Table, column: Column, report: _Reporter) -> None:
+def _check_order(table: Table, column: Column, report: RowReporter) -> None:
     if not column.not_before:
         return
     later, earlier = table.columns.get(column.field), table.columns.get(column.not_before)
@@ -377,7 +329,7 @@ def _check_order(table: Table, column: Column, report: _Reporter) -> None:
         )
 
 
-def _check_ids(table: Table, report: _Reporter) -> None:
+def _check_ids(table: Table, report: RowReporter) -> None:
     id_format = table.schema.id
     assert id_format is not None
     typed = table.columns[id_format.field]
@@ -422,18 +374,3 @@ def _check_ids(table: Table, report: _Reporter) -> None:
                     f"{table.label(part)} is {expected!r}; check which one is right",
                     value=typed.values[typed.codes[index]],
                 )
-
-
-def reference_keys(table: Table) -> ReferenceKeys:
-    """The keys a reference tab holds, plus its ``match_also`` values (e.g. vendor names)."""
-    schema = table.schema
-    keys: set[str] = set()
-    for field in (schema.key, *schema.match_also):
-        typed = table.columns.get(field) if field else None
-        if typed is not None:
-            keys.update(str(v).upper() for _, v in typed.valid_uniques())
-    return ReferenceKeys(title=table.sheet, keys=frozenset(keys))
-
-
-def count_rows(tables: Iterable[Table]) -> dict[str, int]:
-    return {table.schema.name: len(table) for table in tables}

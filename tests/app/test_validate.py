@@ -294,3 +294,81 @@ def test_date_cells_and_bare_serial_numbers_in_both_date_systems(
         dt.datetime(2026, 3, 2, 10, 30),
         dt.datetime(2026, 3, 2),
     ]
+
+
+REFUND_HEADER = [
+    "Case ID",
+    "Initiated At",
+    "Original Order ID",
+    "Customer ID",
+    "Vendor ID",
+    "Refunded Items",
+    "Refund Amount",
+    "Currency",
+    "Reason Code",
+    "Status",
+    "Platform Fee Adjustment",
+    "Issues",
+]
+VENDORS = [["Vendor ID", "Name", "Commission Rate"], ["ACME", "Acme Trading", "12%"]]
+ORDERS = [
+    ["Order ID", "SKU", "Amount", "Currency"],
+    ["A-1", "SKU-1", 60, "EUR"],
+    ["A-1", "SKU-2", 40, "EUR"],
+    ["A-2", "SKU-1", 50, "EUR"],
+]
+
+
+def _refund(order: str, amount: float, fee: float | None = None) -> list[object]:
+    return [
+        None,
+        dt.datetime(2026, 3, 1),
+        order,
+        "C1",
+        "ACME",
+        "SKU-1 x 1",
+        amount,
+        "EUR",
+        "Damaged",
+        "Initiated",
+        fee,
+        None,
+    ]
+
+
+def test_refunds_of_an_order_never_exceed_what_was_paid(config: Config, tmp_path: Path) -> None:
+    refunds = [REFUND_HEADER, _refund("A-1", 70), _refund("A-1", 30), _refund("A-2", 30), _refund("a-2", 25)]
+    path = write_workbook(tmp_path / "r.xlsx", {"Refunds": refunds, "Vendors": VENDORS, "Orders": ORDERS})
+    report = validate(config, path)
+    assert {(i.row, i.code) for i in report.issues if i.log == "refunds"} == {(4, "over-limit"), (5, "over-limit")}
+
+
+def test_a_typed_platform_fee_that_disagrees_with_the_commission_is_a_warning(config: Config, tmp_path: Path) -> None:
+    refunds = [REFUND_HEADER, _refund("A-1", 30, 3.6), _refund("A-1", 30, 3), _refund("A-1", 30)]
+    path = write_workbook(tmp_path / "r.xlsx", {"Refunds": refunds, "Vendors": VENDORS, "Orders": ORDERS})
+    [issue] = [i for i in validate(config, path).issues if i.log == "refunds"]
+    assert (issue.row, issue.code, issue.severity) == (3, "disagrees", "warning")
+    assert "= 3.60" in issue.message
+
+
+def test_serial_number_is_required_for_serialized_products(config: Config, tmp_path: Path) -> None:
+    header = [
+        "RMA Number",
+        "Customer ID",
+        "Original Order ID",
+        "SKU",
+        "Serial Number",
+        "Purchase Date",
+        "Reported Date",
+        "Defect Type",
+        "Status",
+        "Issues",
+    ]
+    row = ["C1", "A-1", "SKU-1", None, dt.date(2026, 1, 5), dt.date(2026, 2, 1), "Dead on Arrival", "Requested", None]
+    products = [["SKU", "Serialized"], ["SKU-1", True], ["SKU-2", "no"]]
+    returns = [header, [None, *row], [None, *row[:2], "SKU-2", *row[3:]], [None, *row[:3], "1234-0001", *row[4:]]]
+    path = write_workbook(tmp_path / "rma.xlsx", {"Returns": returns, "Products": products})
+    report = validate(config, path)
+    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "returns"} == {
+        (2, "required-when", "Serial Number")
+    }
