@@ -9,6 +9,9 @@ import yaml
 from kakosheet.core.schema import LogSchema, SchemaSet, build_schema_set, parse_schema
 from kakosheet.errors import SchemaError
 
+# libyaml's loader when PyYAML was built with it: the same documents, ten times faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load_schema_file(path: Path) -> LogSchema:
     """One schema file; a YAML error names the file, line and column."""
@@ -17,7 +20,7 @@ def load_schema_file(path: Path) -> LogSchema:
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaError(f"{path.name}: cannot read it ({exc})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

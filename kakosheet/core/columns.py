@@ -8,6 +8,7 @@ Nothing here loops over rows in Python.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,9 +18,13 @@ import numpy as np
 import pandas as pd
 
 from kakosheet.core.cells import NORMALIZERS, CellContext, Problem, Result, normalize_enum
+from kakosheet.core.money import to_decimal
 from kakosheet.core.schema import Column
 
 BLANK = -1
+# Types whose text or float cells normalize trivially (trimmed text; the float's decimal).
+PLAIN_TEXT_TYPES = frozenset({"text", "code", "id"})
+PLAIN_NUMBER_TYPES = frozenset({"money", "number"})
 
 
 @dataclass
@@ -86,10 +91,20 @@ def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> 
     normalize = normalizer_for(column)
     values: list[Any] = []
     problems: list[Problem | None] = []
+    plain_text = column.type in PLAIN_TEXT_TYPES
+    plain_number = column.type in PLAIN_NUMBER_TYPES
     for unique in uniques:
-        value, problem = normalize(unique, ctx)
-        values.append(value)
-        problems.append(problem)
+        # The two commonest cases inline: they are most of the distinct values of a big log.
+        if plain_text and type(unique) is str:
+            values.append(unique.strip() or None)
+            problems.append(None)
+        elif plain_number and type(unique) is float and math.isfinite(unique):
+            values.append(to_decimal(unique))
+            problems.append(None)
+        else:
+            value, problem = normalize(unique, ctx)
+            values.append(value)
+            problems.append(problem)
     blank = np.array([v is None and p is None for v, p in zip(values, problems, strict=True)], dtype=bool)
     codes = np.asarray(codes, dtype=np.int64)
     if blank.any():

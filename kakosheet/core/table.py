@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,18 @@ class Table:
         return self.header.labels.get(field_name) or self.schema.column(field_name).label
 
 
+def _columns(data: list[list[Any]], positions: dict[str, int]) -> dict[str, list[Any]]:
+    """The mapped columns of the data rows, transposed in C rather than cell by cell."""
+    if not positions:
+        return {}
+    fields = list(positions)
+    pick = itemgetter(*(positions[f] for f in fields))
+    if len(fields) == 1:
+        return {fields[0]: [pick(row) for row in data]}
+    transposed = list(zip(*map(pick, data), strict=True)) if data else [() for _ in fields]
+    return {f: list(column) for f, column in zip(fields, transposed, strict=True)}
+
+
 def _is_total_label(value: Any) -> bool:
     return isinstance(value, str) and normalize_label(value) in TOTAL_LABELS
 
@@ -53,7 +66,7 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
     start = header.row_index + 1
     data = grid.rows[start:]
     first_sheet_row = grid.sheet_row(start)
-    cells = {f: [row[col] for row in data] for f, col in header.columns.items()}
+    cells = _columns(data, header.columns)
     for (sheet_row, col), code in grid.errors.items():
         index = sheet_row - first_sheet_row
         if 0 <= index < len(data):

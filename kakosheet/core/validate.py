@@ -318,13 +318,14 @@ def _check_order(table: Table, column: Column, report: RowReporter) -> None:
     later_values, earlier_values = _as_datetime64(later, day=day), _as_datetime64(earlier, day=day)
     wrong = later_values < earlier_values  # NaT compares False
     raw = later.row_raw()
+    later_shown, earlier_shown = later.row_values(), earlier.row_values()
     for index in _rows(wrong):
         report.add(
             index,
             column.field,
             "date-order",
-            f"{column.label} ({display(later.row_values()[index])}) is before {table.label(other.field)} "
-            f"({display(earlier.row_values()[index])}); check both dates",
+            f"{column.label} ({display(later_shown[index])}) is before {table.label(other.field)} "
+            f"({display(earlier_shown[index])}); check both dates",
             value=raw[index],
         )
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +16,12 @@ from kakosheet.core.grid import Grid
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_package import (
     Package,
-    SheetScan,
     check_container,
+    claimed_cells,
     column_letters,
     inspect_package,
-    scan_sheet,
+    measure_extent,
+    scan_cells,
 )
 
 EXTENSIONS = (".xlsx", ".xlsm")
@@ -39,7 +43,7 @@ class XlsxSource:
             raise SourceError(f"{path}: no such file; check the path (or `source` in kakosheet.toml)")
         check_container(path)
         self._package: Package = inspect_package(path)
-        self._scans: dict[str, SheetScan] = {}
+        self._sized: set[str] = set()
         try:
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
@@ -60,27 +64,38 @@ class XlsxSource:
     def sheet_names(self) -> list[str]:
         return [sheet.name for sheet in self._workbook.sheets_metadata if sheet.typ == calamine.SheetTypeEnum.WorkSheet]
 
-    def _scan(self, sheet: str) -> SheetScan:
-        """The sheet's extent, formulas and errors (one pass over its XML, kept for later)."""
-        if sheet not in self._scans:
-            part = self._package.sheet_parts.get(sheet)
-            try:
-                self._scans[sheet] = scan_sheet(self.path, part) if part else SheetScan()
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise SourceError(
-                    f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged"
-                ) from exc
-        scan = self._scans[sheet]
-        if scan.cells > MAX_CELLS:
-            farthest = f"{column_letters(scan.max_column)}{scan.max_row}"
+    def _part(self, sheet: str) -> str | None:
+        return self._package.sheet_parts.get(sheet)
+
+    def _check_size(self, sheet: str) -> None:
+        """Refuse a tab too large to read, before the reader allocates it."""
+        part = self._part(sheet)
+        if part is None or sheet in self._sized:
+            return
+        with self._damaged(sheet):
+            claimed = claimed_cells(self.path, part)
+            if claimed is None or claimed > MAX_CELLS:
+                max_row, max_column = measure_extent(self.path, part)
+                cells = max_row * (max_column + 1)
+                if cells > MAX_CELLS:
+                    raise SourceError(
+                        f"{self.name}: the tab {sheet!r} reaches cell {column_letters(max_column)}{max_row}, "
+                        f"{cells:,} cells in all; delete the stray cells far below or to the right of the data "
+                        "and save again"
+                    )
+        self._sized.add(sheet)
+
+    @contextmanager
+    def _damaged(self, sheet: str) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise SourceError(
-                f"{self.name}: the tab {sheet!r} reaches cell {farthest}, {scan.cells:,} cells in all; "
-                "delete the stray cells far below or to the right of the data and save again"
-            )
-        return scan
+                f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged"
+            ) from exc
 
     def _rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
-        self._scan(sheet)
+        self._check_size(sheet)
         try:
             return self._workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except (calamine.CalamineError, OSError, ValueError) as exc:
@@ -92,11 +107,23 @@ class XlsxSource:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
-        grids = {}
+        """The tabs' cells, read by python-calamine while a second thread scans their XML.
+
+        python-calamine releases the GIL while it parses, so the scan for formula and error
+        cells costs next to nothing on a machine with two cores.
+        """
         for sheet in sheets:
-            rows = self._rows(sheet)
-            scan = self._scan(sheet)
-            grids[sheet] = Grid(sheet=sheet, rows=rows, errors=scan.errors, formulas=scan.formulas)
+            self._check_size(sheet)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            marks = {
+                sheet: pool.submit(scan_cells, self.path, part)
+                for sheet in sheets
+                if (part := self._part(sheet)) is not None
+            }
+            grids = {sheet: Grid(sheet=sheet, rows=self._rows(sheet)) for sheet in sheets}
+            for sheet, future in marks.items():
+                with self._damaged(sheet):
+                    grids[sheet].errors, grids[sheet].formulas = future.result()
         return grids
 
 

@@ -12,7 +12,8 @@ import posixpath
 import re
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -27,25 +28,11 @@ _ERROR_TYPE = re.compile(rb'\bt="e"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})\d')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?"')
+_ANY_ROW_NUMBER = re.compile(rb'row [^>]*?\br="(\d+)"')
+_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})\d')
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
-
-
-@dataclass
-class SheetScan:
-    """What one streaming pass over a sheet part finds: its extent, formulas and error cells."""
-
-    max_row: int = 0
-    max_column: int = -1  # 0-based; -1 when the sheet has no cell with a reference
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (sheet row, column) -> "#N/A"
-    formulas: set[tuple[int, int]] = field(default_factory=set)
-
-    @property
-    def cells(self) -> int:
-        """Cells a reader allocates for the sheet's rectangle (from A1)."""
-        return self.max_row * (self.max_column + 1)
 
 
 @dataclass(frozen=True)
@@ -168,42 +155,70 @@ def _relationship_targets(
     return targets
 
 
-def scan_sheet(path: Path, member: str) -> SheetScan:
-    """One streaming pass over a sheet part: extent, error cells and formula cells.
-
-    Reads the part in chunks cut at row boundaries, and only parses the cells of a chunk
-    that holds a formula or an error at all. Cells without an ``r`` reference are skipped.
-    """
-    scan = SheetScan()
+def _segments(path: Path, member: str) -> Iterator[bytes]:
+    """The decompressed part in chunks of about a megabyte, each ending at a row's end."""
     with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
         pending = b""
         while True:
             chunk = handle.read(_CHUNK)
             buffer = pending + chunk
-            if chunk:
-                cut = _last_row_end(buffer)
-                if cut is None:
-                    pending = buffer
-                    continue
-                segment, pending = buffer[:cut], buffer[cut:]
-            else:
-                segment, pending = buffer, b""
-            _measure_segment(segment, scan)
-            if b"<f" in segment or b"<x:f" in segment or b't="e"' in segment:
-                _scan_segment(segment, scan.errors, scan.formulas)
             if not chunk:
-                break
-    return scan
+                if buffer:
+                    yield buffer
+                return
+            cut = _last_row_end(buffer)
+            if cut is None:
+                pending = buffer
+                continue
+            yield buffer[:cut]
+            pending = buffer[cut:]
 
 
-def _measure_segment(segment: bytes, scan: SheetScan) -> None:
-    rows = _ROW_NUMBER.findall(segment)
-    if rows:
-        scan.max_row = max(scan.max_row, max(map(int, rows)))
-    letters = set(_CELL_COLUMN.findall(segment))
-    if letters:
-        widest = max(letters, key=lambda c: (len(c), c))
-        scan.max_column = max(scan.max_column, column_index(widest))
+def claimed_cells(path: Path, member: str) -> int | None:
+    """Cells in the rectangle the sheet's ``<dimension>`` claims (None when it claims nothing).
+
+    Writers keep it honest, but a claim can be far too large (A1:XFD1048576 over two rows).
+    """
+    with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+        head = handle.read(4096)
+    match = _DIMENSION.search(head)
+    if match is None:
+        return None
+    rows = int(match.group(4) or match.group(2))
+    return rows * (column_index(match.group(3) or match.group(1)) + 1)
+
+
+def measure_extent(path: Path, member: str) -> tuple[int, int]:
+    """The last row number and the farthest column index that hold a cell.
+
+    Columns past Z are measured exactly; within A..Z the answer is 25 (Z), which is all
+    a size check needs. Only patterns that start with a literal are searched, which is fast.
+    """
+    max_row, max_column = 0, -1
+    for segment in _segments(path, member):
+        rows = _ANY_ROW_NUMBER.findall(segment)
+        if rows:
+            max_row = max(max_row, *map(int, rows))
+        wide = set(_WIDE_COLUMN.findall(segment))
+        if wide:
+            max_column = max(max_column, column_index(max(wide, key=lambda c: (len(c), c))))
+        elif b' r="' in segment:
+            max_column = max(max_column, 25)
+    return max_row, max_column
+
+
+def scan_cells(path: Path, member: str) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
+    """Error cells ((sheet row, column) -> "#N/A") and formula cells of one sheet part.
+
+    Streams the part and parses the cells of a chunk only when the chunk holds a formula or
+    an error at all. Cells without an ``r`` reference are skipped.
+    """
+    errors: dict[tuple[int, int], str] = {}
+    formulas: set[tuple[int, int]] = set()
+    for segment in _segments(path, member):
+        if b"f>" in segment or b"<f " in segment or b":f " in segment or b't="e"' in segment:
+            _scan_segment(segment, errors, formulas)
+    return errors, formulas
 
 
 def _last_row_end(buffer: bytes) -> int | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from kakosheet.sources.xlsx_package import column_index, column_letters, scan_sheet
+from kakosheet.sources.xlsx_package import column_index, column_letters, measure_extent, scan_cells
 from tests.helpers import CORPUS, QC_LABELS, qc_row, qc_tab, run_kakosheet, write_workbook
 
 HOSTILE = CORPUS / "hostile-xlsx"
@@ -114,16 +114,21 @@ def test_a_log_with_16384_columns_validates(tmp_path: Path) -> None:
 def test_scan_finds_formula_and_error_cells(tmp_path: Path) -> None:
     rows = qc_tab([qc_row(Description="=A1&B1", Owner="#N/A"), qc_row(Penalty="#DIV/0!")])
     path = write_workbook(tmp_path / "f.xlsx", {"QC Log": rows})
-    scan = scan_sheet(path, "xl/worksheets/sheet1.xml")
-    errors, formulas = scan.errors, scan.formulas
-    assert (scan.max_row, scan.max_column) == (3, len(QC_LABELS) - 1)
+    errors, formulas = scan_cells(path, "xl/worksheets/sheet1.xml")
     assert errors == {(2, QC_LABELS.index("Owner")): "#N/A", (3, QC_LABELS.index("Penalty")): "#DIV/0!"}
     assert formulas == {(2, QC_LABELS.index("Description"))}
 
 
 def test_scan_of_the_corpus_error_file_finds_all_seven_errors() -> None:
-    errors = scan_sheet(HOSTILE / "calamine__errors.xlsx", "xl/worksheets/sheet1.xml").errors
+    errors, _ = scan_cells(HOSTILE / "calamine__errors.xlsx", "xl/worksheets/sheet1.xml")
     assert sorted(errors.values()) == sorted(["#DIV/0!", "#NAME?", "#VALUE!", "#NULL!", "#REF!", "#NUM!", "#N/A"])
+
+
+def test_extent_is_measured_past_column_z(tmp_path: Path) -> None:
+    narrow = write_workbook(tmp_path / "narrow.xlsx", {"QC Log": qc_tab([qc_row()])})
+    assert measure_extent(narrow, "xl/worksheets/sheet1.xml") == (2, 25)
+    wide = _qc_workbook_with_far_cell(tmp_path / "wide.xlsx", "AMJ7")
+    assert measure_extent(wide, "xl/worksheets/sheet1.xml") == (7, column_index("AMJ"))
 
 
 def test_column_letters_round_trip() -> None:
