@@ -1,4 +1,7 @@
-"""The commands. Each one parses its options, calls one use case and renders the result."""
+"""The commands. Each one parses its options, calls one use case and renders the result.
+
+Use cases are imported inside the commands: `validate` then never pays for openpyxl.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,6 @@ from pathlib import Path
 
 import click
 
-from kakosheet.app import demo as demo_app
-from kakosheet.app import setup as setup_app
-from kakosheet.app.validate import validate_source
 from kakosheet.cli import config_from, main
 from kakosheet.cli.render import render_json, render_text, summary
 from kakosheet.errors import UsageError
@@ -43,6 +43,8 @@ def validate(ctx: click.Context, source: str | None, output_format: str) -> None
       kakosheet validate master.xlsx
       kakosheet validate --format json > issues.json
     """
+    from kakosheet.app.validate import validate_source
+
     report = validate_source(config_from(ctx), source)
     if output_format == "json":
         render_json(report, sys.stdout)
@@ -68,6 +70,8 @@ def init(directory: Path, logs: str | None, timezone: str, date_order: str, forc
     Example:
       kakosheet init after-sales --logs qc,refunds --timezone Asia/Shanghai
     """
+    from kakosheet.app import setup as setup_app
+
     chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
     result = setup_app.init_team(directory, logs=chosen, timezone=timezone, date_order=date_order, force=force)
     click.echo(f"Wrote {result.config} and the team's schemas in {result.schemas}/.", err=True)
@@ -100,6 +104,8 @@ def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | Non
     Example:
       kakosheet template build --out templates/master.xlsx
     """
+    from kakosheet.app import setup as setup_app
+
     written = setup_app.build_template(config_from(ctx), schemas_dir=schemas_dir, out=out)
     click.echo(f"Wrote {written}.", err=True)
 
@@ -115,6 +121,8 @@ def demo(directory: Path, cases: int, seed: int) -> None:
     Example:
       kakosheet demo            writes ./kakosheet-demo and shows what it found
     """
+    from kakosheet.app import demo as demo_app
+
     if cases < 20:
         raise UsageError("--cases should be at least 20, so every log gets a few")
     result = demo_app.run_demo(directory, cases=cases, seed=seed)

@@ -62,6 +62,7 @@ _MONEY_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _URL_SEPARATORS = re.compile(r"[\s,;]+")
+_ONE_URL = re.compile(r"^[^\s,;]*$")
 _URLS = re.compile(r"^https?://[^\s/$.?#][^\s,;]*(?:[\s,;]+https?://[^\s/$.?#][^\s,;]*)*$", re.IGNORECASE)
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0"}
@@ -313,7 +314,7 @@ def normalize_urls(value: Any, ctx: CellContext) -> Result:
     if problem or text is None:
         return text, problem
     if _URLS.match(text):
-        return "\n".join(_URL_SEPARATORS.split(text)), None
+        return (text if _ONE_URL.match(text) else "\n".join(_URL_SEPARATORS.split(text))), None
     links = [link for link in _URL_SEPARATORS.split(text) if link]
     bad = [link for link in links if not _URL.match(link)]
     if bad:

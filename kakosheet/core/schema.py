@@ -9,7 +9,7 @@ strange failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -117,6 +117,10 @@ class IdFormat:
     template: str
     year_from: str | None
     regex: re.Pattern[str]
+    many: re.Pattern[str]  # any number of IDs, one per line
+
+    def all_match(self, ids: Iterable[str]) -> bool:
+        return self.many.fullmatch("\n".join(ids)) is not None
 
     @property
     def row_fields(self) -> tuple[str, ...]:
@@ -402,20 +406,30 @@ def _id_format(reader: _Reader, fields: set[str]) -> IdFormat | None:
         if name is not None and name not in fields:
             sub.fail(f"{name!r} is not a field of this log", "field" if name == id_field else "year_from")
     regex_parts: list[str] = []
+    plain_parts: list[str] = []
     position = 0
     for match in _ID_PLACEHOLDER.finditer(template):
         regex_parts.append(re.escape(template[position : match.start()]))
+        plain_parts.append(re.escape(template[position : match.start()]))
         name, width = match.group(1), match.group(2)
         if name == "year":
-            regex_parts.append(r"(?P<year>\d{4})")
+            part = r"\d{4}"
         elif name == "number":
-            regex_parts.append(rf"(?P<number>\d{{{int(width or 1)},}})")
+            part = rf"\d{{{int(width or 1)},}}"
         else:
-            regex_parts.append(rf"(?P<{name}>[A-Za-z0-9]+)")
+            part = r"[A-Za-z0-9]+"
+        regex_parts.append(f"(?P<{name}>{part})")
+        plain_parts.append(part)
         position = match.end()
     regex_parts.append(re.escape(template[position:]))
+    plain_parts.append(re.escape(template[position:]))
+    plain = "".join(plain_parts)
     return IdFormat(
-        field=id_field, template=template, year_from=year_from, regex=re.compile("^" + "".join(regex_parts) + "$")
+        field=id_field,
+        template=template,
+        year_from=year_from,
+        regex=re.compile("^" + "".join(regex_parts) + "$"),
+        many=re.compile(f"{plain}(?:\n{plain})*"),
     )
 
 

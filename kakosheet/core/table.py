@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -40,16 +39,13 @@ class Table:
         return self.header.labels.get(field_name) or self.schema.column(field_name).label
 
 
-def _columns(data: list[list[Any]], positions: dict[str, int]) -> dict[str, list[Any]]:
-    """The mapped columns of the data rows, transposed in C rather than cell by cell."""
-    if not positions:
-        return {}
-    fields = list(positions)
-    pick = itemgetter(*(positions[f] for f in fields))
-    if len(fields) == 1:
-        return {fields[0]: [pick(row) for row in data]}
-    transposed = list(zip(*map(pick, data), strict=True)) if data else [() for _ in fields]
-    return {f: list(column) for f, column in zip(fields, transposed, strict=True)}
+def _columns(data: list[list[Any]], positions: dict[str, int]) -> dict[str, np.ndarray]:
+    """The mapped columns of the data rows, as object arrays built in C (rows are rectangular)."""
+    if not data:
+        return {f: np.empty(0, dtype=object) for f in positions}
+    grid = np.empty((len(data), len(data[0])), dtype=object)
+    grid[:] = data
+    return {f: grid[:, col] for f, col in positions.items()}
 
 
 def _is_total_label(value: Any) -> bool:

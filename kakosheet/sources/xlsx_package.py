@@ -22,6 +22,7 @@ from kakosheet.errors import SourceError
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
 _CHUNK = 1 << 20
+SHEET_ROWS = 1_048_576
 _CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _ERROR_TYPE = re.compile(rb'\bt="e"')
@@ -189,22 +190,26 @@ def claimed_cells(path: Path, member: str) -> int | None:
 
 
 def measure_extent(path: Path, member: str) -> tuple[int, int]:
-    """The last row number and the farthest column index that hold a cell.
+    """An upper bound of the last row number and the farthest column index that hold a cell.
 
-    Columns past Z are measured exactly; within A..Z the answer is 25 (Z), which is all
-    a size check needs. Only patterns that start with a literal are searched, which is fast.
+    Columns past Z are measured exactly; within A..Z the answer is 25 (Z). Rows are counted
+    only for sheets reaching past Z: a sheet within A..Z cannot be too large, so for those
+    the answer is the sheet's row limit. Only patterns that start with a literal are
+    searched, which is fast.
     """
-    max_row, max_column = 0, -1
+    rows: list[bytes] = []
+    max_column = -1
     for segment in _segments(path, member):
-        rows = _ANY_ROW_NUMBER.findall(segment)
-        if rows:
-            max_row = max(max_row, *map(int, rows))
         wide = set(_WIDE_COLUMN.findall(segment))
         if wide:
             max_column = max(max_column, column_index(max(wide, key=lambda c: (len(c), c))))
-        elif b' r="' in segment:
-            max_column = max(max_column, 25)
-    return max_row, max_column
+        elif max_column < 25 and b' r="' in segment:
+            max_column = 25
+        if max_column > 25:
+            rows.extend(_ANY_ROW_NUMBER.findall(segment))
+    if max_column <= 25:
+        return (SHEET_ROWS, max_column) if max_column >= 0 else (0, -1)
+    return max(map(int, rows), default=0), max_column
 
 
 def scan_cells(path: Path, member: str) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:

@@ -126,7 +126,7 @@ def test_scan_of_the_corpus_error_file_finds_all_seven_errors() -> None:
 
 def test_extent_is_measured_past_column_z(tmp_path: Path) -> None:
     narrow = write_workbook(tmp_path / "narrow.xlsx", {"QC Log": qc_tab([qc_row()])})
-    assert measure_extent(narrow, "xl/worksheets/sheet1.xml") == (2, 25)
+    assert measure_extent(narrow, "xl/worksheets/sheet1.xml") == (1_048_576, 25)
     wide = _qc_workbook_with_far_cell(tmp_path / "wide.xlsx", "AMJ7")
     assert measure_extent(wide, "xl/worksheets/sheet1.xml") == (7, column_index("AMJ"))
 
