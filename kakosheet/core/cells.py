@@ -357,6 +357,14 @@ def normalize_bool(value: Any, ctx: CellContext) -> Result:
     return display(value), Problem("not-yes-no", f"{display(value)!r} should be TRUE or FALSE")
 
 
+# Types whose text values are valid exactly when they match a pattern that cannot span
+# lines: a whole column's distinct texts can be checked by one match over all of them.
+WHOLE_TEXT_PATTERNS = {
+    "email": r"[^@\s]+@[^@\s]+\.[^@\s.]+",
+    "urls": r"https?://[^\s/$.?#][^\s,;]*",  # one link; several go through normalize_urls
+}
+
+
 NORMALIZERS = {
     "id": normalize_code,
     "text": normalize_text,

@@ -9,6 +9,7 @@ Nothing here loops over rows in Python.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kakosheet.core.cells import NORMALIZERS, CellContext, Problem, Result, normalize_enum
+from kakosheet.core.cells import NORMALIZERS, WHOLE_TEXT_PATTERNS, CellContext, Problem, Result, normalize_enum
 from kakosheet.core.money import to_decimal
 from kakosheet.core.schema import Column
 
@@ -91,7 +92,7 @@ def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> 
     normalize = normalizer_for(column)
     values: list[Any] = []
     problems: list[Problem | None] = []
-    plain_text = column.type in PLAIN_TEXT_TYPES
+    plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(uniques, column.type)
     plain_number = column.type in PLAIN_NUMBER_TYPES
     for unique in uniques:
         # The two commonest cases inline: they are most of the distinct values of a big log.
@@ -116,6 +117,17 @@ def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> 
         values=_with_blank(values),
         problems=problems,
     )
+
+
+def _all_texts_match(uniques: np.ndarray, column_type: str) -> bool:
+    """True when every distinct value is text matching the type's pattern (one regex call)."""
+    pattern = WHOLE_TEXT_PATTERNS.get(column_type)
+    if pattern is None or not len(uniques):
+        return False
+    texts = [u.strip() for u in uniques if type(u) is str]
+    if len(texts) != len(uniques) or not all(texts):
+        return False
+    return re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(texts), re.IGNORECASE) is not None
 
 
 def _with_blank(items: list[Any]) -> np.ndarray:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import zipfile
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -107,14 +108,14 @@ class XlsxSource:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
-        """The tabs' cells, read by python-calamine while a second thread scans their XML.
+        """The tabs' cells, read by python-calamine while a second process scans their XML.
 
-        python-calamine releases the GIL while it parses, so the scan for formula and error
-        cells costs next to nothing on a machine with two cores.
+        python-calamine holds the GIL while it parses, so a thread would wait; a forked
+        process scans for formula and error cells on the other core at the same time.
         """
         for sheet in sheets:
             self._check_size(sheet)
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with _scanner() as pool:
             marks = {
                 sheet: pool.submit(scan_cells, self.path, part)
                 for sheet in sheets
@@ -125,6 +126,13 @@ class XlsxSource:
                 with self._damaged(sheet):
                     grids[sheet].errors, grids[sheet].formulas = future.result()
         return grids
+
+
+def _scanner() -> Executor:
+    """A worker process when the platform can fork cheaply, else a thread."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(max_workers=1)
 
 
 def _short(exc: BaseException) -> str:
