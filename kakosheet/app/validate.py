@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kakosheet.app.read import read_source
+from kakosheet.app.read import ReadResult, read_source
 from kakosheet.config import Config
 from kakosheet.core.cells import CellContext
 from kakosheet.core.issues import Report
 from kakosheet.core.references import ReferenceIndex
+from kakosheet.core.schema import SchemaSet
 from kakosheet.core.validate import validate_table
 from kakosheet.errors import UsageError
-from kakosheet.sources import open_source
+from kakosheet.sources import Source, open_source
 
 
 def resolve_source(config: Config, source: str | None) -> str:
@@ -23,11 +24,22 @@ def resolve_source(config: Config, source: str | None) -> str:
     return spec
 
 
+def open_configured_source(config: Config, source: str | None) -> Source:
+    """The SOURCE argument, or the config's `source` (relative to the team folder)."""
+    return open_source(resolve_source(config, source), base=config.root if source is None else None)
+
+
 def validate_source(config: Config, source: str | None = None, *, today: dt.date | None = None) -> Report:
     """Every issue of every configured log and reference tab in the source."""
     schemas = config.load_schemas()
-    spec = resolve_source(config, source)
-    opened = open_source(spec, base=config.root if source is None else None)
+    _, report = read_and_validate(config, schemas, open_configured_source(config, source), today=today)
+    return report
+
+
+def read_and_validate(
+    config: Config, schemas: SchemaSet, opened: Source, *, today: dt.date | None = None
+) -> tuple[ReadResult, Report]:
+    """Read the logs and reference tabs of a source and check them all."""
     today = today or config.today()
     ctx = CellContext(date_order=config.date_order, date1904=opened.date1904, today=today)
     read = read_source(opened, schemas, config.logs, ctx)
@@ -38,4 +50,4 @@ def validate_source(config: Config, source: str | None = None, *, today: dt.date
         report.extend(validate_table(table, today=today, references=references))
         report.rows_read[name] = len(table)
         report.sheets_read[name] = table.sheet
-    return report
+    return read, report

@@ -133,3 +133,64 @@ def demo(directory: Path, cases: int, seed: int) -> None:
         f"Look at: {result.workbook}  (the sample workbook; each issue above names its tab, row and column)", err=True
     )
     click.echo(f"Try:     kakosheet --config {result.config} validate --format json", err=True)
+
+
+def _store_option(func):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--store",
+        "store_url",
+        metavar="URL",
+        help="The store: any SQLAlchemy URL (default: `store` in kakosheet.toml, else kakosheet.db beside it).",
+    )(func)
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option("--dry-run", is_flag=True, help="Print what the sync would do; change nothing.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any error remains (everything is stored all the same).")
+@_store_option
+@_format_option
+@click.pass_context
+def sync(
+    ctx: click.Context, source: str | None, dry_run: bool, strict: bool, store_url: str | None, output_format: str
+) -> None:
+    """Store every case, give new rows their permanent IDs, and write the issues back.
+
+    New rows get IDs (QC-2026-0001...), every change becomes a version in the store's
+    history, rows gone from the sheet are kept and reported, and the Issues column, the
+    highlights and the Issues tab show what is still wrong. Only kakosheet's cells are
+    written; the rest of the workbook is left exactly as it is.
+
+    \b
+    Examples:
+      kakosheet sync
+      kakosheet sync master.xlsx --dry-run
+      kakosheet sync --store postgresql://kakosheet@db.internal/aftersales --strict
+    """
+    from kakosheet.app.sync import sync_source
+    from kakosheet.cli.render import render_sync
+
+    result = sync_source(config_from(ctx), source, store_url=store_url, dry_run=dry_run)
+    render_sync(result, sys.stdout, as_json=output_format == "json")
+    if strict and result.open_errors:
+        ctx.exit(EXIT_ISSUES)
+
+
+@main.command()
+@click.argument("case_id")
+@_store_option
+@_format_option
+@click.pass_context
+def history(ctx: click.Context, case_id: str, store_url: str | None, output_format: str) -> None:
+    """Every version of a case: what changed, from what to what, when, and from which sync.
+
+    \b
+    Example:
+      kakosheet history QC-2026-0042
+    """
+    from kakosheet.app.history import case_history
+    from kakosheet.cli.render import render_history
+
+    render_history(
+        case_history(config_from(ctx), case_id, store_url=store_url), sys.stdout, as_json=output_format == "json"
+    )

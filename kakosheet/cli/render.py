@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kakosheet.core.issues import Report
+
+if TYPE_CHECKING:
+    from kakosheet.app.history import CaseHistory
+    from kakosheet.app.sync import SyncResult
 
 
 def render_text(report: Report, out: TextIO) -> None:
@@ -38,3 +42,76 @@ def summary(report: Report) -> str:
 def render_json(report: Report, out: TextIO) -> None:
     json.dump(report.to_json(), out, ensure_ascii=False, indent=1, default=str)
     out.write("\n")
+
+
+def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
+    """What a sync did, per log; issues go to the sheet, so only their count is printed."""
+    if as_json:
+        document = {
+            "source": result.source,
+            "store": result.store,
+            "dry_run": result.dry_run,
+            "run": result.run_id,
+            "written": result.written,
+            "logs": result.counts,
+            "new_ids": {log: sorted(ids) for log, ids in result.new_ids.items()},
+            "errors": result.report.errors,
+            "warnings": result.report.warnings,
+        }
+        json.dump(document, out, indent=1)
+        out.write("\n")
+        return
+    verb = "would" if result.dry_run else "did"
+    out.write(f"{'Dry run: ' if result.dry_run else ''}{result.source} -> {result.store}\n")
+    for log, plan in result.plans.items():
+        counts = plan.counts
+        parts = [
+            f"{counts[key]} {key}"
+            for key in ("new", "restored", "changed", "returned", "unchanged", "gone", "conflicts")
+            if counts[key] or key in ("new", "unchanged")
+        ]
+        out.write(f"  {plan.sheet}: {', '.join(parts)}\n")
+        for case_id in plan.gone[:10]:
+            out.write(f"    {case_id} is no longer in the sheet (kept in the store)\n")
+        if len(plan.gone) > 10:
+            out.write(f"    ... and {len(plan.gone) - 10} more\n")
+    if not result.dry_run:
+        out.write(
+            f"Sheet {'updated' if result.written else 'unchanged'}; {result.report.errors} error(s) and "
+            f"{result.report.warnings} warning(s) open (see the Issues column and tab).\n"
+        )
+    else:
+        out.write(f"Nothing was changed; a sync {verb} store the cases above.\n")
+
+
+def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
+    if as_json:
+        json.dump(
+            {
+                "case_id": history.case_id,
+                "log": history.log,
+                "events": [
+                    {**event.__dict__, "recorded_at": event.recorded_at.isoformat()} for event in history.events
+                ],
+            },
+            out,
+            indent=1,
+            default=str,
+        )
+        out.write("\n")
+        return
+    out.write(f"{history.case_id} ({history.log})\n")
+    for event in history.events:
+        out.write(
+            f"  v{event.version} {event.event} {event.recorded_at:%Y-%m-%d %H:%M} UTC, sync run {event.run_id}, "
+            f"from {event.source}\n"
+        )
+        for field_name, (before, after) in event.changes.items():
+            if event.event == "created":
+                if after is not None:
+                    out.write(f"      {field_name}: {after}\n")
+            else:
+                out.write(f"      {field_name}: {before!r} -> {after!r}\n")
+    missing = history.current.get("_missing_since")
+    if missing is not None:
+        out.write(f"  Not in the sheet since sync run {missing}; the case is kept in the store.\n")

@@ -44,6 +44,10 @@ COLUMN_KINDS = (
 
 LOG_KINDS = ("log", "reference")
 
+# How kakosheet fills a `fill_when_blank` column: "now" is the time of the sync. Later
+# capabilities (settlement, returns) add theirs.
+FILLS = ("now",)
+
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID_PLACEHOLDER = re.compile(r"\{(\w+)(?::0(\d+)d)?\}")
 
@@ -99,6 +103,7 @@ class Column:
     vendor_visible: bool = False
     aliases: tuple[str, ...] = ()
     width: int | None = None
+    fill: str | None = None  # how kakosheet fills a fill_when_blank column (FILLS)
 
     @property
     def written_by_kakosheet(self) -> bool:
@@ -382,8 +387,13 @@ def _column(reader: _Reader) -> Column:
         vendor_visible=reader.get("vendor_visible", bool, False),
         aliases=reader.strings("aliases"),
         width=reader.get("width", int),
+        fill=reader.get("fill", str),
     )
     reader.finish()
+    if column.fill is not None and column.fill not in FILLS:
+        reader.fail(f"{column.fill!r} is not a way to fill a column; choose one of {', '.join(FILLS)}", "fill")
+    if column.fill is not None and column.kind != "fill_when_blank":
+        reader.fail("only fill_when_blank columns take 'fill'", "fill")
     return column
 
 

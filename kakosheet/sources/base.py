@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from kakosheet.core.grid import Grid
+from kakosheet.core.writeback import WriteBack
 
 
 class Source(Protocol):
@@ -30,4 +31,18 @@ class Source(Protocol):
 
     def read_head(self, sheet: str, rows: int) -> Grid:
         """The first rows of a tab, to recognise a log by its header."""
+        ...
+
+    @property
+    def key(self) -> str:
+        """What identifies the source in the store (a path, a sheet key): cases belong to it."""
+        ...
+
+    def check_writable(self) -> None:
+        """Refuse, before anything is stored, a source kakosheet could not write back to."""
+        ...
+
+    def write_back(self, changes: WriteBack) -> bool:
+        """Write kakosheet's cells; False when nothing had to change. SourceChangedError when the
+        source changed since it was read (nothing is written then)."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import python_calamine as calamine
 
 from kakosheet.core.grid import Grid
+from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_package import (
     Package,
@@ -24,6 +26,7 @@ from kakosheet.sources.xlsx_package import (
     measure_extent,
     scan_cells,
 )
+from kakosheet.sources.xlsx_writeback import FileStamp, check_patchable, write_back
 
 EXTENSIONS = (".xlsx", ".xlsm")
 # A tab whose rectangle from A1 to its farthest cell holds more cells than this is refused
@@ -43,6 +46,7 @@ class XlsxSource:
         if not path.is_file():
             raise SourceError(f"{path}: no such file; check the path (or `source` in kakosheet.toml)")
         check_container(path)
+        self._stamp = FileStamp.of(path)
         self._package: Package = inspect_package(path)
         self._sized: set[str] = set()
         try:
@@ -57,6 +61,18 @@ class XlsxSource:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def key(self) -> str:
+        return str(self.path.resolve())
+
+    def check_writable(self) -> None:
+        check_patchable(self.path)
+        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+            raise SourceError(f"{self.name}: kakosheet may not write to it or its folder; check the permissions")
+
+    def write_back(self, changes: WriteBack) -> bool:
+        return write_back(self.path, self._package.sheet_parts, changes, self._stamp)
 
     @property
     def date1904(self) -> bool:

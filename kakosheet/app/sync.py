@@ -1,0 +1,182 @@
+"""`kakosheet sync`: read, validate, plan against the store, assign IDs, write back, store.
+
+The order keeps a crash harmless (ARCHITECTURE.md, invariant 2):
+1. reserve the new IDs in the store (committed on its own: a crash leaves a gap);
+2. write the IDs and notes into the sheet (atomically; refused if the sheet changed);
+3. store every case under the ID the sheet now shows, with its history, in one transaction.
+A crash after 2 leaves IDs in the sheet the store does not know: the next sync adopts them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from kakosheet.app.validate import open_configured_source, read_and_validate
+from kakosheet.config import Config
+from kakosheet.core.issues import ERROR, Issue, Report
+from kakosheet.core.plan import (
+    PLANNED_CODES,
+    LogPlan,
+    RowCase,
+    StoredState,
+    format_new_ids,
+    highest_numbers,
+    plan_log,
+    row_cases,
+    years_needed,
+)
+from kakosheet.core.schema import LogSchema, SchemaSet
+from kakosheet.core.table import Table
+from kakosheet.core.writeback import WriteBack, sheet_write
+from kakosheet.errors import SourceChangedError
+from kakosheet.store.changes import apply_log_plan
+from kakosheet.store.store import Store, resolve_url
+from kakosheet.store.tables import stored_fields
+
+
+@dataclass
+class SyncResult:
+    """What a sync did (or, with --dry-run, would do)."""
+
+    source: str
+    store: str
+    report: Report
+    plans: dict[str, LogPlan] = field(default_factory=dict)
+    new_ids: dict[str, dict[str, RowCase]] = field(default_factory=dict)
+    run_id: int | None = None
+    written: bool = False
+    rows_stored: int = 0
+    dry_run: bool = False
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {log: plan.counts for log, plan in self.plans.items()}
+
+    @property
+    def open_errors(self) -> int:
+        return self.report.errors
+
+
+def sync_source(
+    config: Config,
+    source: str | None = None,
+    *,
+    store_url: str | None = None,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> SyncResult:
+    """Sync one source into the store; see the module's docstring for the order of steps."""
+    schemas = config.load_schemas()
+    opened = open_configured_source(config, source)
+    store = open_store(config, schemas, store_url)
+    now = (now or dt.datetime.now()).replace(microsecond=0)
+    if not dry_run:
+        opened.check_writable()
+        store.prepare()
+    with store.source_lock(opened.key):
+        read, report = read_and_validate(config, schemas, opened, today=now.date())
+        result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
+        tables = {name: t for name, t in read.tables.items() if t.schema.kind == "log"}
+        for name, table in tables.items():
+            result.plans[name] = _plan(
+                store, table, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
+            )
+        if dry_run:
+            return result
+        result.run_id = store.start_run(opened.key)
+        for name, plan in result.plans.items():
+            result.new_ids[name] = _assign_ids(store, schemas[name], plan)
+        changes = WriteBack(
+            sheets=[sheet_write(tables[name], plan, result.new_ids[name]) for name, plan in result.plans.items()],
+            issues=_open_issues(report, result.plans, result.new_ids),
+        )
+        try:
+            result.written = opened.write_back(changes)
+        except SourceChangedError:
+            store.finish_run(result.run_id, "source-changed", result.counts)
+            raise
+        with store.changes() as connection:
+            for name, plan in result.plans.items():
+                result.rows_stored += apply_log_plan(
+                    store,
+                    connection,
+                    schemas[name],
+                    plan,
+                    result.new_ids[name],
+                    run_id=result.run_id,
+                    source=opened.key,
+                )
+            store.finish_run(result.run_id, "done", result.counts, connection=connection)
+    return result
+
+
+def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None) -> Store:
+    """The store named by --store, else by kakosheet.toml, else kakosheet.db beside the config."""
+    return Store(resolve_url(store_url or config.store, config.root), schemas)
+
+
+def _plan(store: Store, table: Table, issues: list[Issue], source: str, now: dt.datetime, *, exists: bool) -> LogPlan:
+    schema = table.schema
+    cases, fills = row_cases(table, issues, fields=stored_fields(schema), now=now)
+    stored = (
+        {
+            case_id: StoredState(state.fingerprint, state.missing, state.issues)
+            for case_id, state in store.stored_cases(schema.name, source).items()
+        }
+        if exists
+        else {}
+    )
+    sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
+    owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
+    foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
+    plan = plan_log(schema, table.sheet, cases, stored, foreign=foreign)
+    plan.fills = fills
+    return plan
+
+
+def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, RowCase]:
+    """Reserve numbers for the new rows of each year, past any adopted ID of that year."""
+    adopted = highest_numbers(schema, plan.adopted)
+    needed = years_needed(plan.new)
+    first = {
+        year: store.reserve_numbers(schema.name, year, needed.get(year, 0), past=adopted.get(year, 0))
+        for year in sorted(set(needed) | set(adopted))
+    }
+    return format_new_ids(schema, plan.new, first)
+
+
+def _open_issues(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> list[Issue]:
+    """Every issue still open after the sync, with the case IDs just assigned."""
+    ids_by_row = {
+        (name, case.row): case_id
+        for name, plan in plans.items()
+        for case_id, case in [*new_ids.get(name, {}).items(), *plan.rows()]
+    }
+    issues = [
+        issue if issue.case_id or issue.row is None else _with_id(issue, ids_by_row.get((issue.log, issue.row)))
+        for issue in report.issues
+        if issue.code not in PLANNED_CODES
+    ]
+    for name, plan in plans.items():
+        for case, code, message in plan.conflicts:
+            column, _, text = message.partition(": ")
+            issues.append(
+                Issue(
+                    log=name,
+                    sheet=plan.sheet,
+                    row=case.row,
+                    column=column,
+                    code=code,
+                    severity=ERROR,
+                    message=text,
+                    value=case.sheet_id,
+                )
+            )
+    return issues
+
+
+def _with_id(issue: Issue, case_id: str | None) -> Issue:
+    if case_id is None:
+        return issue
+    return Issue(**{**issue.to_json(), "case_id": case_id})

@@ -1,0 +1,275 @@
+"""Planning a sync: which rows are new, changed, unchanged or in conflict, and which stored
+cases are gone from the sheet. Pure: the store's state comes in, a plan goes out.
+
+Matching rules (ARCHITECTURE.md, invariant 2):
+- a row is its case by its ID, wherever it moved in the sheet;
+- a row copied with its ID is a duplicate: the row matching the stored case keeps the ID
+  (failing that, the top-most) and the others are flagged, never merged;
+- a malformed ID, or one that belongs to a case of another source, is flagged;
+- a well-formed ID the store does not know is adopted (an older sheet's `QC-2023-001`, or
+  an ID written by a sync that crashed before storing);
+- a row without an ID whose content matches exactly one case missing from the sheet gets
+  that case's ID back; other rows without an ID get new ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kakosheet.core.cells import display
+from kakosheet.core.issues import ERROR, Issue
+from kakosheet.core.schema import LogSchema
+from kakosheet.core.table import Table
+
+NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
+# ID issues the planner decides itself: validation flags every copy of a duplicated ID,
+# the plan knows which row keeps it.
+PLANNED_CODES = frozenset({"duplicate-id", "malformed-id"})
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the planner needs to know of one stored case."""
+
+    fingerprint: str
+    missing: bool
+    issues: tuple[str, ...]
+
+
+@dataclass
+class RowCase:
+    """One row of the sheet, as the store would keep it."""
+
+    index: int  # position in the table
+    row: int  # sheet row number
+    sheet_id: str | None  # the ID cell as typed
+    values: dict[str, Any]
+    raw: dict[str, str]  # cells whose text did not fit the column's type
+    notes: tuple[str, ...]  # short issue notes ("Status: ...")
+    incomplete: bool
+    year: int
+    fingerprint: str = ""
+
+
+@dataclass
+class LogPlan:
+    """What a sync will do to one log."""
+
+    log: str
+    sheet: str
+    new: list[RowCase] = field(default_factory=list)  # need a new ID
+    adopted: dict[str, RowCase] = field(default_factory=dict)  # ID -> row, well-formed ID unknown to the store
+    restored: dict[str, RowCase] = field(default_factory=dict)  # ID given back by content
+    changed: dict[str, RowCase] = field(default_factory=dict)
+    returned: dict[str, RowCase] = field(default_factory=dict)  # was missing from the sheet, is back
+    notes_changed: dict[str, RowCase] = field(default_factory=dict)  # same content, other issues
+    unchanged: dict[str, RowCase] = field(default_factory=dict)
+    gone: list[str] = field(default_factory=list)
+    conflicts: list[tuple[RowCase, str, str]] = field(default_factory=list)  # row, code, message
+    fills: dict[int, dict[str, Any]] = field(default_factory=dict)  # sheet row -> field -> value written
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": len(self.new) + len(self.adopted),
+            "restored": len(self.restored),
+            "changed": len(self.changed),
+            "returned": len(self.returned),
+            "unchanged": len(self.unchanged) + len(self.notes_changed),
+            "gone": len(self.gone),
+            "conflicts": len(self.conflicts),
+        }
+
+    def rows(self) -> Iterable[tuple[str, RowCase]]:
+        """Every row that ends up stored, with its case ID (new rows once they have one)."""
+        for group in (self.adopted, self.restored, self.changed, self.returned, self.notes_changed, self.unchanged):
+            yield from group.items()
+
+
+def fingerprint(values: Mapping[str, Any], raw: Mapping[str, str]) -> str:
+    """A digest of a case's content: equal exactly when every stored value is equal."""
+    content = repr((sorted(values.items()), sorted(raw.items())))
+    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
+
+
+def issue_note(issue: Issue) -> str:
+    return f"{issue.column}: {issue.message}" if issue.column else issue.message
+
+
+def row_cases(
+    table: Table, issues: Iterable[Issue], *, fields: list[str], now: dt.datetime
+) -> tuple[list[RowCase], dict[int, dict[str, Any]]]:
+    """The table's rows as cases, with what kakosheet fills into blank fill-when-blank cells."""
+    schema = table.schema
+    by_row: dict[int, list[Issue]] = defaultdict(list)
+    for issue in issues:
+        if issue.row is not None and issue.sheet == table.sheet and issue.log == schema.name:
+            by_row[issue.row].append(issue)
+    columns = {f: table.columns[f] for f in fields if f in table.columns}
+    values = {f: typed.row_values() for f, typed in columns.items()}
+    raws = {f: typed.row_raw() for f, typed in columns.items()}
+    invalid = {f: typed.mask_where([p is not None for p in typed.problems]) for f, typed in columns.items()}
+    ids = table.columns[schema.id.field].row_raw() if schema.id and schema.id.field in table.columns else None
+    fillable = [c for c in schema.columns if c.fill and c.field in columns]
+    year_field = schema.id.year_from if schema.id else None
+    fills: dict[int, dict[str, Any]] = {}
+    cases = []
+    for index, sheet_row in enumerate(table.rows):
+        row_values = {f: (None if invalid[f][index] else values[f][index]) for f in columns}
+        raw = {f: display(raws[f][index]) for f in columns if invalid[f][index]}
+        for column in fillable:
+            if row_values[column.field] is None and column.field not in raw:
+                row_values[column.field] = now
+                fills.setdefault(int(sheet_row), {})[column.field] = now
+        row_issues = by_row.get(int(sheet_row), [])
+        year_value = row_values.get(year_field) if year_field else None
+        sheet_id = ids[index] if ids is not None else None
+        case = RowCase(
+            index=index,
+            row=int(sheet_row),
+            sheet_id=str(sheet_id).strip() if sheet_id is not None and str(sheet_id).strip() else None,
+            values=row_values,
+            raw=raw,
+            notes=tuple(issue_note(i) for i in row_issues if i.code not in PLANNED_CODES),
+            incomplete=any(i.severity == ERROR and i.code not in PLANNED_CODES for i in row_issues),
+            year=year_value.year if isinstance(year_value, (dt.date, dt.datetime)) else now.year,
+        )
+        case.fingerprint = fingerprint(case.values, case.raw)
+        cases.append(case)
+    return cases, fills
+
+
+def plan_log(
+    schema: LogSchema,
+    sheet: str,
+    cases: list[RowCase],
+    stored: Mapping[str, StoredState],
+    *,
+    foreign: Mapping[str, str],
+) -> LogPlan:
+    """Match the sheet's rows to the stored cases of this source.
+
+    ``foreign`` maps IDs found in the sheet that belong to another source to that source.
+    """
+    assert schema.id is not None
+    plan = LogPlan(log=schema.name, sheet=sheet)
+    label = schema.column(schema.id.field).label
+    claimed: dict[str, RowCase] = {}
+    by_id: dict[str, list[RowCase]] = defaultdict(list)
+    without_id: list[RowCase] = []
+    for case in cases:
+        if case.sheet_id is None:
+            without_id.append(case)
+        elif not schema.id.regex.match(case.sheet_id):
+            plan.conflicts.append(
+                (
+                    case,
+                    "malformed-id",
+                    (
+                        f"{label}: {case.sheet_id!r} is not an ID kakosheet issued (like {schema.id.example()}); "
+                        "fix it, or clear it and the next sync assigns one"
+                    ),
+                )
+            )
+        elif case.sheet_id in foreign:
+            plan.conflicts.append(
+                (
+                    case,
+                    "foreign-id",
+                    (
+                        f"{label}: {case.sheet_id} is a case of another source ({foreign[case.sheet_id]}); "
+                        "clear it and the next sync assigns this row its own"
+                    ),
+                )
+            )
+        else:
+            by_id[case.sheet_id].append(case)
+    for case_id, rows in by_id.items():
+        known = stored.get(case_id)
+        keeper = next((r for r in rows if known and r.fingerprint == known.fingerprint), rows[0])
+        claimed[case_id] = keeper
+        for other in rows:
+            if other is not keeper:
+                plan.conflicts.append(
+                    (
+                        other,
+                        "duplicate-id",
+                        (
+                            f"{label}: {case_id} is also on row {keeper.row}; a copied row keeps no ID, so clear "
+                            "this one and the next sync assigns a new one"
+                        ),
+                    )
+                )
+    unclaimed: dict[str, list[str]] = defaultdict(list)
+    for case_id, state in stored.items():
+        if case_id not in claimed:
+            unclaimed[state.fingerprint].append(case_id)
+    rows_by_print: dict[str, list[RowCase]] = defaultdict(list)
+    for case in without_id:
+        rows_by_print[case.fingerprint].append(case)
+    for case in without_id:
+        candidates = unclaimed.get(case.fingerprint, [])
+        if len(candidates) == 1 and len(rows_by_print[case.fingerprint]) == 1:
+            plan.restored[candidates[0]] = case
+            claimed[candidates[0]] = case
+        else:
+            plan.new.append(case)
+    for case_id, case in claimed.items():
+        if case_id in plan.restored:
+            continue
+        known = stored.get(case_id)
+        if known is None:
+            plan.adopted[case_id] = case
+        elif known.missing:
+            plan.returned[case_id] = case
+        elif known.fingerprint != case.fingerprint:
+            plan.changed[case_id] = case
+        elif known.issues != case.notes:
+            plan.notes_changed[case_id] = case
+        else:
+            plan.unchanged[case_id] = case
+    plan.gone = sorted(case_id for case_id, state in stored.items() if case_id not in claimed and not state.missing)
+    return plan
+
+
+def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mapping[int, int]) -> dict[str, RowCase]:
+    """IDs for new rows, numbered in sheet order from each year's first reserved number."""
+    assert schema.id is not None
+    next_number = dict(first_numbers)
+    assigned: dict[str, RowCase] = {}
+    for case in sorted(cases, key=lambda c: c.row):
+        parts = {name: _id_part(case.values.get(name)) for name in schema.id.row_fields}
+        number = next_number[case.year]
+        next_number[case.year] = number + 1
+        assigned[schema.id.format(year=case.year, number=number, **parts)] = case
+    return assigned
+
+
+def _id_part(value: Any) -> str:
+    """A row field inside an ID (the vendor code of a refund); NONE when it is blank."""
+    text = "".join(ch for ch in str(value or "") if ch.isalnum()).upper()
+    return text or "NONE"
+
+
+def years_needed(cases: Iterable[RowCase]) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    for case in cases:
+        counts[case.year] += 1
+    return dict(counts)
+
+
+def highest_numbers(schema: LogSchema, case_ids: Iterable[str]) -> dict[int, int]:
+    """Per year, the highest number among IDs (so sequences continue past adopted IDs)."""
+    assert schema.id is not None
+    highest: dict[int, int] = {}
+    for case_id in case_ids:
+        match = schema.id.regex.match(case_id)
+        if match:
+            year, number = int(match.group("year")), int(match.group("number"))
+            highest[year] = max(highest.get(year, 0), number)
+    return highest

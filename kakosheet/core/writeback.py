@@ -1,0 +1,107 @@
+"""What a sync writes back into the sheet, independent of where the sheet lives.
+
+Only kakosheet's cells: IDs, the Issues note, blank fill-when-blank cells. A cell is in
+the write-back only when its value changes, so an unchanged sheet is not written at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kakosheet.core.issues import Issue
+from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
+from kakosheet.core.table import Table
+
+CellValue = str | dt.datetime | dt.date | None
+
+
+@dataclass(frozen=True)
+class CellUpdate:
+    """One cell to write: sheet row, column index (0 = A), the new value (None clears it)."""
+
+    row: int
+    column: int
+    value: CellValue
+    was: Any  # what the cell held when read, so a source can check the row did not change
+
+
+@dataclass
+class SheetWrite:
+    """Everything written into one log tab."""
+
+    sheet: str
+    header_row: int
+    first_column: int
+    last_column: int
+    issues_column: int | None
+    cells: list[CellUpdate] = field(default_factory=list)
+
+
+@dataclass
+class WriteBack:
+    sheets: list[SheetWrite] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # every open issue, for the Issues tab
+
+    @property
+    def cell_count(self) -> int:
+        return sum(len(s.cells) for s in self.sheets)
+
+
+def note_text(notes: Iterable[str]) -> str | None:
+    """The Issues cell: notes separated by "; " (a highlight rule looks for "; Label:")."""
+    text = "; ".join(notes)
+    if len(text) > NOTE_LIMIT:
+        text = text[: NOTE_LIMIT - 1] + "…"
+    return text or None
+
+
+def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> SheetWrite:
+    """The cells of one tab whose value a sync changes."""
+    schema = table.schema
+    assert schema.id is not None
+    columns = table.header.columns
+    write = SheetWrite(
+        sheet=table.sheet,
+        header_row=table.header_row,
+        first_column=min(columns.values()),
+        last_column=max(columns.values()),
+        issues_column=columns.get("issues"),
+    )
+    id_column = columns.get(schema.id.field)
+    ids_read = table.columns[schema.id.field].row_raw() if schema.id.field in table.columns else None
+    notes_read = table.columns["issues"].row_raw() if "issues" in table.columns else None
+
+    def add(case: RowCase, column: int | None, value: CellValue, was: Any) -> None:
+        if column is not None and _differs(value, was):
+            write.cells.append(CellUpdate(case.row, column, value, was))
+
+    for case_id, case in [*new_ids.items(), *plan.restored.items()]:
+        add(case, id_column, case_id, ids_read[case.index] if ids_read is not None else None)
+    conflict_notes: dict[int, list[str]] = {}
+    for case, _code, message in plan.conflicts:
+        conflict_notes.setdefault(case.index, []).append(message)
+    stored_rows = [*new_ids.values(), *(case for _, case in plan.rows())]
+    conflicted = [case for case, _, _ in plan.conflicts]
+    for case in [*stored_rows, *conflicted]:
+        note = note_text([*conflict_notes.get(case.index, []), *case.notes])
+        add(case, write.issues_column, note, notes_read[case.index] if notes_read is not None else None)
+    rows = {case.row: case for case in stored_rows}
+    for sheet_row, fills in plan.fills.items():
+        case = rows.get(sheet_row)
+        if case is None:
+            continue  # a conflicting row is not stored, so nothing is filled in for it
+        for field_name, value in fills.items():
+            add(case, columns.get(field_name), value, None)
+    write.cells.sort(key=lambda c: (c.row, c.column))
+    return write
+
+
+def _differs(value: CellValue, was: Any) -> bool:
+    if was is None or (isinstance(was, str) and not was.strip()):
+        return value is not None
+    if isinstance(was, float) and isinstance(value, str):
+        return True
+    return str(was).strip() != (str(value) if value is not None else "")

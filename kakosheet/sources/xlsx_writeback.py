@@ -1,0 +1,508 @@
+"""Writing kakosheet's cells into a workbook by patching its XML, leaving everything else alone.
+
+openpyxl drops what it does not understand (pivot caches, some charts, macros' signatures)
+and takes ~30 s to save 100k rows, so a write-back edits only:
+- the rows of the log tabs that receive a value, as inline strings (the shared-string table
+  is never touched); cells keep their style, new cells take their column's;
+- styles.xml, only to append a date-time format and the highlight fill when missing;
+- a conditional format on each log tab that highlights the cells an Issues note names;
+- kakosheet's own Issues tab (and, the first time, the workbook, relationship and
+  content-type entries that add it).
+Every other part is copied unchanged. The file is replaced atomically, after a backup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from kakosheet.core.issues import Issue
+from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
+from kakosheet.errors import SourceChangedError, SourceError
+from kakosheet.sources.xlsx_package import column_index, column_letters
+
+ISSUES_TAB = "Issues"
+ISSUES_MARK = "kakosheet: every open issue of the last sync"
+HIGHLIGHT_MARK = '"; "&amp;'  # in the formula of kakosheet's highlight rule
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+_ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_SPANS = re.compile(rb'\s+spans="[^"]*"')
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_STYLE = re.compile(rb'\bs="(\d+)"')
+_COL = re.compile(rb"<col\b([^>]*)/?>")
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Elements that follow <conditionalFormatting> in a worksheet (ECMA-376 CT_Worksheet order).
+_AFTER_CF = (
+    "dataValidations",
+    "hyperlinks",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+    "headerFooter",
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
+)
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """How the file looked when it was read: a write-back refuses a file that changed since."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp:
+        stat = path.stat()
+        return cls(stat.st_size, stat.st_mtime_ns)
+
+
+def check_patchable(path: Path) -> None:
+    """Refuse a package kakosheet cannot patch safely; it is left exactly as it is."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if any("\\" in name for name in names):
+            raise SourceError(
+                f"{path.name}: its parts are named with backslashes, which kakosheet does not rewrite; "
+                "open it in Excel and save it again"
+            )
+        workbook = archive.read("xl/workbook.xml") if "xl/workbook.xml" in names else b""
+    if STRICT_NS.encode() in workbook[:2000]:
+        raise SourceError(
+            f"{path.name}: it is saved as Strict Open XML, which kakosheet does not rewrite; save it as "
+            "an ordinary Excel Workbook (.xlsx)"
+        )
+
+
+def check_unchanged(path: Path, stamp: FileStamp) -> None:
+    lock = path.with_name("~$" + path.name)
+    if lock.exists():
+        raise SourceChangedError(
+            f"{path.name} is open in Excel (its lock file {lock.name} is there); nothing was written to it. "
+            "Close it and run sync again: the store is consistent and the next sync finishes the job"
+        )
+    if not path.exists() or FileStamp.of(path) != stamp:
+        raise SourceChangedError(
+            f"{path.name} changed on disk while the sync ran; nothing was written to it. Run sync again: "
+            "the store is consistent and the next sync finishes the job"
+        )
+
+
+def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp) -> bool:
+    """Apply the write-back; returns False when nothing in the file had to change."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+        infos = {info.filename: info for info in archive.infolist()}
+    styles = _Styles(parts.get("xl/styles.xml"))
+    updated: dict[str, bytes] = {}
+    for sheet in changes.sheets:
+        member = sheet_parts.get(sheet.sheet)
+        if member is None:
+            raise SourceError(f"{path.name}: cannot find the part of the tab {sheet.sheet!r}")
+        patched = _patch_sheet(parts[member], sheet, styles)
+        if patched != parts[member]:
+            updated[member] = patched
+    updated.update(_issues_tab(parts, changes.issues))
+    if styles.changed:
+        updated["xl/styles.xml"] = styles.xml
+    if not updated:
+        return False
+    check_unchanged(path, stamp)
+    _replace_atomically(path, parts, infos, updated)
+    return True
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: _Styles) -> bytes:
+    style_attr = b' s="' + style + b'"' if style else b""
+    if value is None:
+        return b'<c r="' + ref + b'"' + style_attr + b"/>"
+    if isinstance(value, (dt.datetime, dt.date)):
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        serial = (moment - EXCEL_EPOCH).total_seconds() / 86400
+        style_attr = b' s="' + str(styles.datetime_style(style)).encode() + b'"'
+        return b'<c r="' + ref + b'"' + style_attr + b"><v>" + repr(round(serial, 8)).encode() + b"</v></c>"
+    text = escape(_INVALID_XML.sub("", str(value)))
+    return (
+        b'<c r="'
+        + ref
+        + b'"'
+        + style_attr
+        + b' t="inlineStr"><is><t xml:space="preserve">'
+        + text.encode("utf-8")
+        + b"</t></is></c>"
+    )
+
+
+def _column_styles(xml: bytes) -> dict[int, bytes]:
+    """Column index -> the default style of the column (from <cols>)."""
+    styles: dict[int, bytes] = {}
+    start, end = xml.find(b"<cols>"), xml.find(b"</cols>")
+    if start == -1 or end == -1:
+        return styles
+    for match in _COL.finditer(xml, start, end):
+        attrs = dict(_ATTR.findall(match.group(1)))
+        if b"style" in attrs:
+            for col in range(int(attrs[b"min"]) - 1, min(int(attrs[b"max"]), 16384)):
+                styles[col] = attrs[b"style"]
+    return styles
+
+
+def _patch_row(
+    row_xml: bytes, row: int, updates: list[CellUpdate], column_styles: dict[int, bytes], styles: _Styles
+) -> bytes:
+    match = _ROW.match(row_xml)
+    assert match is not None
+    attributes, body = match.group(1), match.group(3) or b""
+    cells: list[tuple[int, bytes]] = []
+    for cell in _CELL.finditer(body):
+        ref = _CELL_REF.search(cell.group(1))
+        if ref is None:
+            raise SourceError(
+                "a row of the sheet has cells without references; open the file in Excel and save it again"
+            )
+        cells.append((column_index(ref.group(1)), cell.group(0)))
+    by_column = dict(cells)
+    for update in updates:
+        existing = by_column.get(update.column)
+        style_match = _STYLE.search(existing) if existing else None
+        style = style_match.group(1) if style_match else column_styles.get(update.column)
+        ref = (column_letters(update.column) + str(row)).encode()
+        by_column[update.column] = _cell_xml(ref, style, update.value, styles)
+    attributes = _SPANS.sub(b"", attributes)
+    return b"<row" + attributes + b">" + b"".join(by_column[c] for c in sorted(by_column)) + b"</row>"
+
+
+def _patch_sheet(xml: bytes, write: SheetWrite, styles: _Styles) -> bytes:
+    by_row: dict[int, list[CellUpdate]] = {}
+    for update in write.cells:
+        by_row.setdefault(update.row, []).append(update)
+    if by_row:
+        xml = _patch_rows(xml, by_row, _column_styles(xml), styles)
+    if write.issues_column is not None:
+        xml = _ensure_highlight(xml, write, styles)
+    return xml
+
+
+def _patch_rows(
+    xml: bytes, by_row: dict[int, list[CellUpdate]], column_styles: dict[int, bytes], styles: _Styles
+) -> bytes:
+    out: list[bytes] = []
+    position = 0
+    remaining = set(by_row)
+    for match in _ROW.finditer(xml):
+        number = _ROW_NUMBER.search(match.group(1))
+        if number is None:
+            raise SourceError("a row of the sheet has no number; open the file in Excel and save it again")
+        row = int(number.group(1))
+        if row in remaining:
+            out.append(xml[position : match.start()])
+            out.append(_patch_row(match.group(0), row, by_row[row], column_styles, styles))
+            position = match.end()
+            remaining.discard(row)
+            if not remaining:
+                break
+    out.append(xml[position:])
+    if remaining:
+        raise SourceError(f"row {min(remaining)} is missing from the sheet's XML; open the file in Excel and save it")
+    return b"".join(out)
+
+
+def _ensure_highlight(xml: bytes, write: SheetWrite, styles: _Styles) -> bytes:
+    """Add, once, the conditional format that highlights the cells named in the Issues note."""
+    if HIGHLIGHT_MARK.encode() in xml:
+        return xml
+    assert write.issues_column is not None
+    first, last = column_letters(write.first_column), column_letters(write.last_column)
+    notes = column_letters(write.issues_column)
+    top = write.header_row + 1
+    formula = f'ISNUMBER(SEARCH("; "&amp;{first}${write.header_row}&amp;":","; "&amp;${notes}{top}))'
+    priorities = [int(p) for p in re.findall(rb'priority="(\d+)"', xml)]
+    rule = (
+        f'<conditionalFormatting sqref="{first}{top}:{last}1048576"><cfRule type="expression" '
+        f'dxfId="{styles.highlight_dxf()}" priority="{max(priorities, default=0) + 1}"><formula>{formula}'
+        f"</formula></cfRule></conditionalFormatting>"
+    ).encode()
+    for name in _AFTER_CF:
+        found = re.search(rb"<" + name.encode() + rb"[\s>/]", xml)
+        if found:
+            return xml[: found.start()] + rule + xml[found.start() :]
+    end = xml.rfind(b"</worksheet>")
+    return xml[:end] + rule + xml[end:]
+
+
+# --------------------------------------------------------------------------- styles
+
+
+class _Styles:
+    """styles.xml, appended to only when kakosheet needs a format it does not find."""
+
+    def __init__(self, xml: bytes | None) -> None:
+        if xml is None:
+            raise SourceError("the workbook has no styles part; open it in Excel and save it again")
+        self.xml = xml
+        self.changed = False
+        self._datetime: dict[bytes | None, int] = {}
+        self._dxf: int | None = None
+
+    def datetime_style(self, base: bytes | None) -> int:
+        """A cell format showing date and time (a new one based on ``base`` when needed)."""
+        if base in self._datetime:
+            return self._datetime[base]
+        numfmt = self._numfmt_id(DATETIME_FORMAT)
+        xfs = self._section(b"cellXfs")
+        entries = re.findall(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", xfs, re.S)
+        if base is not None and int(base) < len(entries):
+            template = entries[int(base)]
+            new = re.sub(rb'\bnumFmtId="\d+"', b'numFmtId="' + str(numfmt).encode() + b'"', template, count=1)
+            if b"applyNumberFormat" not in new:
+                new = new.replace(b"<xf ", b'<xf applyNumberFormat="1" ', 1)
+        else:
+            new = (
+                b'<xf numFmtId="'
+                + str(numfmt).encode()
+                + b'" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            )
+        for index, entry in enumerate(entries):
+            if entry == new:
+                self._datetime[base] = index
+                return index
+        self._append(b"cellXfs", new)
+        self._datetime[base] = len(entries)
+        return len(entries)
+
+    def highlight_dxf(self) -> int:
+        if self._dxf is None:
+            dxf = b'<dxf><fill><patternFill patternType="solid"><bgColor rgb="FFFFC7CE"/></patternFill></fill></dxf>'
+            section = self._section(b"dxfs")
+            entries = re.findall(rb"<dxf\b.*?</dxf>|<dxf/>", section, re.S)
+            self._dxf = (
+                entries.index(dxf) if dxf in entries else self._append(b"dxfs", dxf, create_before=b"<tableStyles")
+            )
+        return self._dxf
+
+    def _numfmt_id(self, code: str) -> int:
+        section = self._section(b"numFmts")
+        for num_id, existing in re.findall(rb'<numFmt\b[^>]*numFmtId="(\d+)"[^>]*formatCode="([^"]*)"', section):
+            if existing.decode() == escape(code):
+                return int(num_id)
+        ids = [int(i) for i in re.findall(rb'numFmtId="(\d+)"', section)]
+        new_id = max([163, *ids]) + 1
+        self._append(
+            b"numFmts", f'<numFmt numFmtId="{new_id}" formatCode={quoteattr(code)}/>'.encode(), create_before=b"<fonts"
+        )
+        return new_id
+
+    def _section(self, name: bytes) -> bytes:
+        match = re.search(rb"<" + name + rb"\b[^>]*?(?:/>|>(.*?)</" + name + rb">)", self.xml, re.S)
+        return (match.group(1) or b"") if match else b""
+
+    def _append(self, name: bytes, entry: bytes, create_before: bytes | None = None) -> int:
+        """Append an entry to a section (creating it when missing), fixing its count; returns its index."""
+        child = _SECTION_CHILD[name]
+        match = re.search(rb"<" + name + rb"\b([^>]*?)(/>|>(.*?)</" + name + rb">)", self.xml, re.S)
+        self.changed = True
+        if match is None:
+            anchor = self.xml.find(create_before) if create_before else -1
+            if anchor == -1:
+                raise SourceError("the workbook's styles part is unusual; open it in Excel and save it again")
+            block = b"<" + name + b' count="1">' + entry + b"</" + name + b">"
+            self.xml = self.xml[:anchor] + block + self.xml[anchor:]
+            return 0
+        body = match.group(3) or b""
+        count = len(re.findall(rb"<" + child + rb"\b", body))
+        attributes = re.sub(rb'\s*count="\d+"', b"", match.group(1))
+        block = (
+            b"<"
+            + name
+            + b' count="'
+            + str(count + 1).encode()
+            + b'"'
+            + attributes
+            + b">"
+            + body
+            + entry
+            + b"</"
+            + name
+            + b">"
+        )
+        self.xml = self.xml[: match.start()] + block + self.xml[match.end() :]
+        return count
+
+
+_SECTION_CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt"}
+
+
+# --------------------------------------------------------------------------- the Issues tab
+
+
+def _issues_tab(parts: dict[str, bytes], issues: list[Issue]) -> dict[str, bytes]:
+    """The parts to write for kakosheet's Issues tab (added the first time)."""
+    workbook = parts["xl/workbook.xml"]
+    rels_name = "xl/_rels/workbook.xml.rels"
+    rels = parts.get(rels_name, b"")
+    existing = _find_issues_part(parts)
+    sheet_xml = _issues_sheet_xml(issues)
+    if existing is not None:
+        return {} if parts[existing] == sheet_xml else {existing: sheet_xml}
+    if not issues:
+        return {}
+    names = set(re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', workbook))
+    tab = ISSUES_TAB if ISSUES_TAB.encode() not in names else f"kakosheet {ISSUES_TAB}"
+    number = 1
+    while f"xl/worksheets/sheet{number}.xml" in parts:
+        number += 1
+    member = f"xl/worksheets/sheet{number}.xml"
+    rel_ids = {int(i) for i in re.findall(rb'Id="rId(\d+)"', rels)}
+    rel_id = f"rId{max(rel_ids, default=0) + 1}"
+    sheet_ids = [int(i) for i in re.findall(rb'<sheet\b[^>]*\bsheetId="(\d+)"', workbook)]
+    sheet_entry = (
+        f'<sheet name={quoteattr(tab)} sheetId="{max(sheet_ids, default=0) + 1}" '
+        f'r:id="{rel_id}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
+    )
+    end = workbook.find(b"</sheets>")
+    if end == -1:
+        raise SourceError("the workbook part has no list of sheets; open the file in Excel and save it again")
+    relationship = f'<Relationship Id="{rel_id}" Type="{WORKSHEET_TYPE}" Target="worksheets/sheet{number}.xml"/>'
+    rels_end = rels.rfind(b"</Relationships>")
+    types = parts["[Content_Types].xml"]
+    types_end = types.rfind(b"</Types>")
+    override = f'<Override PartName="/{member}" ContentType="{WORKSHEET_CONTENT}"/>'
+    return {
+        member: sheet_xml,
+        "xl/workbook.xml": workbook[:end] + sheet_entry.encode() + workbook[end:],
+        rels_name: rels[:rels_end] + relationship.encode() + rels[rels_end:],
+        "[Content_Types].xml": types[:types_end] + override.encode() + types[types_end:],
+    }
+
+
+def _find_issues_part(parts: dict[str, bytes]) -> str | None:
+    mark = escape(ISSUES_MARK).encode()
+    for name, data in parts.items():
+        if name.startswith("xl/worksheets/sheet") and mark in data[:4096]:
+            return name
+    return None
+
+
+def _issues_sheet_xml(issues: list[Issue]) -> bytes:
+    header = ["Sheet", "Row", "Column", "Case ID", "Severity", "Code", "Message", "Value"]
+    rows: list[list[str | int | None]] = [[ISSUES_MARK], header]
+    links = []
+    for issue in sorted(issues, key=lambda i: (i.sheet or "", i.row or 0, i.column or "")):
+        rows.append(
+            [
+                issue.sheet or issue.log,
+                issue.row,
+                issue.column,
+                issue.case_id,
+                issue.severity,
+                issue.code,
+                issue.message,
+                issue.value,
+            ]
+        )
+        if issue.sheet and issue.row:
+            target = f"'{issue.sheet.replace(chr(39), chr(39) * 2)}'!A{issue.row}"
+            links.append(f'<hyperlink ref="A{len(rows)}" location={quoteattr(target)} display={quoteattr(target)}/>')
+    body = []
+    for number, values in enumerate(rows, start=1):
+        cells = []
+        for col, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            ref = f"{column_letters(col)}{number}"
+            if isinstance(value, int):
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            else:
+                text = escape(_INVALID_XML.sub("", str(value)))
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+        body.append(f'<row r="{number}">{"".join(cells)}</row>')
+    widths = [14, 7, 20, 18, 9, 16, 90, 24]
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, start=1))
+    last = len(rows)
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}">'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="2" topLeftCell="A3" activePane="bottomLeft" '
+        'state="frozen"/></sheetView></sheetViews>'
+        f"<cols>{cols}</cols><sheetData>{''.join(body)}</sheetData>"
+        + (f'<autoFilter ref="A2:H{last}"/>' if last > 2 else "")
+        + (f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")
+        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    )
+    return xml.encode("utf-8")
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _replace_atomically(
+    path: Path, parts: dict[str, bytes], infos: dict[str, zipfile.ZipInfo], updated: dict[str, bytes]
+) -> None:
+    """Write the new package beside the old one, keep one backup, then swap them."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".~kakosheet-", suffix=path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
+            for name in [*parts, *(n for n in updated if n not in parts)]:
+                data = updated.get(name, parts.get(name))
+                assert data is not None
+                info = infos.get(name) or zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6])
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data, compresslevel=_level(len(data)))
+            raw.flush()
+            os.fsync(raw.fileno())
+        shutil.copymode(path, temporary)
+        backup = path.with_name(path.stem + ".backup" + path.suffix)
+        backup.unlink(missing_ok=True)
+        try:
+            os.link(path, backup)
+        except OSError:
+            shutil.copy2(path, backup)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _level(size: int) -> int:
+    """Big sheet parts are compressed fast; small parts well."""
+    return 1 if size > 4 << 20 else 6
+
+
+def iter_sheet_rows(xml: bytes) -> Iterator[tuple[int, bytes]]:
+    """(row number, row XML) of a sheet part; used by tests and checks."""
+    for match in _ROW.finditer(xml):
+        number = _ROW_NUMBER.search(match.group(1))
+        if number:
+            yield int(number.group(1)), match.group(0)

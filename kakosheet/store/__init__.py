@@ -1,0 +1,1 @@
+"""The canonical store: every case, every version, the ID sequences and the sync runs."""

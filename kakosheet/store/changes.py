@@ -1,0 +1,143 @@
+"""Writing a sync's plan into the store: current rows and their append-only history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, update
+
+from kakosheet.core.plan import LogPlan, RowCase
+from kakosheet.core.schema import LogSchema
+from kakosheet.store.store import Store, _now
+from kakosheet.store.tables import stored_fields
+
+
+def json_value(value: Any) -> Any:
+    """A stored value as history keeps it: JSON, exact (money as text, dates ISO)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _row(case: RowCase, fields: list[str]) -> dict[str, Any]:
+    return {f: case.values.get(f) for f in fields}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> dict[str, list[Any]]:
+    return {f: [json_value(before.get(f)), json_value(after.get(f))] for f in fields if before.get(f) != after.get(f)}
+
+
+def apply_log_plan(
+    store: Store,
+    connection: Connection,
+    schema: LogSchema,
+    plan: LogPlan,
+    new_ids: dict[str, RowCase],
+    *,
+    run_id: int,
+    source: str,
+) -> int:
+    """Apply one log's plan inside the sync's transaction; returns the rows written."""
+    table = store.table(schema.name)
+    history = store.metadata.tables["case_history"]
+    fields = stored_fields(schema)
+    now = _now()
+    written = 0
+    events: list[dict[str, Any]] = []
+
+    def event(case_id: str, version: int, name: str, changes: dict[str, list[Any]]) -> None:
+        events.append(
+            {
+                "log": schema.name,
+                "case_id": case_id,
+                "version": version,
+                "run_id": run_id,
+                "source": source,
+                "recorded_at": now,
+                "event": name,
+                "changes": changes,
+            }
+        )
+
+    creations = {**new_ids, **plan.adopted}
+    if creations:
+        connection.execute(
+            table.insert(),
+            [
+                {"case_id": case_id, **_row(case, fields), **_meta(case, source, run_id, version=1)}
+                for case_id, case in creations.items()
+            ],
+        )
+        for case_id, case in creations.items():
+            event(case_id, 1, "created", _diff({}, case.values, fields) | _raw_changes({}, case.raw))
+        written += len(creations)
+
+    rewritten = {**plan.changed, **plan.returned, **{k: v for k, v in plan.restored.items()}}
+    if rewritten:
+        before = store.case_values(schema.name, list(rewritten), connection=connection)
+        rows = []
+        for case_id, case in rewritten.items():
+            old = before[case_id]
+            changes = _diff(old, case.values, fields) | _raw_changes(old.get("_raw") or {}, case.raw)
+            was_missing = old["_missing_since"] is not None
+            if not changes and not was_missing:
+                continue  # a restored ID whose case never left the store's view: nothing to record
+            version = old["_version"] + (1 if changes else 0)
+            rows.append({"key": case_id, **_row(case, fields), **_meta(case, source, run_id, version=version)})
+            event(case_id, version, "returned" if was_missing else "changed", changes)
+        if rows:
+            connection.execute(
+                update(table).where(table.c.case_id == bindparam("key")),
+                rows,
+            )
+            written += len(rows)
+
+    if plan.notes_changed:
+        connection.execute(
+            update(table).where(table.c.case_id == bindparam("key")),
+            [
+                {"key": case_id, "_issues": list(case.notes), "_incomplete": case.incomplete}
+                for case_id, case in plan.notes_changed.items()
+            ],
+        )
+        written += len(plan.notes_changed)
+
+    if plan.gone:
+        versions = store.case_versions(schema.name, plan.gone, connection=connection)
+        connection.execute(
+            update(table).where(table.c.case_id == bindparam("key")),
+            [{"key": case_id, "_missing_since": run_id, "_updated_run": run_id} for case_id in plan.gone],
+        )
+        for case_id in plan.gone:
+            event(case_id, versions[case_id], "missing", {})
+        written += len(plan.gone)
+
+    if events:
+        connection.execute(history.insert(), events)
+    return written + len(events)
+
+
+def _meta(case: RowCase, source: str, run_id: int, *, version: int) -> dict[str, Any]:
+    return {
+        "_source": source,
+        "_version": version,
+        "_fingerprint": case.fingerprint,
+        "_incomplete": case.incomplete,
+        "_issues": list(case.notes),
+        "_raw": dict(case.raw) or None,
+        "_missing_since": None,
+        "_updated_run": run_id,
+    }
+
+
+def _raw_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[Any]]:
+    """Cells whose text did not fit their type are history too, under the field's name + " (as typed)"."""
+    return {
+        f"{f} (as typed)": [before.get(f), after.get(f)]
+        for f in sorted(set(before) | set(after))
+        if before.get(f) != after.get(f)
+    }

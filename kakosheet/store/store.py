@@ -1,0 +1,337 @@
+"""The canonical store: SQLAlchemy Core over SQLite (default) or PostgreSQL, one code path.
+
+It keeps the current version of every case, an append-only history of every version, the
+ID sequences and a log of sync runs. Nothing here knows about sheets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.schema import CreateColumn
+
+from kakosheet.core.schema import SchemaSet
+from kakosheet.errors import StoreError, UsageError
+from kakosheet.store.tables import build_metadata, case_table_name
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """What the planner needs to know of a stored case."""
+
+    case_id: str
+    fingerprint: str
+    version: int
+    missing: bool
+    issues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    log: str
+    case_id: str
+    version: int
+    run_id: int
+    source: str
+    recorded_at: dt.datetime
+    event: str
+    changes: dict[str, list[Any]]
+
+
+def safe_url(url: str) -> str:
+    """The URL as messages may show it: never the password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid store URL>"
+
+
+def resolve_url(url: str | None, root: Path) -> str:
+    """The store URL, with a relative SQLite path taken relative to the team folder."""
+    url = url or "sqlite:///kakosheet.db"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"store: {safe_url(url)!r} is not a database URL (e.g. sqlite:///kakosheet.db)") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            return parsed.set(database=str(root / path)).render_as_string(hide_password=False)
+    return url
+
+
+class Store:
+    """One store for a team's schemas."""
+
+    def __init__(self, url: str, schemas: SchemaSet) -> None:
+        self.url = url
+        self.schemas = schemas
+        self.metadata = build_metadata(schemas)
+        self.engine = self._connect(url)
+        self.dialect = self.engine.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        return safe_url(self.url)
+
+    def _connect(self, url: str) -> Engine:
+        try:
+            backend = make_url(url).get_backend_name()
+            if backend == "sqlite":
+                engine = create_engine(url, connect_args={"timeout": 30})
+                _sqlite_pragmas(engine)
+            elif backend == "postgresql":
+                engine = create_engine(url, pool_pre_ping=True)
+            else:
+                raise UsageError(f"store: {backend!r} databases are not supported; use sqlite:/// or postgresql://")
+            with engine.connect():
+                pass
+            return engine
+        except (NoSuchModuleError, ArgumentError) as exc:
+            raise UsageError(f"store: cannot use {safe_url(url)} ({type(exc).__name__})") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot reach the store {safe_url(url)}: {_reason(exc, url)}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except OperationalError as exc:
+            raise StoreError(f"the store {self.display_url} failed: {_reason(exc, self.url)}") from exc
+
+    # ------------------------------------------------------------------ schema
+
+    def prepare(self) -> list[str]:
+        """Create missing tables, and add columns a schema gained since the last sync.
+
+        Returns the columns added. Existing columns and their data are never dropped.
+        """
+        added: list[str] = []
+        with self._transaction() as connection:
+            self.metadata.create_all(connection)
+            inspector = inspect(connection)
+            for table in self.metadata.sorted_tables:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present:
+                        column_sql = CreateColumn(column).compile(dialect=connection.dialect)
+                        connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {column_sql}'))
+                        added.append(f"{table.name}.{column.name}")
+        return added
+
+    def has_tables(self) -> bool:
+        """Whether a sync ever prepared this store (a dry run does not create tables)."""
+        try:
+            with self.engine.connect() as connection:
+                return inspect(connection).has_table("sync_runs")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot reach the store {self.display_url}: {_reason(exc, self.url)}") from exc
+
+    def table(self, log: str):  # type: ignore[no-untyped-def]
+        return self.metadata.tables[case_table_name(log)]
+
+    # ------------------------------------------------------------------ reading
+
+    def stored_cases(self, log: str, source: str) -> dict[str, StoredCase]:
+        table = self.table(log)
+        query = select(
+            table.c.case_id, table.c._fingerprint, table.c._version, table.c._missing_since, table.c._issues
+        ).where(table.c._source == source)
+        with self._transaction() as connection:
+            return {
+                row.case_id: StoredCase(
+                    row.case_id,
+                    row._fingerprint,
+                    row._version,
+                    row._missing_since is not None,
+                    tuple(row._issues or ()),
+                )
+                for row in connection.execute(query)
+            }
+
+    def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
+        """case ID -> the source it belongs to, for the IDs that are in the store at all."""
+        table = self.table(log)
+        found: dict[str, str] = {}
+        ids = list(case_ids)
+        with self._transaction() as connection:
+            for start in range(0, len(ids), CHUNK):
+                query = select(table.c.case_id, table.c._source).where(table.c.case_id.in_(ids[start : start + CHUNK]))
+                found.update({row.case_id: row._source for row in connection.execute(query)})
+        return found
+
+    def case_values(self, log: str, case_ids: Sequence[str], *, connection: Connection) -> dict[str, dict[str, Any]]:
+        """The stored rows of some cases, read inside the caller's transaction."""
+        table = self.table(log)
+        values: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(case_ids), CHUNK):
+            query = select(table).where(table.c.case_id.in_(case_ids[start : start + CHUNK]))
+            for row in connection.execute(query):
+                values[row.case_id] = dict(row._mapping)
+        return values
+
+    def case_versions(self, log: str, case_ids: Sequence[str], *, connection: Connection) -> dict[str, int]:
+        table = self.table(log)
+        versions: dict[str, int] = {}
+        for start in range(0, len(case_ids), CHUNK):
+            query = select(table.c.case_id, table.c._version).where(
+                table.c.case_id.in_(case_ids[start : start + CHUNK])
+            )
+            versions.update({row.case_id: row._version for row in connection.execute(query)})
+        return versions
+
+    def case(self, case_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The log and current stored row of a case, looked up by its ID's format."""
+        for schema in self.schemas.case_logs:
+            if schema.id and schema.id.regex.match(case_id):
+                table = self.table(schema.name)
+                with self._transaction() as connection:
+                    row = connection.execute(select(table).where(table.c.case_id == case_id)).first()
+                if row is not None:
+                    return schema.name, dict(row._mapping)
+        return None
+
+    def history(self, case_id: str) -> list[HistoryEvent]:
+        history = self.metadata.tables["case_history"]
+        query = select(history).where(history.c.case_id == case_id).order_by(history.c.version, history.c.id)
+        with self._transaction() as connection:
+            return [
+                HistoryEvent(r.log, r.case_id, r.version, r.run_id, r.source, r.recorded_at, r.event, r.changes)
+                for r in connection.execute(query)
+            ]
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        runs = self.metadata.tables["sync_runs"]
+        with self._transaction() as connection:
+            return [dict(r._mapping) for r in connection.execute(select(runs).order_by(runs.c.id.desc()).limit(limit))]
+
+    # ------------------------------------------------------------------ IDs
+
+    def reserve_numbers(self, log: str, year: int, count: int, *, past: int = 0) -> int:
+        """Reserve ``count`` consecutive numbers of a log's year; returns the first.
+
+        Committed on its own, before the IDs are written anywhere: a crash afterwards
+        leaves a gap in the numbering, never a number used twice. ``past`` makes the
+        sequence continue after an adopted ID.
+        """
+        sequences = self.metadata.tables["id_sequences"]
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        with self._transaction() as connection:
+            connection.execute(insert(sequences).values(log=log, year=year, next_number=1).on_conflict_do_nothing())
+            connection.execute(
+                update(sequences)
+                .where(sequences.c.log == log, sequences.c.year == year, sequences.c.next_number <= past)
+                .values(next_number=past + 1)
+            )
+            end = connection.execute(
+                update(sequences)
+                .where(sequences.c.log == log, sequences.c.year == year)
+                .values(next_number=sequences.c.next_number + count)
+                .returning(sequences.c.next_number)
+            ).scalar_one()
+        return int(end) - count
+
+    # ------------------------------------------------------------------ runs and changes
+
+    def start_run(self, source: str) -> int:
+        runs = self.metadata.tables["sync_runs"]
+        with self._transaction() as connection:
+            result = connection.execute(runs.insert().values(source=source, started_at=_now(), status="running"))
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(
+        self, run_id: int, status: str, counts: Mapping[str, Any], connection: Connection | None = None
+    ) -> None:
+        runs = self.metadata.tables["sync_runs"]
+        statement = (
+            update(runs).where(runs.c.id == run_id).values(finished_at=_now(), status=status, counts=dict(counts))
+        )
+        if connection is not None:
+            connection.execute(statement)
+            return
+        with self._transaction() as own:
+            own.execute(statement)
+
+    @contextmanager
+    def changes(self) -> Iterator[Connection]:
+        """One transaction for all the changes of a sync."""
+        with self._transaction() as connection:
+            yield connection
+
+    def count_history(self) -> int:
+        history = self.metadata.tables["case_history"]
+        with self._transaction() as connection:
+            return int(connection.execute(select(func.count()).select_from(history)).scalar_one())
+
+    # ------------------------------------------------------------------ locking
+
+    @contextmanager
+    def source_lock(self, source: str) -> Iterator[None]:
+        """Only one sync of a source at a time; the second is told, not queued."""
+        key = int.from_bytes(hashlib.sha1(source.encode()).digest()[:8], "big", signed=True)
+        busy = StoreError(f"another sync of {source} is running; wait for it to finish and run sync again")
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                if not connection.execute(select(func.pg_try_advisory_lock(key))).scalar_one():
+                    raise busy
+                try:
+                    yield
+                finally:
+                    connection.execute(select(func.pg_advisory_unlock(key)))
+                    connection.commit()
+            return
+        database = make_url(self.url).database
+        folder = Path(database).parent if database and database != ":memory:" else Path.cwd()
+        lock_path = folder / f".kakosheet-{key & 0xFFFFFFFF:08x}.lock"
+        with lock_path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise busy from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _reason(exc: SQLAlchemyError, url: str) -> str:
+    """The driver's own words, without the password even if the driver repeats it."""
+    original = getattr(exc, "orig", None) or exc
+    message = " ".join(str(original).split())[:300]
+    password = make_url(url).password
+    return message.replace(str(password), "***") if password else message
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

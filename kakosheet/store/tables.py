@@ -1,0 +1,148 @@
+"""The store's tables, generated from the schemas: one per log, plus history, sequences and runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.types import TypeEngine
+
+from kakosheet.core.schema import LogSchema, SchemaSet
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Money and rates, exactly as typed: NUMERIC without a fixed scale on PostgreSQL (12.50
+    stays 12.50), text on SQLite, whose NUMERIC would round through a float."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(value)
+
+
+COLUMN_TYPES: dict[str, Any] = {
+    "id": lambda: String(64),
+    "text": lambda: Text(),
+    "code": lambda: String(255),
+    "enum": lambda: String(255),
+    "date": lambda: Date(),
+    "datetime": lambda: DateTime(),
+    "money": lambda: ExactDecimal(),
+    "number": lambda: ExactDecimal(),
+    "percent": lambda: ExactDecimal(),
+    "integer": lambda: BigInteger(),
+    "email": lambda: String(320),
+    "urls": lambda: Text(),
+    "currency": lambda: String(3),
+    "country": lambda: String(2),
+    "bool": lambda: Boolean(),
+}
+
+# Bookkeeping columns of every case table; names start with "_" so no schema field collides.
+META_COLUMNS = (
+    "_source",
+    "_version",
+    "_fingerprint",
+    "_incomplete",
+    "_issues",
+    "_raw",
+    "_missing_since",
+    "_updated_run",
+)
+
+
+def case_table_name(log: str) -> str:
+    return f"case_{log}"
+
+
+def stored_fields(schema: LogSchema) -> list[str]:
+    """The schema fields a case table keeps: everything but the ID and kakosheet's Issues note."""
+    id_field = schema.id.field if schema.id else None
+    return [c.field for c in schema.columns if c.field not in (id_field, "issues")]
+
+
+def case_table(metadata: MetaData, schema: LogSchema) -> Table:
+    """The current version of every case of one log."""
+    columns = [Column("case_id", String(64), primary_key=True)]
+    for field in stored_fields(schema):
+        columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
+    columns += [
+        Column("_source", String(512), nullable=False),
+        Column("_version", Integer, nullable=False),
+        Column("_fingerprint", String(40), nullable=False),
+        Column("_incomplete", Boolean, nullable=False),
+        Column("_issues", JSON, nullable=True),  # short notes of what is wrong
+        Column("_raw", JSON, nullable=True),  # cells whose text did not fit the column's type
+        Column("_missing_since", Integer, nullable=True),  # the sync run that no longer found the row
+        Column("_updated_run", Integer, nullable=False),
+    ]
+    name = case_table_name(schema.name)
+    return Table(name, metadata, *columns, Index(f"ix_{name}_source", "_source"))
+
+
+def build_metadata(schemas: SchemaSet) -> MetaData:
+    metadata = MetaData()
+    for schema in schemas.case_logs:
+        case_table(metadata, schema)
+    Table(
+        "case_history",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("log", String(64), nullable=False),
+        Column("case_id", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("run_id", Integer, nullable=False),
+        Column("source", String(512), nullable=False),
+        Column("recorded_at", DateTime, nullable=False),
+        Column("event", String(16), nullable=False),  # created, changed, missing, returned
+        Column("changes", JSON, nullable=False),  # field -> [before, after]
+        Index("ix_case_history_case", "log", "case_id"),
+    )
+    Table(
+        "id_sequences",
+        metadata,
+        Column("log", String(64), primary_key=True),
+        Column("year", Integer, primary_key=True),
+        Column("next_number", BigInteger, nullable=False),
+    )
+    Table(
+        "sync_runs",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("source", String(512), nullable=False),
+        Column("started_at", DateTime, nullable=False),
+        Column("finished_at", DateTime, nullable=True),
+        Column("status", String(16), nullable=False),  # running, done, source-changed, failed
+        Column("counts", JSON, nullable=True),
+    )
+    return metadata
