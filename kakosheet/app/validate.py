@@ -12,7 +12,8 @@ from kakosheet.core.references import ReferenceIndex
 from kakosheet.core.schema import SchemaSet
 from kakosheet.core.validate import validate_table
 from kakosheet.errors import UsageError
-from kakosheet.sources import Source, open_source
+from kakosheet.sources import open_source
+from kakosheet.sources.base import Source
 
 
 def resolve_source(config: Config, source: str | None) -> str:

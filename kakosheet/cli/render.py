@@ -63,7 +63,7 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
         return
     verb = "would" if result.dry_run else "did"
     out.write(f"{'Dry run: ' if result.dry_run else ''}{result.source} -> {result.store}\n")
-    for log, plan in result.plans.items():
+    for plan in result.plans.values():
         counts = plan.counts
         parts = [
             f"{counts[key]} {key}"

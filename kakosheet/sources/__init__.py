@@ -1,12 +1,18 @@
-"""Sources: where the sheet lives. One interface (base.Source), an adapter per kind."""
+"""Sources: where the sheet lives. One interface (base.Source), an adapter per kind.
+
+Adapters are imported when used, so a worker process that needs only the package reader
+(xlsx_package) starts without numpy, pandas or python-calamine.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kakosheet.errors import UsageError
-from kakosheet.sources.base import Source
-from kakosheet.sources.xlsx import XlsxSource
+
+if TYPE_CHECKING:
+    from kakosheet.sources.base import Source
 
 
 def open_source(spec: str, *, base: Path | None = None) -> Source:
@@ -18,4 +24,6 @@ def open_source(spec: str, *, base: Path | None = None) -> Source:
         path = base / path
     if not path.suffix:
         raise UsageError(f"{spec!r} is not a workbook path (.xlsx or .xlsm) nor a Google Sheet (gsheet:KEY)")
+    from kakosheet.sources.xlsx import XlsxSource
+
     return XlsxSource(path)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import zipfile
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,13 +16,13 @@ from kakosheet.core.grid import Grid
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_package import (
+    CellScan,
     Package,
     check_container,
     claimed_cells,
     column_letters,
     inspect_package,
     measure_extent,
-    scan_cells,
 )
 from kakosheet.sources.xlsx_writeback import FileStamp, check_patchable, write_back
 
@@ -126,29 +124,19 @@ class XlsxSource:
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
         """The tabs' cells, read by python-calamine while a second process scans their XML.
 
-        python-calamine holds the GIL while it parses, so a thread would wait; a forked
-        process scans for formula and error cells on the other core at the same time.
+        python-calamine holds the GIL while it parses, so a thread would only wait; a
+        separate process scans for formula and error cells on the other core meanwhile.
         """
         for sheet in sheets:
             self._check_size(sheet)
-        with _scanner() as pool:
-            marks = {
-                sheet: pool.submit(scan_cells, self.path, part)
-                for sheet in sheets
-                if (part := self._part(sheet)) is not None
-            }
+        parts = {sheet: part for sheet in sheets if (part := self._part(sheet)) is not None}
+        with CellScan(self.path, list(parts.values())) as scan:
             grids = {sheet: Grid(sheet=sheet, rows=self._rows(sheet)) for sheet in sheets}
-            for sheet, future in marks.items():
-                with self._damaged(sheet):
-                    grids[sheet].errors, grids[sheet].formulas = future.result()
+            with self._damaged(", ".join(parts)):
+                marks = scan.result()
+        for sheet, part in parts.items():
+            grids[sheet].errors, grids[sheet].formulas = marks[part]
         return grids
-
-
-def _scanner() -> Executor:
-    """A worker process when the platform can fork cheaply, else a thread."""
-    if "fork" in multiprocessing.get_all_start_methods():
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    return ThreadPoolExecutor(max_workers=1)
 
 
 def _short(exc: BaseException) -> str:

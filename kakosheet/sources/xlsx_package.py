@@ -8,9 +8,13 @@ a tree.
 
 from __future__ import annotations
 
+import pickle
 import posixpath
 import re
+import subprocess
+import sys
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -252,3 +256,57 @@ def _scan_segment(segment: bytes, errors: dict[tuple[int, int], str], formulas: 
         if is_error:
             value = _VALUE.search(content)
             errors[key] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+
+
+CellMarks = tuple[dict[tuple[int, int], str], set[tuple[int, int]]]
+
+
+class CellScan:
+    """scan_cells for some parts, run in a child process while the caller reads the workbook.
+
+    A plain child process, not a pool: it inherits no open file (so no lock of the sync),
+    writes its result to a pipe and exits, also when the sync that started it was killed.
+    """
+
+    def __init__(self, path: Path, members: list[str]) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        if members:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "kakosheet.sources.xlsx_package", str(path), *members],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+
+    def __enter__(self) -> CellScan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+    def result(self) -> dict[str, CellMarks]:
+        if self.process is None:
+            return {}
+        output, errors = self.process.communicate()
+        if self.process.returncode != 0:
+            reason = errors.decode("utf-8", "replace").strip().splitlines()
+            raise OSError(reason[-1] if reason else f"the cell scan ended with code {self.process.returncode}")
+        marks: dict[str, CellMarks] = pickle.loads(output)
+        return marks
+
+
+def _main(arguments: list[str]) -> None:
+    """The child's side of CellScan: scan the parts, pickle the marks to stdout."""
+    path, members = Path(arguments[0]), arguments[1:]
+    try:
+        marks = {member: scan_cells(path, member) for member in members}
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        sys.exit(1)
+    sys.stdout.buffer.write(pickle.dumps(marks, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

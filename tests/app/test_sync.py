@@ -242,4 +242,5 @@ def test_the_rest_of_the_workbook_is_left_byte_for_byte(team: Config, store_url:
     changed = {name for name in before if before[name] != after.get(name)}
     assert changed <= allowed
     assert "xl/worksheets/sheet1.xml" in changed
-    assert set(after) - set(before) == {f"xl/worksheets/sheet{len([n for n in before if n.startswith('xl/worksheets/sheet')]) + 1}.xml"}
+    sheets_before = [n for n in before if n.startswith("xl/worksheets/sheet")]
+    assert set(after) - set(before) == {f"xl/worksheets/sheet{len(sheets_before) + 1}.xml"}
