@@ -27,8 +27,11 @@ class PostgresServer:
     command_prefix: list[str]
 
     def stop(self) -> None:
-        subprocess.run([*self.command_prefix, "pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [*self.command_prefix, "pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(self.data.parent, ignore_errors=True)
 
 
@@ -53,11 +56,18 @@ def start_postgres() -> PostgresServer:
         user = pwd.getpwnam(SERVER_USER)
         os.chown(base, user.pw_uid, user.pw_gid)
     data, sockets, port = base / "data", base, _free_port()
-    subprocess.run([*prefix, "initdb", "-D", str(data), "-U", "kakosheet", "--auth=trust", "-E", "UTF8", "--no-sync"],
-                   capture_output=True, check=True)
+    subprocess.run(
+        [*prefix, "initdb", "-D", str(data), "-U", "kakosheet", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        capture_output=True,
+        check=True,
+    )
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
-    started = subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", options,
-                              "-w", "-t", "60", "start"], capture_output=True, text=True, check=False)
+    started = subprocess.run(
+        [*prefix, "pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", options, "-w", "-t", "60", "start"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if started.returncode != 0:
         log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
         raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{log}")

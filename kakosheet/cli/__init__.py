@@ -26,8 +26,8 @@ class _Group(click.Group):
                 traceback.print_exc()
             click.echo(f"kakosheet: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
+            raise  # click ends quietly when the reader of our output went away (`| head`)
         except Exception as exc:  # a bug: say so in one line, trace only on request
             if ctx.params.get("debug"):
                 traceback.print_exc()

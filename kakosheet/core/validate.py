@@ -234,6 +234,14 @@ def condition_mask(table: Table, condition: Condition) -> np.ndarray:
     return typed.present & valid & ~matches
 
 
+def condition_unknown(table: Table, condition: Condition) -> np.ndarray:
+    """Rows where a condition cannot be judged: its field holds a value that is itself wrong."""
+    typed = table.columns.get(condition.field) if condition.field else None
+    if typed is None:
+        return np.zeros(len(table), dtype=bool)
+    return typed.mask_where([p is not None for p in typed.problems])
+
+
 def _rows(mask: np.ndarray) -> Iterator[int]:
     return (int(i) for i in np.flatnonzero(mask))
 
@@ -270,7 +278,8 @@ def _check_conditions(table: Table, column: Column, report: RowReporter) -> None
                     f"{column.label} is needed when {column.required_when.describe(labels)}; fill it in",
                 )
     if column.only_when is not None and typed is not None:
-        outside = typed.present & ~condition_mask(table, column.only_when)
+        # A wrong Status is reported once, on Status, not again on every field that depends on it.
+        outside = typed.present & ~condition_mask(table, column.only_when) & ~condition_unknown(table, column.only_when)
         raw = typed.row_raw()
         for index in _rows(outside):
             value = raw[index]

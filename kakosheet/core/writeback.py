@@ -37,6 +37,7 @@ class SheetWrite:
     first_column: int
     last_column: int
     issues_column: int | None
+    labels: dict[str, int] = field(default_factory=dict)  # column label as typed -> index
     cells: list[CellUpdate] = field(default_factory=list)
 
 
@@ -44,6 +45,14 @@ class SheetWrite:
 class WriteBack:
     sheets: list[SheetWrite] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # every open issue, for the Issues tab
+
+    def cell_of(self, issue: Issue) -> str | None:
+        """Where an issue's cell is ("'QC Log'!E12"), for a link; the row's first cell without a column."""
+        sheet = next((s for s in self.sheets if s.sheet == issue.sheet), None)
+        if sheet is None or issue.row is None:
+            return None
+        column = sheet.labels.get(issue.column or "", sheet.first_column)
+        return f"'{sheet.sheet.replace(chr(39), chr(39) * 2)}'!{_letters(column)}{issue.row}"
 
     @property
     def cell_count(self) -> int:
@@ -69,6 +78,7 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         first_column=min(columns.values()),
         last_column=max(columns.values()),
         issues_column=columns.get("issues"),
+        labels={table.header.labels[f]: index for f, index in columns.items()},
     )
     id_column = columns.get(schema.id.field)
     ids_read = table.columns[schema.id.field].row_raw() if schema.id.field in table.columns else None
@@ -97,6 +107,15 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
             add(case, columns.get(field_name), value, None)
     write.cells.sort(key=lambda c: (c.row, c.column))
     return write
+
+
+def _letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def _differs(value: CellValue, was: Any) -> bool:

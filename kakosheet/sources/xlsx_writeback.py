@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from kakosheet.core.issues import Issue
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.sources.xlsx_package import column_index, column_letters
@@ -133,7 +132,7 @@ def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stam
         patched = _patch_sheet(parts[member], sheet, styles)
         if patched != parts[member]:
             updated[member] = patched
-    updated.update(_issues_tab(parts, changes.issues))
+    updated.update(_issues_tab(parts, changes))
     if styles.changed:
         updated["xl/styles.xml"] = styles.xml
     if not updated:
@@ -369,16 +368,16 @@ _SECTION_CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt"}
 # --------------------------------------------------------------------------- the Issues tab
 
 
-def _issues_tab(parts: dict[str, bytes], issues: list[Issue]) -> dict[str, bytes]:
+def _issues_tab(parts: dict[str, bytes], changes: WriteBack) -> dict[str, bytes]:
     """The parts to write for kakosheet's Issues tab (added the first time)."""
     workbook = parts["xl/workbook.xml"]
     rels_name = "xl/_rels/workbook.xml.rels"
     rels = parts.get(rels_name, b"")
     existing = _find_issues_part(parts)
-    sheet_xml = _issues_sheet_xml(issues)
+    sheet_xml = _issues_sheet_xml(changes)
     if existing is not None:
         return {} if parts[existing] == sheet_xml else {existing: sheet_xml}
-    if not issues:
+    if not changes.issues:
         return {}
     names = set(re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', workbook))
     tab = ISSUES_TAB if ISSUES_TAB.encode() not in names else f"kakosheet {ISSUES_TAB}"
@@ -417,11 +416,11 @@ def _find_issues_part(parts: dict[str, bytes]) -> str | None:
     return None
 
 
-def _issues_sheet_xml(issues: list[Issue]) -> bytes:
+def _issues_sheet_xml(changes: WriteBack) -> bytes:
     header = ["Sheet", "Row", "Column", "Case ID", "Severity", "Code", "Message", "Value"]
     rows: list[list[str | int | None]] = [[ISSUES_MARK], header]
     links = []
-    for issue in sorted(issues, key=lambda i: (i.sheet or "", i.row or 0, i.column or "")):
+    for issue in sorted(changes.issues, key=lambda i: (i.sheet or "", i.row or 0, i.column or "")):
         rows.append(
             [
                 issue.sheet or issue.log,
@@ -434,8 +433,8 @@ def _issues_sheet_xml(issues: list[Issue]) -> bytes:
                 issue.value,
             ]
         )
-        if issue.sheet and issue.row:
-            target = f"'{issue.sheet.replace(chr(39), chr(39) * 2)}'!A{issue.row}"
+        target = changes.cell_of(issue)
+        if target:
             links.append(f'<hyperlink ref="A{len(rows)}" location={quoteattr(target)} display={quoteattr(target)}/>')
     body = []
     for number, values in enumerate(rows, start=1):

@@ -26,6 +26,7 @@ from kakosheet.errors import StoreError, UsageError
 from kakosheet.store.tables import build_metadata, case_table_name
 
 CHUNK = 5000
+PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class Store:
         """
         added: list[str] = []
         with self._transaction() as connection:
+            if self.dialect == "postgresql":
+                # Syncs starting at once would race to create the same tables.
+                connection.execute(select(func.pg_advisory_xact_lock(PREPARE_LOCK)))
             self.metadata.create_all(connection)
             inspector = inspect(connection)
             for table in self.metadata.sorted_tables:

@@ -23,11 +23,21 @@ from tests.helpers import qc_row
 
 NOW = dt.datetime(2026, 6, 30, 9, 0)
 FIELDS = {
-    "Original Order ID": "original_order_id", "Date Identified": "date_identified", "Date Logged": "date_logged",
-    "Exception Type": "exception_type", "Description": "description", "Media Links": "media_links",
-    "Responsible Party": "responsible_party", "Source Type": "source_type", "Replacement Cost": "replacement_cost",
-    "Currency": "currency", "Status": "status", "Owner": "owner", "Disposition": "disposition",
-    "Closure Date": "closure_date", "Case ID": "case_id",
+    "Original Order ID": "original_order_id",
+    "Date Identified": "date_identified",
+    "Date Logged": "date_logged",
+    "Exception Type": "exception_type",
+    "Description": "description",
+    "Media Links": "media_links",
+    "Responsible Party": "responsible_party",
+    "Source Type": "source_type",
+    "Replacement Cost": "replacement_cost",
+    "Currency": "currency",
+    "Status": "status",
+    "Owner": "owner",
+    "Disposition": "disposition",
+    "Closure Date": "closure_date",
+    "Case ID": "case_id",
 }
 
 
@@ -84,8 +94,15 @@ def test_a_second_sync_of_an_unchanged_sheet_changes_nothing(team: Config, store
     sync(team, store_url)
     before, versions = hashlib.sha256(path.read_bytes()).hexdigest(), history_rows(store_url)
     result = sync(team, store_url, now=NOW + dt.timedelta(hours=1))
-    assert result.counts["qc"] == {"new": 0, "restored": 0, "changed": 0, "returned": 0, "unchanged": 2,
-                                   "gone": 0, "conflicts": 0}
+    assert result.counts["qc"] == {
+        "new": 0,
+        "restored": 0,
+        "changed": 0,
+        "returned": 0,
+        "unchanged": 2,
+        "gone": 0,
+        "conflicts": 0,
+    }
     assert not result.written and result.rows_stored == 0
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert history_rows(store_url) == versions
@@ -216,8 +233,11 @@ def test_the_store_adds_a_column_a_schema_gained(team: Config, store_url: str) -
     fill(team, [qc_case()])
     sync(team, store_url)
     schema = team.schemas_dir / "qc.yaml"
-    schema.write_text(schema.read_text().replace(
-        "  - field: logged_by\n", "  - field: batch\n    label: Batch\n    type: code\n  - field: logged_by\n"))
+    schema.write_text(
+        schema.read_text().replace(
+            "  - field: logged_by\n", "  - field: batch\n    label: Batch\n    type: code\n  - field: logged_by\n"
+        )
+    )
     sync(team, store_url)
     with create_engine(store_url).connect() as connection:
         assert connection.execute(text("select count(batch) from case_qc")).scalar_one() == 0
@@ -237,8 +257,13 @@ def test_the_rest_of_the_workbook_is_left_byte_for_byte(team: Config, store_url:
     sync(team, store_url)
     with zipfile.ZipFile(path) as archive:
         after = {name: archive.read(name) for name in archive.namelist()}
-    allowed = {"xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-               "[Content_Types].xml"}
+    allowed = {
+        "xl/worksheets/sheet1.xml",
+        "xl/styles.xml",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "[Content_Types].xml",
+    }
     changed = {name for name in before if before[name] != after.get(name)}
     assert changed <= allowed
     assert "xl/worksheets/sheet1.xml" in changed

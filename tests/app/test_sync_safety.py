@@ -32,7 +32,9 @@ def make_team(folder: Path, rows: list[dict[str, Any]]) -> Config:
 def start_sync(config: Config, store_url: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "kakosheet", "--config", str(config.path), "sync", "--store", store_url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -57,10 +59,16 @@ def append_rows(path: Path, count: int, tag: str) -> None:
     workbook.save(path)
 
 
-_LABEL_FIELDS = {"Original Order ID": "original_order_id", "Date Identified": "date_identified",
-                 "Exception Type": "exception_type", "Description": "description",
-                 "Responsible Party": "responsible_party", "Status": "status", "Currency": "currency",
-                 "Replacement Cost": "replacement_cost"}
+_LABEL_FIELDS = {
+    "Original Order ID": "original_order_id",
+    "Date Identified": "date_identified",
+    "Exception Type": "exception_type",
+    "Description": "description",
+    "Responsible Party": "responsible_party",
+    "Status": "status",
+    "Currency": "currency",
+    "Replacement Cost": "replacement_cost",
+}
 
 
 def test_killed_syncs_then_a_rerun_converge_without_duplicates_or_lost_rows(tmp_path: Path, store_url: str) -> None:
@@ -115,7 +123,9 @@ def test_a_second_sync_of_the_same_source_is_told_to_wait(tmp_path: Path, store_
     with store.source_lock(str((config.root / "master.xlsx").resolve())):
         result = subprocess.run(
             [sys.executable, "-m", "kakosheet", "--config", str(config.path), "sync", "--store", store_url],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode == 3
     assert "another sync of" in result.stderr and "is running" in result.stderr

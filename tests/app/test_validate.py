@@ -79,6 +79,7 @@ def test_required_and_conditional_rules(config: Config, tmp_path: Path) -> None:
         qc_row(Status="Reshipment Created"),  # 5: needs disposition and reshipment order
         qc_row(Currency=None),  # 6: amount without currency
         qc_row(Exception_Type="Defective", Media_Links=None),  # 7: warning only
+        qc_row(Status="Done", Closure_Date=dt.date(2026, 3, 4)),  # 8: one issue, on Status only
     ]
     report = validate(config, write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab(rows)}))
     assert codes_at(report, 2) == Counter({("required", "Responsible Party"): 1})
@@ -90,7 +91,8 @@ def test_required_and_conditional_rules(config: Config, tmp_path: Path) -> None:
     assert codes_at(report, 6) == Counter({("required-when", "Currency"): 1})
     [warning] = [i for i in report.issues if i.row == 7]
     assert (warning.code, warning.severity) == ("recommended", "warning")
-    assert report.errors == 6
+    assert codes_at(report, 8) == Counter({("not-in-list", "Status"): 1})
+    assert report.errors == 7
 
 
 def test_dates_future_order_and_text_forms(config: Config, tmp_path: Path) -> None:
