@@ -14,7 +14,9 @@ import datetime as dt
 import inspect
 import json
 import random
+import shutil
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from kakosheet.app import samples
 from kakosheet.config import load_config
@@ -83,6 +86,26 @@ def write_workbook(path: Path, tab: str, labels: list[str], fields: list[str], r
         sheet.append([row.get(field) for field in fields])
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
+    add_dimension(path, f"A1:{get_column_letter(len(labels))}{len(rows) + 1}")
+
+
+def add_dimension(path: Path, ref: str) -> None:
+    """Insert the ``<dimension>`` element Excel always writes (openpyxl's write-only mode leaves it out)."""
+    element = f'</sheetPr><dimension ref="{ref}"/>'.encode()
+    staging = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(staging, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with source.open(info) as reader, target.open(entry, "w") as writer:
+                head = reader.read(1 << 16)
+                if info.filename.startswith("xl/worksheets/"):
+                    if b"</sheetPr>" not in head:
+                        raise ValueError(f"{info.filename}: no </sheetPr> to put the dimension after")
+                    head = head.replace(b"</sheetPr>", element, 1)
+                writer.write(head)
+                shutil.copyfileobj(reader, writer, 1 << 20)
+    staging.replace(path)
 
 
 def update_manifest(path: Path, entry: dict[str, Any]) -> None:
@@ -143,8 +166,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the .xlsx to write")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bad-share", type=float, default=0.03, help="share of cases with a planted mistake")
-    parser.add_argument("--no-case-ids", dest="case_ids", action="store_false",
-                        help="leave Case ID blank (cases never synced) instead of QC-YYYY-NNNN")
+    parser.add_argument(
+        "--no-case-ids",
+        dest="case_ids",
+        action="store_false",
+        help="leave Case ID blank (cases never synced) instead of QC-YYYY-NNNN",
+    )
     args = parser.parse_args()
     entry = generate(args.rows, args.out, seed=args.seed, bad_share=args.bad_share, case_ids=args.case_ids)
     print(
