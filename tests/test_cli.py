@@ -144,8 +144,27 @@ def test_demo_builds_a_workbook_and_finds_the_planted_mistakes(cli: Cli, tmp_pat
     assert result.exit_code == 0, result.output
     assert (tmp_path / "sample" / "master.xlsx").is_file()
     assert "Look at:" in result.stderr
+    assert "QC Log: 160 new" in result.stderr
+    assert "kakosheet history QC-2026-0001" in result.stderr
     codes = {line.split(": ")[1].split()[1] for line in result.stdout.splitlines() if line.startswith("  row")}
     assert {"required", "not-in-list", "required-when"} <= codes
     rerun = cli("--config", str(tmp_path / "sample" / "kakosheet.toml"), "validate", "--format", "json")
     assert rerun.exit_code == 1
     assert json.loads(rerun.stdout)["rows"]["qc"] == 160
+
+
+def test_sync_then_history_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    cli("init", "team", "--logs", "qc")
+    config = str(tmp_path / "team" / "kakosheet.toml")
+    write_workbook(tmp_path / "team" / "master.xlsx", {"QC Log": qc_tab([qc_row(), qc_row(Status="Shipped")])})
+    dry = cli("--config", config, "sync", "--dry-run")
+    assert dry.exit_code == 0 and "QC Log: 2 new" in dry.stdout and "Nothing was changed" in dry.stdout
+    first = cli("--config", config, "sync", "--format", "json")
+    assert first.exit_code == 0
+    assert json.loads(first.stdout)["new_ids"] == {"qc": ["QC-2026-0001", "QC-2026-0002"]}
+    strict = cli("--config", config, "sync", "--strict")
+    assert strict.exit_code == 1 and "0 new, 2 unchanged" in strict.stdout
+    shown = cli("--config", config, "history", "qc-2026-0002")
+    assert shown.exit_code == 0 and "v1 created" in shown.stdout and "status: Shipped" not in shown.stdout
+    unknown = cli("--config", config, "history", "QC-2026-0999")
+    assert unknown.exit_code == 2 and "no case QC-2026-0999" in unknown.stderr

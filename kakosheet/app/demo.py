@@ -1,4 +1,5 @@
-"""`kakosheet demo`: a sample team folder with realistic cases, some deliberately wrong, validated."""
+"""`kakosheet demo`: a sample team folder with realistic cases, some deliberately wrong,
+validated and synced: IDs and issue notes come back into the workbook."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from kakosheet.app.samples import make_cases, make_closure_mistakes, make_world, reference_rows
 from kakosheet.app.setup import init_team
+from kakosheet.app.sync import SyncResult, sync_source
 from kakosheet.app.validate import validate_source
 from kakosheet.config import load_config
 from kakosheet.core.issues import Report
@@ -23,6 +25,7 @@ class DemoResult:
     config: Path
     workbook: Path
     report: Report
+    sync: SyncResult
 
 
 def run_demo(folder: Path, *, cases: int = 400, seed: int = 7) -> DemoResult:
@@ -40,4 +43,7 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7) -> DemoResult:
     rows.update(reference_rows(world))
     fill_master_workbook(init.workbook, schemas, rows)
     report = validate_source(config)
-    return DemoResult(config=init.config, workbook=init.workbook, report=report)
+    for stale in folder.glob("kakosheet.db*"):  # a demo run starts from an empty store (and its WAL)
+        stale.unlink()
+    synced = sync_source(config)
+    return DemoResult(config=init.config, workbook=init.workbook, report=report, sync=synced)

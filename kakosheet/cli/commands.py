@@ -115,7 +115,7 @@ def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | Non
 @click.option("--cases", default=400, show_default=True, help="How many sample cases to write across the four logs.")
 @click.option("--seed", default=7, show_default=True, help="Random seed, for the same sample every time.")
 def demo(directory: Path, cases: int, seed: int) -> None:
-    """Build a sample team folder with realistic cases (some deliberately wrong) and validate it.
+    """Build a sample team folder with realistic cases (some deliberately wrong), validate and sync it.
 
     \b
     Example:
@@ -125,14 +125,19 @@ def demo(directory: Path, cases: int, seed: int) -> None:
 
     if cases < 20:
         raise UsageError("--cases should be at least 20, so every log gets a few")
+    from kakosheet.cli.render import render_sync
+
     result = demo_app.run_demo(directory, cases=cases, seed=seed)
     render_text(result.report, sys.stdout)
-    click.echo("", err=True)
-    click.echo(summary(result.report), err=True)
-    click.echo(
-        f"Look at: {result.workbook}  (the sample workbook; each issue above names its tab, row and column)", err=True
-    )
-    click.echo(f"Try:     kakosheet --config {result.config} validate --format json", err=True)
+    click.echo(f"\nValidated: {summary(result.report)}", err=True)
+    click.echo("\nSynced (every case stored, IDs and notes written back):", err=True)
+    render_sync(result.sync, sys.stderr, as_json=False)
+    first = next(iter(result.sync.new_ids.get("qc", {})), None)
+    click.echo(f"\nLook at: {result.workbook}: the Case ID and Issues columns (the cells a note names are", err=True)
+    click.echo("         highlighted) and the Issues tab, which links to every cell with an issue.", err=True)
+    click.echo(f"Try:     cd {directory} && kakosheet validate --format json", err=True)
+    if first:
+        click.echo(f"         cd {directory} && kakosheet history {first}", err=True)
 
 
 def _store_option(func):  # type: ignore[no-untyped-def]
