@@ -118,10 +118,10 @@ def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None)
 
 def _plan(store: Store, table: Table, issues: list[Issue], source: str, now: dt.datetime, *, exists: bool) -> LogPlan:
     schema = table.schema
-    cases, fills = row_cases(table, issues, fields=stored_fields(schema), now=now)
+    cases = row_cases(table, issues, fields=stored_fields(schema), now=now)
     stored = (
         {
-            case_id: StoredState(state.fingerprint, state.missing, state.issues)
+            case_id: StoredState(state.fingerprint, state.missing, state.issues, state.status)
             for case_id, state in store.stored_cases(schema.name, source).items()
         }
         if exists
@@ -130,9 +130,7 @@ def _plan(store: Store, table: Table, issues: list[Issue], source: str, now: dt.
     sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
-    plan = plan_log(schema, table.sheet, cases, stored, foreign=foreign)
-    plan.fills = fills
-    return plan
+    return plan_log(schema, table.sheet, cases, stored, foreign=foreign)
 
 
 def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, RowCase]:

@@ -39,13 +39,15 @@ class StoredState:
     fingerprint: str
     missing: bool
     issues: tuple[str, ...]
+    status: str | None = None  # the stored value of the schema's transitions field
 
 
 @dataclass
 class RowCase:
     """One row of the sheet, as the store would keep it."""
 
-    index: int  # position in the table
+    sheet: str  # the tab the row is on (the log's tab, or one of its archive tabs)
+    index: int  # position in that tab's table
     row: int  # sheet row number
     sheet_id: str | None  # the ID cell as typed
     values: dict[str, Any]
@@ -54,6 +56,7 @@ class RowCase:
     incomplete: bool
     year: int
     fingerprint: str = ""
+    fills: dict[str, Any] = field(default_factory=dict)  # blank cells kakosheet fills, field -> value
 
 
 @dataclass
@@ -71,7 +74,6 @@ class LogPlan:
     unchanged: dict[str, RowCase] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
     conflicts: list[tuple[RowCase, str, str]] = field(default_factory=list)  # row, code, message
-    fills: dict[int, dict[str, Any]] = field(default_factory=dict)  # sheet row -> field -> value written
 
     @property
     def counts(self) -> dict[str, int]:
@@ -101,9 +103,7 @@ def issue_note(issue: Issue) -> str:
     return f"{issue.column}: {issue.message}" if issue.column else issue.message
 
 
-def row_cases(
-    table: Table, issues: Iterable[Issue], *, fields: list[str], now: dt.datetime
-) -> tuple[list[RowCase], dict[int, dict[str, Any]]]:
+def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], now: dt.datetime) -> list[RowCase]:
     """The table's rows as cases, with what kakosheet fills into blank fill-when-blank cells."""
     schema = table.schema
     by_row: dict[int, list[Issue]] = defaultdict(list)
@@ -117,19 +117,19 @@ def row_cases(
     ids = table.columns[schema.id.field].row_raw() if schema.id and schema.id.field in table.columns else None
     fillable = [c for c in schema.columns if c.fill and c.field in columns]
     year_field = schema.id.year_from if schema.id else None
-    fills: dict[int, dict[str, Any]] = {}
     cases = []
     for index, sheet_row in enumerate(table.rows):
         row_values = {f: (None if invalid[f][index] else values[f][index]) for f in columns}
         raw = {f: display(raws[f][index]) for f in columns if invalid[f][index]}
+        fills = {}
         for column in fillable:
             if row_values[column.field] is None and column.field not in raw:
-                row_values[column.field] = now
-                fills.setdefault(int(sheet_row), {})[column.field] = now
+                row_values[column.field] = fills[column.field] = now
         row_issues = by_row.get(int(sheet_row), [])
         year_value = row_values.get(year_field) if year_field else None
         sheet_id = ids[index] if ids is not None else None
         case = RowCase(
+            sheet=table.sheet,
             index=index,
             row=int(sheet_row),
             sheet_id=str(sheet_id).strip() if sheet_id is not None and str(sheet_id).strip() else None,
@@ -138,10 +138,11 @@ def row_cases(
             notes=tuple(issue_note(i) for i in row_issues if i.code not in PLANNED_CODES),
             incomplete=any(i.severity == ERROR and i.code not in PLANNED_CODES for i in row_issues),
             year=year_value.year if isinstance(year_value, (dt.date, dt.datetime)) else now.year,
+            fills=fills,
         )
         case.fingerprint = fingerprint(case.values, case.raw)
         cases.append(case)
-    return cases, fills
+    return cases
 
 
 def plan_log(
@@ -234,7 +235,41 @@ def plan_log(
         else:
             plan.unchanged[case_id] = case
     plan.gone = sorted(case_id for case_id, state in stored.items() if case_id not in claimed and not state.missing)
+    if schema.transitions is not None:
+        _hold_back_transitions(schema, plan, stored)
     return plan
+
+
+def _hold_back_transitions(schema: LogSchema, plan: LogPlan, stored: Mapping[str, StoredState]) -> None:
+    """A status change the schema does not allow is flagged and not stored until it is fixed."""
+    rules = schema.transitions
+    assert rules is not None
+    label = schema.column(rules.field).label
+    for group in (plan.changed, plan.returned):
+        for case_id, case in list(group.items()):
+            before, after = stored[case_id].status, case.values.get(rules.field)
+            if before is None or after is None or before == after:
+                continue
+            message = None
+            if (before, after) in rules.forbidden:
+                message = (
+                    f"{label}: a case cannot go from {before} back to {after}; set it back to {before} "
+                    "(the change is not stored until then)"
+                )
+            elif (
+                before in rules.reopen_from
+                and after not in rules.reopen_from
+                and rules.reason_field
+                and case.values.get(rules.reason_field) in (None, "")
+            ):
+                reason = schema.column(rules.reason_field).label
+                message = (
+                    f"{label}: a {before} case was reopened; give the reason in {reason} "
+                    "(the change is not stored until then)"
+                )
+            if message:
+                del group[case_id]
+                plan.conflicts.append((case, "transition", message))
 
 
 def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mapping[int, int]) -> dict[str, RowCase]:

@@ -167,6 +167,16 @@ class CrossCheck:
 
 
 @dataclass(frozen=True)
+class Transitions:
+    """Which changes of a status field the history allows."""
+
+    field: str
+    forbidden: frozenset[tuple[str, str]] = frozenset()  # (from, to) never allowed
+    reopen_from: tuple[str, ...] = ()  # leaving these states needs a reason
+    reason_field: str | None = None
+
+
+@dataclass(frozen=True)
 class Sla:
     """How long each stage of a case may take, in days, scaled by the case's priority."""
 
@@ -192,6 +202,7 @@ class LogSchema:
     match_also: tuple[str, ...] = ()
     sla: Sla | None = None
     checks: tuple[CrossCheck, ...] = ()
+    transitions: Transitions | None = None
     source_file: str = ""
 
     def column(self, field_name: str) -> Column:
@@ -465,6 +476,31 @@ def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
     return Sla(stage_field=stage_field, days=dict(days), priority_field=priority_field, priority_factor=dict(factors))
 
 
+def _transitions(reader: _Reader, fields: set[str]) -> Transitions | None:
+    raw = reader.get("transitions", dict)
+    if raw is None:
+        return None
+    sub = reader.child("transitions", raw)
+    field_name = sub.get("field", str, required=True)
+    pairs = sub.get("forbidden", list, [])
+    reason_field = sub.get("reason_field", str)
+    transitions = Transitions(
+        field=field_name,
+        forbidden=frozenset(tuple(pair) for pair in pairs if isinstance(pair, list) and len(pair) == 2),
+        reopen_from=sub.strings("reopen_from"),
+        reason_field=reason_field,
+    )
+    sub.finish()
+    if len(transitions.forbidden) != len(pairs):
+        sub.fail("each entry is a pair [from, to], e.g. [Completed, Initiated]", "forbidden")
+    for name in (field_name, reason_field):
+        if name is not None and name not in fields:
+            sub.fail(f"{name!r} is not a field of this log")
+    if transitions.reopen_from and reason_field is None:
+        sub.fail("reopen_from needs a reason_field", "reason_field")
+    return transitions
+
+
 def _checks(reader: _Reader, fields: set[str]) -> tuple[CrossCheck, ...]:
     raw = reader.get("checks", list, [])
     checks = []
@@ -509,6 +545,7 @@ def parse_schema(data: Any, source: str) -> LogSchema:
         match_also=reader.strings("match_also"),
         sla=_sla(reader, fields),
         checks=_checks(reader, fields),
+        transitions=_transitions(reader, fields),
         source_file=source,
     )
     reader.finish()

@@ -88,22 +88,21 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         if column is not None and _differs(value, was):
             write.cells.append(CellUpdate(case.row, column, value, was))
 
-    for case_id, case in [*new_ids.items(), *plan.restored.items()]:
+    def mine(cases: Iterable[tuple[str, RowCase]]) -> list[tuple[str, RowCase]]:
+        return [(case_id, case) for case_id, case in cases if case.sheet == table.sheet]
+
+    for case_id, case in mine([*new_ids.items(), *plan.restored.items()]):
         add(case, id_column, case_id, ids_read[case.index] if ids_read is not None else None)
+    conflicts = [(case, message) for case, _code, message in plan.conflicts if case.sheet == table.sheet]
     conflict_notes: dict[int, list[str]] = {}
-    for case, _code, message in plan.conflicts:
+    for case, message in conflicts:
         conflict_notes.setdefault(case.index, []).append(message)
-    stored_rows = [*new_ids.values(), *(case for _, case in plan.rows())]
-    conflicted = [case for case, _, _ in plan.conflicts]
-    for case in [*stored_rows, *conflicted]:
+    stored_rows = [case for _, case in mine([*new_ids.items(), *plan.rows()])]
+    for case in [*stored_rows, *(case for case, _ in conflicts)]:
         note = note_text([*conflict_notes.get(case.index, []), *case.notes])
         add(case, write.issues_column, note, notes_read[case.index] if notes_read is not None else None)
-    rows = {case.row: case for case in stored_rows}
-    for sheet_row, fills in plan.fills.items():
-        case = rows.get(sheet_row)
-        if case is None:
-            continue  # a conflicting row is not stored, so nothing is filled in for it
-        for field_name, value in fills.items():
+    for case in stored_rows:
+        for field_name, value in case.fills.items():
             add(case, columns.get(field_name), value, None)
     write.cells.sort(key=lambda c: (c.row, c.column))
     return write

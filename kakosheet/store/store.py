@@ -38,6 +38,7 @@ class StoredCase:
     version: int
     missing: bool
     issues: tuple[str, ...]
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,14 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def stored_cases(self, log: str, source: str) -> dict[str, StoredCase]:
+        """The planner's view of a source's cases; with the status when the log has transition rules."""
         table = self.table(log)
-        query = select(
-            table.c.case_id, table.c._fingerprint, table.c._version, table.c._missing_since, table.c._issues
-        ).where(table.c._source == source)
+        transitions = self.schemas[log].transitions
+        status = table.c[transitions.field] if transitions else None
+        columns = [table.c.case_id, table.c._fingerprint, table.c._version, table.c._missing_since, table.c._issues]
+        query = select(*columns, *([status.label("status")] if status is not None else [])).where(
+            table.c._source == source
+        )
         with self._transaction() as connection:
             return {
                 row.case_id: StoredCase(
@@ -163,6 +168,7 @@ class Store:
                     row._version,
                     row._missing_since is not None,
                     tuple(row._issues or ()),
+                    row.status if status is not None else None,
                 )
                 for row in connection.execute(query)
             }

@@ -269,3 +269,26 @@ def test_the_rest_of_the_workbook_is_left_byte_for_byte(team: Config, store_url:
     assert "xl/worksheets/sheet1.xml" in changed
     sheets_before = [n for n in before if n.startswith("xl/worksheets/sheet")]
     assert set(after) - set(before) == {f"xl/worksheets/sheet{len(sheets_before) + 1}.xml"}
+
+
+def test_a_closed_case_reopened_without_a_reason_is_flagged_not_stored(team: Config, store_url: str) -> None:
+    closed = {"Status": "Closed", "Disposition": "Discarded", "Closure_Date": dt.date(2026, 3, 5)}
+    path = fill(team, [qc_case(**closed)])
+    sync(team, store_url)
+
+    def reopen(ws) -> None:  # type: ignore[no-untyped-def]
+        ws.cell(row=2, column=16, value="Open")
+        ws.cell(row=2, column=10).value = None
+        ws.cell(row=2, column=19).value = None
+
+    rewrite(path, reopen)
+    held = sync(team, store_url)
+    assert held.counts["qc"]["conflicts"] == 1 and held.counts["qc"]["changed"] == 0
+    assert sheet(path)[0]["Issues"].startswith("Status: a Closed case was reopened; give the reason in Reopen Reason")
+    assert [e.event for e in case_history(team, "QC-2026-0001", store_url=store_url).events] == ["created"]
+    rewrite(path, lambda ws: ws.cell(row=2, column=20, value="Customer found a second defect"))
+    stored = sync(team, store_url)
+    assert stored.counts["qc"]["changed"] == 1
+    assert sheet(path)[0]["Issues"] is None
+    changes = case_history(team, "QC-2026-0001", store_url=store_url).events[-1].changes
+    assert changes["status"] == ["Closed", "Open"]
