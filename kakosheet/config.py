@@ -43,9 +43,13 @@ base_currency = "{base_currency}"
 # How to read dates typed as text, such as 03/04/2026: "DMY" (3 April) or "MDY" (March 4).
 # Left empty, only ISO dates (2026-04-03) and unambiguous ones are read; others are issues.
 date_order = "{date_order}"
+
+# Tabs staff move old cases to. Their cases keep their IDs and are not "missing".
+[archives]
+# qc = ["QC Archive"]
 """
 
-_KNOWN_KEYS = {"source", "store", "logs", "schemas", "timezone", "base_currency", "date_order"}
+_KNOWN_KEYS = {"source", "store", "logs", "schemas", "timezone", "base_currency", "date_order", "archives"}
 
 
 def default_schema_dir() -> Path:
@@ -69,16 +73,20 @@ class Config:
     timezone: str = "UTC"
     base_currency: str = "USD"
     date_order: str | None = None
+    archives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # log -> tabs its old cases moved to
 
     def today(self) -> dt.date:
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
 
     def load_schemas(self) -> SchemaSet:
         schemas = load_schemas(self.schemas_dir)
-        unknown = [name for name in self.logs if name not in schemas.logs or schemas[name].kind != "log"]
+        unknown = [
+            name for name in (*self.logs, *self.archives) if name not in schemas.logs or schemas[name].kind != "log"
+        ]
         if unknown:
             known = ", ".join(s.name for s in schemas.case_logs)
-            raise ConfigError(f"{self._where('logs')}: {unknown[0]!r} is not a log (the logs are: {known})")
+            key = "logs" if unknown[0] in self.logs else "archives"
+            raise ConfigError(f"{self._where(key)}: {unknown[0]!r} is not a log (the logs are: {known})")
         return schemas
 
     def _where(self, key: str) -> str:
@@ -154,11 +162,21 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
         source=text("source"),
         store=text("store"),
         logs=tuple(logs),
+        archives=_archives(data.get("archives", {}), where),
         schemas_dir=schemas,
         timezone=timezone,
         base_currency=currency,
         date_order=date_order,
     )
+
+
+def _archives(value: Any, where: Any) -> dict[str, tuple[str, ...]]:
+    """[archives] qc = ["QC Archive"]: tabs staff move old cases to; their cases are not missing."""
+    if not isinstance(value, dict) or not all(
+        isinstance(tabs, list) and all(isinstance(t, str) and t.strip() for t in tabs) for tabs in value.values()
+    ):
+        raise ConfigError(f'{where("archives")}: should be a table of tab lists, e.g. [archives] qc = ["QC Archive"]')
+    return {log: tuple(t.strip() for t in tabs) for log, tabs in value.items()}
 
 
 def write_config(

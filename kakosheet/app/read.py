@@ -21,7 +21,11 @@ class ReadResult:
     """The typed tables of the logs and reference tabs found, and what went wrong finding them."""
 
     tables: dict[str, Table] = field(default_factory=dict)
+    archives: dict[str, list[Table]] = field(default_factory=dict)  # log -> its archive tabs
     issues: list[Issue] = field(default_factory=list)
+
+    def all_tables(self) -> list[Table]:
+        return [*self.tables.values(), *(t for tables in self.archives.values() for t in tables)]
 
 
 def match_tabs(sheet_names: list[str], schemas: list[LogSchema]) -> dict[str, str]:
@@ -55,7 +59,13 @@ def _recognise_by_header(source: Source, missing: list[LogSchema], unclaimed: li
     return found
 
 
-def read_source(source: Source, schemas: SchemaSet, logs: tuple[str, ...], ctx: CellContext) -> ReadResult:
+def read_source(
+    source: Source,
+    schemas: SchemaSet,
+    logs: tuple[str, ...],
+    ctx: CellContext,
+    archives: dict[str, tuple[str, ...]] | None = None,
+) -> ReadResult:
     """Read the configured logs and every reference tab present.
 
     A configured log whose tab is missing is one warning; a source with none of them is
@@ -103,8 +113,26 @@ def read_source(source: Source, schemas: SchemaSet, logs: tuple[str, ...], ctx: 
                     "from `logs` in kakosheet.toml",
                 )
             )
-    grids = source.read_grids([found[name] for name in found])
-    for log_name, sheet in found.items():
+    by_label = {normalize_label(name): name for name in sheet_names}
+    archive_tabs: list[tuple[str, str]] = []
+    for log_name, tabs in (archives or {}).items():
+        for tab in tabs:
+            if normalize_label(tab) in by_label:
+                archive_tabs.append((log_name, by_label[normalize_label(tab)]))
+            else:
+                result.issues.append(
+                    Issue(
+                        log=log_name,
+                        sheet=tab,
+                        row=None,
+                        column=None,
+                        code="missing-tab",
+                        severity=WARNING,
+                        message=f"the archive tab {tab!r} named in kakosheet.toml is not in {source.name}",
+                    )
+                )
+    grids = source.read_grids([*found.values(), *(sheet for _, sheet in archive_tabs)])
+    for log_name, sheet in [*found.items(), *archive_tabs]:
         schema = schemas[log_name]
         header = locate_header(grids[sheet], schema)
         if header is None:
@@ -122,5 +150,9 @@ def read_source(source: Source, schemas: SchemaSet, logs: tuple[str, ...], ctx: 
                 )
             )
             continue
-        result.tables[log_name] = build_table(grids[sheet], header, schema, ctx)
+        table = build_table(grids[sheet], header, schema, ctx)
+        if sheet == found.get(log_name):
+            result.tables[log_name] = table
+        else:
+            result.archives.setdefault(log_name, []).append(table)
     return result

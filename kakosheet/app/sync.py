@@ -79,8 +79,9 @@ def sync_source(
         result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
         tables = {name: t for name, t in read.tables.items() if t.schema.kind == "log"}
         for name, table in tables.items():
+            tabs = [table, *read.archives.get(name, [])]
             result.plans[name] = _plan(
-                store, table, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
+                store, tabs, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
             )
         if dry_run:
             return result
@@ -88,7 +89,11 @@ def sync_source(
         for name, plan in result.plans.items():
             result.new_ids[name] = _assign_ids(store, schemas[name], plan)
         changes = WriteBack(
-            sheets=[sheet_write(tables[name], plan, result.new_ids[name]) for name, plan in result.plans.items()],
+            sheets=[
+                sheet_write(table, result.plans[name], result.new_ids[name])
+                for name in result.plans
+                for table in [tables[name], *read.archives.get(name, [])]
+            ],
             issues=_open_issues(report, result.plans, result.new_ids),
         )
         try:
@@ -116,9 +121,12 @@ def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None)
     return Store(resolve_url(store_url or config.store, config.root), schemas)
 
 
-def _plan(store: Store, table: Table, issues: list[Issue], source: str, now: dt.datetime, *, exists: bool) -> LogPlan:
-    schema = table.schema
-    cases = row_cases(table, issues, fields=stored_fields(schema), now=now)
+def _plan(
+    store: Store, tables: list[Table], issues: list[Issue], source: str, now: dt.datetime, *, exists: bool
+) -> LogPlan:
+    """Plan one log over its tab and its archive tabs (whose cases are present, not missing)."""
+    schema = tables[0].schema
+    cases = [case for table in tables for case in row_cases(table, issues, fields=stored_fields(schema), now=now)]
     stored = (
         {
             case_id: StoredState(state.fingerprint, state.missing, state.issues, state.status)
@@ -130,7 +138,7 @@ def _plan(store: Store, table: Table, issues: list[Issue], source: str, now: dt.
     sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
-    return plan_log(schema, table.sheet, cases, stored, foreign=foreign)
+    return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign)
 
 
 def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, RowCase]:
@@ -147,12 +155,12 @@ def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, Row
 def _open_issues(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> list[Issue]:
     """Every issue still open after the sync, with the case IDs just assigned."""
     ids_by_row = {
-        (name, case.row): case_id
+        (case.sheet, case.row): case_id
         for name, plan in plans.items()
         for case_id, case in [*new_ids.get(name, {}).items(), *plan.rows()]
     }
     issues = [
-        issue if issue.case_id or issue.row is None else _with_id(issue, ids_by_row.get((issue.log, issue.row)))
+        issue if issue.case_id or issue.row is None else _with_id(issue, ids_by_row.get((issue.sheet, issue.row)))
         for issue in report.issues
         if issue.code not in PLANNED_CODES
     ]
@@ -162,7 +170,7 @@ def _open_issues(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, d
             issues.append(
                 Issue(
                     log=name,
-                    sheet=plan.sheet,
+                    sheet=case.sheet,
                     row=case.row,
                     column=column,
                     code=code,

@@ -43,7 +43,7 @@ def read_and_validate(
     """Read the logs and reference tabs of a source and check them all."""
     today = today or config.today()
     ctx = CellContext(date_order=config.date_order, date1904=opened.date1904, today=today)
-    read = read_source(opened, schemas, config.logs, ctx)
+    read = read_source(opened, schemas, config.logs, ctx, config.archives)
     report = Report()
     report.extend(read.issues)
     references = ReferenceIndex({name: t for name, t in read.tables.items() if t.schema.kind == "reference"})
@@ -51,4 +51,9 @@ def read_and_validate(
         report.extend(validate_table(table, today=today, references=references))
         report.rows_read[name] = len(table)
         report.sheets_read[name] = table.sheet
+    for name, tables in read.archives.items():
+        for table in tables:
+            report.extend(validate_table(table, today=today, references=references))
+            report.rows_read[f"{name}@{table.sheet}"] = len(table)
+            report.sheets_read[f"{name}@{table.sheet}"] = table.sheet
     return read, report

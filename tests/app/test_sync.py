@@ -292,3 +292,27 @@ def test_a_closed_case_reopened_without_a_reason_is_flagged_not_stored(team: Con
     assert sheet(path)[0]["Issues"] is None
     changes = case_history(team, "QC-2026-0001", store_url=store_url).events[-1].changes
     assert changes["status"] == ["Closed", "Open"]
+
+
+def test_cases_moved_to_an_archive_tab_keep_their_ids_and_are_not_missing(team: Config, store_url: str) -> None:
+    path = fill(team, [qc_case(Description="active"), qc_case(Description="old and closed")])
+    sync(team, store_url)
+    config_file = team.path
+    assert config_file is not None
+    config_file.write_text(config_file.read_text().replace('# qc = ["QC Archive"]', 'qc = ["QC Archive"]'))
+    archived = load_config(config_file)
+
+    def move_row_to_archive(workbook_path: Path) -> None:
+        workbook = load_workbook(workbook_path)
+        log = workbook["QC Log"]
+        archive = workbook.create_sheet("QC Archive")
+        archive.append([c.value for c in log[1]])
+        archive.append([c.value for c in log[3]])
+        log.delete_rows(3)
+        workbook.save(workbook_path)
+
+    move_row_to_archive(path)
+    result = sync(archived, store_url)
+    assert result.plans["qc"].gone == []
+    assert result.counts["qc"]["unchanged"] == 2
+    assert [r["Case ID"] for r in sheet(path, "QC Archive")] == ["QC-2026-0002"]
