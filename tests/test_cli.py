@@ -133,7 +133,7 @@ def test_a_bad_config_setting_is_named_and_exits_2(cli: Cli, tmp_path: Path, set
     config = tmp_path / "team" / "kakosheet.toml"
     key = setting.split(" =")[0]
     lines = [line for line in config.read_text().splitlines() if not line.startswith(f"{key} =")]
-    config.write_text("\n".join([*lines, setting]) + "\n")
+    config.write_text("\n".join([setting, *lines]) + "\n")  # top-level keys go before [archives]
     result = cli("--config", str(config), "validate")
     assert result.exit_code == 2
     assert says in result.stderr
