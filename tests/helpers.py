@@ -105,7 +105,7 @@ def add_tab(source: Path, target: Path, tab: str, rows: Sequence[Sequence[Any]])
     import zipfile
     from xml.sax.saxutils import escape, quoteattr
 
-    from kakosheet.sources.xlsx_package import column_letters
+    from kakosheet.core.grid import column_letters
 
     with zipfile.ZipFile(source) as archive:
         parts = {info.filename: archive.read(info.filename) for info in archive.infolist()}

@@ -28,6 +28,11 @@ class ReadResult:
         return [*self.tables.values(), *(t for tables in self.archives.values() for t in tables)]
 
 
+def tab_issue(log: str, sheet: str | None, code: str, message: str, *, severity: str = WARNING) -> Issue:
+    """An issue about a whole tab (no row, no column)."""
+    return Issue(log=log, sheet=sheet, row=None, column=None, code=code, severity=severity, message=message)
+
+
 def match_tabs(sheet_names: list[str], schemas: list[LogSchema]) -> dict[str, str]:
     """Log name -> the tab named like it (case and spacing ignored)."""
     by_label = {normalize_label(name): name for name in sheet_names}
@@ -81,15 +86,13 @@ def read_source(
         for log_name, sheet in _recognise_by_header(source, missing, unclaimed).items():
             found[log_name] = sheet
             result.issues.append(
-                Issue(
-                    log=log_name,
-                    sheet=sheet,
-                    row=None,
-                    column=None,
-                    code="tab-name",
-                    severity=WARNING,
-                    message=f"read as the {schemas[log_name].title} log because its header matches; rename the tab "
+                tab_issue(
+                    log_name,
+                    sheet,
+                    "tab-name",
+                    f"read as the {schemas[log_name].title} log because its header matches; rename the tab "
                     f"to {schemas[log_name].tab!r}",
+                    severity=WARNING,
                 )
             )
     if not any(schema.name in found for schema in wanted):
@@ -102,15 +105,13 @@ def read_source(
     for schema in wanted:
         if schema.name not in found:
             result.issues.append(
-                Issue(
-                    log=schema.name,
-                    sheet=None,
-                    row=None,
-                    column=None,
-                    code="missing-tab",
-                    severity=WARNING,
-                    message=f"the {schema.tab!r} tab is not in {source.name}; add it, or remove {schema.name!r} "
+                tab_issue(
+                    schema.name,
+                    None,
+                    "missing-tab",
+                    f"the {schema.tab!r} tab is not in {source.name}; add it, or remove {schema.name!r} "
                     "from `logs` in kakosheet.toml",
+                    severity=WARNING,
                 )
             )
     by_label = {normalize_label(name): name for name in sheet_names}
@@ -121,14 +122,12 @@ def read_source(
                 archive_tabs.append((log_name, by_label[normalize_label(tab)]))
             else:
                 result.issues.append(
-                    Issue(
-                        log=log_name,
-                        sheet=tab,
-                        row=None,
-                        column=None,
-                        code="missing-tab",
+                    tab_issue(
+                        log_name,
+                        tab,
+                        "missing-tab",
+                        f"the archive tab {tab!r} named in kakosheet.toml is not in {source.name}",
                         severity=WARNING,
-                        message=f"the archive tab {tab!r} named in kakosheet.toml is not in {source.name}",
                     )
                 )
     grids = source.read_grids([*found.values(), *(sheet for _, sheet in archive_tabs)])
@@ -138,15 +137,12 @@ def read_source(
         if header is None:
             labels = ", ".join(c.label for c in schema.columns[:6])
             result.issues.append(
-                Issue(
-                    log=log_name,
-                    sheet=sheet,
-                    row=None,
-                    column=None,
-                    code="no-header",
+                tab_issue(
+                    log_name,
+                    sheet,
+                    "no-header",
+                    f"no header row found in the first {SCAN_ROWS} rows; the header names the columns: {labels}, ...",
                     severity=ERROR if schema.kind == "log" else WARNING,
-                    message=f"no header row found in the first {SCAN_ROWS} rows; "
-                    f"the header names the columns: {labels}, ...",
                 )
             )
             continue

@@ -27,3 +27,20 @@ class Grid:
 
     def sheet_row(self, index: int) -> int:
         return self.first_row + index
+
+
+def column_index(letters: bytes | str) -> int:
+    """0-based index of a column's letters (A -> 0, XFD -> 16383)."""
+    index = 0
+    for char in letters if isinstance(letters, str) else letters.decode("ascii"):
+        index = index * 26 + (ord(char) - 64)
+    return index - 1
+
+
+def column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

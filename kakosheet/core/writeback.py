@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
 from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
 from kakosheet.core.table import Table
@@ -52,7 +53,7 @@ class WriteBack:
         if sheet is None or issue.row is None:
             return None
         column = sheet.labels.get(issue.column or "", sheet.first_column)
-        return f"'{sheet.sheet.replace(chr(39), chr(39) * 2)}'!{_letters(column)}{issue.row}"
+        return f"'{sheet.sheet.replace(chr(39), chr(39) * 2)}'!{column_letters(column)}{issue.row}"
 
     @property
     def cell_count(self) -> int:
@@ -106,15 +107,6 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
             add(case, columns.get(field_name), value, None)
     write.cells.sort(key=lambda c: (c.row, c.column))
     return write
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def _differs(value: CellValue, was: Any) -> bool:

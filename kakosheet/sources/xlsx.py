@@ -12,7 +12,7 @@ from typing import Any
 
 import python_calamine as calamine
 
-from kakosheet.core.grid import Grid
+from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_package import (
@@ -20,7 +20,6 @@ from kakosheet.sources.xlsx_package import (
     Package,
     check_container,
     claimed_cells,
-    column_letters,
     inspect_package,
     measure_extent,
 )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from kakosheet.core.grid import column_index
 from kakosheet.errors import SourceError
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -46,23 +47,6 @@ class Package:
 
     sheet_parts: dict[str, str]  # sheet name -> zip member of its XML
     date1904: bool
-
-
-def column_index(letters: bytes | str) -> int:
-    """0-based index of a column's letters (A -> 0, XFD -> 16383)."""
-    index = 0
-    for char in letters if isinstance(letters, str) else letters.decode("ascii"):
-        index = index * 26 + (ord(char) - 64)
-    return index - 1
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def check_container(path: Path) -> None:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceChangedError, SourceError
-from kakosheet.sources.xlsx_package import column_index, column_letters
 
 ISSUES_TAB = "Issues"
 ISSUES_MARK = "kakosheet: every open issue of the last sync"

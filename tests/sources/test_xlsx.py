@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from kakosheet.sources.xlsx_package import column_index, column_letters, measure_extent, scan_cells
+from kakosheet.core.grid import column_index, column_letters
+from kakosheet.sources.xlsx_package import measure_extent, scan_cells
 from tests.helpers import CORPUS, QC_LABELS, qc_row, qc_tab, run_kakosheet, write_workbook
 
 HOSTILE = CORPUS / "hostile-xlsx"
