@@ -33,10 +33,21 @@ def test_a_synced_workbook_opens_in_libreoffice_with_its_ids(tmp_path: Path) -> 
     sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=dt.datetime(2026, 6, 30, 9))
     out = tmp_path / "out"
     result = subprocess.run(
-        [soffice(), "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-         "--outdir", str(out), str(workbook)],
-        capture_output=True, text=True, timeout=180, cwd=PROJECT,
+        [
+            soffice(),
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(out),
+            str(workbook),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=PROJECT,
     )
     assert result.returncode == 0, result.stderr
     sheets = {path.stem: list(csv.reader(path.open(encoding="utf-8"))) for path in out.glob("*.csv")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from PIL import Image as PILImage
 
 from kakosheet.app.sync import sync_source
 from kakosheet.config import Config, load_config
+from kakosheet.core.grid import column_index
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_writeback import iter_sheet_rows
 from tests.helpers import CORPUS, QC_LABELS, add_tab, make_macro_enabled, qc_row, qc_tab
@@ -43,6 +45,19 @@ def team_for(folder: Path, workbook: Path) -> Config:
     return load_config(folder / "kakosheet.toml")
 
 
+# The cells of a QC Log written with QC_LABELS that kakosheet may write: Case ID, Date Logged, Issues.
+KAKOSHEET_COLUMNS = {QC_LABELS.index("Case ID"), QC_LABELS.index("Date Logged"), QC_LABELS.index("Issues")}
+_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
+
+
+def staff_cells(row_xml: bytes) -> dict[int, bytes]:
+    return {
+        column_index(m.group(1)): m.group(0)
+        for m in _CELL.finditer(row_xml)
+        if column_index(m.group(1)) not in KAKOSHEET_COLUMNS
+    }
+
+
 def check_only_kakosheet_changed(before: dict[str, bytes], after: dict[str, bytes], log_part: str) -> None:
     changed = {name for name in before if after.get(name) != before[name]}
     assert changed <= MAY_CHANGE | {log_part}, changed - MAY_CHANGE
@@ -50,6 +65,10 @@ def check_only_kakosheet_changed(before: dict[str, bytes], after: dict[str, byte
     assert len(added) == 1 and next(iter(added)).startswith("xl/worksheets/sheet"), added
     old_rows, new_rows = dict(iter_sheet_rows(before[log_part])), dict(iter_sheet_rows(after[log_part]))
     assert set(old_rows) == set(new_rows)
+    for number, row in old_rows.items():
+        assert staff_cells(new_rows[number]) == staff_cells(row), f"a staff cell of row {number} changed"
+    outside = before[log_part].split(b"<sheetData")[0], after[log_part].split(b"<sheetData")[0]
+    assert outside[0] == outside[1], "the sheet's settings before its data changed"
 
 
 def rich_workbook(path: Path, tmp: Path) -> Path:
