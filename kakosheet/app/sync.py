@@ -19,7 +19,6 @@ from kakosheet.core.plan import (
     PLANNED_CODES,
     LogPlan,
     RowCase,
-    StoredState,
     format_new_ids,
     highest_numbers,
     plan_log,
@@ -127,14 +126,7 @@ def _plan(
     """Plan one log over its tab and its archive tabs (whose cases are present, not missing)."""
     schema = tables[0].schema
     cases = [case for table in tables for case in row_cases(table, issues, fields=stored_fields(schema), now=now)]
-    stored = (
-        {
-            case_id: StoredState(state.fingerprint, state.missing, state.issues, state.status)
-            for case_id, state in store.stored_cases(schema.name, source).items()
-        }
-        if exists
-        else {}
-    )
+    stored = store.stored_cases(schema.name, source) if exists else {}
     sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}

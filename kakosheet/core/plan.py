@@ -19,7 +19,10 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from kakosheet.core.cells import display
 from kakosheet.core.issues import ERROR, Issue
@@ -32,31 +35,116 @@ NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
 PLANNED_CODES = frozenset({"duplicate-id", "malformed-id"})
 
 
-@dataclass(frozen=True)
-class StoredState:
+class StoredState(NamedTuple):
     """What the planner needs to know of one stored case."""
 
     fingerprint: str
     missing: bool
-    issues: tuple[str, ...]
+    notes: str  # notes_digest of its issue notes
     status: str | None = None  # the stored value of the schema's transitions field
 
 
-@dataclass
+@dataclass(eq=False)
 class RowCase:
-    """One row of the sheet, as the store would keep it."""
+    """One row of the sheet, as the store would keep it.
+
+    The values are read from the table only when asked for: an unchanged row of a big log
+    is matched by its fingerprint alone and never turned into a dict.
+    """
 
     sheet: str  # the tab the row is on (the log's tab, or one of its archive tabs)
     index: int  # position in that tab's table
     row: int  # sheet row number
     sheet_id: str | None  # the ID cell as typed
-    values: dict[str, Any]
-    raw: dict[str, str]  # cells whose text did not fit the column's type
     notes: tuple[str, ...]  # short issue notes ("Status: ...")
     incomplete: bool
-    year: int
-    fingerprint: str = ""
-    fills: dict[str, Any] = field(default_factory=dict)  # blank cells kakosheet fills, field -> value
+    fingerprint: str
+    source: _TableRows = field(repr=False)
+
+    @cached_property
+    def values(self) -> dict[str, Any]:
+        return self.source.values(self.index)
+
+    @cached_property
+    def raw(self) -> dict[str, str]:
+        """Cells whose text did not fit the column's type, as typed."""
+        return self.source.raw(self.index)
+
+    @cached_property
+    def fills(self) -> dict[str, Any]:
+        """Blank cells kakosheet fills (field -> value)."""
+        return self.source.fills(self.index)
+
+    @property
+    def year(self) -> int:
+        value = self.values.get(self.source.year_field) if self.source.year_field else None
+        return value.year if isinstance(value, (dt.date, dt.datetime)) else self.source.now.year
+
+
+class _TableRows:
+    """Column arrays of one table, from which a RowCase's values are taken on demand."""
+
+    def __init__(self, table: Table, fields: list[str], now: dt.datetime) -> None:
+        self.now = now
+        self.columns = {f: table.columns[f] for f in fields if f in table.columns}
+        self._values = {f: typed.row_values() for f, typed in self.columns.items()}
+        self._raws = {f: typed.row_raw() for f, typed in self.columns.items()}
+        self._invalid = {
+            f: typed.mask_where([p is not None for p in typed.problems]) for f, typed in self.columns.items()
+        }
+        schema = table.schema
+        self.fillable = [c.field for c in schema.columns if c.fill and c.field in self.columns]
+        self.year_field = schema.id.year_from if schema.id else None
+
+    def values(self, index: int) -> dict[str, Any]:
+        values = {f: (None if self._invalid[f][index] else self._values[f][index]) for f in self.columns}
+        values.update(self.fills(index))
+        return values
+
+    def raw(self, index: int) -> dict[str, str]:
+        return {f: display(self._raws[f][index]) for f in self.columns if self._invalid[f][index]}
+
+    def fills(self, index: int) -> dict[str, Any]:
+        return {f: self.now for f in self.fillable if self._values[f][index] is None and not self._invalid[f][index]}
+
+
+_MIX = np.uint64(0x100000001B3)
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def fingerprints(table: Table, fields: list[str], now: dt.datetime) -> list[str]:
+    """A digest per row of its content: equal exactly when every stored value is equal.
+
+    Each column's distinct values are hashed once and the hashes mixed per row in numpy;
+    a cell that did not fit its type counts by its text, a blank fill-when-blank cell by
+    the value kakosheet fills in.
+    """
+    fillable = {c.field for c in table.schema.columns if c.fill}
+    mixed = np.zeros(len(table), dtype=np.uint64)
+    for name in sorted(fields):
+        typed = table.columns.get(name)
+        blank = f"{name}={now!r}" if name in fillable else f"{name}=None"
+        if typed is None:
+            texts = [blank]
+            codes = np.full(len(table), -1)
+        else:
+            texts = [
+                f"{name}={value!r}" if problem is None else f"{name}!{display(raw)}"
+                for value, problem, raw in zip(typed.values[:-1], typed.problems, typed.raw[:-1], strict=True)
+            ]
+            texts.append(blank)
+            codes = typed.codes
+        hashes = np.fromiter((_hash64(text) for text in texts), dtype=np.uint64, count=len(texts))
+        mixed = (mixed * _MIX) ^ hashes[codes]
+    return [format(value, "016x") for value in mixed.tolist()]
+
+
+def notes_digest(notes: tuple[str, ...]) -> str:
+    """What the store keeps to tell whether a row's issue notes changed."""
+    return hashlib.blake2b("\n".join(notes).encode(), digest_size=8).hexdigest() if notes else ""
 
 
 @dataclass
@@ -93,55 +181,37 @@ class LogPlan:
             yield from group.items()
 
 
-def fingerprint(values: Mapping[str, Any], raw: Mapping[str, str]) -> str:
-    """A digest of a case's content: equal exactly when every stored value is equal."""
-    content = repr((sorted(values.items()), sorted(raw.items())))
-    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
-
-
 def issue_note(issue: Issue) -> str:
     return f"{issue.column}: {issue.message}" if issue.column else issue.message
 
 
 def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], now: dt.datetime) -> list[RowCase]:
-    """The table's rows as cases, with what kakosheet fills into blank fill-when-blank cells."""
+    """The table's rows as cases: their IDs, issue notes and fingerprints (values on demand)."""
     schema = table.schema
     by_row: dict[int, list[Issue]] = defaultdict(list)
     for issue in issues:
         if issue.row is not None and issue.sheet == table.sheet and issue.log == schema.name:
             by_row[issue.row].append(issue)
-    columns = {f: table.columns[f] for f in fields if f in table.columns}
-    values = {f: typed.row_values() for f, typed in columns.items()}
-    raws = {f: typed.row_raw() for f, typed in columns.items()}
-    invalid = {f: typed.mask_where([p is not None for p in typed.problems]) for f, typed in columns.items()}
+    source = _TableRows(table, fields, now)
     ids = table.columns[schema.id.field].row_raw() if schema.id and schema.id.field in table.columns else None
-    fillable = [c for c in schema.columns if c.fill and c.field in columns]
-    year_field = schema.id.year_from if schema.id else None
+    prints = fingerprints(table, fields, now)
     cases = []
-    for index, sheet_row in enumerate(table.rows):
-        row_values = {f: (None if invalid[f][index] else values[f][index]) for f in columns}
-        raw = {f: display(raws[f][index]) for f in columns if invalid[f][index]}
-        fills = {}
-        for column in fillable:
-            if row_values[column.field] is None and column.field not in raw:
-                row_values[column.field] = fills[column.field] = now
-        row_issues = by_row.get(int(sheet_row), [])
-        year_value = row_values.get(year_field) if year_field else None
+    for index, sheet_row in enumerate(table.rows.tolist()):
+        row_issues = by_row.get(sheet_row, ())
         sheet_id = ids[index] if ids is not None else None
-        case = RowCase(
-            sheet=table.sheet,
-            index=index,
-            row=int(sheet_row),
-            sheet_id=str(sheet_id).strip() if sheet_id is not None and str(sheet_id).strip() else None,
-            values=row_values,
-            raw=raw,
-            notes=tuple(issue_note(i) for i in row_issues if i.code not in PLANNED_CODES),
-            incomplete=any(i.severity == ERROR and i.code not in PLANNED_CODES for i in row_issues),
-            year=year_value.year if isinstance(year_value, (dt.date, dt.datetime)) else now.year,
-            fills=fills,
+        text = str(sheet_id).strip() if sheet_id is not None else ""
+        cases.append(
+            RowCase(
+                sheet=table.sheet,
+                index=index,
+                row=sheet_row,
+                sheet_id=text or None,
+                notes=tuple(issue_note(i) for i in row_issues if i.code not in PLANNED_CODES),
+                incomplete=any(i.severity == ERROR and i.code not in PLANNED_CODES for i in row_issues),
+                fingerprint=prints[index],
+                source=source,
+            )
         )
-        case.fingerprint = fingerprint(case.values, case.raw)
-        cases.append(case)
     return cases
 
 
@@ -230,7 +300,7 @@ def plan_log(
             plan.returned[case_id] = case
         elif known.fingerprint != case.fingerprint:
             plan.changed[case_id] = case
-        elif known.issues != case.notes:
+        elif known.notes != notes_digest(case.notes):
             plan.notes_changed[case_id] = case
         else:
             plan.unchanged[case_id] = case

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
-from kakosheet.core.plan import LogPlan, RowCase
+from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
 from kakosheet.store.store import Store, _now
 from kakosheet.store.tables import stored_fields
@@ -100,7 +100,12 @@ def apply_log_plan(
         connection.execute(
             update(table).where(table.c.case_id == bindparam("key")),
             [
-                {"key": case_id, "_issues": list(case.notes), "_incomplete": case.incomplete}
+                {
+                    "key": case_id,
+                    "_issues": list(case.notes),
+                    "_notes_digest": notes_digest(case.notes),
+                    "_incomplete": case.incomplete,
+                }
                 for case_id, case in plan.notes_changed.items()
             ],
         )
@@ -128,6 +133,7 @@ def _meta(case: RowCase, source: str, run_id: int, *, version: int) -> dict[str,
         "_fingerprint": case.fingerprint,
         "_incomplete": case.incomplete,
         "_issues": list(case.notes),
+        "_notes_digest": notes_digest(case.notes),
         "_raw": dict(case.raw) or None,
         "_missing_since": None,
         "_updated_run": run_id,

@@ -21,24 +21,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
+from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import StoreError, UsageError
 from kakosheet.store.tables import build_metadata, case_table_name
 
 CHUNK = 5000
 PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
-
-
-@dataclass(frozen=True)
-class StoredCase:
-    """What the planner needs to know of a stored case."""
-
-    case_id: str
-    fingerprint: str
-    version: int
-    missing: bool
-    issues: tuple[str, ...]
-    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,27 +140,19 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def stored_cases(self, log: str, source: str) -> dict[str, StoredCase]:
+    def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
         """The planner's view of a source's cases; with the status when the log has transition rules."""
         table = self.table(log)
         transitions = self.schemas[log].transitions
-        status = table.c[transitions.field] if transitions else None
-        columns = [table.c.case_id, table.c._fingerprint, table.c._version, table.c._missing_since, table.c._issues]
-        query = select(*columns, *([status.label("status")] if status is not None else [])).where(
-            table.c._source == source
-        )
+        columns = [table.c.case_id, table.c._fingerprint, table.c._missing_since, table.c._notes_digest]
+        if transitions:
+            columns.append(table.c[transitions.field])
+        query = select(*columns).where(table.c._source == source)
         with self._transaction() as connection:
-            return {
-                row.case_id: StoredCase(
-                    row.case_id,
-                    row._fingerprint,
-                    row._version,
-                    row._missing_since is not None,
-                    tuple(row._issues or ()),
-                    row.status if status is not None else None,
-                )
-                for row in connection.execute(query)
-            }
+            rows = connection.execute(query).all()
+        if transitions:
+            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[4]) for r in rows}
+        return {r[0]: StoredState(r[1], r[2] is not None, r[3]) for r in rows}
 
     def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
         """case ID -> the source it belongs to, for the IDs that are in the store at all."""

@@ -68,18 +68,6 @@ COLUMN_TYPES: dict[str, Any] = {
     "bool": lambda: Boolean(),
 }
 
-# Bookkeeping columns of every case table; names start with "_" so no schema field collides.
-META_COLUMNS = (
-    "_source",
-    "_version",
-    "_fingerprint",
-    "_incomplete",
-    "_issues",
-    "_raw",
-    "_missing_since",
-    "_updated_run",
-)
-
 
 def case_table_name(log: str) -> str:
     return f"case_{log}"
@@ -102,6 +90,7 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
         Column("_fingerprint", String(40), nullable=False),
         Column("_incomplete", Boolean, nullable=False),
         Column("_issues", JSON, nullable=True),  # short notes of what is wrong
+        Column("_notes_digest", String(16), nullable=False, server_default=""),  # to tell if the notes changed
         Column("_raw", JSON, nullable=True),  # cells whose text did not fit the column's type
         Column("_missing_since", Integer, nullable=True),  # the sync run that no longer found the row
         Column("_updated_run", Integer, nullable=False),
