@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
 from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
@@ -98,11 +100,17 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
     conflict_notes: dict[int, list[str]] = {}
     for case, message in conflicts:
         conflict_notes.setdefault(case.index, []).append(message)
+    # Only rows with a note to write or a note to clear can change the Issues column.
+    noted = set(np.flatnonzero(table.columns["issues"].present).tolist()) if "issues" in table.columns else set()
     stored_rows = [case for _, case in mine([*new_ids.items(), *plan.rows()])]
     for case in [*stored_rows, *(case for case, _ in conflicts)]:
-        note = note_text([*conflict_notes.get(case.index, []), *case.notes])
-        add(case, write.issues_column, note, notes_read[case.index] if notes_read is not None else None)
-    for case in stored_rows:
+        if case.notes or case.index in noted or case.index in conflict_notes:
+            note = note_text([*conflict_notes.get(case.index, []), *case.notes])
+            add(case, write.issues_column, note, notes_read[case.index] if notes_read is not None else None)
+    # Unchanged rows have nothing to fill: a filled blank would have changed their content.
+    for _, case in mine(
+        [*new_ids.items(), *plan.adopted.items(), *plan.restored.items(), *plan.changed.items(), *plan.returned.items()]
+    ):
         for field_name, value in case.fills.items():
             add(case, columns.get(field_name), value, None)
     write.cells.sort(key=lambda c: (c.row, c.column))

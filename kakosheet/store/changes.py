@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
@@ -14,21 +12,12 @@ from kakosheet.store.store import Store, _now
 from kakosheet.store.tables import stored_fields
 
 
-def json_value(value: Any) -> Any:
-    """A stored value as history keeps it: JSON, exact (money as text, dates ISO)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
-
-
 def _row(case: RowCase, fields: list[str]) -> dict[str, Any]:
     return {f: case.values.get(f) for f in fields}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> dict[str, list[Any]]:
-    return {f: [json_value(before.get(f)), json_value(after.get(f))] for f in fields if before.get(f) != after.get(f)}
+    return {f: [before.get(f), after.get(f)] for f in fields if before.get(f) != after.get(f)}
 
 
 def apply_log_plan(
@@ -73,7 +62,8 @@ def apply_log_plan(
             ],
         )
         for case_id, case in creations.items():
-            event(case_id, 1, "created", _diff({}, case.values, fields) | _raw_changes({}, case.raw))
+            created = {f: [None, value] for f, value in case.values.items() if value is not None}
+            event(case_id, 1, "created", created | _raw_changes({}, case.raw))
         written += len(creations)
 
     rewritten = {**plan.changed, **plan.returned, **{k: v for k, v in plan.restored.items()}}
