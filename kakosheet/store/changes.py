@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, update
 
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
-from kakosheet.store.store import Store, _now
+from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
 
 
@@ -34,7 +34,7 @@ def apply_log_plan(
     table = store.table(schema.name)
     history = store.metadata.tables["case_history"]
     fields = stored_fields(schema)
-    now = _now()
+    now = utc_now()
     written = 0
     events: list[dict[str, Any]] = []
 
@@ -66,7 +66,7 @@ def apply_log_plan(
             event(case_id, 1, "created", created | _raw_changes({}, case.raw))
         written += len(creations)
 
-    rewritten = {**plan.changed, **plan.returned, **{k: v for k, v in plan.restored.items()}}
+    rewritten = {**plan.changed, **plan.returned, **plan.restored}
     if rewritten:
         before = store.case_values(schema.name, list(rewritten), connection=connection)
         rows = []

@@ -242,7 +242,7 @@ class Store:
     def start_run(self, source: str) -> int:
         runs = self.metadata.tables["sync_runs"]
         with self._transaction() as connection:
-            result = connection.execute(runs.insert().values(source=source, started_at=_now(), status="running"))
+            result = connection.execute(runs.insert().values(source=source, started_at=utc_now(), status="running"))
             return int(result.inserted_primary_key[0])
 
     def finish_run(
@@ -250,7 +250,7 @@ class Store:
     ) -> None:
         runs = self.metadata.tables["sync_runs"]
         statement = (
-            update(runs).where(runs.c.id == run_id).values(finished_at=_now(), status=status, counts=dict(counts))
+            update(runs).where(runs.c.id == run_id).values(finished_at=utc_now(), status=status, counts=dict(counts))
         )
         if connection is not None:
             connection.execute(statement)
@@ -330,5 +330,5 @@ def _reason(exc: SQLAlchemyError, url: str) -> str:
     return message.replace(str(password), "***") if password else message
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
