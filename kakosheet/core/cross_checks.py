@@ -50,8 +50,8 @@ def _sum_within(table: Table, check: CrossCheck, index: ReferenceIndex, report: 
         if not isinstance(group, str) or not isinstance(amount, Decimal):
             continue
         key = group.upper()
-        limit = limits.get(key)
-        if limit is None or (currency is not None and limit[1] is not None and currency != limit[1]):
+        known = limits.get(key)
+        if known is None or (currency is not None and known[1] is not None and currency != known[1]):
             continue
         rows_of.setdefault(key, []).append(row)
         sums[key] = sums.get(key, Decimal(0)) + amount

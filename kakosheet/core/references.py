@@ -28,7 +28,7 @@ class ReferenceIndex:
     def _key_values(self, name: str) -> list[str | None]:
         table = self._tables[name]
         assert table.schema.key is not None
-        values = table.columns[table.schema.key].row_values() if table.schema.key in table.columns else []
+        values: Any = table.columns[table.schema.key].row_values() if table.schema.key in table.columns else []
         return [str(v).upper() if v is not None else None for v in values]
 
     def _keys(self, name: str) -> frozenset[str]:
