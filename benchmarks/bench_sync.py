@@ -31,6 +31,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -477,7 +478,7 @@ def main() -> None:
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {_cpu_count()} cores",
-        "versions": _versions(),
+        "versions": {**_versions(), "sqlalchemy": version("sqlalchemy"), "psycopg": version("psycopg")},
         "kakosheet_source": _kakosheet_source(),
         "note": args.note,
         "results": results,

@@ -10,8 +10,12 @@ A crash after 2 leaves IDs in the sheet the store does not know: the next sync a
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
 from kakosheet.core.issues import ERROR, Issue, Report
@@ -29,6 +33,7 @@ from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.table import Table
 from kakosheet.core.writeback import WriteBack, sheet_write
 from kakosheet.errors import SourceChangedError
+from kakosheet.sources.base import Source
 from kakosheet.store.changes import apply_log_plan
 from kakosheet.store.store import Store, resolve_url
 from kakosheet.store.tables import stored_fields
@@ -75,44 +80,70 @@ def sync_source(
         store.prepare()
     with store.source_lock(opened.key):
         read, report = read_and_validate(config, schemas, opened, today=now.date())
-        result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
-        tables = {name: t for name, t in read.tables.items() if t.schema.kind == "log"}
-        for name, table in tables.items():
-            tabs = [table, *read.archives.get(name, [])]
-            result.plans[name] = _plan(
-                store, tabs, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
-            )
-        if dry_run:
-            return result
-        result.run_id = store.start_run(opened.key)
-        for name, plan in result.plans.items():
-            result.new_ids[name] = _assign_ids(store, schemas[name], plan)
-        changes = WriteBack(
-            sheets=[
-                sheet_write(table, result.plans[name], result.new_ids[name])
-                for name in result.plans
-                for table in [tables[name], *read.archives.get(name, [])]
-            ],
-            issues=_open_issues(report, result.plans, result.new_ids),
+        with _frozen_heap():
+            return _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run)
+
+
+def _sync_read(
+    store: Store,
+    opened: Source,
+    schemas: SchemaSet,
+    read: ReadResult,
+    report: Report,
+    *,
+    now: dt.datetime,
+    dry_run: bool,
+) -> SyncResult:
+    """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
+    result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
+    tables = {name: t for name, t in read.tables.items() if t.schema.kind == "log"}
+    for name, table in tables.items():
+        tabs = [table, *read.archives.get(name, [])]
+        result.plans[name] = _plan(
+            store, tabs, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
         )
-        try:
-            result.written = opened.write_back(changes)
-        except SourceChangedError:
-            store.finish_run(result.run_id, "source-changed", result.counts)
-            raise
-        with store.changes() as connection:
-            for name, plan in result.plans.items():
-                result.rows_stored += apply_log_plan(
-                    store,
-                    connection,
-                    schemas[name],
-                    plan,
-                    result.new_ids[name],
-                    run_id=result.run_id,
-                    source=opened.key,
-                )
-            store.finish_run(result.run_id, "done", result.counts, connection=connection)
+    if dry_run:
+        return result
+    result.run_id = store.start_run(opened.key)
+    for name, plan in result.plans.items():
+        result.new_ids[name] = _assign_ids(store, schemas[name], plan)
+    changes = WriteBack(
+        sheets=[
+            sheet_write(table, result.plans[name], result.new_ids[name])
+            for name in result.plans
+            for table in [tables[name], *read.archives.get(name, [])]
+        ],
+        issues=_open_issues(report, result.plans, result.new_ids),
+    )
+    try:
+        result.written = opened.write_back(changes)
+    except SourceChangedError:
+        store.finish_run(result.run_id, "source-changed", result.counts)
+        raise
+    with store.changes() as connection:
+        for name, plan in result.plans.items():
+            result.rows_stored += apply_log_plan(
+                store,
+                connection,
+                schemas[name],
+                plan,
+                result.new_ids[name],
+                run_id=result.run_id,
+                source=opened.key,
+            )
+        store.finish_run(result.run_id, "done", result.counts, connection=connection)
     return result
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the collector off the rows already read: a sync of 100k rows otherwise spends a
+    quarter of its time in full collections over objects that live until it ends."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None) -> Store:

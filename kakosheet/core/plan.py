@@ -19,7 +19,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -61,24 +60,24 @@ class RowCase:
     fingerprint: str
     source: _TableRows = field(repr=False)
 
-    @cached_property
+    # Built on each use and not kept: a first sync of 300k rows would otherwise hold them all.
+    @property
     def values(self) -> dict[str, Any]:
         return self.source.values(self.index)
 
-    @cached_property
+    @property
     def raw(self) -> dict[str, str]:
         """Cells whose text did not fit the column's type, as typed."""
         return self.source.raw(self.index)
 
-    @cached_property
+    @property
     def fills(self) -> dict[str, Any]:
         """Blank cells kakosheet fills (field -> value)."""
         return self.source.fills(self.index)
 
     @property
     def year(self) -> int:
-        value = self.values.get(self.source.year_field) if self.source.year_field else None
-        return value.year if isinstance(value, (dt.date, dt.datetime)) else self.source.now.year
+        return self.source.year(self.index)
 
 
 class _TableRows:
@@ -103,6 +102,14 @@ class _TableRows:
 
     def raw(self, index: int) -> dict[str, str]:
         return {f: display(self._raws[f][index]) for f in self.columns if self._invalid[f][index]}
+
+    def year(self, index: int) -> int:
+        """The year a new ID of the row carries: its year_from date's, else the sync's."""
+        field_name = self.year_field
+        value = None
+        if field_name in self.columns and not self._invalid[field_name][index]:
+            value = self._values[field_name][index]
+        return value.year if isinstance(value, (dt.date, dt.datetime)) else self.now.year
 
     def fills(self, index: int) -> dict[str, Any]:
         return {f: self.now for f in self.fillable if self._values[f][index] is None and not self._invalid[f][index]}

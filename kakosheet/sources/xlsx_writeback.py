@@ -292,8 +292,9 @@ def _ensure_highlight(xml: bytes, write: SheetWrite, styles: _Styles) -> bytes:
         f'dxfId="{styles.highlight_dxf()}" priority="{max(priorities, default=0) + 1}"><formula>{formula}'
         f"</formula></cfRule></conditionalFormatting>"
     ).encode()
+    data_end = max(xml.rfind(b"</sheetData>"), 0)  # the elements that follow come after the data
     for name in _AFTER_CF:
-        found = re.search(rb"<" + name.encode() + rb"[\s>/]", xml)
+        found = re.compile(rb"<" + name.encode() + rb"[\s>/]").search(xml, data_end)
         if found:
             return xml[: found.start()] + rule + xml[found.start() :]
     end = xml.rfind(b"</worksheet>")

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, update
 
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
-from kakosheet.store.store import Store, utc_now
+from kakosheet.store.store import CHUNK, Store, utc_now
 from kakosheet.store.tables import stored_fields
 
 
@@ -52,19 +52,19 @@ def apply_log_plan(
             }
         )
 
-    creations = {**new_ids, **plan.adopted}
-    if creations:
-        connection.execute(
-            table.insert(),
-            [
-                {"case_id": case_id, **_row(case, fields), **_meta(case, source, run_id, version=1)}
-                for case_id, case in creations.items()
-            ],
-        )
-        for case_id, case in creations.items():
-            created = {f: [None, value] for f, value in case.values.items() if value is not None}
-            event(case_id, 1, "created", created | _raw_changes({}, case.raw))
-        written += len(creations)
+    creations = list({**new_ids, **plan.adopted}.items())
+    # In chunks, so a first sync of a big log never holds every row and event at once.
+    for start in range(0, len(creations), CHUNK):
+        rows = []
+        for case_id, case in creations[start : start + CHUNK]:
+            values, raw = case.values, case.raw
+            rows.append({"case_id": case_id, **values, **_meta(case, raw, source, run_id, version=1)})
+            created = {f: [None, value] for f, value in values.items() if value is not None}
+            event(case_id, 1, "created", created | _raw_changes({}, raw))
+        connection.execute(table.insert(), rows)
+        connection.execute(history.insert(), events)
+        written += len(rows) + len(events)
+        events.clear()
 
     rewritten = {**plan.changed, **plan.returned, **plan.restored}
     if rewritten:
@@ -77,7 +77,9 @@ def apply_log_plan(
             if not changes and not was_missing:
                 continue  # a restored ID whose case never left the store's view: nothing to record
             version = old["_version"] + (1 if changes else 0)
-            rows.append({"key": case_id, **_row(case, fields), **_meta(case, source, run_id, version=version)})
+            rows.append(
+                {"key": case_id, **_row(case, fields), **_meta(case, case.raw, source, run_id, version=version)}
+            )
             event(case_id, version, "returned" if was_missing else "changed", changes)
         if rows:
             connection.execute(
@@ -116,7 +118,7 @@ def apply_log_plan(
     return written + len(events)
 
 
-def _meta(case: RowCase, source: str, run_id: int, *, version: int) -> dict[str, Any]:
+def _meta(case: RowCase, raw: dict[str, str], source: str, run_id: int, *, version: int) -> dict[str, Any]:
     return {
         "_source": source,
         "_version": version,
@@ -124,7 +126,7 @@ def _meta(case: RowCase, source: str, run_id: int, *, version: int) -> dict[str,
         "_incomplete": case.incomplete,
         "_issues": list(case.notes),
         "_notes_digest": notes_digest(case.notes),
-        "_raw": dict(case.raw) or None,
+        "_raw": dict(raw) or None,
         "_missing_since": None,
         "_updated_run": run_id,
     }
