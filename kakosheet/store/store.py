@@ -206,11 +206,6 @@ class Store:
                 for r in connection.execute(query)
             ]
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        runs = self.metadata.tables["sync_runs"]
-        with self._transaction() as connection:
-            return [dict(r._mapping) for r in connection.execute(select(runs).order_by(runs.c.id.desc()).limit(limit))]
-
     # ------------------------------------------------------------------ IDs
 
     def reserve_numbers(self, log: str, year: int, count: int, *, past: int = 0) -> int:
@@ -263,11 +258,6 @@ class Store:
         """One transaction for all the changes of a sync."""
         with self._transaction() as connection:
             yield connection
-
-    def count_history(self) -> int:
-        history = self.metadata.tables["case_history"]
-        with self._transaction() as connection:
-            return int(connection.execute(select(func.count()).select_from(history)).scalar_one())
 
     # ------------------------------------------------------------------ locking
 
