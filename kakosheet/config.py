@@ -22,8 +22,12 @@ DATE_ORDERS = ("DMY", "MDY")
 CONFIG_TEMPLATE = """\
 # kakosheet settings for this team. Paths are relative to this file.
 
-# The master log: an .xlsx/.xlsm workbook (or, later, a Google Sheet: gsheet:KEY).
+# The master log: an .xlsx/.xlsm workbook, or a Google Sheet (gsheet:KEY or its URL).
 source = "{source}"
+
+# For a Google Sheet: the service-account (or authorized-user) JSON key kakosheet signs
+# in with. Left empty, GOOGLE_APPLICATION_CREDENTIALS names it. Never commit this file.
+# credentials = "service-account.json"
 
 # The canonical store: any SQLAlchemy URL. The default is a SQLite file beside this one.
 store = "{store}"
@@ -49,7 +53,18 @@ date_order = "{date_order}"
 # qc = ["QC Archive"]
 """
 
-_KNOWN_KEYS = {"source", "store", "logs", "schemas", "timezone", "base_currency", "date_order", "archives"}
+_KNOWN_KEYS = {
+    "source",
+    "store",
+    "logs",
+    "schemas",
+    "timezone",
+    "base_currency",
+    "date_order",
+    "archives",
+    "credentials",
+    "sheets_api_url",
+}
 
 
 def default_schema_dir() -> Path:
@@ -74,6 +89,8 @@ class Config:
     base_currency: str = "USD"
     date_order: str | None = None
     archives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # log -> tabs its old cases moved to
+    credentials: Path | None = None  # Google credentials JSON (else GOOGLE_APPLICATION_CREDENTIALS)
+    sheets_api_url: str | None = None  # another Sheets API root (else KAKOSHEET_SHEETS_API_URL, else Google's)
 
     def today(self) -> dt.date:
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
@@ -156,9 +173,12 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
             f"{where('schemas')}: the folder {schemas.name!r} does not exist; "
             "run `kakosheet init` to copy the default schemas"
         )
+    credentials = text("credentials")
     return Config(
         root=root,
         path=path,
+        credentials=root / Path(credentials).expanduser() if credentials else None,
+        sheets_api_url=text("sheets_api_url"),
         source=text("source"),
         store=text("store"),
         logs=tuple(logs),

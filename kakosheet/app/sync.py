@@ -51,6 +51,7 @@ class SyncResult:
     run_id: int | None = None
     written: bool = False
     rows_stored: int = 0
+    rows_left: int = 0  # rows that changed in the sheet during the sync: the next sync takes them
     dry_run: bool = False
 
     @property
@@ -116,10 +117,13 @@ def _sync_read(
         issues=_open_issues(report, result.plans, result.new_ids),
     )
     try:
-        result.written = opened.write_back(changes)
+        outcome = opened.write_back(changes)
     except SourceChangedError:
         store.finish_run(result.run_id, "source-changed", result.counts)
         raise
+    result.written = outcome.written
+    if outcome.skipped:
+        result.rows_left = _leave_unwritten(result, outcome.skipped)
     with store.changes() as connection:
         for name, plan in result.plans.items():
             result.rows_stored += apply_log_plan(
@@ -133,6 +137,19 @@ def _sync_read(
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
     return result
+
+
+def _leave_unwritten(result: SyncResult, skipped: frozenset[tuple[str, int]]) -> int:
+    """Keep out of the store the new and restored cases whose ID did not reach their row (the
+    row moved or changed while the sync ran): their numbers stay unused, the next sync reads
+    the row again. Rows with an ID already are stored as read; only their note waits."""
+    left = 0
+    for name, plan in result.plans.items():
+        for ids in (result.new_ids[name], plan.restored):
+            for case_id in [case_id for case_id, case in ids.items() if (case.sheet, case.row) in skipped]:
+                del ids[case_id]
+                left += 1
+    return left
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from kakosheet.core.validate import validate_table
 from kakosheet.errors import UsageError
 from kakosheet.sources import open_source
 from kakosheet.sources.base import Source
+from kakosheet.sources.gsheet_spec import GoogleAccess
 
 
 def resolve_source(config: Config, source: str | None) -> str:
@@ -27,7 +28,16 @@ def resolve_source(config: Config, source: str | None) -> str:
 
 def open_configured_source(config: Config, source: str | None) -> Source:
     """The SOURCE argument, or the config's `source` (relative to the team folder)."""
-    return open_source(resolve_source(config, source), base=config.root if source is None else None)
+    return open_source(
+        resolve_source(config, source),
+        base=config.root if source is None else None,
+        google=google_access(config),
+    )
+
+
+def google_access(config: Config) -> GoogleAccess:
+    """The Google credentials and API root: kakosheet.toml's, else the environment's."""
+    return GoogleAccess.resolve(config.credentials, config.sheets_api_url)
 
 
 def validate_source(config: Config, source: str | None = None, *, today: dt.date | None = None) -> Report:

@@ -53,6 +53,7 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             "dry_run": result.dry_run,
             "run": result.run_id,
             "written": result.written,
+            "rows_left_for_next_sync": result.rows_left,
             "logs": result.counts,
             "new_ids": {log: sorted(ids) for log, ids in result.new_ids.items()},
             "errors": result.report.errors,
@@ -80,6 +81,11 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             f"Sheet {'updated' if result.written else 'unchanged'}; {result.report.errors} error(s) and "
             f"{result.report.warnings} warning(s) open (see the Issues column and tab).\n"
         )
+        if result.rows_left:
+            out.write(
+                f"{result.rows_left} new row(s) moved or changed in the sheet while it synced; they get their "
+                "ID at the next sync.\n"
+            )
     else:
         out.write(f"Nothing was changed; a sync {verb} store the cases above.\n")
 

@@ -13,12 +13,18 @@ from kakosheet.errors import UsageError
 
 if TYPE_CHECKING:
     from kakosheet.sources.base import Source
+    from kakosheet.sources.gsheet_spec import GoogleAccess
 
 
-def open_source(spec: str, *, base: Path | None = None) -> Source:
-    """The source a SOURCE argument names: a workbook path (relative to ``base``)."""
-    if spec.startswith("gsheet:") or spec.startswith("https://docs.google.com/spreadsheets/"):
-        raise UsageError("Google Sheets sources are not supported yet; export the sheet as .xlsx meanwhile")
+def open_source(spec: str, *, base: Path | None = None, google: GoogleAccess | None = None) -> Source:
+    """The source a SOURCE argument names: a workbook path (relative to ``base``) or a Google
+    Sheet (``gsheet:KEY`` or its URL), opened with ``google``'s credentials."""
+    from kakosheet.sources.gsheet_spec import GoogleAccess, is_google_sheet
+
+    if is_google_sheet(spec):
+        from kakosheet.sources.gsheet import GoogleSheetSource
+
+        return GoogleSheetSource(spec, google or GoogleAccess.resolve(None, None))
     path = Path(spec).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from kakosheet.core.grid import Grid
 from kakosheet.core.writeback import WriteBack
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write-back did: whether the source changed, and the rows it left for the next sync.
+
+    A file is written whole or not at all. A shared sheet is edited while a sync runs: a row
+    that moved or changed after it was read is left alone (``skipped``, as (tab, row) pairs),
+    so the cases read from it must not be stored under an ID it does not show.
+    """
+
+    written: bool
+    skipped: frozenset[tuple[str, int]] = field(default_factory=frozenset)
 
 
 class Source(Protocol):
@@ -42,7 +56,8 @@ class Source(Protocol):
         """Refuse, before anything is stored, a source kakosheet could not write back to."""
         ...
 
-    def write_back(self, changes: WriteBack) -> bool:
-        """Write kakosheet's cells; False when nothing had to change. SourceChangedError when the
-        source changed since it was read (nothing is written then)."""
+    def write_back(self, changes: WriteBack) -> WriteResult:
+        """Write kakosheet's cells (nothing when nothing has to change). SourceChangedError when a
+        file changed since it was read (nothing is written then); a shared sheet skips the rows
+        that changed instead."""
         ...

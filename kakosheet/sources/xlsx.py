@@ -15,6 +15,7 @@ import python_calamine as calamine
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
+from kakosheet.sources.base import WriteResult
 from kakosheet.sources.xlsx_package import (
     CellScan,
     Package,
@@ -68,8 +69,8 @@ class XlsxSource:
         if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
             raise SourceError(f"{self.name}: kakosheet may not write to it or its folder; check the permissions")
 
-    def write_back(self, changes: WriteBack) -> bool:
-        return write_back(self.path, self._package.sheet_parts, changes, self._stamp)
+    def write_back(self, changes: WriteBack) -> WriteResult:
+        return WriteResult(written=write_back(self.path, self._package.sheet_parts, changes, self._stamp))
 
     @property
     def date1904(self) -> bool:

@@ -1,0 +1,111 @@
+"""A Google Sheet as a source: read in one request, whatever its size or its locale.
+
+All tabs a sync needs come in one ``values:batchGet`` rendered as FORMULA with dates as
+serial numbers: typed values arrive unformatted (the sheet's locale cannot turn 1.5 into
+"1,5"), and a formula arrives as its text, so kakosheet knows which cells hold one (a
+formula dragged down an empty row does not make that row a case). Only when formulas are
+present, a second ``batchGet`` fetches the computed values of the columns that hold them.
+The number of requests never grows with the number of rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kakosheet.core.grid import Grid, column_letters
+from kakosheet.core.issues_tab import ISSUES_TAB
+from kakosheet.core.writeback import WriteBack
+from kakosheet.sources.base import WriteResult
+from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
+from kakosheet.sources.gsheet_spec import GoogleAccess, sheet_key
+from kakosheet.sources.gsheet_writeback import SheetState, write_back
+
+# What the Sheets API shows for a formula that fails (and the readers give as a blank).
+ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#ERROR!", "#SPILL!"})
+
+
+class GoogleSheetSource:
+    """One spreadsheet, opened with the team's credentials: its tabs are read once, then written."""
+
+    def __init__(self, spec: str, access: GoogleAccess) -> None:
+        self._client = SheetsClient.connect(sheet_key(spec), access)
+        self._state = SheetState.of(self._client.metadata())
+        self._client.title = self._state.title
+
+    @property
+    def name(self) -> str:
+        return self._client.label
+
+    @property
+    def key(self) -> str:
+        return f"gsheet:{self._client.key}"
+
+    @property
+    def date1904(self) -> bool:
+        return False  # Google Sheets counts dates from 1899-12-30, as Excel does
+
+    @property
+    def requests_sent(self) -> int:
+        return self._client.http.requests_sent
+
+    def sheet_names(self) -> list[str]:
+        return [tab.title for tab in self._state.tabs.values()]
+
+    def check_writable(self) -> None:
+        """Nothing to check up front: edit rights are only known by writing; a read-only share
+        fails the write with a message, before anything is stored."""
+
+    def read_head(self, sheet: str, rows: int) -> Grid:
+        (value_range,) = self._client.batch_get([f"{quote_sheet(sheet)}!1:{rows}"], "FORMULA")
+        return _grid(sheet, value_range)
+
+    def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
+        """The tabs (and kakosheet's Issues tab, to know whether it needs rewriting)."""
+        wanted = list(dict.fromkeys([*sheets, *([ISSUES_TAB] if ISSUES_TAB in self._state.tabs else [])]))
+        ranges = self._client.batch_get([quote_sheet(sheet) for sheet in wanted], "FORMULA")
+        grids = {sheet: _grid(sheet, value_range) for sheet, value_range in zip(wanted, ranges, strict=True)}
+        self._state.remember(grids)
+        self._compute_formulas([grids[sheet] for sheet in sheets])
+        return {sheet: grids[sheet] for sheet in sheets}
+
+    def write_back(self, changes: WriteBack) -> WriteResult:
+        return write_back(self._client, self._state, changes)
+
+    def _compute_formulas(self, grids: list[Grid]) -> None:
+        """Replace each formula's text by its value (an error code becomes an error cell)."""
+        columns = sorted({(grid.sheet, column) for grid in grids for _, column in _formula_cells(grid)})
+        if not columns:
+            return
+        ranges = [
+            f"{quote_sheet(sheet)}!{column_letters(column)}:{column_letters(column)}" for sheet, column in columns
+        ]
+        computed = self._client.batch_get(ranges, "UNFORMATTED_VALUE", by_columns=True)
+        values = {key: (vr.get("values") or [[]])[0] for key, vr in zip(columns, computed, strict=True)}
+        for grid in grids:
+            for index, column in _formula_cells(grid):
+                column_values = values[(grid.sheet, column)]
+                text = grid.rows[index][column]
+                value = column_values[index] if index < len(column_values) else ""
+                if value == text:
+                    continue  # text that merely starts with "=" (typed as text), not a formula
+                grid.formulas.add((grid.sheet_row(index), column))
+                if isinstance(value, str) and value in ERROR_CODES:
+                    grid.errors[(grid.sheet_row(index), column)] = value
+                    value = ""
+                grid.rows[index][column] = value
+
+
+def _formula_cells(grid: Grid) -> list[tuple[int, int]]:
+    return [
+        (index, column)
+        for index, row in enumerate(grid.rows)
+        for column, value in enumerate(row)
+        if isinstance(value, str) and value.startswith("=")
+    ]
+
+
+def _grid(sheet: str, value_range: dict[str, Any]) -> Grid:
+    """The API leaves out trailing blanks (and the whole ``values`` key for an empty tab)."""
+    rows = value_range.get("values") or []
+    width = max((len(row) for row in rows), default=0)
+    return Grid(sheet=sheet, rows=[row + [""] * (width - len(row)) for row in rows])

@@ -1,0 +1,52 @@
+"""Which sources are Google Sheets, their keys, and where kakosheet finds credentials and the API.
+
+Kept free of gspread and google-auth, so opening a workbook file does not import them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kakosheet.errors import SourceError
+
+GOOGLE_ROOT = "https://sheets.googleapis.com"
+CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+API_URL_ENV = "KAKOSHEET_SHEETS_API_URL"
+
+_KEY_IN_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
+_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+
+
+def is_google_sheet(spec: str) -> bool:
+    return spec.startswith("gsheet:") or spec.startswith("https://docs.google.com/spreadsheets/")
+
+
+def sheet_key(spec: str) -> str:
+    """The spreadsheet key of ``gsheet:KEY`` or of a sheet's URL."""
+    match = _KEY_IN_URL.match(spec)
+    key = match.group(1) if match else spec.removeprefix("gsheet:").strip()
+    if not _KEY.match(key):
+        raise SourceError(
+            f"{spec!r} does not name a Google Sheet; use gsheet:KEY (the long code in the sheet's address "
+            "between /d/ and /edit) or paste the sheet's URL"
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class GoogleAccess:
+    """Where the credentials and the API are: the config's settings, else the environment."""
+
+    credentials: Path | None = None
+    api_url: str | None = None
+
+    @classmethod
+    def resolve(cls, credentials: Path | None, api_url: str | None) -> GoogleAccess:
+        from_env = os.environ.get(CREDENTIALS_ENV)
+        return cls(
+            credentials=credentials or (Path(from_env).expanduser() if from_env else None),
+            api_url=os.environ.get(API_URL_ENV) or api_url or GOOGLE_ROOT,
+        )
