@@ -35,12 +35,14 @@ def _format_option(func):  # type: ignore[no-untyped-def]
 def validate(ctx: click.Context, source: str | None, output_format: str) -> None:
     """Check every row of the workbook and list every issue; changes nothing.
 
-    SOURCE is an .xlsx/.xlsm workbook; without it, `source` from kakosheet.toml.
-    Exits 1 when any error is found (warnings alone exit 0).
+    SOURCE is an .xlsx/.xlsm workbook or a Google Sheet (gsheet:KEY or the sheet's URL);
+    without it, `source` from kakosheet.toml. Exits 1 when any error is found (warnings
+    alone exit 0).
 
     \b
     Examples:
       kakosheet validate master.xlsx
+      kakosheet validate gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg
       kakosheet validate --format json > issues.json
     """
     from kakosheet.app.validate import validate_source
@@ -164,12 +166,14 @@ def sync(
     New rows get IDs (QC-2026-0001...), every change becomes a version in the store's
     history, rows gone from the sheet are kept and reported, and the Issues column, the
     highlights and the Issues tab show what is still wrong. Only kakosheet's cells are
-    written; the rest of the workbook is left exactly as it is.
+    written; the rest of the workbook is left exactly as it is. SOURCE is a workbook or a
+    Google Sheet, as for `validate`.
 
     \b
     Examples:
       kakosheet sync
       kakosheet sync master.xlsx --dry-run
+      kakosheet sync gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg
       kakosheet sync --store postgresql://kakosheet@db.internal/aftersales --strict
     """
     from kakosheet.app.sync import sync_source

@@ -105,7 +105,12 @@ def _formula_cells(grid: Grid) -> list[tuple[int, int]]:
 
 
 def _grid(sheet: str, value_range: dict[str, Any]) -> Grid:
-    """The API leaves out trailing blanks (and the whole ``values`` key for an empty tab)."""
+    """The API leaves out trailing blanks (and the whole ``values`` key for an empty tab).
+    Whole numbers arrive as JSON integers; they become floats, as a workbook reader gives
+    them, so both sources hand the same values to validation."""
     rows = value_range.get("values") or []
     width = max((len(row) for row in rows), default=0)
-    return Grid(sheet=sheet, rows=[row + [""] * (width - len(row)) for row in rows])
+    return Grid(
+        sheet=sheet,
+        rows=[[float(v) if type(v) is int else v for v in row] + [""] * (width - len(row)) for row in rows],
+    )
