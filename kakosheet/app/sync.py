@@ -32,7 +32,7 @@ from kakosheet.core.plan import (
 from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.table import Table
 from kakosheet.core.writeback import WriteBack, sheet_write
-from kakosheet.errors import SourceChangedError
+from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.sources.base import Source
 from kakosheet.store.changes import apply_log_plan
 from kakosheet.store.store import Store, resolve_url
@@ -120,6 +120,9 @@ def _sync_read(
         outcome = opened.write_back(changes)
     except SourceChangedError:
         store.finish_run(result.run_id, "source-changed", result.counts)
+        raise
+    except SourceError:
+        store.finish_run(result.run_id, "write-failed", result.counts)
         raise
     result.written = outcome.written
     if outcome.skipped:

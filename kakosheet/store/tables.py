@@ -131,7 +131,7 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         Column("source", String(512), nullable=False),
         Column("started_at", DateTime, nullable=False),
         Column("finished_at", DateTime, nullable=True),
-        Column("status", String(16), nullable=False),  # running, done, source-changed, failed
+        Column("status", String(16), nullable=False),  # running, done, source-changed, write-failed
         Column("counts", JSON, nullable=True),
     )
     return metadata

@@ -122,6 +122,8 @@ def test_a_500_mid_write_leaves_nothing_the_next_sync_cannot_finish(
     with pytest.raises(SourceError, match="500"):
         sync_source(team, google_sheet.spec, now=NOW)
     assert all(ids_by_description(google_sheet).values()) and stored(team) == {}
+    with create_engine(f"sqlite:///{team.root / 'kakosheet.db'}").connect() as connection:
+        assert connection.execute(text("select status from sync_runs")).scalar_one() == "write-failed"
     api.clear_faults()
     result = sync_source(team, google_sheet.spec, now=NOW)
     assert result.counts["qc"]["new"] == 5 and not result.new_ids["qc"]  # all five adopted
