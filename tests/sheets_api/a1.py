@@ -26,7 +26,7 @@ def col_letters(index: int) -> str:
 
 
 def col_index(letters: str) -> int:
-    """"A" -> 0, "AA" -> 26."""
+    """ "A" -> 0, "AA" -> 26."""
     value = 0
     for char in letters.upper():
         value = value * 26 + ord(char) - 64
@@ -74,7 +74,7 @@ WHOLE = Span()
 
 
 def _endpoint(text: str) -> tuple[int | None, int | None] | None:
-    """"B3" -> (col 1, row 2); "B" -> (1, None); "3" -> (None, 2); None when it is not A1."""
+    """ "B3" -> (col 1, row 2); "B" -> (1, None); "3" -> (None, 2); None when it is not A1."""
     match = _CELL.match(text.strip())
     if not match or not (match.group(1) or match.group(2)):
         return None
@@ -85,7 +85,7 @@ def _endpoint(text: str) -> tuple[int | None, int | None] | None:
 
 
 def parse_span(text: str) -> Span | None:
-    """"A1", "A1:D", "A:A", "2:2", "A2:C10" -> Span; None when the text is not A1 notation."""
+    """ "A1", "A1:D", "A:A", "2:2", "A2:C10" -> Span; None when the text is not A1 notation."""
     parts = text.split(":")
     if len(parts) > 2:
         return None
@@ -115,7 +115,7 @@ def _axis(a: int | None, b: int | None) -> tuple[int, int | None]:
 
 
 def split_sheet(text: str) -> tuple[str | None, str | None]:
-    """"'It''s'!A1" -> ("It's", "A1"); "Tab" -> (None, "Tab") (caller decides: title or A1 on the first sheet)."""
+    """ "'It''s'!A1" -> ("It's", "A1"); "Tab" -> (None, "Tab") (caller decides: title or A1 on the first sheet)."""
     text = text.strip()
     if text.startswith("'"):
         end = _closing_quote(text)

@@ -180,9 +180,7 @@ class Auth:
     def _refresh_grant(self, form: dict[str, str]) -> tuple[str, frozenset[str]]:
         for principal in self.principals.values():
             if principal.kind == "authorized_user" and principal.refresh_token == form.get("refresh_token"):
-                if principal.client_id != form.get("client_id") or principal.client_secret != form.get(
-                    "client_secret"
-                ):
+                if principal.client_id != form.get("client_id") or principal.client_secret != form.get("client_secret"):
                     raise TokenError("The OAuth client was not found.", "invalid_client")
                 if principal.revoked:
                     raise TokenError("Token has been expired or revoked.")

@@ -143,7 +143,7 @@ def from_user_entered(value: Any, locale: Locale) -> Any:
 
 
 def parse_number(text: str, locale: Locale) -> Any:
-    """"1,5" is 1.5 in de_DE; "1,234.5" is 1234.5 in en_US; "12%" is 0.12 with a percent format."""
+    """ "1,5" is 1.5 in de_DE; "1,234.5" is 1234.5 in en_US; "12%" is 0.12 with a percent format."""
     percent = text.endswith("%")
     body = text[:-1].strip() if percent else text
     group, decimal = re.escape(locale.group), re.escape(locale.decimal)

@@ -64,16 +64,15 @@ class SheetsApiServer:
         self._router = Router(self._books, lambda: self._auth.known(), self.create_spreadsheet)
         self._faults: list[Fault] = []
         self._hook: Callable[[Request], Any] | None = None
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[Request] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self) -> SheetsApiServer:
-        httpd = ThreadingHTTPServer((self._host, 0), _Handler)
-        httpd.daemon_threads = True
-        httpd.api = self  # type: ignore[attr-defined]
+        httpd = _HTTPServer((self._host, 0), _Handler)
+        httpd.api = self
         self._httpd = httpd
         self._auth.token_uri = self.token_uri
         self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="sheets-api", daemon=True)
@@ -245,10 +244,9 @@ def _add_tab(book: Spreadsheet, title: str, rows: list[list[Any]], sheet_id: int
     }
     sheet = book.add_sheet(props)
     for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            stored = cells.from_python(value)
-            if stored is not None:
-                sheet.put(r, c, stored)
+        if row:
+            sheet.put_row(r, 0, [cells.from_python(value) for value in row])
+    sheet.rows = [row if any(v is not None for v in row) else [] for row in sheet.rows]
 
 
 def _parse_body(raw_path: str, raw: bytes) -> Any:
@@ -278,6 +276,14 @@ def _slug(email: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in email.split("@", 1)[0])
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen backlog deep enough for a burst of parallel clients."""
+
+    daemon_threads = True
+    request_queue_size = 128
+    api: SheetsApiServer
+
+
 class _Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive: every reply has a Content-Length."""
 
@@ -292,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        api: SheetsApiServer = self.server.api  # type: ignore[attr-defined]
+        api = self.server.api  # type: ignore[attr-defined]
         try:
             status, body = api.handle(self.command, self.path, self.headers, raw)
         except Exception as error:  # a bug in the server must not hang the client: answer 500

@@ -102,4 +102,3 @@ class SparseGrid:
             if source in cols:
                 for target in targets:
                     cols[target] = cols[source]
-

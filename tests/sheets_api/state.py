@@ -18,7 +18,7 @@ from .a1 import WHOLE, Span, format_range, parse_span, split_sheet
 from .cells import SKIP, Cell, is_date_format
 from .defaults import DEFAULT_FORMAT, DEFAULT_THEME
 from .errors import invalid
-from .numfmt import Locale, locale_of
+from .numfmt import Locale, automatic_formatter, locale_of
 from .sparse import SparseGrid
 
 FORMATTED, UNFORMATTED, FORMULA = "FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA"
@@ -174,13 +174,14 @@ class Sheet:
         r0, r1, c0, c1 = block
         out: list[list[Any]] = []
         formats, formulas = self.formats.rows, self.formulas.rows
+        plain = automatic_formatter(locale)
         for r in range(r0, min(r1, len(self.rows))):
             values = self.rows[r][c0:c1]
             fmts, forms = formats.get(r), formulas.get(r)
             if fmts or (forms and mode == FORMULA):
                 rendered = self._render_slow(values, r, c0, mode, date_strings, locale)
             elif mode == FORMATTED:
-                rendered = [v if type(v) is str else cells.formatted(v, None, locale) for v in values]
+                rendered = [v if type(v) is str else plain(v) for v in values]
             else:
                 rendered = ["" if v is None else v for v in values]
             while rendered and rendered[-1] == "":
