@@ -79,6 +79,26 @@ class RowCase:
     def year(self) -> int:
         return self.source.year(self.index)
 
+    def value(self, field_name: str) -> Any:
+        """One stored value of the row, without building the others."""
+        return self.source.value(self.index, field_name)
+
+
+@dataclass(frozen=True)
+class StoredColumn:
+    """One field of some rows as the store keeps it, each distinct cell once: a bulk writer
+    converts ``distinct`` once and indexes it with ``codes`` instead of building a dict per row.
+
+    The row at index ``i`` of its table holds ``distinct[codes[i]]`` (what ``RowCase.values``
+    gives for the field) and, when its cell did not fit the type, ``as_typed[codes[i]]`` (what
+    ``RowCase.raw`` gives).
+    """
+
+    field: str
+    distinct: list[Any]
+    as_typed: list[str | None]
+    codes: np.ndarray
+
 
 class _TableRows:
     """Column arrays of one table, from which a RowCase's values are taken on demand."""
@@ -99,6 +119,26 @@ class _TableRows:
         values = {f: (None if self._invalid[f][index] else self._values[f][index]) for f in self.columns}
         values.update(self.fills(index))
         return values
+
+    def value(self, index: int, field_name: str) -> Any:
+        if field_name not in self.columns or self._invalid[field_name][index]:
+            return None
+        value = self._values[field_name][index]
+        return self.now if value is None and field_name in self.fillable else value
+
+    def stored_column(self, field_name: str) -> StoredColumn:
+        """The field of every row, as ``values`` and ``raw`` would give it, each distinct cell once."""
+        typed = self.columns[field_name]
+        fill = self.now if field_name in self.fillable else None
+        distinct = [
+            None if problem is not None else (fill if value is None else value)
+            for value, problem in zip(typed.values[:-1], typed.problems, strict=True)
+        ]
+        as_typed: list[str | None] = [
+            None if problem is None else display(raw)
+            for raw, problem in zip(typed.raw[:-1], typed.problems, strict=True)
+        ]
+        return StoredColumn(field_name, [*distinct, fill], [*as_typed, None], typed.codes)
 
     def raw(self, index: int) -> dict[str, str]:
         return {f: display(self._raws[f][index]) for f in self.columns if self._invalid[f][index]}
@@ -355,10 +395,11 @@ def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mappi
     next_number = dict(first_numbers)
     assigned: dict[str, RowCase] = {}
     for case in sorted(cases, key=lambda c: c.row):
-        parts = {name: _id_part(case.values.get(name)) for name in schema.id.row_fields}
-        number = next_number[case.year]
-        next_number[case.year] = number + 1
-        assigned[schema.id.format(year=case.year, number=number, **parts)] = case
+        parts = {name: _id_part(case.value(name)) for name in schema.id.row_fields}
+        year = case.year
+        number = next_number[year]
+        next_number[year] = number + 1
+        assigned[schema.id.format(year=year, number=number, **parts)] = case
     return assigned
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import Connection, bindparam, update
 
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
-from kakosheet.store.store import CHUNK, Store, utc_now
+from kakosheet.store.created import store_created
+from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
 
 
@@ -53,18 +54,9 @@ def apply_log_plan(
         )
 
     creations = list({**new_ids, **plan.adopted}.items())
-    # In chunks, so a first sync of a big log never holds every row and event at once.
-    for start in range(0, len(creations), CHUNK):
-        rows = []
-        for case_id, case in creations[start : start + CHUNK]:
-            values, raw = case.values, case.raw
-            rows.append({"case_id": case_id, **values, **_meta(case, raw, source, run_id, version=1)})
-            created = {f: [None, value] for f, value in values.items() if value is not None}
-            event(case_id, 1, "created", created | _raw_changes({}, raw))
-        connection.execute(table.insert(), rows)
-        connection.execute(history.insert(), events)
-        written += len(rows) + len(events)
-        events.clear()
+    written += store_created(
+        connection, table, history, creations, log=schema.name, run_id=run_id, source=source, now=now
+    )
 
     rewritten = {**plan.changed, **plan.returned, **plan.restored}
     if rewritten:

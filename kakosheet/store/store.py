@@ -83,10 +83,10 @@ class Store:
         try:
             backend = make_url(url).get_backend_name()
             if backend == "sqlite":
-                engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_to_json)
+                engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=to_json)
                 _sqlite_pragmas(engine)
             elif backend == "postgresql":
-                engine = create_engine(url, pool_pre_ping=True, json_serializer=_to_json)
+                engine = create_engine(url, pool_pre_ping=True, json_serializer=to_json)
             else:
                 raise UsageError(f"store: {backend!r} databases are not supported; use sqlite:/// or postgresql://")
             with engine.connect():
@@ -290,7 +290,7 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _to_json(value: Any) -> str:
+def to_json(value: Any) -> str:
     """JSON columns hold money and dates as text (12.50, 2026-03-02), never as floats."""
     return json.dumps(value, default=str, ensure_ascii=False)
 
