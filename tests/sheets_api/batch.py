@@ -44,7 +44,7 @@ def _one(book: Spreadsheet, index: int, request: Any) -> dict[str, Any]:
         message = f"Invalid JSON payload received. Unknown name \"{kind}\" at 'requests[{index}]': Cannot find field."
         raise invalid(message)
     try:
-        return handler(book, params or {}) or {}
+        return handler(book, params or {}) or {}  # params are freshly parsed JSON: stored as they are
     except RequestError as error:
         raise invalid(f"Invalid requests[{index}].{kind}: {error}") from None
     except (KeyError, TypeError, ValueError) as error:
@@ -106,6 +106,7 @@ def update_sheet_properties(book: Spreadsheet, params: dict[str, Any]) -> None:
     old_rows, old_cols = sheet.row_count, sheet.col_count
     props = fields.apply(sheet.props, given, mask)
     props["sheetId"] = sheet.id
+    props.setdefault("sheetType", "GRID")
     title = props.get("title")
     if not title or any(s.title == title and s is not sheet for s in book.sheets):
         raise RequestError(f'A sheet with the name "{title}" already exists. Please enter another name.')
@@ -177,10 +178,10 @@ def write_cell(sheet: Sheet, row: int, col: int, data: dict, mask: dict, cache: 
                 cache[key] = (old, new)  # old kept alive so its id is not reused
         else:
             new = cache[key][1]
-        sheet.formats.set(row, col, copy.deepcopy(new) or None)
+        sheet.formats.set(row, col, new or None)  # shared, never mutated in place (see SparseGrid)
     for name, store in (("note", sheet.notes), ("dataValidation", sheet.validation)):
         if name in mask:
-            store.set(row, col, copy.deepcopy(data.get(name)) or None)
+            store.set(row, col, data.get(name) or None)
 
 
 def clear_cells(sheet: Sheet, block: tuple[int, int, int, int], mask: dict) -> None:
@@ -207,9 +208,10 @@ def set_data_validation(book: Spreadsheet, params: dict[str, Any]) -> None:
     rule = params.get("rule")
     if rule is not None and not (rule.get("condition") or {}).get("type"):
         raise RequestError("Invalid data validation rule: condition type is required.")
+    rule = copy.deepcopy(rule) or None  # one copy shared by the cells: stored extras are never mutated in place
     for row in range(r0, r1):
         for col in range(c0, c1):
-            sheet.validation.set(row, col, copy.deepcopy(rule) if rule else None)
+            sheet.validation.set(row, col, rule)
 
 
 def merge_cells(book: Spreadsheet, params: dict[str, Any]) -> None:

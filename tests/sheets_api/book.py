@@ -6,6 +6,7 @@ recorded in api.requests.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from . import batch, cells, dimensions, metadata
@@ -95,12 +96,14 @@ class Book:
             return self._sheet(tab).notes.get(*self._cell(a1))
 
     def validation(self, tab: str, a1: str) -> dict[str, Any] | None:
+        """The cell's DataValidationRule (a copy), None when unset."""
         with self._api._lock:
-            return self._sheet(tab).validation.get(*self._cell(a1))
+            return copy.deepcopy(self._sheet(tab).validation.get(*self._cell(a1)))
 
     def format(self, tab: str, a1: str) -> dict[str, Any] | None:
+        """The cell's userEnteredFormat (a copy), None when unset."""
         with self._api._lock:
-            return self._sheet(tab).formats.get(*self._cell(a1))
+            return copy.deepcopy(self._sheet(tab).formats.get(*self._cell(a1)))
 
     def sheet(self, tab: str) -> dict[str, Any]:
         """The tab's metadata exactly as spreadsheets.get shows it (no grid data)."""
@@ -110,7 +113,7 @@ class Book:
     def properties(self) -> dict[str, Any]:
         """The spreadsheet's properties (title, locale, timeZone, ...)."""
         with self._api._lock:
-            return dict(self._book().props)
+            return copy.deepcopy(self._book().props)
 
     # -- changing ----------------------------------------------------------------------------------------------
 
@@ -132,11 +135,11 @@ class Book:
 
     def set_format(self, tab: str, a1: str, user_entered_format: dict[str, Any] | None) -> None:
         with self._api._lock:
-            self._sheet(tab).formats.set(*self._cell(a1), user_entered_format or None)
+            self._sheet(tab).formats.set(*self._cell(a1), copy.deepcopy(user_entered_format) or None)
 
     def set_validation(self, tab: str, a1: str, rule: dict[str, Any] | None) -> None:
         with self._api._lock:
-            self._sheet(tab).validation.set(*self._cell(a1), rule or None)
+            self._sheet(tab).validation.set(*self._cell(a1), copy.deepcopy(rule) or None)
 
     def insert_rows(self, tab: str, before_row: int, count: int = 1) -> None:
         """Insert rows above 1-based before_row as a person does: all below shifts down, formatting inherited."""
@@ -154,4 +157,4 @@ class Book:
     def batch_update(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Apply spreadsheets.batchUpdate requests directly (setup: conditional formats, protection...)."""
         with self._api._lock:
-            return batch.apply_batch(self._book(), {"requests": requests})["replies"]
+            return batch.apply_batch(self._book(), {"requests": copy.deepcopy(requests)})["replies"]

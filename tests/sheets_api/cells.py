@@ -110,8 +110,10 @@ def from_raw(value: Any) -> Any:
     kind = type(value)
     if kind is str:
         return value or BLANK
-    if kind is int or kind is bool:
+    if kind is bool:
         return value
+    if kind is int:
+        return value if -(2**53) < value < 2**53 else float(value)
     if kind is float:
         return normalise(value)
     if value is None:
@@ -156,9 +158,10 @@ def parse_number(text: str, locale: Locale) -> Any:
     except ValueError:
         return None
     if percent:
-        return Cell(normalise(number / 100), None, {"type": "PERCENT", "pattern": "0.00%"})
+        pattern = "0.00%" if locale.decimal in body else "0%"
+        return Cell(normalise(number / 100), None, {"type": "PERCENT", "pattern": pattern})
     if re.fullmatch(r"[+-]?\d+", plain):
-        return int(plain)
+        return normalise(int(plain))
     return normalise(number)
 
 

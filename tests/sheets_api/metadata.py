@@ -21,7 +21,9 @@ def spreadsheet_url(key: str) -> str:
     return f"https://docs.google.com/spreadsheets/d/{key}/edit"
 
 
-def spreadsheet_json(book: Spreadsheet, grid: dict[int, list[Block]] | None = None, only: set[int] | None = None):
+def spreadsheet_json(
+    book: Spreadsheet, grid: dict[int, list[Block]] | None = None, only: set[int] | None = None
+) -> dict[str, Any]:
     """The Spreadsheet resource; grid maps sheetId -> blocks to include as data[]; only limits the sheets."""
     sheets = [s for s in book.sheets if only is None or s.id in only]
     return {

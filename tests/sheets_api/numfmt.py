@@ -65,9 +65,11 @@ def from_serial(serial: float) -> dt.datetime:
 
 
 def normalise(number: int | float) -> int | float:
-    """Integral floats become ints so JSON says 53, not 53.0, exactly as Google does."""
-    if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
-        return int(number)
+    """Numbers as Sheets keeps them: doubles, with integral ones as ints so JSON says 53, not 53.0, as Google does."""
+    if isinstance(number, float):
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if not isinstance(number, bool) and abs(number) >= 2**53:
+        return float(number)
     return number
 
 

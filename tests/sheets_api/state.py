@@ -113,6 +113,9 @@ class Sheet:
         """Store one written value (plain, or a Cell carrying a formula / implied number format)."""
         if stored is SKIP:
             return
+        if stored is None and (row >= len(self.rows) or col >= len(self.rows[row])):
+            self.formulas.pop(row, col)  # blanking a cell that holds nothing: no need to materialise it
+            return
         cells_row = self._row(row, col + 1)
         if type(stored) is Cell:
             cells_row[col] = stored.value

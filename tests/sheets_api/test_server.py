@@ -211,7 +211,7 @@ def test_raw_keeps_text_and_user_entered_parses_it(api: SheetsApiServer, client:
     formula = client.values(book.key, "Log!A1:B2", valueRenderOption="FORMULA")["values"]
     assert formula == [["=1+1", "+1"], ["=1+1", 1]]
     formatted = client.values(book.key, "Log!A2:H2")["values"]
-    assert formatted == [["2", "1", "-5", "@x", "007", "2024-03-01", "TRUE", "12.00%"]]
+    assert formatted == [["2", "1", "-5", "@x", "007", "2024-03-01", "TRUE", "12%"]]
 
 
 def test_locale_decides_how_numbers_are_typed_and_shown(api: SheetsApiServer, client: Client) -> None:
