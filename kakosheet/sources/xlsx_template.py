@@ -68,7 +68,7 @@ TYPE_WIDTHS = {
 }
 
 
-def _width(column: Column) -> float:
+def column_width(column: Column) -> float:
     if column.width:
         return column.width
     width = TYPE_WIDTHS.get(column.type, 18)
@@ -77,7 +77,7 @@ def _width(column: Column) -> float:
     return max(width, len(column.label) + 4)
 
 
-def _note(column: Column, schema: LogSchema) -> str:
+def column_note(column: Column, schema: LogSchema) -> str:
     lines = [column.description or column.label]
     labels = schema.labels
     if column.kind == "owned":
@@ -179,7 +179,7 @@ def _column_validation(column: Column, schemas: SchemaSet, lists: dict[str, str]
     return None
 
 
-def _header_fill(column: Column) -> PatternFill:
+def header_fill(column: Column) -> PatternFill:
     if column.kind in ("owned", "computed"):
         return KAKOSHEET_FILL
     if column.kind == "fill_when_blank":
@@ -196,13 +196,13 @@ def _write_log_tab(sheet: Worksheet, schema: LogSchema, schemas: SchemaSet, list
         letter = letters[column.field]
         cell = sheet.cell(row=1, column=index, value=column.label)
         cell.font = HEADER_FONT
-        cell.fill = _header_fill(column)
+        cell.fill = header_fill(column)
         cell.alignment = Alignment(vertical="center", wrap_text=True)
-        comment = Comment(_note(column, schema), "kakosheet")
+        comment = Comment(column_note(column, schema), "kakosheet")
         comment.width, comment.height = 260, 120
         cell.comment = comment
         dimension = sheet.column_dimensions[letter]
-        dimension.width = _width(column)
+        dimension.width = column_width(column)
         if column.type in NUMBER_FORMATS:
             dimension.number_format = NUMBER_FORMATS[column.type]
         if column.kind in ("owned", "computed"):

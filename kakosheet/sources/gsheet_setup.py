@@ -1,0 +1,739 @@
+"""`kakosheet gsheet setup`: a Google Sheet made into the master workbook, the Sheets way.
+
+The sheet gets what the xlsx template has (sources/xlsx_template.py): a tab per log and per
+reference table, headers coloured by who writes the column, a note on every header, dropdowns
+from a hidden Lists tab, date and number checks, blank mandatory cells highlighted, number
+formats (identifiers as text), a frozen header, and kakosheet's own columns guarded by a
+warning-only protection.
+
+The run reads the sheet (its metadata, then the first rows of the tabs it sets up with their
+notes, validation and formats), works out what differs from the schemas, and sends only that,
+in ONE ``spreadsheets:batchUpdate`` -- nothing at all when the sheet is already set up. Adding
+a tab, a protected range or a conditional format is not idempotent, so a 5xx answer is never
+blindly re-sent: the sheet is read again and only what is still missing is sent (the request
+may have been applied before the answer was lost). kakosheet recognises its own protected
+ranges by their description ("kakosheet: ...") and its own highlight rules by their formula.
+
+Staff cells are never cleared or moved: an existing tab keeps its columns where they are, and
+missing columns go to the right of everything used.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kakosheet.core.codes import COUNTRIES, CURRENCIES
+from kakosheet.core.grid import Grid, column_letters
+from kakosheet.core.header import SCAN_ROWS, locate_header
+from kakosheet.core.schema import Column, LogSchema, SchemaSet, normalize_label
+from kakosheet.errors import SourceError, UsageError
+from kakosheet.sources.gsheet_client import SheetsClient, SheetsServerError, quote_sheet
+from kakosheet.sources.gsheet_spec import GoogleAccess, is_google_sheet, sheet_key
+from kakosheet.sources.xlsx_template import (
+    BLANK_MANDATORY_FILL,
+    LISTS_TAB,
+    NUMBER_FORMATS,
+    OWNED_CELL_FILL,
+    REFERENCE_ORDER,
+    column_note,
+    column_width,
+    header_fill,
+)
+
+PROTECTION_MARK = "kakosheet:"
+BLANK_RULE = re.compile(r"^=AND\(COUNTA\(\$[A-Z]+\d+:\$[A-Z]+\d+\)>0,ISBLANK\([A-Z]+\d+\)\)$")
+SETUP_ATTEMPTS = 4
+NEW_TAB_ROWS = 1000
+PIXELS_PER_CHARACTER = 7
+HEADER_FORMAT_FIELDS = "userEnteredFormat(backgroundColor,textFormat.bold,wrapStrategy,verticalAlignment)"
+SHEETS_NUMBER_TYPES = {
+    "date": "DATE",
+    "datetime": "DATE_TIME",
+    "money": "NUMBER",
+    "number": "NUMBER",
+    "integer": "NUMBER",
+    "percent": "PERCENT",
+    "id": "TEXT",
+    "code": "TEXT",
+}
+GRID_FIELDS = (
+    "sheets(properties(sheetId,title),"
+    "data(startRow,rowData(values(userEnteredValue,note,dataValidation,userEnteredFormat))))"
+)
+
+
+class TeamSettings(Protocol):
+    """What setup needs of kakosheet.toml (config.Config); sources may not import the config."""
+
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def logs(self) -> tuple[str, ...]: ...
+    @property
+    def credentials(self) -> Path | None: ...
+    @property
+    def sheets_api_url(self) -> str | None: ...
+
+    def load_schemas(self) -> SchemaSet: ...
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class SetupResult:
+    """What a setup run changed, counted by kind, for the one line the CLI prints."""
+
+    sheet: str
+    added_tabs: list[str] = field(default_factory=list)
+    added_columns: dict[str, list[str]] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    resent: int = 0  # batchUpdates re-planned after a 5xx answer
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added_tabs or self.added_columns or self.counts)
+
+    def describe(self) -> str:
+        if not self.changed:
+            return f"{self.sheet}: already set up; nothing changed"
+        parts = []
+        if self.added_tabs:
+            parts.append(f"added tab{'s' if len(self.added_tabs) > 1 else ''} {', '.join(self.added_tabs)}")
+        for tab, labels in self.added_columns.items():
+            parts.append(f"added to {tab}: {', '.join(labels)}")
+        parts += [_counted(kind, number) for kind, number in self.counts.items()]
+        return f"{self.sheet}: " + "; ".join(parts)
+
+
+def _counted(kind: str, number: int) -> str:
+    return f"{number} {kind}" if number == 1 else f"{number} {kind}s"
+
+
+# --------------------------------------------------------------------------- the sheet as found
+
+
+@dataclass
+class FoundTab:
+    """One tab as read: its properties, its first rows' cells, its rules and protections."""
+
+    sheet_id: int
+    title: str
+    row_count: int
+    col_count: int
+    frozen_rows: int
+    rules: list[dict[str, Any]]
+    protected: list[dict[str, Any]]
+    cells: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # (row, col) -> CellData
+
+    def value(self, row: int, col: int) -> Any:
+        entered = self.cells.get((row, col), {}).get("userEnteredValue", {})
+        return next(iter(entered.values()), "") if entered else ""
+
+    def grid(self, rows: int) -> Grid:
+        width = max((col + 1 for _, col in self.cells), default=0)
+        return Grid(self.title, [[self.value(r, c) for c in range(width)] for r in range(rows)])
+
+
+@dataclass
+class FoundSheet:
+    """The spreadsheet as read: its title and every grid tab by title."""
+
+    title: str
+    tabs: dict[str, FoundTab]
+
+    def next_sheet_id(self) -> int:
+        return max((tab.sheet_id for tab in self.tabs.values()), default=0) + 1
+
+
+def _read_sheet(client: SheetsClient, wanted: list[LogSchema]) -> FoundSheet:
+    """Two reads: every tab's properties, rules and protections; then the head of the tabs set up."""
+    metadata = client.metadata({"includeGridData": "false"})
+    found = FoundSheet(title=metadata.get("properties", {}).get("title", ""), tabs={})
+    for sheet in metadata.get("sheets", []):
+        props = sheet.get("properties", {})
+        if props.get("sheetType", "GRID") != "GRID":
+            continue
+        grid = props.get("gridProperties", {})
+        found.tabs[props["title"]] = FoundTab(
+            sheet_id=int(props.get("sheetId", 0)),
+            title=props["title"],
+            row_count=int(grid.get("rowCount", 0)),
+            col_count=int(grid.get("columnCount", 0)),
+            frozen_rows=int(grid.get("frozenRowCount", 0)),
+            rules=list(sheet.get("conditionalFormats", [])),
+            protected=list(sheet.get("protectedRanges", [])),
+        )
+    heads = [tab for tab in (*(_tab_of(found, s) for s in wanted), found.tabs.get(LISTS_TAB)) if tab is not None]
+    if heads:
+        ranges = [
+            quote_sheet(t.title) if t.title == LISTS_TAB else f"{quote_sheet(t.title)}!1:{SCAN_ROWS + 1}" for t in heads
+        ]
+        grid_reply = client.metadata({"includeGridData": "true", "ranges": ranges, "fields": GRID_FIELDS})
+        for sheet in grid_reply.get("sheets", []):
+            tab = found.tabs.get(sheet.get("properties", {}).get("title", ""))
+            if tab is not None:
+                tab.cells = _cells(sheet.get("data", []))
+    return found
+
+
+def _cells(data: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str, Any]]:
+    cells = {}
+    for block in data:
+        first_row, first_col = block.get("startRow", 0), block.get("startColumn", 0)
+        for r, row in enumerate(block.get("rowData", [])):
+            for c, cell in enumerate(row.get("values", [])):
+                if cell:
+                    cells[(first_row + r, first_col + c)] = cell
+    return cells
+
+
+def _tab_of(found: FoundSheet, schema: LogSchema) -> FoundTab | None:
+    """The tab named like the log or one of its aliases, case and spacing ignored (as sync reads it)."""
+    by_label = {normalize_label(title): tab for title, tab in found.tabs.items()}
+    for name in (schema.tab, *schema.tab_aliases):
+        if normalize_label(name) in by_label:
+            return by_label[normalize_label(name)]
+    return None
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class Plan:
+    """The requests of one batchUpdate, and what each one changes (for the result)."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    added_tabs: list[str] = field(default_factory=list)
+    added_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str | None, *requests: dict[str, Any]) -> None:
+        self.requests += requests
+        self.count(kind)
+
+    def count(self, kind: str | None) -> None:
+        if kind:
+            self.counts[kind] += 1
+
+
+@dataclass
+class Placed:
+    """Where a log sits in the sheet: its tab, header row (0-based) and each field's column."""
+
+    schema: LogSchema
+    sheet_id: int
+    header_row: int
+    columns: dict[str, int]
+    last_column: int  # the last column the header uses, staff columns included
+    tab: FoundTab | None  # None for a tab this run adds
+
+
+def plan_setup(found: FoundSheet, wanted: list[LogSchema], schemas: SchemaSet) -> Plan:
+    """Every request that brings the sheet to what the schemas want; none when it is there already."""
+    plan = Plan()
+    next_id = found.next_sheet_id()
+    lists = _dropdown_lists(schemas)
+    list_ranges = _list_ranges(lists)
+    for schema in wanted:
+        tab = _tab_of(found, schema)
+        if tab is None:
+            placed = _add_tab(plan, schema, next_id)
+            next_id += 1
+        else:
+            placed = _place_columns(plan, schema, tab)
+        for column in schema.columns:
+            _plan_column(plan, placed, column, schemas, list_ranges)
+        _plan_frozen_header(plan, placed)
+        _plan_protections(plan, placed)
+        _plan_blank_rules(plan, placed)
+    _plan_lists_tab(plan, found.tabs.get(LISTS_TAB), lists, next_id)
+    return plan
+
+
+def _add_tab(plan: Plan, schema: LogSchema, sheet_id: int) -> Placed:
+    """A new tab with the schema's columns in order; frozen like the template (through the ID)."""
+    id_field = schema.id.field if schema.id else schema.key
+    frozen_columns = schema.fields.index(id_field) + 1 if id_field else 0
+    grid = {"rowCount": NEW_TAB_ROWS, "columnCount": max(len(schema.columns), 26), "frozenRowCount": 1}
+    if frozen_columns:
+        grid["frozenColumnCount"] = frozen_columns
+    plan.add(None, {"addSheet": {"properties": {"sheetId": sheet_id, "title": schema.tab, "gridProperties": grid}}})
+    plan.added_tabs.append(schema.tab)
+    columns = {column.field: index for index, column in enumerate(schema.columns)}
+    for column in schema.columns:
+        plan.add(None, _width_request(sheet_id, columns[column.field], column))
+    return Placed(schema, sheet_id, 0, columns, len(schema.columns) - 1, None)
+
+
+def _place_columns(plan: Plan, schema: LogSchema, tab: FoundTab) -> Placed:
+    """Existing columns stay where they are; missing ones go right of every used cell read."""
+    header = locate_header(tab.grid(SCAN_ROWS), schema)
+    used = [col for (row, col), cell in tab.cells.items() if row < SCAN_ROWS and "userEnteredValue" in cell]
+    if header is None and used:
+        raise SourceError(
+            f"tab {tab.title!r} holds data but no {schema.title} header row kakosheet recognises; add the "
+            f"header ({', '.join(c.label for c in schema.columns[:3])}, ...) above the data, or rename the tab"
+        )
+    header_row = header.row_index if header else 0
+    columns = dict(header.columns) if header else {}
+    next_free = max(used, default=-1) + 1
+    missing = [column for column in schema.columns if column.field not in columns]
+    for offset, column in enumerate(missing):
+        columns[column.field] = next_free + offset
+        plan.add(None, _width_request(tab.sheet_id, next_free + offset, column))
+    if missing:
+        plan.added_columns[tab.title] = [column.label for column in missing]
+    last = max([*columns.values(), *used], default=0)
+    if last >= tab.col_count or header_row + 1 >= tab.row_count:
+        grid = {"columnCount": max(tab.col_count, last + 1), "rowCount": max(tab.row_count, header_row + NEW_TAB_ROWS)}
+        plan.add(None, _grid_size_request(tab.sheet_id, grid))
+    return Placed(schema, tab.sheet_id, header_row, columns, last, tab)
+
+
+def _width_request(sheet_id: int, column: int, schema_column: Column) -> dict[str, Any]:
+    """Widths are set only on columns this run adds: a width staff chose is theirs."""
+    return {
+        "updateDimensionProperties": {
+            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": column, "endIndex": column + 1},
+            "properties": {"pixelSize": round(column_width(schema_column) * PIXELS_PER_CHARACTER)},
+            "fields": "pixelSize",
+        }
+    }
+
+
+def _column_range(placed: Placed, col: int, first_row: int) -> dict[str, Any]:
+    """A column from ``first_row`` down, open-ended: rows added later are covered too."""
+    return {"sheetId": placed.sheet_id, "startRowIndex": first_row, "startColumnIndex": col, "endColumnIndex": col + 1}
+
+
+def _detail(placed: Placed, kind: str) -> str | None:
+    """Notes, colours and formats of a tab this run adds go without saying: not counted."""
+    return kind if placed.tab is not None else None
+
+
+def _cell(placed: Placed, row: int, col: int) -> dict[str, Any]:
+    return placed.tab.cells.get((row, col), {}) if placed.tab else {}
+
+
+def _plan_column(plan: Plan, placed: Placed, column: Column, schemas: SchemaSet, lists: dict[str, str]) -> None:
+    col, header = placed.columns[column.field], placed.header_row
+    _plan_header_cell(plan, placed, column, col)
+    data_range = _column_range(placed, col, header + 1)
+    first_data = _cell(placed, header + 1, col)
+    rule = column_rule(column, schemas, lists)
+    if rule is not None and _rule_key(first_data.get("dataValidation")) != _rule_key(rule):
+        plan.add(_validation_kind(column), {"setDataValidation": {"range": data_range, "rule": rule}})
+    wanted_format, mask = _data_format(column)
+    current = first_data.get("userEnteredFormat", {})
+    if wanted_format and _format_key(current, wanted_format) != _format_key(wanted_format, wanted_format):
+        plan.add(
+            _detail(placed, "number format" if "numberFormat" in wanted_format else "shaded column"),
+            {"repeatCell": {"range": data_range, "cell": {"userEnteredFormat": wanted_format}, "fields": mask}},
+        )
+
+
+def _plan_header_cell(plan: Plan, placed: Placed, column: Column, col: int) -> None:
+    """A missing label is written; an existing one keeps its text and gets the note and colour."""
+    current = _cell(placed, placed.header_row, col)
+    cell: dict[str, Any] = {}
+    fields = []
+    if "userEnteredValue" not in current:
+        cell["userEnteredValue"] = {"stringValue": column.label}
+        fields.append("userEnteredValue")
+    note = column_note(column, placed.schema)
+    if current.get("note") != note:
+        cell["note"] = note
+        fields.append("note")
+        plan.count(_detail(placed, "header note"))
+    style = _header_style(column)
+    if _format_key(current.get("userEnteredFormat", {}), style) != _format_key(style, style):
+        cell["userEnteredFormat"] = style
+        fields.append(HEADER_FORMAT_FIELDS)
+        plan.count(_detail(placed, "header colour"))
+    if fields:
+        header = placed.header_row
+        grid_range = {
+            "sheetId": placed.sheet_id,
+            "startRowIndex": header,
+            "endRowIndex": header + 1,
+            "startColumnIndex": col,
+            "endColumnIndex": col + 1,
+        }
+        plan.add(None, {"updateCells": {"range": grid_range, "rows": [{"values": [cell]}], "fields": ",".join(fields)}})
+
+
+def _header_style(column: Column) -> dict[str, Any]:
+    return {
+        "backgroundColor": _colour(header_fill(column).fgColor.rgb),
+        "textFormat": {"bold": True},
+        "wrapStrategy": "WRAP",
+        "verticalAlignment": "MIDDLE",
+    }
+
+
+def _data_format(column: Column) -> tuple[dict[str, Any], str]:
+    """The number format of the column's cells (text for IDs and codes), and kakosheet's shading."""
+    wanted: dict[str, Any] = {}
+    masks = []
+    if column.type in NUMBER_FORMATS:
+        wanted["numberFormat"] = {"type": SHEETS_NUMBER_TYPES[column.type], "pattern": NUMBER_FORMATS[column.type]}
+        masks.append("userEnteredFormat.numberFormat")
+    if column.kind in ("owned", "computed"):
+        wanted["backgroundColor"] = _colour(OWNED_CELL_FILL.fgColor.rgb)
+        masks.append("userEnteredFormat.backgroundColor")
+    return wanted, ",".join(masks)
+
+
+def _format_key(current: dict[str, Any], wanted: dict[str, Any]) -> tuple[Any, ...]:
+    """The parts of a format that ``wanted`` sets, comparable however Google echoes them."""
+    key: list[Any] = []
+    for name in sorted(wanted):
+        value = current.get(name)
+        if name == "backgroundColor":
+            key.append(_hex(value))
+        elif name == "numberFormat":
+            value = value or {}
+            # Google may echo a plain-text format without its "@" pattern
+            key.append((value.get("type"), "" if value.get("type") == "TEXT" else value.get("pattern")))
+        elif name == "textFormat":
+            key.append(bool((value or {}).get("bold")))
+        else:
+            key.append(value)
+    return tuple(key)
+
+
+def _colour(argb: str) -> dict[str, float]:
+    rgb = argb[-6:]
+    return {name: int(rgb[i : i + 2], 16) / 255 for name, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def _hex(colour: dict[str, Any] | None) -> str | None:
+    """A colour as RRGGBB; Google leaves out zero channels and echoes floats rounded."""
+    if not colour:
+        return None
+    return "".join(f"{round(float(colour.get(name, 0)) * 255):02X}" for name in ("red", "green", "blue"))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _dropdown_lists(schemas: SchemaSet) -> dict[str, tuple[str, ...]]:
+    """The Lists tab's columns, in the xlsx template's order: a master.xlsx imported into Drive
+    already has the same Lists tab and dropdowns."""
+    lists = dict(schemas.enum_lists())
+    lists["currency"] = tuple(sorted(CURRENCIES))
+    lists["country"] = tuple(sorted(COUNTRIES))
+    return lists
+
+
+def _list_ranges(lists: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    ranges = {}
+    for index, (name, values) in enumerate(lists.items()):
+        letter = column_letters(index)
+        ranges[name] = f"={quote_sheet(LISTS_TAB)}!${letter}$2:${letter}${len(values) + 1}"
+    return ranges
+
+
+def column_rule(column: Column, schemas: SchemaSet, lists: dict[str, str]) -> dict[str, Any] | None:
+    """The data validation of a column's cells: strict for lists kakosheet rejects, a warning otherwise.
+
+    kakosheet's own columns get none: their warning-only protection already says "leave it".
+    """
+    if column.kind in ("owned", "computed"):
+        return None
+    if column.type == "enum":
+        message = f"Choose a {column.label} from the list."
+        return _rule("ONE_OF_RANGE", [lists[schemas.list_name(column.values)]], strict=True, message=message)
+    if column.type in ("currency", "country"):
+        return _rule(
+            "ONE_OF_RANGE", [lists[column.type]], strict=False, message=f"A {column.type} code, from the list."
+        )
+    if column.type in ("date", "datetime"):
+        return _rule("DATE_IS_VALID", [], strict=False, message="Type a date, e.g. 2026-03-15.")
+    if column.type in ("money", "number", "integer", "percent") and column.minimum is not None:
+        message = f"{column.label} should be a number of at least {column.minimum}."
+        return _rule("NUMBER_GREATER_THAN_EQ", [str(column.minimum)], strict=False, message=message)
+    return None
+
+
+def _rule(kind: str, values: list[str], *, strict: bool, message: str) -> dict[str, Any]:
+    """A rule with its help text; lists show their dropdown (showCustomUi)."""
+    condition: dict[str, Any] = {"type": kind}
+    if values:
+        condition["values"] = [{"userEnteredValue": value} for value in values]
+    return {"condition": condition, "inputMessage": message, "strict": strict, "showCustomUi": kind == "ONE_OF_RANGE"}
+
+
+def _rule_key(rule: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """A validation rule, comparable however Google echoes it (false and empty values left out)."""
+    if not rule:
+        return None
+    condition = rule.get("condition", {})
+    # Google may drop the quotes of a plain tab name ('Lists'!A2 -> Lists!A2)
+    values = tuple(
+        str(v.get("userEnteredValue", v.get("relativeDate", ""))).replace("'", "") for v in condition.get("values", [])
+    )
+    return (
+        condition.get("type"),
+        values,
+        bool(rule.get("strict")),
+        bool(rule.get("showCustomUi")),
+        rule.get("inputMessage", ""),
+    )
+
+
+def _validation_kind(column: Column) -> str:
+    if column.type in ("enum", "currency", "country"):
+        return "dropdown"
+    return "date check" if column.type in ("date", "datetime") else "number check"
+
+
+# --------------------------------------------------------------------------- frozen header, protection, highlight
+
+
+def _plan_frozen_header(plan: Plan, placed: Placed) -> None:
+    """The header rows stay in view; more frozen rows than that are the staff's choice and kept."""
+    if placed.tab is None or placed.tab.frozen_rows >= placed.header_row + 1:
+        return
+    plan.add(
+        "frozen header",
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": placed.sheet_id, "gridProperties": {"frozenRowCount": placed.header_row + 1}},
+                "fields": "gridProperties.frozenRowCount",
+            }
+        },
+    )
+
+
+def _range_key(grid_range: dict[str, Any]) -> tuple[Any, ...]:
+    """A GridRange as a tuple; Google leaves out zero bounds and sheetId 0."""
+    return (
+        int(grid_range.get("sheetId", 0)),
+        int(grid_range.get("startRowIndex", 0)),
+        grid_range.get("endRowIndex"),
+        int(grid_range.get("startColumnIndex", 0)),
+        grid_range.get("endColumnIndex"),
+    )
+
+
+def _plan_protections(plan: Plan, placed: Placed) -> None:
+    """One warning-only protection per kakosheet column (header included); stale or doubled ones
+    of kakosheet's are removed, anybody else's are left alone."""
+    wanted = {}
+    for column in placed.schema.columns:
+        if column.kind in ("owned", "computed"):
+            col = placed.columns[column.field]
+            grid_range = _column_range(placed, col, placed.header_row)
+            wanted[_range_key(grid_range)] = {
+                "range": grid_range,
+                "description": f"{PROTECTION_MARK} {column.label} is written by kakosheet on each sync",
+                "warningOnly": True,
+            }
+    existing = placed.tab.protected if placed.tab else []
+    for protected in existing:
+        if not str(protected.get("description", "")).startswith(PROTECTION_MARK):
+            continue
+        key = _range_key(protected.get("range", {}))
+        if (
+            key in wanted
+            and protected.get("warningOnly")
+            and protected.get("description") == wanted[key]["description"]
+        ):
+            del wanted[key]  # the first of ours on that range is kept; any other is a duplicate
+            continue
+        plan.add(
+            "stale protection removed", {"deleteProtectedRange": {"protectedRangeId": protected["protectedRangeId"]}}
+        )
+    for protected in wanted.values():
+        plan.add("protected range", {"addProtectedRange": {"protectedRange": protected}})
+
+
+def _plan_blank_rules(plan: Plan, placed: Placed) -> None:
+    """Blank mandatory cells of a row that holds anything turn orange; rules of kakosheet's that no
+    longer fit (the header grew, a column moved) are replaced, nobody else's are touched."""
+    top = placed.header_row + 2  # the first data row, as the formula sees it
+    last = column_letters(placed.last_column)
+    wanted = {}
+    for column in placed.schema.mandatory:
+        col = placed.columns[column.field]
+        letter = column_letters(col)
+        rule = {
+            "ranges": [_column_range(placed, col, placed.header_row + 1)],
+            "booleanRule": {
+                "condition": {
+                    "type": "CUSTOM_FORMULA",
+                    "values": [{"userEnteredValue": f"=AND(COUNTA($A{top}:${last}{top})>0,ISBLANK({letter}{top}))"}],
+                },
+                "format": {"backgroundColor": _colour(BLANK_MANDATORY_FILL.fgColor.rgb)},
+            },
+        }
+        wanted[_blank_rule_key(rule)] = rule
+    rules = placed.tab.rules if placed.tab else []
+    deletes = []
+    for index, rule in enumerate(rules):
+        if not _is_blank_rule(rule):
+            continue
+        key = _blank_rule_key(rule)
+        if key in wanted:
+            del wanted[key]
+        else:
+            deletes.append(index)
+    for index in reversed(deletes):
+        plan.add(
+            "stale highlight rule removed",
+            {"deleteConditionalFormatRule": {"sheetId": placed.sheet_id, "index": index}},
+        )
+    remaining = len(rules) - len(deletes)
+    for offset, rule in enumerate(wanted.values()):
+        # last in priority: the issue highlight and the staff's own rules win over the orange
+        plan.add("highlight rule", {"addConditionalFormatRule": {"rule": rule, "index": remaining + offset}})
+
+
+def _is_blank_rule(rule: dict[str, Any]) -> bool:
+    values = rule.get("booleanRule", {}).get("condition", {}).get("values", [])
+    return len(values) == 1 and bool(BLANK_RULE.match(str(values[0].get("userEnteredValue", ""))))
+
+
+def _blank_rule_key(rule: dict[str, Any]) -> tuple[Any, ...]:
+    boolean = rule.get("booleanRule", {})
+    values = boolean.get("condition", {}).get("values", [])
+    return (
+        tuple(_range_key(r) for r in rule.get("ranges", [])),
+        tuple(str(v.get("userEnteredValue", "")) for v in values),
+        _hex(boolean.get("format", {}).get("backgroundColor")),
+    )
+
+
+# --------------------------------------------------------------------------- the Lists tab
+
+
+def _plan_lists_tab(plan: Plan, tab: FoundTab | None, lists: dict[str, tuple[str, ...]], sheet_id: int) -> None:
+    """The hidden tab the dropdowns read their values from, as in the xlsx template."""
+    wanted = _lists_rows(lists)
+    height, width = len(wanted), len(lists)
+    extent = (0, 0)
+    if tab is None:
+        grid = {"rowCount": height, "columnCount": width}
+        properties = {"sheetId": sheet_id, "title": LISTS_TAB, "hidden": True, "gridProperties": grid}
+        plan.add(None, {"addSheet": {"properties": properties}})
+        plan.added_tabs.append(f"{LISTS_TAB} (hidden)")
+    else:
+        sheet_id, extent = tab.sheet_id, _extent(tab)
+        _check_lists_tab_is_ours(tab, list(lists))
+        if _rows_of(tab, max(height, extent[0]), max(width, extent[1])) == _padded(wanted, extent):
+            return
+        if tab.row_count < height or tab.col_count < width:
+            grid = {"rowCount": max(tab.row_count, height), "columnCount": max(tab.col_count, width)}
+            plan.add(None, _grid_size_request(sheet_id, grid))
+    grid_range = {
+        "sheetId": sheet_id,
+        "startRowIndex": 0,
+        "endRowIndex": max(height, extent[0]),
+        "startColumnIndex": 0,
+        "endColumnIndex": max(width, extent[1]),
+    }
+    rows = [{"values": [_text_cell(text) for text in row]} for row in wanted]
+    plan.add(
+        "dropdown list" if tab else None,
+        {"updateCells": {"range": grid_range, "rows": rows, "fields": "userEnteredValue"}},
+    )
+
+
+def _lists_rows(lists: dict[str, tuple[str, ...]]) -> list[list[str]]:
+    """A column per list: its name, then its values."""
+    height = max(len(values) for values in lists.values()) + 1
+    columns = [[name, *values, *[""] * (height - 1 - len(values))] for name, values in lists.items()]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _extent(tab: FoundTab) -> tuple[int, int]:
+    return max((r + 1 for r, _ in tab.cells), default=0), max((c + 1 for _, c in tab.cells), default=0)
+
+
+def _rows_of(tab: FoundTab, height: int, width: int) -> list[list[Any]]:
+    return [[tab.value(row, col) for col in range(width)] for row in range(height)]
+
+
+def _padded(rows: list[list[str]], extent: tuple[int, int]) -> list[list[str]]:
+    """The wanted rows, padded with blanks over what the tab holds now (to compare whole blocks)."""
+    width = max(len(rows[0]), extent[1])
+    padded = [row + [""] * (width - len(row)) for row in rows]
+    return padded + [[""] * width for _ in range(extent[0] - len(rows))]
+
+
+def _check_lists_tab_is_ours(tab: FoundTab, names: list[str]) -> None:
+    """A Lists tab of the team's own is never overwritten."""
+    first_row = _rows_of(tab, 1, _extent(tab)[1])[0] if tab.cells else []
+    if any(value not in ("", *names) for value in first_row):
+        raise SourceError(
+            f"the tab {LISTS_TAB!r} is not kakosheet's (its first row holds {first_row[:3]!r}); kakosheet keeps "
+            "its dropdown lists there: rename your tab and run setup again"
+        )
+
+
+def _grid_size_request(sheet_id: int, grid: dict[str, int]) -> dict[str, Any]:
+    return {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": grid},
+            "fields": "gridProperties(rowCount,columnCount)",
+        }
+    }
+
+
+def _text_cell(text: str) -> dict[str, Any]:
+    return {"userEnteredValue": {"stringValue": text}} if text else {}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def setup_google_sheet(config: TeamSettings, spec: str | None = None) -> SetupResult:
+    """Bring the Google Sheet (SOURCE, else the config's `source`) to the master workbook's shape.
+
+    One batchUpdate with only the differences; after a 5xx answer the sheet is read again and
+    only what is still missing is sent, so nothing is ever added twice.
+    """
+    spec = spec or config.source
+    if not spec or not is_google_sheet(spec):
+        raise UsageError(
+            "kakosheet gsheet setup needs a Google Sheet: pass gsheet:KEY or the sheet's URL, or set `source` "
+            "in kakosheet.toml to one"
+        )
+    schemas = config.load_schemas()
+    wanted = _wanted_schemas(schemas, config.logs)
+    client = SheetsClient.connect(sheet_key(spec), GoogleAccess.resolve(config.credentials, config.sheets_api_url))
+    result: SetupResult | None = None
+    for attempt in range(SETUP_ATTEMPTS):
+        found = _read_sheet(client, wanted)
+        client.title = found.title
+        plan = plan_setup(found, wanted, schemas)
+        if result is None:
+            result = SetupResult(client.label, plan.added_tabs, plan.added_columns, plan.counts)
+        if not plan.requests:
+            return result
+        try:
+            client.batch_update(plan.requests, resend_on_server_error=False)
+            return result
+        except SheetsServerError:
+            if attempt == SETUP_ATTEMPTS - 1:
+                raise
+            result.resent += 1
+            time.sleep(next(client.http.backoff.delays(), 1.0) * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _wanted_schemas(schemas: SchemaSet, logs: tuple[str, ...]) -> list[LogSchema]:
+    """The configured logs, then every reference tab in the template's order."""
+    references = sorted(
+        schemas.references,
+        key=lambda s: (REFERENCE_ORDER.index(s.name) if s.name in REFERENCE_ORDER else len(REFERENCE_ORDER), s.name),
+    )
+    return [*(schemas[name] for name in logs), *references]
