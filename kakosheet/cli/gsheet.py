@@ -30,7 +30,7 @@ def gsheet_setup(ctx: click.Context, source: str | None) -> None:
     Example:
       kakosheet gsheet setup gsheet:1AbC...
     """
-    from kakosheet.sources.gsheet_setup import setup_google_sheet
+    from kakosheet.app.gsheet_setup import setup_google_sheet
 
     result = setup_google_sheet(config_from(ctx), source)
     click.echo(result.describe())

@@ -15,7 +15,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from kakosheet.sources.gsheet_spec import CREDENTIALS_ENV, GOOGLE_ROOT, GoogleAc
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 RETRY_SECONDS_ENV = "KAKOSHEET_SHEETS_RETRY_SECONDS"
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+CONVERGE_ATTEMPTS = 4  # looks at the sheet before each re-send of a non-idempotent change
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,29 @@ class SheetsClient:
             return self._call("write", self.http.batch_update, self.key, {"requests": requests_})
         finally:
             self.http.resend_on_server_error = True
+
+    def send_missing(self, plan: Callable[[int], list[dict[str, Any]]]) -> int:
+        """Send, in one atomic batchUpdate, what ``plan(attempt)`` says the sheet still lacks.
+
+        Adding a tab, a rule or a protected range is not idempotent, and a 5xx answer may come
+        after the change was applied: so it is never re-sent as it was. ``plan`` looks at the
+        sheet again (from the second attempt on) and names only what is still missing.
+        Returns how many batchUpdates were sent.
+        """
+        sent = 0
+        for attempt in range(CONVERGE_ATTEMPTS):
+            requests_ = plan(attempt)
+            if not requests_:
+                return sent
+            sent += 1
+            try:
+                self.batch_update(requests_, resend_on_server_error=False)
+                return sent
+            except SheetsServerError:
+                if attempt == CONVERGE_ATTEMPTS - 1:
+                    raise
+                time.sleep(next(self.http.backoff.delays(), 1.0) * (attempt + 1))
+        return sent
 
     def _call(self, purpose: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:

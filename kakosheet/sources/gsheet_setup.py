@@ -21,19 +21,16 @@ missing columns go to the right of everything used.
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from kakosheet.core.codes import COUNTRIES, CURRENCIES
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
 from kakosheet.core.schema import Column, LogSchema, SchemaSet, normalize_label
-from kakosheet.errors import SourceError, UsageError
-from kakosheet.sources.gsheet_client import SheetsClient, SheetsServerError, quote_sheet
-from kakosheet.sources.gsheet_spec import GoogleAccess, is_google_sheet, sheet_key
+from kakosheet.errors import SourceError
+from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
 from kakosheet.sources.xlsx_template import (
     BLANK_MANDATORY_FILL,
     LISTS_TAB,
@@ -47,7 +44,6 @@ from kakosheet.sources.xlsx_template import (
 
 PROTECTION_MARK = "kakosheet:"
 BLANK_RULE = re.compile(r"^=AND\(COUNTA\(\$[A-Z]+\d+:\$[A-Z]+\d+\)>0,ISBLANK\([A-Z]+\d+\)\)$")
-SETUP_ATTEMPTS = 4
 NEW_TAB_ROWS = 1000
 PIXELS_PER_CHARACTER = 7
 HEADER_FORMAT_FIELDS = "userEnteredFormat(backgroundColor,textFormat.bold,wrapStrategy,verticalAlignment)"
@@ -65,21 +61,6 @@ GRID_FIELDS = (
     "sheets(properties(sheetId,title),"
     "data(startRow,rowData(values(userEnteredValue,note,dataValidation,userEnteredFormat))))"
 )
-
-
-class TeamSettings(Protocol):
-    """What setup needs of kakosheet.toml (config.Config); sources may not import the config."""
-
-    @property
-    def source(self) -> str | None: ...
-    @property
-    def logs(self) -> tuple[str, ...]: ...
-    @property
-    def credentials(self) -> Path | None: ...
-    @property
-    def sheets_api_url(self) -> str | None: ...
-
-    def load_schemas(self) -> SchemaSet: ...
 
 
 # --------------------------------------------------------------------------- result
@@ -151,7 +132,7 @@ class FoundSheet:
         return max((tab.sheet_id for tab in self.tabs.values()), default=0) + 1
 
 
-def _read_sheet(client: SheetsClient, wanted: list[LogSchema]) -> FoundSheet:
+def read_sheet(client: SheetsClient, wanted: list[LogSchema]) -> FoundSheet:
     """Two reads: every tab's properties, rules and protections; then the head of the tabs set up."""
     metadata = client.metadata({"includeGridData": "false"})
     found = FoundSheet(title=metadata.get("properties", {}).get("title", ""), tabs={})
@@ -695,42 +676,7 @@ def _text_cell(text: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the run
 
 
-def setup_google_sheet(config: TeamSettings, spec: str | None = None) -> SetupResult:
-    """Bring the Google Sheet (SOURCE, else the config's `source`) to the master workbook's shape.
-
-    One batchUpdate with only the differences; after a 5xx answer the sheet is read again and
-    only what is still missing is sent, so nothing is ever added twice.
-    """
-    spec = spec or config.source
-    if not spec or not is_google_sheet(spec):
-        raise UsageError(
-            "kakosheet gsheet setup needs a Google Sheet: pass gsheet:KEY or the sheet's URL, or set `source` "
-            "in kakosheet.toml to one"
-        )
-    schemas = config.load_schemas()
-    wanted = _wanted_schemas(schemas, config.logs)
-    client = SheetsClient.connect(sheet_key(spec), GoogleAccess.resolve(config.credentials, config.sheets_api_url))
-    result: SetupResult | None = None
-    for attempt in range(SETUP_ATTEMPTS):
-        found = _read_sheet(client, wanted)
-        client.title = found.title
-        plan = plan_setup(found, wanted, schemas)
-        if result is None:
-            result = SetupResult(client.label, plan.added_tabs, plan.added_columns, plan.counts)
-        if not plan.requests:
-            return result
-        try:
-            client.batch_update(plan.requests, resend_on_server_error=False)
-            return result
-        except SheetsServerError:
-            if attempt == SETUP_ATTEMPTS - 1:
-                raise
-            result.resent += 1
-            time.sleep(next(client.http.backoff.delays(), 1.0) * (attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _wanted_schemas(schemas: SchemaSet, logs: tuple[str, ...]) -> list[LogSchema]:
+def wanted_schemas(schemas: SchemaSet, logs: tuple[str, ...]) -> list[LogSchema]:
     """The configured logs, then every reference tab in the template's order."""
     references = sorted(
         schemas.references,

@@ -16,7 +16,6 @@ The Sheets API writes to positions and has no compare-and-set, so a write-back:
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.sources.base import WriteResult
-from kakosheet.sources.gsheet_client import SheetsClient, SheetsServerError, quote_sheet
+from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
 
 EPOCH = dt.datetime(1899, 12, 30)
 HIGHLIGHT_MARK = '"; "&'  # in the formula of kakosheet's highlight rule
@@ -34,7 +33,6 @@ HIGHLIGHT = {"red": 1.0, "green": 0.78, "blue": 0.81}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 PIXELS_PER_CHARACTER = 7
-FORMAT_ATTEMPTS = 4
 
 
 @dataclass
@@ -219,22 +217,16 @@ def _value_ranges(cells: Iterable[Placed]) -> list[dict[str, Any]]:
 
 
 def _update_formats(client: SheetsClient, state: SheetState, changes: WriteBack, written: list[Placed]) -> bool:
-    """Send what the formats lack, in one request; after a 5xx, look again before re-sending."""
-    fresh = state
-    for attempt in range(FORMAT_ATTEMPTS):
-        requests = _format_requests(fresh, changes, written)
-        if not requests:
-            return attempt > 0
-        try:
-            client.batch_update(requests, resend_on_server_error=False)
-            return True
-        except SheetsServerError:
-            if attempt == FORMAT_ATTEMPTS - 1:
-                raise
-            time.sleep(next(client.http.backoff.delays(), 1.0) * (attempt + 1))
+    """Send what the formats lack, in one request (after a 5xx, look again before re-sending)."""
+
+    def plan(attempt: int) -> list[dict[str, Any]]:
+        fresh = state
+        if attempt:
             fresh = SheetState.of(client.metadata())
             fresh.read = state.read
-    return True
+        return _format_requests(fresh, changes, written)
+
+    return client.send_missing(plan) > 0
 
 
 def _format_requests(state: SheetState, changes: WriteBack, written: list[Placed]) -> list[dict[str, Any]]:

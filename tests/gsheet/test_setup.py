@@ -223,7 +223,9 @@ def test_duplicated_or_stale_protections_and_rules_of_kakosheet_are_cleaned_up(a
         [*(p["description"] for p in qc["protectedRanges"]), "staff lock"]
     )
     assert len(after["conditionalFormats"]) == len(qc["conditionalFormats"]) + 1
-    assert after["conditionalFormats"][0] == staff_rule | {"ranges": after["conditionalFormats"][0]["ranges"]}
+    kept = after["conditionalFormats"][0]["booleanRule"]  # Google also echoes the colour as a style
+    assert kept["condition"] == staff_rule["booleanRule"]["condition"]
+    assert kept["format"]["backgroundColor"] == staff_rule["booleanRule"]["format"]["backgroundColor"]
 
 
 def test_a_lists_tab_of_the_team_is_not_overwritten(api, cli, qc_team) -> None:
