@@ -16,6 +16,7 @@ from .batch_common import block_of, mask_of, sheet_of
 from .batch_ranges import RANGE_HANDLERS
 from .errors import RequestError, invalid
 from .state import Sheet, Spreadsheet
+from .styles import expand_mask, normal_format
 
 Handler = Callable[[Spreadsheet, dict[str, Any]], dict[str, Any] | None]
 CELL_FIELDS = ("userEnteredValue", "userEnteredFormat", "note", "dataValidation")
@@ -173,12 +174,13 @@ def write_cell(sheet: Sheet, row: int, col: int, data: dict, mask: dict, cache: 
         key = id(old)
         if cache is None or key not in cache:
             sub = mask["userEnteredFormat"]
-            new = fields.apply(old, data.get("userEnteredFormat"), sub) if sub else data.get("userEnteredFormat")
+            given = data.get("userEnteredFormat")
+            new = normal_format(fields.apply(old, given, expand_mask(sub)) if sub else given)
             if cache is not None:
                 cache[key] = (old, new)  # old kept alive so its id is not reused
         else:
             new = cache[key][1]
-        sheet.formats.set(row, col, new or None)  # shared, never mutated in place (see SparseGrid)
+        sheet.formats.set(row, col, new)  # shared, never mutated in place (see SparseGrid)
     for name, store in (("note", sheet.notes), ("dataValidation", sheet.validation)):
         if name in mask:
             store.set(row, col, data.get(name) or None)
@@ -196,7 +198,7 @@ def clear_cells(sheet: Sheet, block: tuple[int, int, int, int], mask: dict) -> N
             r0, r1, c0, c1 = block
             for row, col, fmt in list(sheet.formats.items()):
                 if r0 <= row < r1 and c0 <= col < c1:
-                    sheet.formats.set(row, col, fields.apply(fmt, None, sub) or None)
+                    sheet.formats.set(row, col, fields.apply(fmt, None, expand_mask(sub)) or None)
     if "note" in mask:
         sheet.notes.clear_block(*block)
     if "dataValidation" in mask:

@@ -11,6 +11,7 @@ from .a1 import GridRange
 from .batch_common import block_of, mask_of, sheet_of
 from .errors import RequestError
 from .state import Sheet, Spreadsheet
+from .styles import normal_format
 
 
 def _normal_range(book: Spreadsheet, data: dict[str, Any]) -> tuple[Sheet, dict[str, Any]]:
@@ -42,6 +43,8 @@ def _checked_rule(book: Spreadsheet, rule: dict[str, Any]) -> tuple[Sheet, dict[
                 raise RequestError("Invalid ConditionalFormatRule: CUSTOM_FORMULA needs one value that is a formula.")
     out = copy.deepcopy(rule)
     out["ranges"] = [normal for _, normal in checked]
+    if "booleanRule" in out and out["booleanRule"].get("format"):
+        out["booleanRule"]["format"] = normal_format(out["booleanRule"]["format"])
     return checked[0][0], out
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import batch, cells, dimensions, metadata
 from .a1 import parse_span
 from .state import Sheet, Spreadsheet
+from .styles import normal_format
 
 if TYPE_CHECKING:
     from .server import SheetsApiServer
@@ -135,7 +136,7 @@ class Book:
 
     def set_format(self, tab: str, a1: str, user_entered_format: dict[str, Any] | None) -> None:
         with self._api._lock:
-            self._sheet(tab).formats.set(*self._cell(a1), copy.deepcopy(user_entered_format) or None)
+            self._sheet(tab).formats.set(*self._cell(a1), normal_format(copy.deepcopy(user_entered_format)))
 
     def set_validation(self, tab: str, a1: str, rule: dict[str, Any] | None) -> None:
         with self._api._lock:

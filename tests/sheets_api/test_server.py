@@ -491,7 +491,8 @@ def test_sheet_properties_and_masks(api: SheetsApiServer, client: Client) -> Non
     }
     client.batch(book.key, {"updateCells": cells})
     assert book.values("QC Log") == [[5, None], ["c", "d"]]  # B1 is in the range but not in rows: cleared
-    assert book.format("QC Log", "A1") == {"backgroundColor": {"blue": 1}, "textFormat": {"bold": True}}
+    blue = {"backgroundColor": {"blue": 1}, "backgroundColorStyle": {"rgbColor": {"blue": 1}}}
+    assert book.format("QC Log", "A1") == {**blue, "textFormat": {"bold": True}}  # Google echoes both colour forms
     assert book.format("QC Log", "B1") == {"textFormat": {"bold": True}}
 
 
