@@ -119,16 +119,24 @@ class SheetsHTTPClient(HTTPClient):
         waits = self.backoff.delays()
         while True:
             self.requests_sent += 1
-            response = self.session.request(
-                method=method,
-                url=url,
-                json=json,
-                params=params,
-                data=data,
-                files=files,
-                headers=headers,
-                timeout=self.timeout,
-            )
+            try:
+                response = self.session.request(
+                    method=method,
+                    url=url,
+                    json=json,
+                    params=params,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout):
+                # A read is safe to send again; a write may have landed, so its caller decides.
+                wait = next(waits, None) if method.upper() == "GET" else None
+                if wait is None:
+                    raise
+                time.sleep(wait)
+                continue
             if response.ok:
                 return response
             retry = response.status_code == 429 or (response.status_code in RETRYABLE and self.resend_on_server_error)

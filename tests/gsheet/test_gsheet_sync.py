@@ -227,3 +227,18 @@ def test_access_problems_are_one_clear_message_and_exit_3(
     secret = google_sheet.credentials.read_text()
     private_key = secret.split('"private_key": "')[1][:200] if '"private_key": "' in secret else "\x00"
     assert private_key not in result.stderr + result.stdout
+
+
+def test_an_unreachable_api_is_one_clear_message(
+    google_sheet: GoogleSheet, team: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    google_sheet.create({"QC Log": qc_tab([qc_row()])})
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("KAKOSHEET_SHEETS_API_URL", f"http://127.0.0.1:{closed}")
+    result = run_kakosheet("validate", google_sheet.spec, cwd=team.root)
+    assert result.returncode == 3 and "cannot reach the Sheets API" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
