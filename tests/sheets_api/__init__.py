@@ -1,11 +1,16 @@
 """A local Google Sheets API v4 server for tests (plus Google's OAuth2 token endpoint and a little Drive v3).
 
-from tests.sheets_api import SheetsApiServer, Formula
+    from tests.sheets_api import SheetsApiServer, Formula
 
-with SheetsApiServer() as api:
-    path = api.service_account_file(tmp_path)
-    book = api.create_spreadsheet(title="After-sales", tabs={"QC Log": [["Case ID"], ["QC-1"]]})
-    ...  # point gspread / google-auth at api.url and api.token_uri
+    with SheetsApiServer() as api:                     # 127.0.0.1, a free port, HTTP/1.1 keep-alive
+        key_file = api.service_account_file(tmp_path)  # a real RSA key; google-auth signs in against api.token_uri
+        book = api.create_spreadsheet(title="After-sales", tabs={"QC Log": [["Case ID"], ["QC-1"]]})
+        ...  # point gspread at api.url (it replaces https://sheets.googleapis.com)
+
+Test-side handles: Book (book.values / formula / note / validation / format / sheet / set_values / insert_rows /
+delete_rows / batch_update ...), api.requests (Request records), api.fail(...) (scripted Google errors, with skip=
+to hit exactly the Nth matching request), api.before(hook) (runs before each /v4 request, outside the lock).
+Error cells are CellError: a str ("#N/A") that reads render as their text, except FORMULA, which gives the formula.
 """
 
 from .book import Book

@@ -79,7 +79,9 @@ TIME_FORMAT = {"type": "TIME", "pattern": "hh:mm:ss"}
 def from_python(value: Any) -> Any:
     """A fixture value (str, number, bool, None, date, datetime, Formula) as a person would have entered it."""
     if isinstance(value, Formula):
-        return Cell(_stored_result(value.value), value.formula)
+        result = _stored_result(value.value)
+        number_format = from_python(value.value).number_format if isinstance(value.value, dt.date | dt.time) else None
+        return Cell(result, value.formula, number_format)
     if isinstance(value, dt.datetime):
         return Cell(to_serial(value), None, DATE_TIME_FORMAT)
     if isinstance(value, dt.date):

@@ -24,6 +24,7 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
 from tests.sheets_api import Formula, Request, SheetsApiServer
+from tests.sheets_api.a1 import Span, format_range, parse_span, quote_title, split_sheet
 
 SA = "sync@team.iam.gserviceaccount.com"
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -193,6 +194,29 @@ def test_read_only_scope_cannot_write(api: SheetsApiServer, keyfile: Path) -> No
     book = api.create_spreadsheet()
     assert reader.get(book.key).status_code == 200
     assert reader.write(book.key, "Sheet1!A1", [["x"]]).status_code == 403
+
+
+# -- A1 notation ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "quoted"),
+    [("Sheet1", "Sheet1"), ("QC Log", "'QC Log'"), ("It's", "'It''s'"), ("A1", "'A1'"), ("Überblick", "'Überblick'")],
+)
+def test_titles_are_quoted_only_when_needed(title: str, quoted: str) -> None:
+    assert quote_title(title) == quoted
+    assert split_sheet(f"{quoted}!A1") == (title, "A1")
+
+
+def test_a1_spans() -> None:
+    assert parse_span("B3") == Span(2, 3, 1, 2, single=True)
+    assert parse_span("A1:D") == Span(0, None, 0, 4)
+    assert parse_span("A:A") == Span(0, None, 0, 1)
+    assert parse_span("2:2") == Span(1, 2, 0, None)
+    assert parse_span("D4:A1") == Span(0, 4, 0, 4)
+    assert parse_span("A0") is None and parse_span("Tab") is None
+    assert format_range("QC Log", 0, 1000, 0, 26) == "'QC Log'!A1:Z1000"
+    assert format_range("Sheet1", 1, 2, 27, 28) == "Sheet1!AB2"
 
 
 # -- values --------------------------------------------------------------------------------------------------------
