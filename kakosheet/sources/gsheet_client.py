@@ -81,6 +81,8 @@ def load_credentials(path: Path | None) -> tuple[Any, str]:
             from google.oauth2 import credentials
 
             user = credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)
+            if info.get("token_uri"):  # google-auth would otherwise always ask Google's endpoint
+                user = user.with_token_uri(info["token_uri"])
             return user, "the signed-in Google user"
     except (ValueError, KeyError) as exc:
         raise SourceError(f"{path.name}: the {kind} key is incomplete or damaged; download it again") from exc

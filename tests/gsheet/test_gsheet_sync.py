@@ -135,11 +135,15 @@ def test_a_500_on_the_formats_request_does_not_duplicate_rules_or_tabs(
 ) -> None:
     five_cases(google_sheet)
     google_sheet.book.set_values("QC Log", "P3", [["Bogus"]])
-    api.fail(method="POST", path_contains=":batchUpdate", status=500, times=1, apply_first=True)
+    formats = f"{google_sheet.book.key}:batchUpdate"
+    api.fail(method="POST", path_contains=formats, status=500, times=1, apply_first=True)
     sync_source(team, google_sheet.spec, now=NOW)
     assert google_sheet.book.tabs().count("Issues") == 1
     rules = google_sheet.book.sheet("QC Log").get("conditionalFormats", [])
     assert len(rules) == 1
+    first, again = [r.body["requests"] for r in api.requests if r.path.endswith(formats)]
+    assert {"addSheet", "addConditionalFormatRule"} <= {kind for request in first for kind in request}
+    assert not {"addSheet", "addConditionalFormatRule"} & {kind for request in again for kind in request}
 
 
 def test_formulas_dragged_down_are_not_cases_and_errors_are_reported(google_sheet: GoogleSheet, team: Config) -> None:
@@ -242,3 +246,16 @@ def test_an_unreachable_api_is_one_clear_message(
     result = run_kakosheet("validate", google_sheet.spec, cwd=team.root)
     assert result.returncode == 3 and "cannot reach the Sheets API" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_person_signed_in_with_an_authorized_user_file_can_sync(
+    google_sheet: GoogleSheet, team: Config, api: SheetsApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = "ana@after-sales.example"
+    (tmp_path / "ana").mkdir()
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(api.authorized_user_file(tmp_path / "ana", email=person)))
+    five_cases(google_sheet)
+    google_sheet.book.share(person)
+    result = sync_source(team, google_sheet.spec, now=NOW)
+    assert result.counts["qc"]["new"] == 5
+    assert {r.principal for r in api.requests if r.path.startswith("/v4/")} == {person}
