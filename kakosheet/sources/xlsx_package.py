@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
 
 from kakosheet.core.grid import column_index
@@ -147,20 +148,26 @@ def _relationship_targets(
 def _segments(path: Path, member: str) -> Iterator[bytes]:
     """The decompressed part in chunks of about a megabyte, each ending at a row's end."""
     with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
-        pending = b""
-        while True:
-            chunk = handle.read(_CHUNK)
-            buffer = pending + chunk
-            if not chunk:
-                if buffer:
-                    yield buffer
-                return
-            cut = _last_row_end(buffer)
-            if cut is None:
-                pending = buffer
-                continue
-            yield buffer[:cut]
-            pending = buffer[cut:]
+        yield from row_segments(handle)
+
+
+def row_segments(handle: IO[bytes]) -> Iterator[bytes]:
+    """A sheet part read from ``handle`` in chunks of about a megabyte, each ending at a row's
+    end (the last one holds everything after the last row): a row is never split."""
+    pending = b""
+    while True:
+        chunk = handle.read(_CHUNK)
+        buffer = pending + chunk
+        if not chunk:
+            if buffer:
+                yield buffer
+            return
+        cut = _last_row_end(buffer)
+        if cut is None:
+            pending = buffer
+            continue
+        yield buffer[:cut]
+        pending = buffer[cut:]
 
 
 def claimed_cells(path: Path, member: str) -> int | None:

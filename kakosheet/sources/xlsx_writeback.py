@@ -22,11 +22,13 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceChangedError, SourceError
+from kakosheet.sources.xlsx_package import row_segments
 
 ISSUES_TAB = "Issues"
 ISSUES_MARK = "kakosheet: every open issue of the last sync"
@@ -119,28 +121,57 @@ def check_unchanged(path: Path, stamp: FileStamp) -> None:
         )
 
 
+@dataclass
+class _SheetPatch:
+    """What a write-back does to one log tab's part: its cells, row by row, and the highlight."""
+
+    write: SheetWrite
+    by_row: dict[int, list[CellUpdate]]
+
+
 def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp) -> bool:
-    """Apply the write-back; returns False when nothing in the file had to change."""
+    """Apply the write-back; returns False when nothing in the file had to change.
+
+    The log tabs' parts, the biggest by far, are never held whole: they are patched as they
+    stream from the old package into the new one. Every other part is small.
+    """
     with zipfile.ZipFile(path) as archive:
-        parts = {info.filename: archive.read(info.filename) for info in archive.infolist()}
-        infos = {info.filename: info for info in archive.infolist()}
-    styles = _Styles(parts.get("xl/styles.xml"))
-    updated: dict[str, bytes] = {}
-    for sheet in changes.sheets:
-        member = sheet_parts.get(sheet.sheet)
-        if member is None:
-            raise SourceError(f"{path.name}: cannot find the part of the tab {sheet.sheet!r}")
-        patched = _patch_sheet(parts[member], sheet, styles)
-        if patched != parts[member]:
-            updated[member] = patched
-    updated.update(_issues_tab(parts, changes))
-    if styles.changed:
-        updated["xl/styles.xml"] = styles.xml
-    if not updated:
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        small = {name: archive.read(name) for name in _SMALL_PARTS if name in names}
+        styles = _Styles(small.get("xl/styles.xml"))
+        patches: dict[str, _SheetPatch] = {}
+        for sheet in changes.sheets:
+            member = sheet_parts.get(sheet.sheet)
+            if member is None:
+                raise SourceError(f"{path.name}: cannot find the part of the tab {sheet.sheet!r}")
+            patch = _SheetPatch(sheet, _cells_by_row(sheet))
+            if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member)):
+                patches[member] = patch
+        updated = _issues_tab(archive, names, small, changes)
+    if not patches and not updated:
         return False
     check_unchanged(path, stamp)
-    _replace_atomically(path, parts, infos, updated)
+    _replace_atomically(path, infos, patches, updated, styles)
     return True
+
+
+# Parts read whole: the Issues tab and styles are appended to, the others name the Issues tab.
+_SMALL_PARTS = ("xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml")
+
+
+def _cells_by_row(write: SheetWrite) -> dict[int, list[CellUpdate]]:
+    by_row: dict[int, list[CellUpdate]] = {}
+    for update in write.cells:
+        by_row.setdefault(update.row, []).append(update)
+    return by_row
+
+
+def _has_highlight(archive: zipfile.ZipFile, member: str) -> bool:
+    """Whether kakosheet's highlight rule is in a sheet part, streaming it (it comes after the data)."""
+    mark = HIGHLIGHT_MARK.encode()
+    with archive.open(member) as handle:
+        return any(mark in segment for segment in row_segments(handle))
 
 
 # --------------------------------------------------------------------------- cells
@@ -182,12 +213,20 @@ def _column_styles(xml: bytes) -> dict[int, bytes]:
 
 
 def _patch_row(
-    row_xml: bytes, row: int, updates: list[CellUpdate], column_styles: dict[int, bytes], styles: _Styles
+    row_xml: bytes,
+    row: int,
+    updates: list[CellUpdate],
+    column_styles: dict[int, bytes],
+    styles: _Styles,
+    referenced: bool = False,
 ) -> bytes:
-    """The row with its updated cells: found by their reference, replaced or inserted in column order."""
+    """The row with its updated cells: found by their reference, replaced or inserted in column order.
+
+    ``referenced`` says the caller knows every cell of the row starts with its reference.
+    """
     head_end = row_xml.index(b">") + 1
     head, body = _SPANS.sub(b"", row_xml[:head_end]), row_xml[head_end : -len(b"</row>")]
-    if body.count(b"<c ") != body.count(b'<c r="'):
+    if not referenced and body.count(b"<c ") != body.count(b'<c r="'):
         return head + _rebuild_cells(body, row, updates, column_styles, styles) + b"</row>"
     for update in sorted(updates, key=lambda u: u.column):
         ref = (column_letters(update.column) + str(row)).encode()
@@ -209,7 +248,17 @@ def _cell_end(body: bytes, start: int) -> int:
 
 
 def _insert_at(body: bytes, column: int) -> int:
-    """Where a new cell of a column goes among a row's cells (which are in column order)."""
+    """Where a new cell of a column goes among a row's cells (which are in column order).
+
+    The commonest places, before the first cell (the ID) and after the last (the Issues
+    note), are checked first.
+    """
+    first = _CELL_START.match(body)
+    if first is None or column_index(first.group(1)) > column:
+        return 0 if first is not None else len(body)
+    last = _CELL_START.match(body, body.rfind(b'<c r="'))
+    if last is not None and column_index(last.group(1)) < column:
+        return len(body)
     for match in _CELL_START.finditer(body):
         if column_index(match.group(1)) > column:
             return match.start()
@@ -238,27 +287,40 @@ def _rebuild_cells(
     return b"".join(cells[c] for c in sorted(cells))
 
 
-def _patch_sheet(xml: bytes, write: SheetWrite, styles: _Styles) -> bytes:
-    by_row: dict[int, list[CellUpdate]] = {}
-    for update in write.cells:
-        by_row.setdefault(update.row, []).append(update)
-    if by_row:
-        xml = _patch_rows(xml, by_row, _column_styles(xml), styles)
-    if write.issues_column is not None:
-        xml = _ensure_highlight(xml, write, styles)
-    return xml
+def _stream_patched_sheet(source: IO[bytes], target: IO[bytes], patch: _SheetPatch, styles: _Styles) -> None:
+    """Copy a sheet part from ``source`` to ``target`` a segment at a time, patching its rows."""
+    remaining = set(patch.by_row)
+    column_styles: dict[int, bytes] | None = None
+    highlighted = False
+    for segment in row_segments(source):
+        if column_styles is None:
+            column_styles = _column_styles(segment)  # <cols> comes before the first row
+        if remaining:
+            segment = _patch_rows(segment, patch.by_row, remaining, column_styles, styles)
+        highlighted = highlighted or HIGHLIGHT_MARK.encode() in segment
+        if patch.write.issues_column is not None and not highlighted and b"</worksheet>" in segment:
+            segment = _add_highlight(segment, patch.write, styles)
+        target.write(segment)
+    if remaining:
+        raise SourceError(f"row {min(remaining)} is missing from the sheet's XML; open the file in Excel and save it")
 
 
 def _patch_rows(
-    xml: bytes, by_row: dict[int, list[CellUpdate]], column_styles: dict[int, bytes], styles: _Styles
+    xml: bytes,
+    by_row: dict[int, list[CellUpdate]],
+    remaining: set[int],
+    column_styles: dict[int, bytes],
+    styles: _Styles,
 ) -> bytes:
-    """Patch the rows that receive cells; everything between them is copied as it is.
+    """Patch the rows of a segment that receive cells (removing them from ``remaining``);
+    everything between them is copied as it is.
 
     Splitting at every row end and looking back for the row's start is done in C, so a
     100k-row sheet is walked in well under a second.
     """
     chunks = xml.split(b"</row>")
-    remaining = set(by_row)
+    # Cells found by their reference need every cell to start with it; else the row is parsed.
+    referenced = xml.count(b"<c ") == xml.count(b'<c r="')
     for k in range(len(chunks) - 1):
         chunk = chunks[k]
         start = chunk.rfind(b"<row")
@@ -267,38 +329,35 @@ def _patch_rows(
             raise SourceError("a row of the sheet has no number; open the file in Excel and save it again")
         row = int(number.group(1))
         if row in remaining:
-            patched = _patch_row(chunk[start:] + b"</row>", row, by_row[row], column_styles, styles)
+            patched = _patch_row(chunk[start:] + b"</row>", row, by_row[row], column_styles, styles, referenced)
             chunks[k] = chunk[:start] + patched[: -len(b"</row>")]
             remaining.discard(row)
             if not remaining:
                 break
-    if remaining:
-        raise SourceError(f"row {min(remaining)} is missing from the sheet's XML; open the file in Excel and save it")
     return b"</row>".join(chunks)
 
 
-def _ensure_highlight(xml: bytes, write: SheetWrite, styles: _Styles) -> bytes:
-    """Add, once, the conditional format that highlights the cells named in the Issues note."""
-    if HIGHLIGHT_MARK.encode() in xml:
-        return xml
+def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
+    """Add the conditional format that highlights the cells named in the Issues note to the
+    part's tail (what follows its last row), where the elements after the data are."""
     assert write.issues_column is not None
     first, last = column_letters(write.first_column), column_letters(write.last_column)
     notes = column_letters(write.issues_column)
     top = write.header_row + 1
     formula = f'ISNUMBER(SEARCH("; "&amp;{first}${write.header_row}&amp;":","; "&amp;${notes}{top}))'
-    priorities = [int(p) for p in re.findall(rb'priority="(\d+)"', xml)]
+    data_end = max(tail.rfind(b"</sheetData>"), 0)  # the elements that follow come after the data
+    priorities = [int(p) for p in re.findall(rb'priority="(\d+)"', tail[data_end:])]
     rule = (
         f'<conditionalFormatting sqref="{first}{top}:{last}1048576"><cfRule type="expression" '
         f'dxfId="{styles.highlight_dxf()}" priority="{max(priorities, default=0) + 1}"><formula>{formula}'
         f"</formula></cfRule></conditionalFormatting>"
     ).encode()
-    data_end = max(xml.rfind(b"</sheetData>"), 0)  # the elements that follow come after the data
     for name in _AFTER_CF:
-        found = re.compile(rb"<" + name.encode() + rb"[\s>/]").search(xml, data_end)
+        found = re.compile(rb"<" + name.encode() + rb"[\s>/]").search(tail, data_end)
         if found:
-            return xml[: found.start()] + rule + xml[found.start() :]
-    end = xml.rfind(b"</worksheet>")
-    return xml[:end] + rule + xml[end:]
+            return tail[: found.start()] + rule + tail[found.start() :]
+    end = tail.rfind(b"</worksheet>")
+    return tail[:end] + rule + tail[end:]
 
 
 # --------------------------------------------------------------------------- styles
@@ -406,21 +465,23 @@ _SECTION_CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt"}
 # --------------------------------------------------------------------------- the Issues tab
 
 
-def _issues_tab(parts: dict[str, bytes], changes: WriteBack) -> dict[str, bytes]:
+def _issues_tab(
+    archive: zipfile.ZipFile, members: list[str], parts: dict[str, bytes], changes: WriteBack
+) -> dict[str, bytes]:
     """The parts to write for kakosheet's Issues tab (added the first time)."""
     workbook = parts["xl/workbook.xml"]
     rels_name = "xl/_rels/workbook.xml.rels"
     rels = parts.get(rels_name, b"")
-    existing = _find_issues_part(parts)
+    existing = _find_issues_part(archive, members)
     sheet_xml = _issues_sheet_xml(changes)
     if existing is not None:
-        return {} if parts[existing] == sheet_xml else {existing: sheet_xml}
+        return {} if archive.read(existing) == sheet_xml else {existing: sheet_xml}
     if not changes.issues:
         return {}
     names = set(re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', workbook))
     tab = ISSUES_TAB if ISSUES_TAB.encode() not in names else f"kakosheet {ISSUES_TAB}"
     number = 1
-    while f"xl/worksheets/sheet{number}.xml" in parts:
+    while f"xl/worksheets/sheet{number}.xml" in members:
         number += 1
     member = f"xl/worksheets/sheet{number}.xml"
     rel_ids = {int(i) for i in re.findall(rb'Id="rId(\d+)"', rels)}
@@ -446,11 +507,14 @@ def _issues_tab(parts: dict[str, bytes], changes: WriteBack) -> dict[str, bytes]
     }
 
 
-def _find_issues_part(parts: dict[str, bytes]) -> str | None:
+def _find_issues_part(archive: zipfile.ZipFile, members: list[str]) -> str | None:
+    """kakosheet's Issues tab, known by the mark in its first cell (only each part's head is read)."""
     mark = escape(ISSUES_MARK).encode()
-    for name, data in parts.items():
-        if name.startswith("xl/worksheets/sheet") and mark in data[:4096]:
-            return name
+    for name in members:
+        if name.startswith("xl/worksheets/sheet"):
+            with archive.open(name) as handle:
+                if mark in handle.read(4096):
+                    return name
     return None
 
 
@@ -506,18 +570,26 @@ def _issues_sheet_xml(changes: WriteBack) -> bytes:
 
 
 def _replace_atomically(
-    path: Path, parts: dict[str, bytes], infos: dict[str, zipfile.ZipInfo], updated: dict[str, bytes]
+    path: Path,
+    infos: list[zipfile.ZipInfo],
+    patches: dict[str, _SheetPatch],
+    updated: dict[str, bytes],
+    styles: _Styles,
 ) -> None:
     """Write the new package beside the old one, keep one backup, then swap them."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".~kakosheet-", suffix=path.suffix)
     try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
-            for name in [*parts, *(n for n in updated if n not in parts)]:
-                data = updated.get(name, parts.get(name))
-                assert data is not None
-                info = infos.get(name) or zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6])
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data, compresslevel=_level(len(data)))
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive, zipfile.ZipFile(path) as source:
+            for info in _in_writing_order(infos, patches):
+                if info.filename in patches:
+                    _copy_patched(source, archive, info, patches[info.filename], styles)
+                elif info.filename == "xl/styles.xml" and styles.changed:
+                    _write_part(archive, info, styles.xml)
+                else:
+                    data = updated[info.filename] if info.filename in updated else source.read(info)
+                    _write_part(archive, info, data)
+            for name in updated.keys() - {info.filename for info in infos}:
+                _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
             raw.flush()
             os.fsync(raw.fileno())
         shutil.copymode(path, temporary)
@@ -530,6 +602,34 @@ def _replace_atomically(
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPatch]) -> list[zipfile.ZipInfo]:
+    """The parts in their order, except styles.xml, which goes after the patched sheets: a
+    patched date cell may add a format to it."""
+    last_patched = max((k for k, info in enumerate(infos) if info.filename in patches), default=-1)
+    styles = next((k for k, info in enumerate(infos) if info.filename == "xl/styles.xml"), None)
+    if styles is None or styles > last_patched:
+        return list(infos)
+    return [*infos[:styles], *infos[styles + 1 : last_patched + 1], infos[styles], *infos[last_patched + 1 :]]
+
+
+def _write_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data, compresslevel=_level(len(data)))
+
+
+def _copy_patched(
+    source: zipfile.ZipFile, archive: zipfile.ZipFile, info: zipfile.ZipInfo, patch: _SheetPatch, styles: _Styles
+) -> None:
+    """A log tab's part, patched while it streams from the old package into the new one."""
+    target_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    target_info.external_attr, target_info.create_system = info.external_attr, info.create_system
+    target_info.compress_type = zipfile.ZIP_DEFLATED
+    target_info._compresslevel = _level(info.file_size)  # type: ignore[attr-defined]  # what ZipFile.open("w") uses
+    large = info.file_size > 1 << 30  # the patched part could pass the 2 GiB of a plain zip entry
+    with source.open(info) as reading, archive.open(target_info, "w", force_zip64=large) as writing:
+        _stream_patched_sheet(reading, writing, patch, styles)
 
 
 def _level(size: int) -> int:
