@@ -25,38 +25,36 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kakosheet.core.codes import COUNTRIES, CURRENCIES
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
 from kakosheet.core.schema import Column, LogSchema, SchemaSet, normalize_label
 from kakosheet.errors import SourceError
 from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
+from kakosheet.sources.gsheet_looks import (
+    HEADER_FORMAT_FIELDS,
+    colour,
+    column_rule,
+    data_format,
+    dropdown_lists,
+    format_key,
+    header_style,
+    hex_colour,
+    list_ranges,
+    rule_key,
+    validation_kind,
+)
 from kakosheet.sources.xlsx_template import (
     BLANK_MANDATORY_FILL,
     LISTS_TAB,
-    NUMBER_FORMATS,
-    OWNED_CELL_FILL,
     REFERENCE_ORDER,
     column_note,
     column_width,
-    header_fill,
 )
 
 PROTECTION_MARK = "kakosheet:"
 BLANK_RULE = re.compile(r"^=AND\(COUNTA\(\$[A-Z]+\d+:\$[A-Z]+\d+\)>0,ISBLANK\([A-Z]+\d+\)\)$")
 NEW_TAB_ROWS = 1000
 PIXELS_PER_CHARACTER = 7
-HEADER_FORMAT_FIELDS = "userEnteredFormat(backgroundColor,textFormat.bold,wrapStrategy,verticalAlignment)"
-SHEETS_NUMBER_TYPES = {
-    "date": "DATE",
-    "datetime": "DATE_TIME",
-    "money": "NUMBER",
-    "number": "NUMBER",
-    "integer": "NUMBER",
-    "percent": "PERCENT",
-    "id": "TEXT",
-    "code": "TEXT",
-}
 GRID_FIELDS = (
     "sheets(properties(sheetId,title),"
     "data(startRow,rowData(values(userEnteredValue,note,dataValidation,userEnteredFormat))))"
@@ -220,8 +218,8 @@ def plan_setup(found: FoundSheet, wanted: list[LogSchema], schemas: SchemaSet) -
     """Every request that brings the sheet to what the schemas want; none when it is there already."""
     plan = Plan()
     next_id = found.next_sheet_id()
-    lists = _dropdown_lists(schemas)
-    list_ranges = _list_ranges(lists)
+    lists = dropdown_lists(schemas)
+    ranges = list_ranges(lists)
     for schema in wanted:
         tab = _tab_of(found, schema)
         if tab is None:
@@ -230,7 +228,7 @@ def plan_setup(found: FoundSheet, wanted: list[LogSchema], schemas: SchemaSet) -
         else:
             placed = _place_columns(plan, schema, tab)
         for column in schema.columns:
-            _plan_column(plan, placed, column, schemas, list_ranges)
+            _plan_column(plan, placed, column, schemas, ranges)
         _plan_frozen_header(plan, placed)
         _plan_protections(plan, placed)
         _plan_blank_rules(plan, placed)
@@ -309,11 +307,11 @@ def _plan_column(plan: Plan, placed: Placed, column: Column, schemas: SchemaSet,
     data_range = _column_range(placed, col, header + 1)
     first_data = _cell(placed, header + 1, col)
     rule = column_rule(column, schemas, lists)
-    if rule is not None and _rule_key(first_data.get("dataValidation")) != _rule_key(rule):
-        plan.add(_validation_kind(column), {"setDataValidation": {"range": data_range, "rule": rule}})
-    wanted_format, mask = _data_format(column)
+    if rule is not None and rule_key(first_data.get("dataValidation")) != rule_key(rule):
+        plan.add(validation_kind(column), {"setDataValidation": {"range": data_range, "rule": rule}})
+    wanted_format, mask = data_format(column)
     current = first_data.get("userEnteredFormat", {})
-    if wanted_format and _format_key(current, wanted_format) != _format_key(wanted_format, wanted_format):
+    if wanted_format and format_key(current, wanted_format) != format_key(wanted_format, wanted_format):
         plan.add(
             _detail(placed, "number format" if "numberFormat" in wanted_format else "shaded column"),
             {"repeatCell": {"range": data_range, "cell": {"userEnteredFormat": wanted_format}, "fields": mask}},
@@ -333,8 +331,8 @@ def _plan_header_cell(plan: Plan, placed: Placed, column: Column, col: int) -> N
         cell["note"] = note
         fields.append("note")
         plan.count(_detail(placed, "header note"))
-    style = _header_style(column)
-    if _format_key(current.get("userEnteredFormat", {}), style) != _format_key(style, style):
+    style = header_style(column)
+    if format_key(current.get("userEnteredFormat", {}), style) != format_key(style, style):
         cell["userEnteredFormat"] = style
         fields.append(HEADER_FORMAT_FIELDS)
         plan.count(_detail(placed, "header colour"))
@@ -348,132 +346,6 @@ def _plan_header_cell(plan: Plan, placed: Placed, column: Column, col: int) -> N
             "endColumnIndex": col + 1,
         }
         plan.add(None, {"updateCells": {"range": grid_range, "rows": [{"values": [cell]}], "fields": ",".join(fields)}})
-
-
-def _header_style(column: Column) -> dict[str, Any]:
-    return {
-        "backgroundColor": _colour(header_fill(column).fgColor.rgb),
-        "textFormat": {"bold": True},
-        "wrapStrategy": "WRAP",
-        "verticalAlignment": "MIDDLE",
-    }
-
-
-def _data_format(column: Column) -> tuple[dict[str, Any], str]:
-    """The number format of the column's cells (text for IDs and codes), and kakosheet's shading."""
-    wanted: dict[str, Any] = {}
-    masks = []
-    if column.type in NUMBER_FORMATS:
-        wanted["numberFormat"] = {"type": SHEETS_NUMBER_TYPES[column.type], "pattern": NUMBER_FORMATS[column.type]}
-        masks.append("userEnteredFormat.numberFormat")
-    if column.kind in ("owned", "computed"):
-        wanted["backgroundColor"] = _colour(OWNED_CELL_FILL.fgColor.rgb)
-        masks.append("userEnteredFormat.backgroundColor")
-    return wanted, ",".join(masks)
-
-
-def _format_key(current: dict[str, Any], wanted: dict[str, Any]) -> tuple[Any, ...]:
-    """The parts of a format that ``wanted`` sets, comparable however Google echoes them."""
-    key: list[Any] = []
-    for name in sorted(wanted):
-        value = current.get(name)
-        if name == "backgroundColor":
-            key.append(_hex(value))
-        elif name == "numberFormat":
-            value = value or {}
-            # Google may echo a plain-text format without its "@" pattern
-            key.append((value.get("type"), "" if value.get("type") == "TEXT" else value.get("pattern")))
-        elif name == "textFormat":
-            key.append(bool((value or {}).get("bold")))
-        else:
-            key.append(value)
-    return tuple(key)
-
-
-def _colour(argb: str) -> dict[str, float]:
-    rgb = argb[-6:]
-    return {name: int(rgb[i : i + 2], 16) / 255 for name, i in (("red", 0), ("green", 2), ("blue", 4))}
-
-
-def _hex(colour: dict[str, Any] | None) -> str | None:
-    """A colour as RRGGBB; Google leaves out zero channels and echoes floats rounded."""
-    if not colour:
-        return None
-    return "".join(f"{round(float(colour.get(name, 0)) * 255):02X}" for name in ("red", "green", "blue"))
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _dropdown_lists(schemas: SchemaSet) -> dict[str, tuple[str, ...]]:
-    """The Lists tab's columns, in the xlsx template's order: a master.xlsx imported into Drive
-    already has the same Lists tab and dropdowns."""
-    lists = dict(schemas.enum_lists())
-    lists["currency"] = tuple(sorted(CURRENCIES))
-    lists["country"] = tuple(sorted(COUNTRIES))
-    return lists
-
-
-def _list_ranges(lists: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    ranges = {}
-    for index, (name, values) in enumerate(lists.items()):
-        letter = column_letters(index)
-        ranges[name] = f"={quote_sheet(LISTS_TAB)}!${letter}$2:${letter}${len(values) + 1}"
-    return ranges
-
-
-def column_rule(column: Column, schemas: SchemaSet, lists: dict[str, str]) -> dict[str, Any] | None:
-    """The data validation of a column's cells: strict for lists kakosheet rejects, a warning otherwise.
-
-    kakosheet's own columns get none: their warning-only protection already says "leave it".
-    """
-    if column.kind in ("owned", "computed"):
-        return None
-    if column.type == "enum":
-        message = f"Choose a {column.label} from the list."
-        return _rule("ONE_OF_RANGE", [lists[schemas.list_name(column.values)]], strict=True, message=message)
-    if column.type in ("currency", "country"):
-        return _rule(
-            "ONE_OF_RANGE", [lists[column.type]], strict=False, message=f"A {column.type} code, from the list."
-        )
-    if column.type in ("date", "datetime"):
-        return _rule("DATE_IS_VALID", [], strict=False, message="Type a date, e.g. 2026-03-15.")
-    if column.type in ("money", "number", "integer", "percent") and column.minimum is not None:
-        message = f"{column.label} should be a number of at least {column.minimum}."
-        return _rule("NUMBER_GREATER_THAN_EQ", [str(column.minimum)], strict=False, message=message)
-    return None
-
-
-def _rule(kind: str, values: list[str], *, strict: bool, message: str) -> dict[str, Any]:
-    """A rule with its help text; lists show their dropdown (showCustomUi)."""
-    condition: dict[str, Any] = {"type": kind}
-    if values:
-        condition["values"] = [{"userEnteredValue": value} for value in values]
-    return {"condition": condition, "inputMessage": message, "strict": strict, "showCustomUi": kind == "ONE_OF_RANGE"}
-
-
-def _rule_key(rule: dict[str, Any] | None) -> tuple[Any, ...] | None:
-    """A validation rule, comparable however Google echoes it (false and empty values left out)."""
-    if not rule:
-        return None
-    condition = rule.get("condition", {})
-    # Google may drop the quotes of a plain tab name ('Lists'!A2 -> Lists!A2)
-    values = tuple(
-        str(v.get("userEnteredValue", v.get("relativeDate", ""))).replace("'", "") for v in condition.get("values", [])
-    )
-    return (
-        condition.get("type"),
-        values,
-        bool(rule.get("strict")),
-        bool(rule.get("showCustomUi")),
-        rule.get("inputMessage", ""),
-    )
-
-
-def _validation_kind(column: Column) -> str:
-    if column.type in ("enum", "currency", "country"):
-        return "dropdown"
-    return "date check" if column.type in ("date", "datetime") else "number check"
 
 
 # --------------------------------------------------------------------------- frozen header, protection, highlight
@@ -553,7 +425,7 @@ def _plan_blank_rules(plan: Plan, placed: Placed) -> None:
                     "type": "CUSTOM_FORMULA",
                     "values": [{"userEnteredValue": f"=AND(COUNTA($A{top}:${last}{top})>0,ISBLANK({letter}{top}))"}],
                 },
-                "format": {"backgroundColor": _colour(BLANK_MANDATORY_FILL.fgColor.rgb)},
+                "format": {"backgroundColor": colour(BLANK_MANDATORY_FILL.fgColor.rgb)},
             },
         }
         wanted[_blank_rule_key(rule)] = rule
@@ -589,7 +461,7 @@ def _blank_rule_key(rule: dict[str, Any]) -> tuple[Any, ...]:
     return (
         tuple(_range_key(r) for r in rule.get("ranges", [])),
         tuple(str(v.get("userEnteredValue", "")) for v in values),
-        _hex(boolean.get("format", {}).get("backgroundColor")),
+        hex_colour(boolean.get("format", {}).get("backgroundColor")),
     )
 
 
