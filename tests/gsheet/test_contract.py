@@ -112,3 +112,12 @@ def test_text_stays_text(any_sheet: SheetUnderTest, team: Config) -> None:
     assert issues_tab[2][7] == "=1+1"
     with create_engine(f"sqlite:///{team.root / 'kakosheet.db'}").connect() as connection:
         assert connection.execute(text("select original_order_id from case_qc")).scalar_one() == "007"
+
+
+def test_a_blank_date_logged_is_filled_once(any_sheet: SheetUnderTest, team: Config) -> None:
+    any_sheet.create({"QC Log": qc_tab([qc_row(Date_Logged=None)])})
+    sync(team, any_sheet)
+    logged = column(any_sheet, QC_LABELS.index("Date Logged"))
+    assert logged == [round((NOW - dt.datetime(1899, 12, 30)).total_seconds() / 86400, 6)]
+    again = sync(team, any_sheet, now=NOW + dt.timedelta(hours=2))
+    assert not again.written and again.counts["qc"]["unchanged"] == 1
