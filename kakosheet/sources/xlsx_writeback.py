@@ -19,7 +19,9 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -186,16 +188,31 @@ def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: _Styles
         serial = (moment - EXCEL_EPOCH).total_seconds() / 86400
         style_attr = b' s="' + str(styles.datetime_style(style)).encode() + b'"'
         return b'<c r="' + ref + b'"' + style_attr + b"><v>" + repr(round(serial, 8)).encode() + b"</v></c>"
-    text = escape(_INVALID_XML.sub("", str(value)))
     return (
         b'<c r="'
         + ref
         + b'"'
         + style_attr
         + b' t="inlineStr"><is><t xml:space="preserve">'
-        + text.encode("utf-8")
+        + _xml_text(str(value)).encode("utf-8")
         + b"</t></is></c>"
     )
+
+
+def _xml_text(text: str) -> str:
+    """Text as XML character data: what saxutils.escape gives, without the characters XML forbids."""
+    return _INVALID_XML.sub("", text).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+_LETTERS: dict[int, bytes] = {}
+
+
+def _cell_ref(column: int, row: int) -> bytes:
+    """A1 reference of a cell; column letters are worked out once per column."""
+    letters = _LETTERS.get(column)
+    if letters is None:
+        letters = _LETTERS[column] = column_letters(column).encode()
+    return letters + str(row).encode()
 
 
 def _column_styles(xml: bytes) -> dict[int, bytes]:
@@ -225,11 +242,13 @@ def _patch_row(
     ``referenced`` says the caller knows every cell of the row starts with its reference.
     """
     head_end = row_xml.index(b">") + 1
-    head, body = _SPANS.sub(b"", row_xml[:head_end]), row_xml[head_end : -len(b"</row>")]
+    head, body = row_xml[:head_end], row_xml[head_end : -len(b"</row>")]
+    if b"spans=" in head:
+        head = _SPANS.sub(b"", head)
     if not referenced and body.count(b"<c ") != body.count(b'<c r="'):
         return head + _rebuild_cells(body, row, updates, column_styles, styles) + b"</row>"
-    for update in sorted(updates, key=lambda u: u.column):
-        ref = (column_letters(update.column) + str(row)).encode()
+    for update in updates if len(updates) == 1 else sorted(updates, key=lambda u: u.column):
+        ref = _cell_ref(update.column, row)
         start = body.find(b'<c r="' + ref + b'"')
         if start != -1:
             end = _cell_end(body, start)
@@ -287,7 +306,7 @@ def _rebuild_cells(
     return b"".join(cells[c] for c in sorted(cells))
 
 
-def _stream_patched_sheet(source: IO[bytes], target: IO[bytes], patch: _SheetPatch, styles: _Styles) -> None:
+def _stream_patched_sheet(source: IO[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
     """Copy a sheet part from ``source`` to ``target`` a segment at a time, patching its rows."""
     remaining = set(patch.by_row)
     column_styles: dict[int, bytes] | None = None
@@ -628,8 +647,40 @@ def _copy_patched(
     target_info.compress_type = zipfile.ZIP_DEFLATED
     target_info._compresslevel = _level(info.file_size)  # type: ignore[attr-defined]  # what ZipFile.open("w") uses
     large = info.file_size > 1 << 30  # the patched part could pass the 2 GiB of a plain zip entry
-    with source.open(info) as reading, archive.open(target_info, "w", force_zip64=large) as writing:
-        _stream_patched_sheet(reading, writing, patch, styles)
+    with (
+        source.open(info) as reading,
+        archive.open(target_info, "w", force_zip64=large) as writing,
+        _Behind(writing) as behind,
+    ):
+        _stream_patched_sheet(reading, behind, patch, styles)
+
+
+class _Behind:
+    """Writes to a zip entry on a thread, a few segments behind the caller: compressing
+    releases the GIL, so the next segment is patched on the other core meanwhile."""
+
+    AHEAD = 4  # segments (about a megabyte each) waiting at most
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self.target = target
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kakosheet-write-back")
+        self.pending: deque[Future[int]] = deque()
+
+    def write(self, data: bytes) -> int:
+        if len(self.pending) >= self.AHEAD:
+            self.pending.popleft().result()
+        self.pending.append(self.pool.submit(self.target.write, data))
+        return len(data)
+
+    def __enter__(self) -> _Behind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            while self.pending:
+                self.pending.popleft().result()  # a failed write raises here
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _level(size: int) -> int:

@@ -14,7 +14,9 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import repeat
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import numpy as np
@@ -209,4 +211,17 @@ def _spread(used: np.ndarray, items: Sequence[Any]) -> np.ndarray:
 def _fragments(name: str, distinct: Sequence[Any], used: np.ndarray) -> list[str | None]:
     """``"name": [null, value]`` of each used distinct value, as json.dumps writes a dict's item."""
     key = json.dumps(name, ensure_ascii=False) + ": [null, "
-    return [None if distinct[i] is None else key + to_json(distinct[i]) + "]" for i in used.tolist()]
+    return [None if distinct[i] is None else key + _json_value(distinct[i]) + "]" for i in used.tolist()]
+
+
+def _json_value(value: Any) -> str:
+    """to_json of one value; text, money and dates (most values) straight through the C
+    encoder json.dumps ends in."""
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) in _AS_TEXT:
+        return encode_basestring(str(value))  # what to_json's default=str makes of them
+    return to_json(value)
+
+
+_AS_TEXT = frozenset({Decimal, dt.date, dt.datetime})
