@@ -242,24 +242,39 @@ def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], now: 
     source = _TableRows(table, fields, now)
     ids = table.columns[schema.id.field].row_raw() if schema.id and schema.id.field in table.columns else None
     prints = fingerprints(table, fields, now)
+    id_texts = (
+        [None if value is None else str(value).strip() or None for value in ids.tolist()] if ids is not None else None
+    )
     cases = []
     for index, sheet_row in enumerate(table.rows.tolist()):
-        row_issues = by_row.get(sheet_row, ())
-        sheet_id = ids[index] if ids is not None else None
-        text = str(sheet_id).strip() if sheet_id is not None else ""
+        row_issues = by_row.get(sheet_row)
+        notes, incomplete = _notes(row_issues) if row_issues else ((), False)
         cases.append(
             RowCase(
                 sheet=table.sheet,
                 index=index,
                 row=sheet_row,
-                sheet_id=text or None,
-                notes=tuple(issue_note(i) for i in row_issues if i.code not in PLANNED_CODES),
-                incomplete=any(i.severity == ERROR and i.code not in PLANNED_CODES for i in row_issues),
+                sheet_id=id_texts[index] if id_texts is not None else None,
+                notes=notes,
+                incomplete=incomplete,
                 fingerprint=prints[index],
                 source=source,
             )
         )
     return cases
+
+
+def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
+    """A row's issue notes, and whether one of them is an error (the row is incomplete)."""
+    own = [issue for issue in issues if issue.code not in PLANNED_CODES]
+    return tuple(issue_note(i) for i in own), any(i.severity == ERROR for i in own)
+
+
+def _well_formed_ids(schema: LogSchema, cases: list[RowCase]) -> bool:
+    """Whether every ID typed in the sheet is well-formed, in one regex call (usually they all are)."""
+    assert schema.id is not None
+    ids = [case.sheet_id for case in cases if case.sheet_id is not None]
+    return not any("\n" in case_id for case_id in ids) and schema.id.all_match(ids)
 
 
 def plan_log(
@@ -280,10 +295,11 @@ def plan_log(
     claimed: dict[str, RowCase] = {}
     by_id: dict[str, list[RowCase]] = defaultdict(list)
     without_id: list[RowCase] = []
+    all_well_formed = _well_formed_ids(schema, cases)
     for case in cases:
         if case.sheet_id is None:
             without_id.append(case)
-        elif not schema.id.regex.match(case.sheet_id):
+        elif not all_well_formed and not schema.id.regex.match(case.sheet_id):
             plan.conflicts.append(
                 (
                     case,
@@ -309,7 +325,11 @@ def plan_log(
             by_id[case.sheet_id].append(case)
     for case_id, rows in by_id.items():
         known = stored.get(case_id)
-        keeper = next((r for r in rows if known and r.fingerprint == known.fingerprint), rows[0])
+        keeper = (
+            rows[0]
+            if len(rows) == 1
+            else next((r for r in rows if known and r.fingerprint == known.fingerprint), rows[0])
+        )
         claimed[case_id] = keeper
         for other in rows:
             if other is not keeper:

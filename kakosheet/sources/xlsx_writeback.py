@@ -172,8 +172,16 @@ def _cells_by_row(write: SheetWrite) -> dict[int, list[CellUpdate]]:
 def _has_highlight(archive: zipfile.ZipFile, member: str) -> bool:
     """Whether kakosheet's highlight rule is in a sheet part, streaming it (it comes after the data)."""
     mark = HIGHLIGHT_MARK.encode()
+    overlap = b""  # the end of the previous block, for a mark split between two
     with archive.open(member) as handle:
-        return any(mark in segment for segment in row_segments(handle))
+        while block := handle.read(_SCAN_BLOCK):
+            if mark in overlap + block[: len(mark)] or mark in block:
+                return True
+            overlap = block[-len(mark) :]
+    return False
+
+
+_SCAN_BLOCK = 8 << 20
 
 
 # --------------------------------------------------------------------------- cells
