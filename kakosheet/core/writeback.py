@@ -84,8 +84,9 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         labels={table.header.labels[f]: index for f, index in columns.items()},
     )
     id_column = columns.get(schema.id.field)
-    ids_read = table.columns[schema.id.field].row_raw() if schema.id.field in table.columns else None
-    notes_read = table.columns["issues"].row_raw() if "issues" in table.columns else None
+    # Lists, not arrays: read one row at a time, a list is the faster to index.
+    ids_read = table.columns[schema.id.field].row_raw().tolist() if schema.id.field in table.columns else None
+    notes_read = table.columns["issues"].row_raw().tolist() if "issues" in table.columns else None
 
     def add(case: RowCase, column: int | None, value: CellValue, was: Any) -> None:
         if column is not None and _differs(value, was):

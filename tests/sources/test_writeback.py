@@ -20,8 +20,9 @@ from kakosheet.app.sync import sync_source
 from kakosheet.config import Config, load_config
 from kakosheet.core.grid import column_index
 from kakosheet.errors import SourceError
+from kakosheet.sources import xlsx_writeback
 from kakosheet.sources.xlsx_writeback import iter_sheet_rows
-from tests.helpers import CORPUS, QC_LABELS, add_tab, make_macro_enabled, qc_row, qc_tab
+from tests.helpers import CORPUS, QC_LABELS, add_tab, make_macro_enabled, qc_row, qc_tab, write_workbook
 
 NOW = dt.datetime(2026, 6, 30, 9, 0)
 # What a write-back may change: the log tab, styles (a format appended), and, the first
@@ -171,3 +172,36 @@ def test_packages_kakosheet_cannot_patch_are_refused_and_left_alone(
         sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=NOW)
     assert raised.value.exit_code == 3
     assert workbook.read_bytes() == before
+
+
+def test_a_sheet_part_of_many_segments_is_patched_row_by_row_as_it_streams(tmp_path: Path) -> None:
+    """The log tab streams through the write-back in segments of about a megabyte: rows in
+    every segment get their ID, staff cells stay byte for byte, the highlight is added once."""
+    (tmp_path / "team").mkdir()
+    rows = [qc_row(Description=f"Case {n}: " + "carton crushed, item scratched; " * 40) for n in range(3000)]
+    workbook = write_workbook(tmp_path / "team" / "log.xlsx", {"QC Log": qc_tab(rows)})
+    config = team_for(tmp_path / "team", workbook)
+    before = dict(iter_sheet_rows(parts(workbook)["xl/worksheets/sheet1.xml"]))
+    assert len(parts(workbook)["xl/worksheets/sheet1.xml"]) > 3 << 20  # several segments
+    sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=NOW)
+    sheet_xml = parts(workbook)["xl/worksheets/sheet1.xml"]
+    after = dict(iter_sheet_rows(sheet_xml))
+    assert sorted(after) == sorted(before)
+    for number in list(before)[1:]:
+        assert staff_cells(after[number]) == staff_cells(before[number])
+        assert f"QC-2026-{number - 1:04d}".encode() in after[number]
+    assert sheet_xml.count(b"<conditionalFormatting") == 1
+
+
+@pytest.mark.parametrize("offset", [0, 3, 7, 11])
+def test_the_highlight_rule_is_found_across_the_blocks_it_is_read_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offset: int
+) -> None:
+    monkeypatch.setattr(xlsx_writeback, "_SCAN_BLOCK", 64)
+    path = tmp_path / "part.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("with.xml", b"x" * (64 * 5 - offset) + xlsx_writeback.HIGHLIGHT_MARK.encode() + b"y" * 100)
+        archive.writestr("without.xml", b"x" * 1000 + xlsx_writeback.HIGHLIGHT_MARK.encode()[:-1] + b"y" * 100)
+    with zipfile.ZipFile(path) as archive:
+        assert xlsx_writeback._has_highlight(archive, "with.xml")
+        assert not xlsx_writeback._has_highlight(archive, "without.xml")
