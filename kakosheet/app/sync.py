@@ -14,7 +14,9 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+from kakosheet.app import unchanged
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
@@ -53,9 +55,16 @@ class SyncResult:
     rows_stored: int = 0
     rows_left: int = 0  # rows that changed in the sheet during the sync: the next sync takes them
     dry_run: bool = False
+    unchanged_since: int | None = None  # the sync run whose outcome this is, when nothing was read
+    recorded: dict[str, dict[str, int]] = field(default_factory=dict)  # its counts, then
+    recorded_sheets: dict[str, str] = field(default_factory=dict)  # log -> tab, then
+    judgement_kept: bool = False  # the sheet ends the sync as validation judged it
+    outcome: dict[str, Any] = field(default_factory=dict)  # what a re-sync of it would report
 
     @property
     def counts(self) -> dict[str, dict[str, int]]:
+        if self.unchanged_since is not None:
+            return self.recorded
         return {log: plan.counts for log, plan in self.plans.items()}
 
     @property
@@ -80,9 +89,34 @@ def sync_source(
         opened.check_writable()
         store.prepare()
     with store.source_lock(opened.key):
+        judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
+        if not dry_run:
+            state = store.source_state(opened.key)
+            if state is not None and judged is not None and state[0] == judged:
+                return _recorded_result(store, opened, state[1], state[2])
+            store.forget_source_state(opened.key)  # whatever happens next, the record is stale
         read, report = read_and_validate(config, schemas, opened, today=now.date())
         with _frozen_heap():
-            return _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run)
+            result = _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run)
+        if result.judgement_kept and not dry_run:
+            judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
+            store.save_source_state(opened.key, judged, result.run_id, result.outcome)
+        return result
+
+
+def _recorded_result(store: Store, opened: Source, run_id: int, recorded: dict[str, Any]) -> SyncResult:
+    """The outcome of the last sync, for a workbook unchanged since (kakosheet/app/unchanged.py)."""
+    result = SyncResult(
+        source=opened.name,
+        store=store.display_url,
+        report=unchanged.recorded_report(recorded),
+        unchanged_since=run_id,
+        recorded=unchanged.recorded_counts(recorded),
+        recorded_sheets={name: log["sheet"] for name, log in recorded["logs"].items()},
+    )
+    result.run_id = store.start_run(opened.key)
+    store.finish_run(result.run_id, "unchanged", result.counts)
+    return result
 
 
 def _sync_read(
@@ -139,6 +173,10 @@ def _sync_read(
                 source=opened.key,
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
+    judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
+    result.judgement_kept = not result.rows_left and (not result.written or unchanged.keeps_judgement(changes, judged))
+    again = report_with_ids(report, result.plans, result.new_ids)
+    result.outcome = unchanged.outcome(again, result.plans, result.new_ids)
     return result
 
 
@@ -197,11 +235,7 @@ def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, Row
 
 def _open_issues(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> list[Issue]:
     """Every issue still open after the sync, with the case IDs just assigned."""
-    ids_by_row = {
-        (case.sheet, case.row): case_id
-        for name, plan in plans.items()
-        for case_id, case in [*new_ids.get(name, {}).items(), *plan.rows()]
-    }
+    ids_by_row = _ids_by_row(plans, new_ids)
     issues = [
         issue if issue.case_id or issue.row is None else _with_id(issue, ids_by_row.get((issue.sheet, issue.row)))
         for issue in report.issues
@@ -223,6 +257,27 @@ def _open_issues(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, d
                 )
             )
     return issues
+
+
+def _ids_by_row(plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> dict[tuple[str | None, int], str]:
+    return {
+        (case.sheet, case.row): case_id
+        for name, plan in plans.items()
+        for case_id, case in [*new_ids.get(name, {}).items(), *plan.rows()]
+    }
+
+
+def report_with_ids(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> Report:
+    """The report as validating the sheet again would give it: the new rows have their IDs now."""
+    ids_by_row = _ids_by_row(plans, new_ids)
+    again = Report()
+    again.extend(
+        issue if issue.case_id or issue.row is None else _with_id(issue, ids_by_row.get((issue.sheet, issue.row)))
+        for issue in report.issues
+    )
+    again.rows_read.update(report.rows_read)
+    again.sheets_read.update(report.sheets_read)
+    return again
 
 
 def _with_id(issue: Issue, case_id: str | None) -> Issue:

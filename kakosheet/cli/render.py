@@ -54,6 +54,7 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             "run": result.run_id,
             "written": result.written,
             "rows_left_for_next_sync": result.rows_left,
+            "unchanged_since_run": result.unchanged_since,
             "logs": result.counts,
             "new_ids": {log: sorted(ids) for log, ids in result.new_ids.items()},
             "errors": result.report.errors,
@@ -64,14 +65,16 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
         return
     verb = "would" if result.dry_run else "did"
     out.write(f"{'Dry run: ' if result.dry_run else ''}{result.source} -> {result.store}\n")
+    if result.unchanged_since is not None:
+        for name, counts in result.counts.items():
+            out.write(f"  {result.recorded_sheets.get(name, name)}: {_count_line(counts)}\n")
+        out.write(
+            f"The workbook has not changed since sync run {result.unchanged_since}: nothing was read or "
+            f"written. {result.report.errors} error(s) and {result.report.warnings} warning(s) open.\n"
+        )
+        return
     for plan in result.plans.values():
-        counts = plan.counts
-        parts = [
-            f"{counts[key]} {key}"
-            for key in ("new", "restored", "changed", "returned", "unchanged", "gone", "conflicts")
-            if counts[key] or key in ("new", "unchanged")
-        ]
-        out.write(f"  {plan.sheet}: {', '.join(parts)}\n")
+        out.write(f"  {plan.sheet}: {_count_line(plan.counts)}\n")
         for case_id in plan.gone[:10]:
             out.write(f"    {case_id} is no longer in the sheet (kept in the store)\n")
         if len(plan.gone) > 10:
@@ -88,6 +91,11 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             )
     else:
         out.write(f"Nothing was changed; a sync {verb} store the cases above.\n")
+
+
+def _count_line(counts: dict[str, int]) -> str:
+    keys = ("new", "restored", "changed", "returned", "unchanged", "gone", "conflicts")
+    return ", ".join(f"{counts[key]} {key}" for key in keys if counts[key] or key in ("new", "unchanged"))
 
 
 def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:

@@ -52,6 +52,12 @@ class Source(Protocol):
         """What identifies the source in the store (a path, a sheet key): cases belong to it."""
         ...
 
+    @property
+    def content_digest(self) -> str | None:
+        """A digest of everything the source holds, when it can tell without reading its cells
+        (a file's package directory), else None. After a write-back: of what was written."""
+        ...
+
     def check_writable(self) -> None:
         """Refuse, before anything is stored, a source kakosheet could not write back to."""
         ...

@@ -51,6 +51,10 @@ class GoogleSheetSource:
     def sheet_names(self) -> list[str]:
         return [tab.title for tab in self._state.tabs.values()]
 
+    @property
+    def content_digest(self) -> str | None:
+        return None  # the Sheets API cannot tell without reading, and reading is one request anyway
+
     def check_writable(self) -> None:
         """Nothing to check up front: edit rights are only known by writing; a read-only share
         fails the write with a message, before anything is stored."""

@@ -46,6 +46,7 @@ class XlsxSource:
         check_container(path)
         self._stamp = FileStamp.of(path)
         self._package: Package = inspect_package(path)
+        self._digest: str | None = self._package.digest
         self._sized: set[str] = set()
         try:
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
@@ -69,8 +70,15 @@ class XlsxSource:
         if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
             raise SourceError(f"{self.name}: kakosheet may not write to it or its folder; check the permissions")
 
+    @property
+    def content_digest(self) -> str | None:
+        return self._digest
+
     def write_back(self, changes: WriteBack) -> WriteResult:
-        return WriteResult(written=write_back(self.path, self._package.sheet_parts, changes, self._stamp))
+        written = write_back(self.path, self._package.sheet_parts, changes, self._stamp)
+        if written is not None:
+            self._digest = written
+        return WriteResult(written=written is not None)
 
     @property
     def date1904(self) -> bool:

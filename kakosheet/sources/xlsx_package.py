@@ -8,6 +8,7 @@ a tree.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import posixpath
 import re
@@ -16,7 +17,7 @@ import sys
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -48,6 +49,13 @@ class Package:
 
     sheet_parts: dict[str, str]  # sheet name -> zip member of its XML
     date1904: bool
+    digest: str  # of every part's name, size and CRC: equal digests, equal content
+
+
+def package_digest(infos: Iterable[zipfile.ZipInfo]) -> str:
+    """What the package holds, from its central directory alone (no part is decompressed)."""
+    entries = sorted(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}" for info in infos)
+    return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def check_container(path: Path) -> None:
@@ -73,6 +81,7 @@ def inspect_package(path: Path) -> Package:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+            digest = package_digest(archive.infolist())
             doubled = [name for name, count in Counter(names).items() if count > 1]
             if doubled:
                 raise SourceError(
@@ -106,7 +115,7 @@ def inspect_package(path: Path) -> Package:
             target = targets.get(rel_id or "")
             if name and target and target in members:
                 sheet_parts[name] = members[target]
-    return Package(sheet_parts=sheet_parts, date1904=date1904)
+    return Package(sheet_parts=sheet_parts, date1904=date1904, digest=digest)
 
 
 def _local(tag: str) -> str:

@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceChangedError, SourceError
-from kakosheet.sources.xlsx_package import row_segments
+from kakosheet.sources.xlsx_package import package_digest, row_segments
 
 ISSUES_TAB = "Issues"
 ISSUES_MARK = "kakosheet: every open issue of the last sync"
@@ -131,8 +131,8 @@ class _SheetPatch:
     by_row: dict[int, list[CellUpdate]]
 
 
-def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp) -> bool:
-    """Apply the write-back; returns False when nothing in the file had to change.
+def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp) -> str | None:
+    """Apply the write-back; returns the new package's digest, None when nothing had to change.
 
     The log tabs' parts, the biggest by far, are never held whole: they are patched as they
     stream from the old package into the new one. Every other part is small.
@@ -152,10 +152,9 @@ def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stam
                 patches[member] = patch
         updated = _issues_tab(archive, names, small, changes)
     if not patches and not updated:
-        return False
+        return None
     check_unchanged(path, stamp)
-    _replace_atomically(path, infos, patches, updated, styles)
-    return True
+    return _replace_atomically(path, infos, patches, updated, styles)
 
 
 # Parts read whole: the Issues tab and styles are appended to, the others name the Issues tab.
@@ -602,8 +601,9 @@ def _replace_atomically(
     patches: dict[str, _SheetPatch],
     updated: dict[str, bytes],
     styles: _Styles,
-) -> None:
-    """Write the new package beside the old one, keep one backup, then swap them."""
+) -> str:
+    """Write the new package beside the old one, keep one backup, then swap them. Returns the
+    digest of what was written (taken before the swap: a later save by someone else differs)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".~kakosheet-", suffix=path.suffix)
     try:
         with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive, zipfile.ZipFile(path) as source:
@@ -619,6 +619,7 @@ def _replace_atomically(
                 _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
             raw.flush()
             os.fsync(raw.fileno())
+            digest = package_digest(archive.infolist())
         shutil.copymode(path, temporary)
         backup = path.with_name(path.stem + ".backup" + path.suffix)
         backup.unlink(missing_ok=True)
@@ -629,6 +630,7 @@ def _replace_atomically(
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
+    return digest
 
 
 def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPatch]) -> list[zipfile.ZipInfo]:

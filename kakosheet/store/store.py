@@ -253,6 +253,33 @@ class Store:
         with self._transaction() as own:
             own.execute(statement)
 
+    def source_state(self, source: str) -> tuple[str, int, dict[str, Any]] | None:
+        """The digest, sync run and outcome the source's last completed sync recorded."""
+        states = self.metadata.tables["source_states"]
+        with self._transaction() as connection:
+            row = connection.execute(
+                select(states.c.digest, states.c.run_id, states.c.outcome).where(states.c.source == source)
+            ).first()
+        return (row.digest, row.run_id, row.outcome) if row else None
+
+    def save_source_state(
+        self, source: str, digest: str | None, run_id: int | None, outcome: Mapping[str, Any]
+    ) -> None:
+        """Record how a completed sync left the source (nothing, when it has no digest)."""
+        if digest is None or run_id is None:
+            return
+        states = self.metadata.tables["source_states"]
+        with self._transaction() as connection:
+            connection.execute(states.delete().where(states.c.source == source))
+            connection.execute(
+                states.insert().values(source=source, digest=digest, run_id=run_id, outcome=dict(outcome))
+            )
+
+    def forget_source_state(self, source: str) -> None:
+        states = self.metadata.tables["source_states"]
+        with self._transaction() as connection:
+            connection.execute(states.delete().where(states.c.source == source))
+
     @contextmanager
     def changes(self) -> Iterator[Connection]:
         """One transaction for all the changes of a sync."""

@@ -134,4 +134,12 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         Column("status", String(16), nullable=False),  # running, done, source-changed, write-failed
         Column("counts", JSON, nullable=True),
     )
+    Table(
+        "source_states",  # each source as its last completed sync left it
+        metadata,
+        Column("source", String(512), primary_key=True),
+        Column("digest", String(64), nullable=False),  # of the content and everything that judged it
+        Column("run_id", Integer, nullable=False),
+        Column("outcome", JSON, nullable=False),  # the counts and the open issues it ended with
+    )
     return metadata

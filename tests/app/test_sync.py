@@ -93,7 +93,8 @@ def test_a_second_sync_of_an_unchanged_sheet_changes_nothing(team: Config, store
     path = fill(team, [qc_case(), qc_case(Owner="bob")])
     sync(team, store_url)
     before, versions = hashlib.sha256(path.read_bytes()).hexdigest(), history_rows(store_url)
-    result = sync(team, store_url, now=NOW + dt.timedelta(hours=1))
+    result = sync(team, store_url, now=NOW + dt.timedelta(days=1))  # another day: read and judged again
+    assert result.unchanged_since is None
     assert result.counts["qc"] == {
         "new": 0,
         "restored": 0,
