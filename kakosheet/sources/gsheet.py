@@ -65,7 +65,8 @@ class GoogleSheetSource:
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
         """The tabs (and kakosheet's Issues tab, to know whether it needs rewriting)."""
-        wanted = list(dict.fromkeys([*sheets, *([ISSUES_TAB] if ISSUES_TAB in self._state.tabs else [])]))
+        ours = [tab for tab in (ISSUES_TAB, f"kakosheet {ISSUES_TAB}") if tab in self._state.tabs]
+        wanted = list(dict.fromkeys([*sheets, *ours]))
         ranges = self._client.batch_get([quote_sheet(sheet) for sheet in wanted], "FORMULA")
         grids = {sheet: _grid(sheet, value_range) for sheet, value_range in zip(wanted, ranges, strict=True)}
         self._state.remember(grids)

@@ -339,12 +339,19 @@ def _link(state: SheetState, target: str) -> str | None:
     return f'=HYPERLINK("#gid={tab.sheet_id}&range={cell}","{label}")'
 
 
+def issues_tab_title(state: SheetState) -> str:
+    """"Issues", unless the team has a tab of its own by that name: then "kakosheet Issues"."""
+    read = state.read.get(ISSUES_TAB)
+    if ISSUES_TAB in state.tabs and read and _row(read, 1)[:1] != [ISSUES_MARK]:
+        return f"kakosheet {ISSUES_TAB}"
+    return ISSUES_TAB
+
+
 def _issues_tab_requests(state: SheetState, changes: WriteBack) -> list[dict[str, Any]]:
     wanted = issues_tab_rows(state, changes)
-    tab = state.tabs.get(ISSUES_TAB)
-    read = state.read.get(ISSUES_TAB)
-    if tab is not None and read and _row(read, 1)[:1] != [ISSUES_MARK]:
-        return []  # a tab of the team's own that happens to be called Issues: not ours to rewrite
+    title = issues_tab_title(state)
+    tab = state.tabs.get(title)
+    read = state.read.get(title)
     if tab is not None and read is not None and [_trimmed(r) for r in read] == [_trimmed(r) for r in wanted]:
         return []
     requests: list[dict[str, Any]] = []
@@ -356,7 +363,7 @@ def _issues_tab_requests(state: SheetState, changes: WriteBack) -> list[dict[str
                 "addSheet": {
                     "properties": {
                         "sheetId": sheet_id,
-                        "title": ISSUES_TAB,
+                        "title": title,
                         "gridProperties": {
                             "rowCount": rows_needed,
                             "columnCount": len(ISSUES_HEADER),

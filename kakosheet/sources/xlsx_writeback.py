@@ -28,12 +28,11 @@ from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 from kakosheet.core.grid import column_index, column_letters
+from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.sources.xlsx_package import package_digest, row_segments
 
-ISSUES_TAB = "Issues"
-ISSUES_MARK = "kakosheet: every open issue of the last sync"
 HIGHLIGHT_MARK = '"; "&amp;'  # in the formula of kakosheet's highlight rule
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -545,24 +544,12 @@ def _find_issues_part(archive: zipfile.ZipFile, members: list[str]) -> str | Non
 
 
 def _issues_sheet_xml(changes: WriteBack) -> bytes:
-    header = ["Sheet", "Row", "Column", "Case ID", "Severity", "Code", "Message", "Value"]
-    rows: list[list[str | int | None]] = [[ISSUES_MARK], header]
+    rows: list[list[str | int | None]] = [[ISSUES_MARK], list(ISSUES_HEADER)]
     links = []
-    for issue in sorted(changes.issues, key=lambda i: (i.sheet or "", i.row or 0, i.column or "")):
-        rows.append(
-            [
-                issue.sheet or issue.log,
-                issue.row,
-                issue.column,
-                issue.case_id,
-                issue.severity,
-                issue.code,
-                issue.message,
-                issue.value,
-            ]
-        )
-        target = changes.cell_of(issue)
-        if target:
+    for line in issue_lines(changes):
+        rows.append([value if value is None or isinstance(value, int) else str(value) for value in line.values])
+        if line.target:
+            target = line.target
             links.append(f'<hyperlink ref="A{len(rows)}" location={quoteattr(target)} display={quoteattr(target)}/>')
     body = []
     for number, values in enumerate(rows, start=1):
@@ -577,7 +564,7 @@ def _issues_sheet_xml(changes: WriteBack) -> bytes:
                 text = escape(_INVALID_XML.sub("", str(value)))
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         body.append(f'<row r="{number}">{"".join(cells)}</row>')
-    widths = [14, 7, 20, 18, 9, 16, 90, 24]
+    widths = ISSUES_WIDTHS
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, start=1))
     last = len(rows)
     xml = (

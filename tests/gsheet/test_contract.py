@@ -121,3 +121,12 @@ def test_a_blank_date_logged_is_filled_once(any_sheet: SheetUnderTest, team: Con
     assert logged == [round((NOW - dt.datetime(1899, 12, 30)).total_seconds() / 86400, 6)]
     again = sync(team, any_sheet, now=NOW + dt.timedelta(hours=2))
     assert not again.written and again.counts["qc"]["unchanged"] == 1
+
+
+def test_a_tab_of_the_team_called_issues_is_left_alone(any_sheet: SheetUnderTest, team: Config) -> None:
+    any_sheet.create({"QC Log": qc_tab([qc_row(Status="Bogus")]), "Issues": [["Our own list"], ["keep me"]]})
+    sync(team, any_sheet)
+    assert any_sheet.values("Issues") == [["Our own list"], ["keep me"]]
+    ours = any_sheet.values("kakosheet Issues")
+    assert ours[0][0] == "kakosheet: every open issue of the last sync" and ours[2][2] == "Status"
+    assert not sync(team, any_sheet, now=NOW + dt.timedelta(days=1)).written
