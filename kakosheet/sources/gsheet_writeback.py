@@ -340,7 +340,7 @@ def _link(state: SheetState, target: str) -> str | None:
 
 
 def issues_tab_title(state: SheetState) -> str:
-    """"Issues", unless the team has a tab of its own by that name: then "kakosheet Issues"."""
+    """The Issues tab's title: "kakosheet Issues" when the team has a tab of its own called Issues."""
     read = state.read.get(ISSUES_TAB)
     if ISSUES_TAB in state.tabs and read and _row(read, 1)[:1] != [ISSUES_MARK]:
         return f"kakosheet {ISSUES_TAB}"
