@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -94,10 +94,14 @@ def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> 
     problems: list[Problem | None] = []
     plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(uniques, column.type)
     plain_number = column.type in PLAIN_NUMBER_TYPES
+    whole_text = _whole_text_match(column.type)
     for unique in uniques:
-        # The two commonest cases inline: they are most of the distinct values of a big log.
+        # The commonest cases inline: they are most of the distinct values of a big log.
         if plain_text and type(unique) is str:
             values.append(unique.strip() or None)
+            problems.append(None)
+        elif whole_text is not None and type(unique) is str and whole_text(unique.strip()):
+            values.append(unique.strip())
             problems.append(None)
         elif plain_number and type(unique) is float and math.isfinite(unique):
             values.append(to_decimal(unique))
@@ -128,6 +132,15 @@ def _all_texts_match(uniques: np.ndarray, column_type: str) -> bool:
     if len(texts) != len(uniques) or not all(texts):
         return False
     return re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(texts), re.IGNORECASE) is not None
+
+
+@cache
+def _whole_text_match(column_type: str) -> Callable[[str], re.Match[str] | None] | None:
+    """For a type of WHOLE_TEXT_PATTERNS, a check that a trimmed text is valid as it is (its
+    normalizer would return it unchanged, without a problem): one regex call instead of the
+    normalizer, for the columns where not every distinct value passes (a list of links)."""
+    pattern = WHOLE_TEXT_PATTERNS.get(column_type)
+    return None if pattern is None else re.compile(pattern, re.IGNORECASE).fullmatch
 
 
 def _with_blank(items: list[Any]) -> np.ndarray:

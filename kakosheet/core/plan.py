@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -43,12 +44,14 @@ class StoredState(NamedTuple):
     status: str | None = None  # the stored value of the schema's transitions field
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class RowCase:
     """One row of the sheet, as the store would keep it.
 
     The values are read from the table only when asked for: an unchanged row of a big log
-    is matched by its fingerprint alone and never turned into a dict.
+    is matched by its fingerprint alone and never turned into a dict. Slots: a sync holds
+    one per row, and without a ``__dict__`` each is half the objects to allocate and for the
+    garbage collector to walk.
     """
 
     sheet: str  # the tab the row is on (the log's tab, or one of its archive tabs)
@@ -101,31 +104,44 @@ class StoredColumn:
 
 
 class _TableRows:
-    """Column arrays of one table, from which a RowCase's values are taken on demand."""
+    """Column arrays of one table, from which a RowCase's values are taken on demand.
+
+    Per-row lists (a list is several times faster to index than a numpy array) are built
+    for a field only when one of its cells is first read row by row: a first sync reads
+    every field column-wise and never needs them, and a hundred thousand-item list per
+    field is what each full garbage collection walks for as long as the sync runs.
+    """
 
     def __init__(self, table: Table, fields: list[str], now: dt.datetime) -> None:
         self.now = now
         self.columns = {f: table.columns[f] for f in fields if f in table.columns}
-        # Python lists, not arrays: a row's values are read one item at a time, and indexing
-        # a list is several times faster than indexing a numpy array.
-        self._values = {f: typed.row_values().tolist() for f, typed in self.columns.items()}
-        self._raws = {f: typed.row_raw().tolist() for f, typed in self.columns.items()}
-        self._invalid = {
-            f: typed.mask_where([p is not None for p in typed.problems]).tolist() for f, typed in self.columns.items()
-        }
+        self._rows: dict[str, tuple[list[Any], list[Any], list[bool]]] = {}
         schema = table.schema
         self.fillable = [c.field for c in schema.columns if c.fill and c.field in self.columns]
         self.year_field = schema.id.year_from if schema.id else None
+        self._year_of_code: np.ndarray | None = None
+
+    def _row_lists(self, field_name: str) -> tuple[list[Any], list[Any], list[bool]]:
+        """The field's value, cell as read, and whether the cell did not fit, per row."""
+        lists = self._rows.get(field_name)
+        if lists is None:
+            typed = self.columns[field_name]
+            invalid = typed.mask_where([p is not None for p in typed.problems])
+            lists = self._rows[field_name] = (typed.row_values().tolist(), typed.row_raw().tolist(), invalid.tolist())
+        return lists
 
     def values(self, index: int) -> dict[str, Any]:
-        values = {f: (None if self._invalid[f][index] else self._values[f][index]) for f in self.columns}
+        values = {f: self.value(index, f) for f in self.columns}
         values.update(self.fills(index))
         return values
 
     def value(self, index: int, field_name: str) -> Any:
-        if field_name not in self.columns or self._invalid[field_name][index]:
+        if field_name not in self.columns:
             return None
-        value = self._values[field_name][index]
+        values, _raws, invalid = self._row_lists(field_name)
+        if invalid[index]:
+            return None
+        value = values[index]
         return self.now if value is None and field_name in self.fillable else value
 
     def stored_column(self, field_name: str) -> StoredColumn:
@@ -143,25 +159,53 @@ class _TableRows:
         return StoredColumn(field_name, [*distinct, fill], [*as_typed, None], typed.codes)
 
     def raw(self, index: int) -> dict[str, str]:
-        return {f: display(self._raws[f][index]) for f in self.columns if self._invalid[f][index]}
+        raw = {}
+        for f in self.columns:
+            _values, raws, invalid = self._row_lists(f)
+            if invalid[index]:
+                raw[f] = display(raws[index])
+        return raw
 
     def year(self, index: int) -> int:
         """The year a new ID of the row carries: its year_from date's, else the sync's."""
-        field_name = self.year_field
-        value = None
-        if field_name in self.columns and not self._invalid[field_name][index]:
-            value = self._values[field_name][index]
-        return value.year if isinstance(value, (dt.date, dt.datetime)) else self.now.year
+        return self.years([index])[0]
+
+    def years(self, indexes: list[int]) -> list[int]:
+        """``year`` of many rows at once."""
+        typed = self.columns.get(self.year_field) if self.year_field else None
+        if typed is None:
+            return [self.now.year] * len(indexes)
+        return self._years_by_code()[typed.codes[indexes]].tolist()
+
+    def _years_by_code(self) -> np.ndarray:
+        """The year of each distinct value of the year_from field (the sync's for a blank or bad cell), found once."""
+        if self._year_of_code is None:
+            typed = self.columns[self.year_field]  # type: ignore[index]
+            by_code = [
+                value.year if problem is None and isinstance(value, (dt.date, dt.datetime)) else self.now.year
+                for value, problem in zip(typed.values[:-1], typed.problems, strict=True)
+            ]
+            by_code.append(self.now.year)  # what the blank cell's code, -1, picks
+            self._year_of_code = np.asarray(by_code, dtype=np.int64)
+        return self._year_of_code
 
     def fills(self, index: int) -> dict[str, Any]:
-        return {f: self.now for f in self.fillable if self._values[f][index] is None and not self._invalid[f][index]}
+        fills = {}
+        for f in self.fillable:
+            values, _raws, invalid = self._row_lists(f)
+            if values[index] is None and not invalid[index]:
+                fills[f] = self.now
+        return fills
 
 
 _MIX = np.uint64(0x100000001B3)
 
 
-def _hash64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+def _hashes(texts: list[str]) -> np.ndarray:
+    """The first 8 bytes of each text's blake2b digest, as a little-endian unsigned integer."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(text.encode(), digest_size=8).digest() for text in texts])
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def fingerprints(table: Table, fields: list[str], now: dt.datetime) -> list[str]:
@@ -169,7 +213,8 @@ def fingerprints(table: Table, fields: list[str], now: dt.datetime) -> list[str]
 
     Each column's distinct values are hashed once and the hashes mixed per row in numpy;
     a cell that did not fit its type counts by its text, a blank fill-when-blank cell by
-    the value kakosheet fills in.
+    the value kakosheet fills in. Stored fingerprints are compared with these: the recipe
+    must never change.
     """
     fillable = {c.field for c in table.schema.columns if c.fill}
     mixed = np.zeros(len(table), dtype=np.uint64)
@@ -186,9 +231,14 @@ def fingerprints(table: Table, fields: list[str], now: dt.datetime) -> list[str]
             ]
             texts.append(blank)
             codes = typed.codes
-        hashes = np.fromiter((_hash64(text) for text in texts), dtype=np.uint64, count=len(texts))
-        mixed = (mixed * _MIX) ^ hashes[codes]
-    return [format(value, "016x") for value in mixed.tolist()]
+        mixed = (mixed * _MIX) ^ _hashes(texts)[codes]
+    return _hex_digits(mixed)
+
+
+def _hex_digits(numbers: np.ndarray) -> list[str]:
+    """Each number as 16 hex digits (format(n, "016x")), from one hex string of their big-endian bytes."""
+    digits = numbers.astype(">u8").tobytes().hex()
+    return [digits[start : start + 16] for start in range(0, len(digits), 16)]
 
 
 def notes_digest(notes: tuple[str, ...]) -> str:
@@ -242,28 +292,39 @@ def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], now: 
         if issue.row is not None and issue.sheet == table.sheet and issue.log == schema.name:
             by_row[issue.row].append(issue)
     source = _TableRows(table, fields, now)
-    ids = table.columns[schema.id.field].row_raw() if schema.id and schema.id.field in table.columns else None
     prints = fingerprints(table, fields, now)
-    id_texts = (
-        [None if value is None else str(value).strip() or None for value in ids.tolist()] if ids is not None else None
-    )
+    id_texts = _id_texts(table)
+    sheet_ids = id_texts if id_texts is not None else [None] * len(prints)
+    no_issues = ((), False)
     cases = []
-    for index, sheet_row in enumerate(table.rows.tolist()):
+    for index, (sheet_row, sheet_id, fingerprint) in enumerate(
+        zip(table.rows.tolist(), sheet_ids, prints, strict=True)
+    ):
         row_issues = by_row.get(sheet_row)
-        notes, incomplete = _notes(row_issues) if row_issues else ((), False)
+        notes, incomplete = _notes(row_issues) if row_issues else no_issues
         cases.append(
             RowCase(
                 sheet=table.sheet,
                 index=index,
                 row=sheet_row,
-                sheet_id=id_texts[index] if id_texts is not None else None,
+                sheet_id=sheet_id,
                 notes=notes,
                 incomplete=incomplete,
-                fingerprint=prints[index],
+                fingerprint=fingerprint,
                 source=source,
             )
         )
     return cases
+
+
+def _id_texts(table: Table) -> list[str | None] | None:
+    """Each row's ID cell as typed, trimmed (None when blank); each distinct cell trimmed once."""
+    schema = table.schema
+    if schema.id is None or schema.id.field not in table.columns:
+        return None
+    typed = table.columns[schema.id.field]
+    texts = np.array([None if raw is None else str(raw).strip() or None for raw in typed.raw], dtype=object)
+    return texts[typed.codes].tolist()
 
 
 def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
@@ -414,15 +475,30 @@ def _hold_back_transitions(schema: LogSchema, plan: LogPlan, stored: Mapping[str
 def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mapping[int, int]) -> dict[str, RowCase]:
     """IDs for new rows, numbered in sheet order from each year's first reserved number."""
     assert schema.id is not None
-    next_number = dict(first_numbers)
-    assigned: dict[str, RowCase] = {}
-    for case in sorted(cases, key=lambda c: c.row):
-        parts = {name: _id_part(case.value(name)) for name in schema.id.row_fields}
-        year = case.year
-        number = next_number[year]
-        next_number[year] = number + 1
-        assigned[schema.id.format(year=year, number=number, **parts)] = case
-    return assigned
+    id_format = schema.id
+    row_fields = id_format.row_fields
+    ordered = sorted(cases, key=attrgetter("row"))
+    years = case_years(ordered)
+    numbers = _numbers_in_order(years, first_numbers)
+    if not row_fields:  # QC-{year}-{number:04d}: nothing to read from the rows
+        template = id_format.template
+        ids = [template.format(year=year, number=number) for year, number in zip(years, numbers, strict=True)]
+    else:
+        ids = [
+            id_format.format(year=year, number=number, **{name: _id_part(case.value(name)) for name in row_fields})
+            for case, year, number in zip(ordered, years, numbers, strict=True)
+        ]
+    return dict(zip(ids, ordered, strict=True))
+
+
+def _numbers_in_order(years: list[int], first_numbers: Mapping[int, int]) -> list[int]:
+    """Each year's numbers handed out in turn, from its first reserved number."""
+    by_year = np.asarray(years, dtype=np.int64)
+    numbers = np.zeros(len(years), dtype=np.int64)
+    for year in set(years):
+        taking = by_year == year
+        numbers[taking] = first_numbers[year] + np.arange(int(taking.sum()), dtype=np.int64)
+    return numbers.tolist()
 
 
 def _id_part(value: Any) -> str:
@@ -431,11 +507,22 @@ def _id_part(value: Any) -> str:
     return text or "NONE"
 
 
-def years_needed(cases: Iterable[RowCase]) -> dict[int, int]:
-    counts: dict[int, int] = defaultdict(int)
-    for case in cases:
-        counts[case.year] += 1
-    return dict(counts)
+def case_years(cases: Sequence[RowCase]) -> list[int]:
+    """The year each case's new ID carries (``RowCase.year``), found column-wise per table."""
+    years = [0] * len(cases)
+    positions_by_source: dict[_TableRows, list[int]] = defaultdict(list)
+    for position, case in enumerate(cases):
+        positions_by_source[case.source].append(position)
+    for source, positions in positions_by_source.items():
+        found = source.years([cases[position].index for position in positions])
+        for position, year in zip(positions, found, strict=True):
+            years[position] = year
+    return years
+
+
+def years_needed(cases: Sequence[RowCase]) -> dict[int, int]:
+    """How many new IDs each year needs."""
+    return dict(Counter(case_years(cases)))
 
 
 def highest_numbers(schema: LogSchema, case_ids: Iterable[str]) -> dict[int, int]:

@@ -7,8 +7,10 @@ the write-back only when its value changes, so an unchanged sheet is not written
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,12 @@ from kakosheet.core.table import Table
 CellValue = str | dt.datetime | dt.date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellUpdate:
-    """One cell to write: sheet row, column index (0 = A), the new value (None clears it)."""
+    """One cell to write: sheet row, column index (0 = A), the new value (None clears it).
+
+    Slots: a first sync writes one or two per row, and each lives until the sheet is written.
+    """
 
     row: int
     column: int
@@ -71,7 +76,12 @@ def note_text(notes: Iterable[str]) -> str | None:
 
 
 def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> SheetWrite:
-    """The cells of one tab whose value a sync changes."""
+    """The cells of one tab whose value a sync changes, in sheet order.
+
+    The plan's groups are walked in place, not copied into lists of pairs: on a first sync
+    every row is new, and each object that survives the walk is more for the garbage
+    collector to traverse again and again while the sync runs.
+    """
     schema = table.schema
     assert schema.id is not None
     columns = table.header.columns
@@ -84,38 +94,89 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         labels={table.header.labels[f]: index for f, index in columns.items()},
     )
     id_column = columns.get(schema.id.field)
-    # Lists, not arrays: read one row at a time, a list is the faster to index.
-    ids_read = table.columns[schema.id.field].row_raw().tolist() if schema.id.field in table.columns else None
-    notes_read = table.columns["issues"].row_raw().tolist() if "issues" in table.columns else None
+    if id_column is not None:
+        _write_ids(
+            write, id_column, _cells_read(table, schema.id.field), _on_sheet(table.sheet, new_ids, plan.restored)
+        )
+    if write.issues_column is not None:
+        _write_notes(write, table, plan, new_ids)
+    # Unchanged rows have nothing to fill: a filled blank would have changed their content.
+    filling = (new_ids, plan.adopted, plan.restored, plan.changed, plan.returned)
+    _write_fills(write, table, (case for _, case in _on_sheet(table.sheet, *filling)))
+    write.cells.sort(key=_SHEET_ORDER)
+    return write
 
-    def add(case: RowCase, column: int | None, value: CellValue, was: Any) -> None:
-        if column is not None and _differs(value, was):
-            write.cells.append(CellUpdate(case.row, column, value, was))
 
-    def mine(cases: Iterable[tuple[str, RowCase]]) -> list[tuple[str, RowCase]]:
-        return [(case_id, case) for case_id, case in cases if case.sheet == table.sheet]
+_SHEET_ORDER = attrgetter("row", "column")
 
-    for case_id, case in mine([*new_ids.items(), *plan.restored.items()]):
-        add(case, id_column, case_id, ids_read[case.index] if ids_read is not None else None)
+
+def _on_sheet(
+    sheet: str, *groups: Iterable[tuple[str, RowCase]] | Mapping[str, RowCase]
+) -> Iterator[tuple[str, RowCase]]:
+    """(case ID, case) of the groups' rows on one tab."""
+    for group in groups:
+        for case_id, case in group.items() if isinstance(group, Mapping) else group:
+            if case.sheet == sheet:
+                yield case_id, case
+
+
+def _cells_read(table: Table, field_name: str) -> list[Any] | None:
+    """A column's cells as read, per row (a list: read one row at a time, the faster to index)."""
+    return table.columns[field_name].row_raw().tolist() if field_name in table.columns else None
+
+
+def _write_ids(
+    write: SheetWrite, id_column: int, ids_read: list[Any] | None, cases: Iterable[tuple[str, RowCase]]
+) -> None:
+    """The IDs of new and restored rows."""
+    cells = write.cells
+    for case_id, case in cases:
+        was = ids_read[case.index] if ids_read is not None else None
+        if _differs(case_id, was):
+            cells.append(CellUpdate(case.row, id_column, case_id, was))
+
+
+def _write_notes(write: SheetWrite, table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> None:
+    """The Issues cell of every stored or conflicting row with a note to write or to clear."""
+    assert write.issues_column is not None
+    notes_read = _cells_read(table, "issues")
     conflicts = [(case, message) for case, _code, message in plan.conflicts if case.sheet == table.sheet]
     conflict_notes: dict[int, list[str]] = {}
     for case, message in conflicts:
         conflict_notes.setdefault(case.index, []).append(message)
     # Only rows with a note to write or a note to clear can change the Issues column.
     noted = set(np.flatnonzero(table.columns["issues"].present).tolist()) if "issues" in table.columns else set()
-    stored_rows = [case for _, case in mine([*new_ids.items(), *plan.rows()])]
-    for case in [*stored_rows, *(case for case, _ in conflicts)]:
+    stored = (case for _, case in _on_sheet(table.sheet, new_ids, plan.rows()))
+    cells = write.cells
+    for case in chain(stored, (case for case, _ in conflicts)):
         if case.notes or case.index in noted or case.index in conflict_notes:
             note = note_text([*conflict_notes.get(case.index, []), *case.notes])
-            add(case, write.issues_column, note, notes_read[case.index] if notes_read is not None else None)
-    # Unchanged rows have nothing to fill: a filled blank would have changed their content.
-    for _, case in mine(
-        [*new_ids.items(), *plan.adopted.items(), *plan.restored.items(), *plan.changed.items(), *plan.returned.items()]
-    ):
-        for field_name, value in case.fills.items():
-            add(case, columns.get(field_name), value, None)
-    write.cells.sort(key=lambda c: (c.row, c.column))
-    return write
+            was = notes_read[case.index] if notes_read is not None else None
+            if _differs(note, was):
+                cells.append(CellUpdate(case.row, write.issues_column, note, was))
+
+
+def _write_fills(write: SheetWrite, table: Table, cases: Iterable[RowCase]) -> None:
+    """Blank fill-when-blank cells of rows whose content is stored anew."""
+    columns = table.header.columns
+    blank = _rows_with_blank_fills(table)
+    if not blank:
+        return
+    for case in cases:
+        if case.index in blank:
+            for field_name, value in case.fills.items():
+                column = columns.get(field_name)
+                if column is not None and _differs(value, None):
+                    write.cells.append(CellUpdate(case.row, column, value, None))
+
+
+def _rows_with_blank_fills(table: Table) -> set[int]:
+    """Rows with a blank cell in some fill-when-blank column: the only ones ``RowCase.fills`` can fill."""
+    blank = np.zeros(len(table), dtype=bool)
+    for column in table.schema.columns:
+        if column.fill and column.field in table.columns:
+            blank |= table.columns[column.field].blank
+    return set(np.flatnonzero(blank).tolist())
 
 
 def _differs(value: CellValue, was: Any) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
@@ -65,9 +65,12 @@ def store_created(
     if not creations:
         return 0
     run = _Run(log, run_id, source, now)
-    by_table: dict[int, list[tuple[str, RowCase]]] = {}
-    for case_id, case in creations:
-        by_table.setdefault(id(case.source), []).append((case_id, case))
+    first = creations[0][1].source
+    by_table: dict[int, Sequence[tuple[str, RowCase]]] = {id(first): creations}
+    if not all(case.source is first for _, case in creations):  # rows of archive tabs too
+        by_table = {}
+        for case_id, case in creations:
+            by_table.setdefault(id(case.source), []).append((case_id, case))  # type: ignore[union-attr]
     fields = [c.name for c in table.columns if c.name != "case_id" and not c.name.startswith("_")]
     history_insert = BulkInsert(connection, history, HISTORY_COLUMNS)
     written = 0
@@ -93,7 +96,7 @@ class _GroupColumns:
             blank = len(column.distinct) - 1  # the blank cell's value comes last; its code is -1
             codes = column.codes[indexes]
             codes = np.where(codes < 0, blank, codes)
-            used = np.unique(codes)
+            used = np.flatnonzero(np.bincount(codes, minlength=blank + 1))  # np.unique, without sorting
             self.values.append((_spread(used, insert.convert(name, (column.distinct[i] for i in used))), codes))
             self.events.append((_spread(used, _fragments(name, column.distinct, used)), codes))
             if any(column.as_typed[i] is not None for i in used):
@@ -152,7 +155,7 @@ def _store_group(
         chunk = group[start : start + CHUNK]
         end = start + len(chunk)
         case_ids = [case_id for case_id, _ in chunk]
-        notes = [notes_columns.of(case) for _, case in chunk]
+        notes = notes_columns.rows_of(case for _, case in chunk)
         raw = [raw_none if r is None else cases_insert.convert("_raw", [r])[0] for r in columns.raw_of(start, end)]
         rows = list(
             zip(
@@ -193,11 +196,16 @@ class _NotesColumns:
         self.incomplete = {flag: insert.convert("_incomplete", [flag])[0] for flag in (False, True)}
         self.notes: dict[tuple[str, ...], tuple[Any, str]] = {}
 
-    def of(self, case: RowCase) -> tuple[Any, Any, str]:
-        if case.notes not in self.notes:
-            self.notes[case.notes] = (self.insert.convert("_issues", [list(case.notes)])[0], notes_digest(case.notes))
-        issues, digest = self.notes[case.notes]
-        return self.incomplete[case.incomplete], issues, digest
+    def of(self, notes: tuple[str, ...], incomplete: bool) -> tuple[Any, Any, str]:
+        if notes not in self.notes:
+            self.notes[notes] = (self.insert.convert("_issues", [list(notes)])[0], notes_digest(notes))
+        issues, digest = self.notes[notes]
+        return self.incomplete[incomplete], issues, digest
+
+    def rows_of(self, cases: Iterable[RowCase]) -> list[tuple[Any, Any, str]]:
+        """The three columns of each row; a complete row without notes (most of them) costs no call."""
+        clean = self.of((), False)
+        return [self.of(case.notes, case.incomplete) if case.notes or case.incomplete else clean for case in cases]
 
 
 def _spread(used: np.ndarray, items: Sequence[Any]) -> np.ndarray:

@@ -1,0 +1,226 @@
+"""The column-wise shortcuts of planning, ID formatting, the write-back and normalizing give
+exactly what their row-by-row definitions give: per-row ``RowCase.year``, ``fills``,
+``values`` and ``raw``, the fingerprint recipe the store compares with, one normalizer
+call per cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kakosheet.config import load_config
+from kakosheet.core.cells import CellContext, display
+from kakosheet.core.columns import normalize_column, normalizer_for
+from kakosheet.core.grid import Grid
+from kakosheet.core.header import locate_header
+from kakosheet.core.plan import case_years, fingerprints, format_new_ids, plan_log, row_cases, years_needed
+from kakosheet.core.schema import LogSchema
+from kakosheet.core.table import Table, build_table
+from kakosheet.core.writeback import CellUpdate, sheet_write
+from kakosheet.store.tables import stored_fields
+
+NOW = dt.datetime(2026, 6, 30, 9, 0)
+CTX = CellContext(today=dt.date(2026, 6, 30))
+
+
+@pytest.fixture(scope="module")
+def schemas() -> Any:
+    return load_config(None).load_schemas()
+
+
+def table_of(schema: LogSchema, rows: list[dict[str, Any]]) -> Table:
+    """A table of the log read from a grid: the header, then one row per dict (field -> cell)."""
+    fields = [column.field for column in schema.columns]
+    header = [schema.column(f).label for f in fields]
+    grid = Grid(schema.tab, [header, *[[row.get(f, "") for f in fields] for row in rows]])
+    located = locate_header(grid, schema)
+    assert located is not None
+    return build_table(grid, located, schema, CTX)
+
+
+QC_CELLS: dict[str, list[Any]] = {
+    "original_order_id": ["0001234", "0001235", 1234.0, "", "0009"],
+    "date_identified": [dt.datetime(2025, 12, 31, 10, 30), dt.datetime(2026, 3, 2), "someday", "", "2024-05-01"],
+    "date_logged": [dt.datetime(2026, 3, 2, 11, 0), "", "", "not a date"],
+    "exception_type": ["Packaging Damage", "damaged", ""],
+    "description": ["Carton crushed.", "Label missing", ""],
+    "status": ["Open", "Closed", "Bogus"],
+    "case_id": ["", "", "", "QC-2026-0007", "QC-2025-0002", "bad id"],
+    "issues": ["", "", "Status: old note"],
+}
+
+
+def qc_table(schemas: Any, rows: list[dict[str, Any]]) -> Table:
+    return table_of(schemas["qc"], rows)
+
+
+qc_rows = st.lists(
+    st.fixed_dictionaries({name: st.sampled_from(values) for name, values in QC_CELLS.items()}),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=qc_rows)
+def test_years_and_ids_follow_the_row_by_row_definition(schemas: Any, rows: list[dict[str, Any]]) -> None:
+    schema = schemas["qc"]
+    table = qc_table(schemas, rows)
+    cases = row_cases(table, [], fields=stored_fields(schema), now=NOW)
+    assert case_years(cases) == [case.year for case in cases]
+    expected: dict[int, int] = {}
+    for case in cases:
+        expected[case.year] = expected.get(case.year, 0) + 1
+    assert years_needed(cases) == expected
+    first = {year: 10 * year for year in expected}
+    ids = format_new_ids(schema, cases[::-1], first)
+    numbers = dict(first)
+    reference = {}
+    for case in sorted(cases, key=lambda c: c.row):
+        reference[schema.id.format(year=case.year, number=numbers[case.year])] = case
+        numbers[case.year] += 1
+    assert list(ids.items()) == list(reference.items())
+
+
+def reference_fingerprints(table: Table, fields: list[str], now: dt.datetime) -> list[str]:
+    """The recipe stored fingerprints were made with (it must never change)."""
+    fillable = {c.field for c in table.schema.columns if c.fill}
+    mixed = np.zeros(len(table), dtype=np.uint64)
+    for name in sorted(fields):
+        typed = table.columns.get(name)
+        blank = f"{name}={now!r}" if name in fillable else f"{name}=None"
+        if typed is None:
+            texts, codes = [blank], np.full(len(table), -1)
+        else:
+            texts = [
+                f"{name}={value!r}" if problem is None else f"{name}!{display(raw)}"
+                for value, problem, raw in zip(typed.values[:-1], typed.problems, typed.raw[:-1], strict=True)
+            ] + [blank]
+            codes = typed.codes
+        hashes = np.array(
+            [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in texts],
+            dtype=np.uint64,
+        )
+        mixed = (mixed * np.uint64(0x100000001B3)) ^ hashes[codes]
+    return [format(value, "016x") for value in mixed.tolist()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=qc_rows)
+def test_fingerprints_keep_their_recipe(schemas: Any, rows: list[dict[str, Any]]) -> None:
+    table = qc_table(schemas, rows)
+    fields = stored_fields(table.schema)
+    assert fingerprints(table, fields, NOW) == reference_fingerprints(table, fields, NOW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=qc_rows)
+def test_row_values_on_demand_match_the_columns(schemas: Any, rows: list[dict[str, Any]]) -> None:
+    """values, raw, value and fills read per row agree with each column's cells."""
+    table = qc_table(schemas, rows)
+    fields = stored_fields(table.schema)
+    for case in row_cases(table, [], fields=fields, now=NOW):
+        values, raw = case.values, case.raw
+        for name in fields:
+            typed = table.columns.get(name)
+            if typed is None:
+                continue
+            code = int(typed.codes[case.index])
+            problem = typed.problems[code] if code >= 0 else None
+            value = None if problem is not None or code < 0 else typed.values[code]
+            if value is None and problem is None and table.schema.column(name).fill:
+                value = NOW
+                assert case.fills[name] == NOW
+            else:
+                assert name not in case.fills
+            assert values[name] == value == case.value(name)
+            assert (name in raw) == (problem is not None)
+            if problem is not None:
+                assert raw[name] == display(typed.raw[code])
+
+
+def reference_sheet_write(table: Table, cases: list, new_ids: dict) -> list[tuple[int, int, Any, Any]]:
+    """The cells a first sync writes, one row at a time: its ID, its note, its blank fills."""
+    columns = table.header.columns
+    ids_read = table.columns["case_id"].row_raw().tolist()
+    notes_read = table.columns["issues"].row_raw().tolist()
+    cells = []
+    id_of = {id(case): case_id for case_id, case in new_ids.items()}
+    for case in cases:
+        if id(case) in id_of:
+            cells.append((case.row, columns["case_id"], id_of[id(case)], ids_read[case.index]))
+        note = "; ".join(case.notes) or None
+        if case.notes or notes_read[case.index] is not None:
+            was = notes_read[case.index]
+            if (was or "").strip() != (note or ""):
+                cells.append((case.row, columns["issues"], note, was))
+        if id(case) in id_of:
+            cells += [(case.row, columns[f], value, None) for f, value in case.fills.items()]
+    return sorted(cells, key=lambda cell: (cell[0], cell[1]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=qc_rows)
+def test_sheet_write_of_a_first_sync(schemas: Any, rows: list[dict[str, Any]]) -> None:
+    rows = [{**row, "case_id": ""} for row in rows]
+    table = qc_table(schemas, rows)
+    schema = table.schema
+    cases = row_cases(table, [], fields=stored_fields(schema), now=NOW)
+    plan = plan_log(schema, table.sheet, cases, {}, foreign={})
+    new_ids = format_new_ids(schema, plan.new, {year: 1 for year in years_needed(plan.new)})
+    write = sheet_write(table, plan, new_ids)
+    assert all(isinstance(cell, CellUpdate) for cell in write.cells)
+    assert [(c.row, c.column, c.value, c.was) for c in write.cells] == reference_sheet_write(table, cases, new_ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "https://media.example.com/qc/1.jpg",
+                    " HTTP://Example.com/a b ",
+                    "https://a.example/x, https://b.example/y",
+                    "https://a.example/x;https://b.example/y",
+                    "https://a.example/x\nhttps://b.example/y",
+                    "ftp://example.com/x",
+                    "https://.example.com",
+                    "https://example.com/x\n",
+                    "not a link",
+                    "ana@example.com",
+                    " ana@example.com ",
+                    "bad@",
+                    "a@b.c.",
+                    "",
+                    "  ",
+                ]
+            ),
+            st.text(alphabet="htps:/.,; @\nabc", max_size=20),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.none(),
+        ),
+        max_size=30,
+    ),
+    column_type=st.sampled_from(["urls", "email"]),
+)
+def test_a_valid_text_skips_its_normalizer_with_the_same_result(
+    schemas: Any, cells: list[Any], column_type: str
+) -> None:
+    column = next(c for c in schemas["qc"].columns if c.type == column_type)
+    typed = normalize_column(np.array(cells + [None], dtype=object)[:-1], column, CTX)
+    normalize = normalizer_for(column)
+    for index, cell in enumerate(cells):
+        code = int(typed.codes[index])
+        value, problem = normalize(cell, CTX)
+        if code < 0:
+            assert value is None and problem is None
+        else:
+            assert typed.values[code] == value
+            assert typed.problems[code] == problem
