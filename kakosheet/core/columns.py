@@ -89,14 +89,37 @@ def normalizer_for(column: Column) -> Callable[[Any, CellContext], Result]:
 def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> TypedColumn:
     """Normalize every cell of a column, each distinct value once."""
     codes, uniques = pd.factorize(np.asarray(cells, dtype=object), use_na_sentinel=True)
+    plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(uniques, column.type)
+    distinct = uniques.tolist()
+    if plain_text and all(type(unique) is str for unique in distinct):
+        # Text columns of unique-ish cells (descriptions, order numbers) in one comprehension.
+        values: list[Any] = [unique.strip() or None for unique in distinct]
+        problems: list[Problem | None] = [None] * len(values)
+    else:
+        values, problems = _normalize_each(distinct, column, ctx, plain_text=plain_text)
+    blank = np.array([v is None and p is None for v, p in zip(values, problems, strict=True)], dtype=bool)
+    codes = np.asarray(codes, dtype=np.int64)
+    if blank.any():
+        codes = np.where(codes >= 0, np.where(np.append(blank, False)[codes], BLANK, codes), BLANK)
+    return TypedColumn(
+        column=column,
+        codes=codes,
+        raw=_with_blank(distinct),
+        values=_with_blank(values),
+        problems=problems,
+    )
+
+
+def _normalize_each(
+    uniques: list[Any], column: Column, ctx: CellContext, *, plain_text: bool
+) -> tuple[list[Any], list[Problem | None]]:
+    """Each distinct value normalized: the commonest cases inline, the others by the type's normalizer."""
     normalize = normalizer_for(column)
     values: list[Any] = []
     problems: list[Problem | None] = []
-    plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(uniques, column.type)
     plain_number = column.type in PLAIN_NUMBER_TYPES
     whole_text = _whole_text_match(column.type)
     for unique in uniques:
-        # The commonest cases inline: they are most of the distinct values of a big log.
         if plain_text and type(unique) is str:
             values.append(unique.strip() or None)
             problems.append(None)
@@ -110,17 +133,7 @@ def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> 
             value, problem = normalize(unique, ctx)
             values.append(value)
             problems.append(problem)
-    blank = np.array([v is None and p is None for v, p in zip(values, problems, strict=True)], dtype=bool)
-    codes = np.asarray(codes, dtype=np.int64)
-    if blank.any():
-        codes = np.where(codes >= 0, np.where(np.append(blank, False)[codes], BLANK, codes), BLANK)
-    return TypedColumn(
-        column=column,
-        codes=codes,
-        raw=_with_blank(list(uniques)),
-        values=_with_blank(values),
-        problems=problems,
-    )
+    return values, problems
 
 
 def _all_texts_match(uniques: np.ndarray, column_type: str) -> bool:

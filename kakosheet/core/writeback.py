@@ -17,7 +17,7 @@ import numpy as np
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
-from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
+from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase, collection_paused
 from kakosheet.core.table import Table
 
 CellValue = str | dt.datetime | dt.date | None
@@ -75,6 +75,7 @@ def note_text(notes: Iterable[str]) -> str | None:
     return text or None
 
 
+@collection_paused()
 def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> SheetWrite:
     """The cells of one tab whose value a sync changes, in sheet order.
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Table
 
-from kakosheet.core.plan import RowCase, notes_digest
+from kakosheet.core.plan import RowCase, collection_paused, notes_digest
 from kakosheet.store.bulk import BulkInsert
 from kakosheet.store.store import CHUNK, to_json
 
@@ -50,6 +50,7 @@ class _Run:
     now: dt.datetime
 
 
+@collection_paused()
 def store_created(
     connection: Connection,
     table: Table,
@@ -219,7 +220,11 @@ def _spread(used: np.ndarray, items: Sequence[Any]) -> np.ndarray:
 def _fragments(name: str, distinct: Sequence[Any], used: np.ndarray) -> list[str | None]:
     """``"name": [null, value]`` of each used distinct value, as json.dumps writes a dict's item."""
     key = json.dumps(name, ensure_ascii=False) + ": [null, "
-    return [None if distinct[i] is None else key + _json_value(distinct[i]) + "]" for i in used.tolist()]
+    values = [distinct[i] for i in used.tolist()]
+    return [
+        None if value is None else key + (encode_basestring(value) if type(value) is str else _json_value(value)) + "]"
+        for value in values
+    ]
 
 
 def _json_value(value: Any) -> str:
