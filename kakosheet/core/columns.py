@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache, partial
 from typing import Any
 
@@ -19,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from kakosheet.core.cells import NORMALIZERS, WHOLE_TEXT_PATTERNS, CellContext, Problem, Result, normalize_enum
-from kakosheet.core.money import to_decimal
 from kakosheet.core.schema import Column
 
 BLANK = -1
@@ -127,7 +127,7 @@ def _normalize_each(
             values.append(unique.strip())
             problems.append(None)
         elif plain_number and type(unique) is float and math.isfinite(unique):
-            values.append(to_decimal(unique))
+            values.append(Decimal(repr(unique)))  # to_decimal of a float, without the call
             problems.append(None)
         else:
             value, problem = normalize(unique, ctx)
