@@ -530,6 +530,8 @@ def _id_part(value: Any) -> str:
 
 def case_years(cases: Sequence[RowCase]) -> list[int]:
     """The year each case's new ID carries (``RowCase.year``), found column-wise per table."""
+    if cases and all(case.source is cases[0].source for case in cases):  # one tab's rows: the usual case
+        return cases[0].source.years([case.index for case in cases])
     years = [0] * len(cases)
     positions_by_source: dict[_TableRows, list[int]] = defaultdict(list)
     for position, case in enumerate(cases):

@@ -147,7 +147,12 @@ def _write_notes(write: SheetWrite, table: Table, plan: LogPlan, new_ids: dict[s
         conflict_notes.setdefault(case.index, []).append(message)
     # Only rows with a note to write or a note to clear can change the Issues column.
     noted = set(np.flatnonzero(table.columns["issues"].present).tolist()) if "issues" in table.columns else set()
-    stored = (case for _, case in _on_sheet(table.sheet, new_ids, plan.rows()))
+    # One comprehension over every stored row (on a first sync, all of them): few have a note.
+    stored = [
+        case
+        for _, case in chain(new_ids.items(), plan.rows())
+        if (case.notes or case.index in noted or case.index in conflict_notes) and case.sheet == table.sheet
+    ]
     cells = write.cells
     for case in chain(stored, (case for case, _ in conflicts)):
         if case.notes or case.index in noted or case.index in conflict_notes:

@@ -108,13 +108,14 @@ class _GroupColumns:
                 )
         # Cells as typed come after the values in an event, by field name (as _raw_changes orders them).
         self.events += [(fragments, codes) for _, fragments, codes in sorted(typed_events, key=lambda t: t[0])]
+        self.events = [(_separated(fragments), codes) for fragments, codes in self.events]
 
     def values_of(self, start: int, end: int) -> list[list[Any]]:
         return [distinct[codes[start:end]].tolist() for distinct, codes in self.values]
 
     def events_of(self, start: int, end: int) -> list[str]:
         parts = [fragments[codes[start:end]].tolist() for fragments, codes in self.events]
-        return ["{" + ", ".join(filter(None, row)) + "}" for row in zip(*parts, strict=True)]
+        return ["{" + items[:-2] + "}" for items in map("".join, zip(*parts, strict=True))]
 
     def raw_of(self, start: int, end: int) -> list[dict[str, str] | None]:
         """Per row, its cells that did not fit, as typed (None for a row without any)."""
@@ -207,6 +208,13 @@ class _NotesColumns:
         """The three columns of each row; a complete row without notes (most of them) costs no call."""
         clean = self.of((), False)
         return [self.of(case.notes, case.incomplete) if case.notes or case.incomplete else clean for case in cases]
+
+
+def _separated(fragments: np.ndarray) -> np.ndarray:
+    """Each JSON fragment followed by ", ", and "" where there is none: a row's items are then one join."""
+    separated = np.empty(len(fragments), dtype=object)
+    separated[:] = ["" if fragment is None else fragment + ", " for fragment in fragments.tolist()]
+    return separated
 
 
 def _spread(used: np.ndarray, items: Sequence[Any]) -> np.ndarray:
