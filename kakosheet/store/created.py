@@ -98,10 +98,12 @@ class _GroupColumns:
             codes = column.codes[indexes]
             codes = np.where(codes < 0, blank, codes)
             used = np.flatnonzero(np.bincount(codes, minlength=blank + 1))  # np.unique, without sorting
-            self.values.append((_spread(used, insert.convert(name, (column.distinct[i] for i in used))), codes))
+            used_codes = used.tolist()  # Python ints: indexing a list with numpy integers is slow
+            self.values.append((_spread(used, insert.convert(name, [column.distinct[i] for i in used_codes])), codes))
             self.events.append((_spread(used, _fragments(name, column.distinct, used)), codes))
-            if any(column.as_typed[i] is not None for i in used):
-                as_typed = _spread(used, [column.as_typed[i] for i in used])
+            as_typed_used = [column.as_typed[i] for i in used_codes]
+            if any(text is not None for text in as_typed_used):
+                as_typed = _spread(used, as_typed_used)
                 self.typed.append((name, as_typed, codes))
                 typed_events.append(
                     (name, _spread(used, _fragments(f"{name} (as typed)", column.as_typed, used)), codes)
