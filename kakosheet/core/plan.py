@@ -18,7 +18,7 @@ import datetime as dt
 import gc
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -502,14 +502,29 @@ def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mappi
     years = case_years(ordered)
     numbers = _numbers_in_order(years, first_numbers)
     if not row_fields:  # QC-{year}-{number:04d}: nothing to read from the rows
-        template = id_format.template
-        ids = [template.format(year=year, number=number) for year, number in zip(years, numbers, strict=True)]
+        by_year = {year: _number_formatter(id_format.template, year) for year in set(years)}
+        ids = [by_year[year](number) for year, number in zip(years, numbers, strict=True)]
     else:
         ids = [
             id_format.format(year=year, number=number, **{name: _id_part(case.value(name)) for name in row_fields})
             for case, year, number in zip(ordered, years, numbers, strict=True)
         ]
     return dict(zip(ids, ordered, strict=True))
+
+
+class _NumberSlot:
+    """Stands for the number while a template is formatted for one year: it leaves a positional
+    field with the number's own format spec in its place ("{0:04d}")."""
+
+    def __format__(self, spec: str) -> str:
+        return "{0:" + spec + "}" if spec else "{0}"
+
+
+def _number_formatter(template: str, year: int) -> Callable[[int], str]:
+    """``number -> template.format(year=year, number=number)``, the year's part formatted once."""
+    if "{{" in template or "}}" in template or "!" in template:  # braces or conversions: the plain way
+        return lambda number: template.format(year=year, number=number)
+    return template.format(year=year, number=_NumberSlot()).format
 
 
 def _numbers_in_order(years: list[int], first_numbers: Mapping[int, int]) -> list[int]:

@@ -224,3 +224,13 @@ def test_a_valid_text_skips_its_normalizer_with_the_same_result(
         else:
             assert typed.values[code] == value
             assert typed.problems[code] == problem
+
+
+@pytest.mark.parametrize(
+    "template", ["QC-{year}-{number:04d}", "X{number}-{year:05d}", "A{{b}}-{year}-{number:03d}", "{number!r}-{year}"]
+)
+def test_an_id_formatted_once_per_year_is_the_template_formatted(template: str) -> None:
+    from kakosheet.core.plan import _number_formatter
+
+    for year, number in [(2026, 1), (2026, 12345), (1999, 7)]:
+        assert _number_formatter(template, year)(number) == template.format(year=year, number=number)
