@@ -44,10 +44,6 @@ class GoogleSheetSource:
     def date1904(self) -> bool:
         return False  # Google Sheets counts dates from 1899-12-30, as Excel does
 
-    @property
-    def requests_sent(self) -> int:
-        return self._client.http.requests_sent
-
     def sheet_names(self) -> list[str]:
         return [tab.title for tab in self._state.tabs.values()]
 

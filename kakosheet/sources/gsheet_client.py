@@ -103,7 +103,6 @@ class SheetsHTTPClient(HTTPClient):
         super().__init__(auth)
         self.api_root = api_root.rstrip("/")
         self.backoff = backoff
-        self.requests_sent = 0
         self.resend_on_server_error = True
         self.set_timeout((15, 180))
 
@@ -120,7 +119,6 @@ class SheetsHTTPClient(HTTPClient):
         url = self.api_root + endpoint[len(GOOGLE_ROOT) :] if endpoint.startswith(GOOGLE_ROOT) else endpoint
         waits = self.backoff.delays()
         while True:
-            self.requests_sent += 1
             try:
                 response = self.session.request(
                     method=method,
