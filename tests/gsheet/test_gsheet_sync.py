@@ -259,3 +259,13 @@ def test_a_person_signed_in_with_an_authorized_user_file_can_sync(
     result = sync_source(team, google_sheet.spec, now=NOW)
     assert result.counts["qc"]["new"] == 5
     assert {r.principal for r in api.requests if r.path.startswith("/v4/")} == {person}
+
+
+def test_an_empty_tab_and_ragged_rows_are_read(google_sheet: GoogleSheet, team: Config) -> None:
+    """The API leaves out an empty tab's values and each row's trailing blanks."""
+    rows = qc_tab([qc_row(), qc_row(Description="short")])
+    rows[2] = rows[2][: QC_LABELS.index("Owner") + 1]  # nothing after Owner: a shorter row
+    google_sheet.create({"QC Log": rows, "Vendors": []})
+    report = validate_source(team, google_sheet.spec, today=NOW.date())
+    assert report.rows_read == {"qc": 2} and report.errors == 0
+    assert [(i.sheet, i.code, i.severity) for i in report.issues] == [("Vendors", "no-header", "warning")]
