@@ -3,7 +3,7 @@
 The scheduled job syncs every few minutes, and most of the time nobody has touched the
 workbook. A completed sync records a digest of everything that judged the sheet — the
 package's content (from the zip directory: every part's name, size and CRC, nothing
-decompressed), the schemas, the settings, kakosheet's version and the day (rules such as
+decompressed), the schemas, the settings, kakosheet's version and code, and the day (rules such as
 "not in the future" depend on it) — with the outcome: the counts and the open issues. The
 next sync of the same file that finds the same digest reports that outcome without reading a
 cell: no version is stored, nothing is written. One cell, one schema line or the date
@@ -17,8 +17,10 @@ does not (rules compare dates), so the next sync runs in full and records then.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import kakosheet
@@ -38,6 +40,7 @@ def judged_digest(config: Config, source: str, content: str | None, today: dt.da
         "source": source,
         "content": content,
         "version": kakosheet.__version__,
+        "code": _code_digest(),
         "today": today.isoformat(),
         "logs": list(config.logs),
         "archives": {log: list(tabs) for log, tabs in sorted(config.archives.items())},
@@ -48,6 +51,16 @@ def judged_digest(config: Config, source: str, content: str | None, today: dt.da
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for schema_file in sorted(config.schemas_dir.glob("*.yaml")):
         digest.update(schema_file.name.encode() + b"\0" + schema_file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """kakosheet's own code: a changed rule without a new version number still judges anew."""
+    digest = hashlib.sha256()
+    package = Path(kakosheet.__file__).parent
+    for module in sorted(package.rglob("*.py")):
+        digest.update(module.relative_to(package).as_posix().encode() + b"\0" + module.read_bytes())
     return digest.hexdigest()
 
 
