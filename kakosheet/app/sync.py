@@ -5,6 +5,9 @@ The order keeps a crash harmless (ARCHITECTURE.md, invariant 2):
 2. write the IDs and notes into the sheet (atomically; refused if the sheet changed);
 3. store every case under the ID the sheet now shows, with its history, in one transaction.
 A crash after 2 leaves IDs in the sheet the store does not know: the next sync adopts them.
+
+A workbook unchanged since its last completed sync is not read at all: that sync's recorded
+outcome is reported again (kakosheet/app/unchanged.py).
 """
 
 from __future__ import annotations
