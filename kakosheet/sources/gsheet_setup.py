@@ -52,6 +52,7 @@ from kakosheet.sources.xlsx_template import (
 )
 
 PROTECTION_MARK = "kakosheet:"
+NOTE_MARK = "(kakosheet)"  # the last line of kakosheet's header notes: any other note is the team's
 BLANK_RULE = re.compile(r"^=AND\(COUNTA\(\$[A-Z]+\d+:\$[A-Z]+\d+\)>0,ISBLANK\([A-Z]+\d+\)\)$")
 NEW_TAB_ROWS = 1000
 PIXELS_PER_CHARACTER = 7
@@ -319,15 +320,17 @@ def _plan_column(plan: Plan, placed: Placed, column: Column, schemas: SchemaSet,
 
 
 def _plan_header_cell(plan: Plan, placed: Placed, column: Column, col: int) -> None:
-    """A missing label is written; an existing one keeps its text and gets the note and colour."""
+    """A missing label is written; an existing one keeps its text and gets the colour, and the
+    note unless the team wrote one of its own there."""
     current = _cell(placed, placed.header_row, col)
     cell: dict[str, Any] = {}
     fields = []
     if "userEnteredValue" not in current:
         cell["userEnteredValue"] = {"stringValue": column.label}
         fields.append("userEnteredValue")
-    note = column_note(column, placed.schema)
-    if current.get("note") != note:
+    note = f"{column_note(column, placed.schema)}\n{NOTE_MARK}"
+    present = current.get("note") or ""
+    if present != note and (not present or present.endswith(NOTE_MARK)):  # a note of the team's own stays
         cell["note"] = note
         fields.append("note")
         plan.count(_detail(placed, "header note"))

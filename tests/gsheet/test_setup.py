@@ -166,6 +166,7 @@ def test_an_existing_tab_keeps_every_staff_cell_and_gets_the_missing_columns_on_
     ]
     book = api.create_spreadsheet(title="After-sales", tabs={"QC Log": staff}, share_with=[EMAIL])
     book.set_note("QC Log", "B2", "our own column")
+    book.set_note("QC Log", "D2", "what the customer said, word for word")  # on one of kakosheet's columns
     qc_team(book)
 
     result = cli("gsheet", "setup")
@@ -180,6 +181,8 @@ def test_an_existing_tab_keeps_every_staff_cell_and_gets_the_missing_columns_on_
     assert values[1][4:] == missing
     assert f"added to QC Log: {', '.join(missing)}" in result.output
     assert book.note("QC Log", "B2") == "our own column"
+    assert book.note("QC Log", "D2") == "what the customer said, word for word"  # the team's note stays
+    assert book.note("QC Log", "C2").endswith("(kakosheet)")  # kakosheet's own goes where there was none
     assert book.validation("QC Log", "C3")["condition"]["type"] == "ONE_OF_RANGE"
     assert book.format("QC Log", "A3")["numberFormat"]["type"] == "TEXT"  # the order number stays text
     qc = book.sheet("QC Log")
