@@ -15,11 +15,9 @@ Matching rules (ARCHITECTURE.md, invariant 2):
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter
@@ -36,22 +34,6 @@ NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
 # ID issues the planner decides itself: validation flags every copy of a duplicated ID,
 # the plan knows which row keeps it.
 PLANNED_CODES = frozenset({"duplicate-id", "malformed-id"})
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """Automatic garbage collection held off while a sync builds objects that all outlive the
-    block (a case per row, a cell per ID, a row per insert). Each such object counts towards
-    the next full collection, and on a first sync of 100k rows those walk every object of the
-    sync again and again to free nothing: about half a second. Reference counting still frees
-    what dies; collection resumes as before after the block. Also usable as a decorator."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class StoredState(NamedTuple):
@@ -303,7 +285,6 @@ def issue_note(issue: Issue) -> str:
     return f"{issue.column}: {issue.message}" if issue.column else issue.message
 
 
-@collection_paused()
 def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], now: dt.datetime) -> list[RowCase]:
     """The table's rows as cases: their IDs, issue notes and fingerprints (values on demand)."""
     schema = table.schema
@@ -359,7 +340,6 @@ def _well_formed_ids(schema: LogSchema, cases: list[RowCase]) -> bool:
     return not any("\n" in case_id for case_id in ids) and schema.id.all_match(ids)
 
 
-@collection_paused()
 def plan_log(
     schema: LogSchema,
     sheet: str,
@@ -492,7 +472,6 @@ def _hold_back_transitions(schema: LogSchema, plan: LogPlan, stored: Mapping[str
                 plan.conflicts.append((case, "transition", message))
 
 
-@collection_paused()
 def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mapping[int, int]) -> dict[str, RowCase]:
     """IDs for new rows, numbered in sheet order from each year's first reserved number."""
     assert schema.id is not None

@@ -17,7 +17,7 @@ import numpy as np
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
-from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase, collection_paused
+from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
 from kakosheet.core.table import Table
 
 CellValue = str | dt.datetime | dt.date | None
@@ -75,7 +75,6 @@ def note_text(notes: Iterable[str]) -> str | None:
     return text or None
 
 
-@collection_paused()
 def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> SheetWrite:
     """The cells of one tab whose value a sync changes, in sheet order.
 
@@ -154,12 +153,11 @@ def _write_notes(write: SheetWrite, table: Table, plan: LogPlan, new_ids: dict[s
         if (case.notes or case.index in noted or case.index in conflict_notes) and case.sheet == table.sheet
     ]
     cells = write.cells
-    for case in chain(stored, (case for case, _ in conflicts)):
-        if case.notes or case.index in noted or case.index in conflict_notes:
-            note = note_text([*conflict_notes.get(case.index, []), *case.notes])
-            was = notes_read[case.index] if notes_read is not None else None
-            if _differs(note, was):
-                cells.append(CellUpdate(case.row, write.issues_column, note, was))
+    for case in chain(stored, (case for case, _ in conflicts)):  # a conflict always has a note
+        note = note_text([*conflict_notes.get(case.index, []), *case.notes])
+        was = notes_read[case.index] if notes_read is not None else None
+        if _differs(note, was):
+            cells.append(CellUpdate(case.row, write.issues_column, note, was))
 
 
 def _write_fills(write: SheetWrite, table: Table, cases: Iterable[RowCase]) -> None:

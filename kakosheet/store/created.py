@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Table
 
-from kakosheet.core.plan import RowCase, collection_paused, notes_digest
+from kakosheet.core.plan import RowCase, notes_digest
 from kakosheet.store.bulk import BulkInsert
 from kakosheet.store.store import CHUNK, to_json
 
@@ -50,7 +50,6 @@ class _Run:
     now: dt.datetime
 
 
-@collection_paused()
 def store_created(
     connection: Connection,
     table: Table,
