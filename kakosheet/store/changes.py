@@ -76,13 +76,15 @@ def apply_log_plan(
             was_missing = old["_missing_since"] is not None
             if not changes and not was_missing:
                 # The same content under an out-of-date print (a restored ID, a column gone from the
-                # sheet, a store older than match prints): nothing to record, the prints brought up to date.
-                plan.reprinted[case_id] = case
-                if old["_notes_digest"] != notes_digest(case.notes):
-                    plan.notes_changed[case_id] = case
-                if plan.changed.pop(case_id, None) is not None and case_id not in plan.notes_changed:
-                    plan.unchanged[case_id] = case  # so the sync's counts say what happened
-                continue
+                # sheet, a store older than match prints): no version, the prints brought up to date.
+                notes_differ = old["_notes_digest"] != notes_digest(case.notes)
+                if plan.changed.pop(case_id, None) is not None:  # so the sync's counts say what happened
+                    (plan.notes_changed if notes_differ else plan.unchanged)[case_id] = case
+                    plan.reprinted[case_id] = case
+                    continue
+                if not notes_differ:
+                    plan.reprinted[case_id] = case
+                    continue
             version = old["_version"] + (1 if changes else 0)
             raw = {f: text for f, text in (old.get("_raw") or {}).items() if f not in present} | case.raw
             rows.append(
@@ -92,7 +94,8 @@ def apply_log_plan(
                     **_meta(case, raw, source, run_id, version=version),
                 }
             )
-            event(case_id, version, "returned" if was_missing else "changed", changes)
+            if changes or was_missing:
+                event(case_id, version, "returned" if was_missing else "changed", changes)
         written += _update_rows(connection, table, rows)
 
     reprints = [
