@@ -35,16 +35,12 @@ def issue_lines(changes: WriteBack) -> list[IssueLine]:
     shown = issues if len(issues) <= room else issues[: room - 1]  # the last row says how many are left
     lines = []
     for issue in shown:
-        values = (
-            issue.sheet or issue.log,
-            issue.row,
-            issue.column,
-            _fit(issue.case_id),  # a typed ID, as long as its cell
-            issue.severity,
-            issue.code,
-            _fit(issue.message),
-            _fit(issue.value),
-        )
+        case_id, message, value = issue.case_id, issue.message, issue.value  # a typed ID is as long as its cell
+        if len(message) > CELL_CHARS or (value and len(value) > CELL_CHARS) or (case_id and len(case_id) > CELL_CHARS):
+            case_id, value = _fit(case_id), _fit(value)
+            message = message[: CELL_CHARS - 1] + "…" if len(message) > CELL_CHARS else message
+        sheet, row, column = issue.sheet or issue.log, issue.row, issue.column
+        values = (sheet, row, column, case_id, issue.severity, issue.code, message, value)
         lines.append(IssueLine(values, changes.cell_of(issue)))
     if len(shown) < len(issues):
         lines.append(IssueLine(_closing_line(len(issues) - len(shown)), None))

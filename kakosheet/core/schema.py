@@ -476,7 +476,8 @@ _CONDITION_TYPES = frozenset({"enum", "id", "currency", "country", *TEXT_TYPES})
 
 def _check_type_takes(reader: _Reader, column_type: str) -> None:
     for key, (types, what) in _TYPES_TAKING.items():
-        if reader.data.get(key) not in (None, False) and column_type not in types:
+        value = reader.data.get(key)
+        if value is not None and value is not False and column_type not in types:  # min: 0 is given, false is not
             reader.fail(
                 f"only {what} columns ({', '.join(types)}) take {key!r}; this column is {column_type}; "
                 f"remove {key!r} or change the type",

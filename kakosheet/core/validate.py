@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from kakosheet.core.cells import display
+from kakosheet.core.cells import display, quoted
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
 from kakosheet.core.issues import ERROR, WARNING, Issue
@@ -126,7 +126,7 @@ def _check_pattern(typed: TypedColumn, report: RowReporter) -> None:
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
         report.add(
-            int(index), column.field, "pattern", f"{display(value)!r} does not follow the format: {hint}", value=value
+            int(index), column.field, "pattern", f"{quoted(value)} does not follow the format: {hint}", value=value
         )
 
 
@@ -190,7 +190,7 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
             int(index),
             typed.column.field,
             code,
-            f"{display(value)!r} {message} (also on {others} other row{'s' if others > 1 else ''}, "
+            f"{quoted(value)} {message} (also on {others} other row{'s' if others > 1 else ''}, "
             f"first on row {first_row[int(typed.codes[index])]})",
             value=value,
         )
@@ -206,7 +206,7 @@ def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, repor
             int(index),
             typed.column.field,
             "unknown-reference",
-            f"{display(value)!r} is not on the {title} tab; check the spelling or add it there first",
+            f"{quoted(value)} is not on the {title} tab; check the spelling or add it there first",
             value=value,
         )
 
@@ -363,7 +363,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
             int(index),
             id_format.field,
             "malformed-id",
-            f"{display(value)!r} is not a {table.label(id_format.field)} kakosheet issued (they look like "
+            f"{quoted(value)} is not a {table.label(id_format.field)} kakosheet issued (they look like "
             f"{id_format.example()}); clear the cell and the next sync assigns one",
             value=value,
         )
@@ -386,7 +386,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
                     index,
                     id_format.field,
                     "id-mismatch",
-                    f"{typed.values[typed.codes[index]]!r} ends with {groups[part]!r} but "
-                    f"{table.label(part)} is {expected!r}; check which one is right",
+                    f"{quoted(typed.values[typed.codes[index]])} ends with {quoted(groups[part])} but "
+                    f"{table.label(part)} is {quoted(expected)}; check which one is right",
                     value=typed.values[typed.codes[index]],
                 )
