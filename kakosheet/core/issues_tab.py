@@ -17,7 +17,7 @@ ISSUES_WIDTHS = (14, 7, 20, 18, 9, 16, 90, 24)  # in characters
 SHEET_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice)
 CELL_CHARS = 32_767  # characters a cell holds in Excel
 _TOP_ROWS = 2  # the mark and the header
-_MESSAGE, _VALUE = ISSUES_HEADER.index("Message"), ISSUES_HEADER.index("Value")
+_MESSAGE = ISSUES_HEADER.index("Message")
 
 
 @dataclass(frozen=True)
