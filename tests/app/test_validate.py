@@ -341,7 +341,10 @@ def test_refunds_of_an_order_never_exceed_what_was_paid(config: Config, tmp_path
     refunds = [REFUND_HEADER, _refund("A-1", 70), _refund("A-1", 30), _refund("A-2", 30), _refund("a-2", 25)]
     path = write_workbook(tmp_path / "r.xlsx", {"Refunds": refunds, "Vendors": VENDORS, "Orders": ORDERS})
     report = validate(config, path)
-    assert {(i.row, i.code) for i in report.issues if i.log == "refunds" and i.code != "missing-column"} == {(4, "over-limit"), (5, "over-limit")}
+    assert {(i.row, i.code) for i in report.issues if i.log == "refunds" and i.code != "missing-column"} == {
+        (4, "over-limit"),
+        (5, "over-limit"),
+    }
 
 
 def test_a_typed_platform_fee_that_disagrees_with_the_commission_is_a_warning(config: Config, tmp_path: Path) -> None:
