@@ -16,11 +16,12 @@ import dataclasses
 import datetime as dt
 import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from kakosheet.app import unchanged
+from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
@@ -83,25 +84,28 @@ def sync_source(
     store_url: str | None = None,
     dry_run: bool = False,
     now: dt.datetime | None = None,
+    progress: Progress = SILENT,
 ) -> SyncResult:
-    """Sync one source into the store; see the module's docstring for the order of steps."""
+    """Sync one source into the store; see the module's docstring for the order of steps.
+
+    A dry run creates nothing (no store, no lock): it plans against what the store holds."""
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
-    store = open_store(config, schemas, store_url)
+    store = open_store(config, schemas, store_url, create=not dry_run)
     now = (now or dt.datetime.now()).replace(microsecond=0)
     if not dry_run:
         opened.check_writable()
         store.prepare()
-    with store.source_lock(opened.key):
+    with nullcontext() if dry_run else store.source_lock(opened.key):
         judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
         if not dry_run:
             state = store.source_state(opened.key)
             if state is not None and judged is not None and state[0] == judged:
                 return _recorded_result(store, opened, state[1], state[2])
             store.forget_source_state(opened.key)  # whatever happens next, the record is stale
-        read, report = read_and_validate(config, schemas, opened, today=now.date())
+        read, report = read_and_validate(config, schemas, opened, today=now.date(), progress=progress)
         with _frozen_heap():
-            result = _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run)
+            result = _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run, progress=progress)
         if result.judgement_kept and not dry_run:
             judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
             store.save_source_state(opened.key, judged, result.run_id, result.outcome)
@@ -132,6 +136,7 @@ def _sync_read(
     *,
     now: dt.datetime,
     dry_run: bool,
+    progress: Progress = SILENT,
 ) -> SyncResult:
     """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
     result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
@@ -155,6 +160,7 @@ def _sync_read(
         ],
         issues=_open_issues(with_ids, result.plans),
     )
+    progress.stage(f"writing back to {opened.name}")
     try:
         outcome = opened.write_back(changes)
     except SourceChangedError:
@@ -166,6 +172,7 @@ def _sync_read(
     result.written = outcome.written
     if outcome.skipped:
         result.rows_left = _leave_unwritten(result, outcome.skipped)
+    progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
     with store.changes() as connection:
         for name, plan in result.plans.items():
             result.rows_stored += apply_log_plan(
@@ -213,9 +220,9 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None) -> Store:
+def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None, *, create: bool = True) -> Store:
     """The store named by --store, else by kakosheet.toml, else kakosheet.db beside the config."""
-    return Store(resolve_url(store_url or config.store, config.root), schemas)
+    return Store(resolve_url(store_url or config.store, config.root), schemas, create=create)
 
 
 def _plan(
