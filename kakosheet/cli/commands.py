@@ -11,10 +11,23 @@ from pathlib import Path
 import click
 
 from kakosheet.cli import config_from, main
+from kakosheet.cli.progress import progress_on
 from kakosheet.cli.render import render_json, render_text, summary
+from kakosheet.config import Config
 from kakosheet.errors import UsageError
 
 EXIT_ISSUES = 1
+
+
+def configured(ctx: click.Context, source: str | None, command: str) -> Config:
+    """The team's config, once it is clear there is a source to work on: the hint names this command."""
+    config = config_from(ctx)
+    if not source and not config.source:
+        raise UsageError(
+            f"no source given: pass a workbook (kakosheet {command} master.xlsx) or a Google Sheet "
+            "(gsheet:KEY), or set `source` in kakosheet.toml (run it in the team's folder, or pass --config)"
+        )
+    return config
 
 
 def _format_option(func):  # type: ignore[no-untyped-def]
@@ -47,7 +60,9 @@ def validate(ctx: click.Context, source: str | None, output_format: str) -> None
     """
     from kakosheet.app.validate import validate_source
 
-    report = validate_source(config_from(ctx), source)
+    config = configured(ctx, source, "validate")
+    with progress_on(sys.stderr) as progress:
+        report = validate_source(config, source, progress=progress)
     if output_format == "json":
         render_json(report, sys.stdout)
     else:
@@ -102,6 +117,9 @@ def template() -> None:
 def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | None) -> None:
     """Regenerate the master workbook from the schemas.
 
+    It writes an empty workbook, so it never replaces one that holds cases (exit 2): a
+    team's live master.xlsx keeps its cases.
+
     \b
     Example:
       kakosheet template build --out templates/master.xlsx
@@ -113,15 +131,19 @@ def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | Non
 
 
 @main.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="kakosheet-demo")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--cases", default=400, show_default=True, help="How many sample cases to write across the four logs.")
 @click.option("--seed", default=7, show_default=True, help="Random seed, for the same sample every time.")
-def demo(directory: Path, cases: int, seed: int) -> None:
+def demo(directory: Path | None, cases: int, seed: int) -> None:
     """Build a sample team folder with realistic cases (some deliberately wrong), validate and sync it.
+
+    DIRECTORY defaults to kakosheet-demo in the system's temporary folder, so the demo
+    never lands inside a project (or a team's folder) by accident.
 
     \b
     Example:
-      kakosheet demo            writes ./kakosheet-demo and shows what it found
+      kakosheet demo            writes kakosheet-demo in the temporary folder and shows what it found
+      kakosheet demo ~/try-kakosheet --cases 2000
     """
     from kakosheet.app import demo as demo_app
 
@@ -129,7 +151,9 @@ def demo(directory: Path, cases: int, seed: int) -> None:
         raise UsageError("--cases should be at least 20, so every log gets a few")
     from kakosheet.cli.render import render_sync
 
-    result = demo_app.run_demo(directory, cases=cases, seed=seed)
+    folder = directory or demo_app.default_folder()
+    with progress_on(sys.stderr) as progress:
+        result = demo_app.run_demo(folder, cases=cases, seed=seed, progress=progress)
     render_text(result.report, sys.stdout)
     click.echo(f"\nValidated: {summary(result.report)}", err=True)
     click.echo("\nSynced (every case stored, IDs and notes written back):", err=True)
@@ -137,9 +161,9 @@ def demo(directory: Path, cases: int, seed: int) -> None:
     first = next(iter(result.sync.new_ids.get("qc", {})), None)
     click.echo(f"\nLook at: {result.workbook}: the Case ID and Issues columns (the cells a note names are", err=True)
     click.echo("         highlighted) and the Issues tab, which links to every cell with an issue.", err=True)
-    click.echo(f"Try:     cd {directory} && kakosheet validate --format json", err=True)
+    click.echo(f"Try:     cd {folder} && kakosheet validate --format json", err=True)
     if first:
-        click.echo(f"         cd {directory} && kakosheet history {first}", err=True)
+        click.echo(f"         cd {folder} && kakosheet history {first}", err=True)
 
 
 def _store_option(func):  # type: ignore[no-untyped-def]
@@ -179,7 +203,9 @@ def sync(
     from kakosheet.app.sync import sync_source
     from kakosheet.cli.render import render_sync
 
-    result = sync_source(config_from(ctx), source, store_url=store_url, dry_run=dry_run)
+    config = configured(ctx, source, "sync")
+    with progress_on(sys.stderr) as progress:
+        result = sync_source(config, source, store_url=store_url, dry_run=dry_run, progress=progress)
     render_sync(result, sys.stdout, as_json=output_format == "json")
     if strict and result.open_errors:
         ctx.exit(EXIT_ISSUES)
