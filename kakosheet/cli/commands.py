@@ -229,3 +229,81 @@ def history(ctx: click.Context, case_id: str, store_url: str | None, output_form
     render_history(
         case_history(config_from(ctx), case_id, store_url=store_url), sys.stdout, as_json=output_format == "json"
     )
+
+
+class Duration(click.ParamType):
+    """30s, 15m, 1h, 1.5h: a wait in seconds."""
+
+    name = "DURATION"
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        try:
+            seconds = float(text[:-1]) * self.units[text[-1:]]
+        except (KeyError, ValueError):
+            self.fail(f"{value!r} is not a duration; write it as 30s, 15m, 1h or 1.5h", param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} should be longer than zero", param, ctx)
+        return seconds
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option("--every", type=Duration(), help="How often to run: 30s, 15m, 1h (needed unless --once).")
+@click.option("--once", is_flag=True, help="One run, ending with its exit code: for cron, a systemd timer or CI.")
+@click.option("--strict", is_flag=True, help="A run with errors still open exits 1, as `sync --strict`.")
+@click.option(
+    "--max-backoff",
+    type=Duration(),
+    default="1h",
+    show_default=True,
+    help="The longest wait while the source or store is unreachable (the wait doubles until then).",
+)
+@_store_option
+@click.pass_context
+def schedule(
+    ctx: click.Context,
+    source: str | None,
+    every: float | None,
+    once: bool,
+    strict: bool,
+    max_backoff: float,
+    store_url: str | None,
+) -> None:
+    """The scheduled job: a sync in a loop, one run at a time per source, one JSON line per run.
+
+    Each run syncs SOURCE as `kakosheet sync` does (more steps join it: reminders, the
+    period's report) and prints one JSON line on stdout: its counts, how long each step
+    took, the error if any, and the exit code the run would have had alone. A failed run
+    does not end the job; while the source or the store is unreachable the wait doubles,
+    up to --max-backoff. A second job on the same source skips its run (exit code 4 in the
+    line). SIGTERM or Ctrl-C stops it after the step under way, exit 0. With --once it runs
+    once and exits with that run's code (0, 1 with --strict, 2, 3 or 4: README "Exit codes").
+
+    \b
+    Examples:
+      kakosheet schedule --every 15m
+      kakosheet schedule --every 1h gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg
+      kakosheet schedule --once --strict         # from cron, a systemd timer or CI
+    """
+    import json
+
+    from kakosheet.app.schedule import RunSettings, run_schedule
+    from kakosheet.config import load_config
+
+    if every is None and not once:
+        raise UsageError("say how often: kakosheet schedule --every 15m (or --once for one run)")
+    configured(ctx, source, "schedule")  # a job with nothing to sync stops now, not at every run
+    config_path = ctx.find_root().obj.get("config_path")
+    settings = RunSettings(
+        load_config=lambda: load_config(config_path), source=source, store_url=store_url, strict=strict
+    )
+
+    def emit(line: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    ctx.exit(run_schedule(settings, every=every or 0.0, once=once, max_backoff=max_backoff, emit=emit))
