@@ -39,5 +39,10 @@ def case_history(config: Config, case_id: str, *, store_url: str | None = None) 
     log, current = found
     labels = {column.field: column.label for column in schemas[log].columns}
     return CaseHistory(
-        case_id=case_id, log=log, current=current, events=store.history(case_id), labels=labels, title=schemas[log].title
+        case_id=case_id,
+        log=log,
+        current=current,
+        events=store.history(case_id),
+        labels=labels,
+        title=schemas[log].title,
     )

@@ -129,7 +129,9 @@ class RunRecord:
         }
 
 
-def run_once(settings: RunSettings, *, number: int = 1, steps: Sequence[Step] = STEPS, stop: threading.Event | None = None) -> RunRecord:
+def run_once(
+    settings: RunSettings, *, number: int = 1, steps: Sequence[Step] = STEPS, stop: threading.Event | None = None
+) -> RunRecord:
     """One run: its steps in order, under the source's run lock; never raises for a failure."""
     stop = stop or threading.Event()
     record = RunRecord(run=number, source=settings.source or "", started_at=dt.datetime.now(dt.UTC))
@@ -157,7 +159,9 @@ def run_once(settings: RunSettings, *, number: int = 1, steps: Sequence[Step] = 
     return record
 
 
-def _run_steps(record: RunRecord, steps: Sequence[Step], config: Config, settings: RunSettings, stop: threading.Event) -> None:
+def _run_steps(
+    record: RunRecord, steps: Sequence[Step], config: Config, settings: RunSettings, stop: threading.Event
+) -> None:
     for step in steps:
         if stop.is_set():
             record.stopped = True

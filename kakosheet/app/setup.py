@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kakosheet.config import CONFIG_NAME, DATE_ORDERS, DEFAULT_LOGS, Config, default_schema_dir, load_config, write_config
+from kakosheet.config import (
+    CONFIG_NAME,
+    DATE_ORDERS,
+    DEFAULT_LOGS,
+    Config,
+    default_schema_dir,
+    load_config,
+    write_config,
+)
 from kakosheet.core.cells import CellContext
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import SourceError, UsageError

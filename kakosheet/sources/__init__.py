@@ -37,6 +37,8 @@ def open_source(spec: str, *, base: Path | None = None, google: GoogleAccess | N
     from kakosheet.sources.xlsx import EXTENSIONS, XlsxSource
 
     if path.suffix.lower() not in EXTENSIONS:
-        raise UsageError(f"{path.name}: kakosheet reads .xlsx and .xlsm workbooks; open it in Excel and save it as .xlsx")
+        raise UsageError(
+            f"{path.name}: kakosheet reads .xlsx and .xlsm workbooks; open it in Excel and save it as .xlsx"
+        )
 
     return XlsxSource(path)

@@ -358,9 +358,12 @@ def _missing_sqlite_file(url: str) -> bool:
     except ArgumentError:
         return False
     database = parsed.database
-    return parsed.get_backend_name() == "sqlite" and bool(database) and database != ":memory:" and not Path(
-        str(database)
-    ).exists()
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and bool(database)
+        and database != ":memory:"
+        and not Path(str(database)).exists()
+    )
 
 
 def to_json(value: Any) -> str:
