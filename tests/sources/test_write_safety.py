@@ -153,6 +153,21 @@ def test_a_workbook_open_in_libreoffice_is_not_written_and_the_message_says_by_w
 # --------------------------------------------------------------------------- 3. a symlinked workbook
 
 
+def test_a_plain_workbook_keeps_its_owner_group_and_mode(tmp_path: Path) -> None:
+    """A sync run by a service account leaves the file to whom it belonged."""
+    if os.geteuid() != 0:
+        pytest.skip("giving the workbook to another owner needs root")
+    folder, workbook = team(tmp_path, [qc_row()])
+    nobody, nogroup = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
+    os.chown(workbook, nobody, nogroup)
+    workbook.chmod(0o660)
+    done = run_kakosheet("sync", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert column_of(workbook, ID) == ["QC-2026-0001"]
+    status = workbook.stat()
+    assert (status.st_uid, status.st_gid, status.st_mode & 0o7777) == (nobody, nogroup, 0o660)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving the workbook to another owner needs root")
 def test_a_symlinked_workbook_is_written_through_its_link_keeping_owner_group_and_mode(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
