@@ -142,7 +142,7 @@ def swap_in(path: Path, temporary: Path, stamp: FileStamp) -> None:
 def _keep_owner_and_mode(temporary: Path, status: os.stat_result) -> None:
     """The new file belongs to whom the old one did: a sync run by a service account must not lock
     the team out of a shared folder. The owner can be kept only with the right to; the group often."""
-    for uid in (status.st_uid, -1):
+    for uid in (status.st_uid, -1) if hasattr(os, "chown") else ():  # Windows has no owners to keep
         try:
             os.chown(temporary, uid, status.st_gid)
             break
