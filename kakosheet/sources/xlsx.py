@@ -16,7 +16,7 @@ from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import WriteResult
-from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, check_backup_usable, real_file
+from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
 from kakosheet.sources.xlsx_package import (
     CellScan,
     Package,
@@ -91,10 +91,7 @@ class XlsxSource:
         return WriteResult(written=patched.digest is not None, skipped=skipped, formulas_kept=patched.formulas_kept)
 
     def _changed(self) -> bool:
-        try:
-            return FileStamp.of(self.path) != self._stamp
-        except OSError:
-            return True
+        return changed_since(self.path, self._stamp)
 
     def _check_still_as_read(self) -> None:
         """Refuse cells read from a workbook someone saved while it was read: parts of two versions."""

@@ -63,11 +63,7 @@ def check_backup_usable(path: Path) -> None:
 def check_unchanged(path: Path, stamp: FileStamp) -> None:
     """Refuse a workbook someone has open, or one that changed on disk since it was read."""
     check_not_open(path)
-    try:
-        same = FileStamp.of(path) == stamp
-    except OSError:
-        same = False
-    if not same:
+    if changed_since(path, stamp):
         raise SourceChangedError(
             f"{path.name} changed on disk while the sync ran; nothing was written to it. Run sync again: {_AGAIN}"
         )
@@ -184,14 +180,18 @@ def _fix(exc: OSError) -> str:
     return "Check the disk and the folder the workbook is in"
 
 
+def changed_since(path: Path, stamp: FileStamp) -> bool:
+    """Whether the file is not the one stamped (gone counts as changed)."""
+    try:
+        return FileStamp.of(path) != stamp
+    except OSError:
+        return True
+
+
 def changed_or_damaged(path: Path, stamp: FileStamp, reason: str) -> KakosheetError:
     """The error for a workbook that could not be read: changed, when someone saved it meanwhile
     (a save in progress reads as a damaged file), else damaged."""
-    try:
-        changed = FileStamp.of(path) != stamp
-    except OSError:
-        changed = True
-    if changed:
+    if changed_since(path, stamp):
         return SourceChangedError(
             f"{path.name} changed on disk while kakosheet read it (someone saved it meanwhile); nothing was "
             f"written to it. Run sync again once the save is done: {_AGAIN}"
