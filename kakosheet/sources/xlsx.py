@@ -17,6 +17,7 @@ from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
+from kakosheet.sources.xlsx_identity import workbook_identity
 from kakosheet.sources.xlsx_package import (
     CellScan,
     Package,
@@ -49,6 +50,7 @@ class XlsxSource:
         self._sized: set[str] = set()
         try:
             self._package: Package = inspect_package(path)
+            self._identity = workbook_identity(path)
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
             raise SourceError(
@@ -67,8 +69,12 @@ class XlsxSource:
         return self.path.name
 
     @property
-    def key(self) -> str:
+    def location(self) -> str:
         return str(self.path.resolve())
+
+    @property
+    def identity(self) -> str | None:
+        return f"workbook:{self._identity}" if self._identity else None
 
     def check_writable(self) -> None:
         check_patchable(self.path)

@@ -40,6 +40,7 @@ from kakosheet.sources.xlsx_file import (
     swap_in,
     write_failure,
 )
+from kakosheet.sources.xlsx_identity import identity_parts
 from kakosheet.sources.xlsx_package import package_digest, row_segments
 
 __all__ = ["FileStamp", "Patched", "check_patchable", "write_back"]
@@ -158,6 +159,8 @@ def _write_back(
             if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member)):
                 patches[member] = patch
         updated = _issues_tab(archive, names, small, changes)
+        if changes.identity is not None:
+            updated |= identity_parts(archive, small | updated, changes.identity)
     if not patches and not updated:
         return Patched(None)
     check_unchanged(path, stamp)  # before the work of building the new version; again before the swap
