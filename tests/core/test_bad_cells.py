@@ -115,7 +115,7 @@ def test_an_iso_date_with_an_offset_is_read_in_the_teams_time_zone(cli: Cli, tmp
     assert cli("--config", config, "sync").exit_code == 0
     shown = cli("--config", config, "history", "QC-2026-0001")
     # In UTC it would be 2026-03-02 04:30: the next day, as no one in New York saw it.
-    assert "date_identified: 2026-03-01 23:30:00" in shown.stdout, shown.stdout
+    assert "Date Identified: 2026-03-01 23:30" in shown.stdout, shown.stdout
 
 
 def test_a_30_digit_refund_next_to_a_commission_rate_is_an_issue_on_its_cell(cli: Cli, tmp_path: Path) -> None:
