@@ -1,10 +1,12 @@
 """Side-by-side benchmark of `kakosheet validate` on generated QC logs, against its peers.
 
-    python benchmarks/bench_validate.py --sizes 10000,100000,300000
+    python benchmarks/bench_validate.py --sizes 10000,100000,300000 [--shapes excel,inline]
 
-For each size: python-calamine reading the tab (the floor), `kakosheet validate` end to end
-in a fresh process (time and peak RSS), kakosheet in-process, openpyxl read-only iteration
-and frictionless with an equivalent Table Schema. Missing workbooks are generated into
+For each size and each shape of workbook (``excel``: shared strings and hyperlinks, as Excel
+writes; ``inline``: inline strings; see generate.py), side by side in one run: python-calamine
+reading the tab (the floor), `kakosheet validate` end to end in a fresh process (time and peak
+RSS), kakosheet in-process, openpyxl read-only iteration and frictionless with an equivalent
+Table Schema. Missing workbooks are generated into
 benchmarks/data/; results go to benchmarks/results/ as JSON. Targets are reported, never
 asserted.
 """
@@ -36,7 +38,7 @@ from kakosheet.core.issues import ERROR
 from kakosheet.core.schema import LogSchema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import DATA_DIR, HARMLESS, generate, read_manifest  # noqa: E402
+from generate import DATA_DIR, HARMLESS, SHAPES, generate, read_manifest  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TAB = "QC Log"
@@ -95,13 +97,20 @@ def kakosheet_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kakosheet"]
 
 
-def ensure_workbook(rows: int) -> tuple[Path, dict[str, Any]]:
-    """The generated workbook of this size and its MANIFEST entry, generating it when missing."""
-    path = DATA_DIR / f"qc-{size_label(rows)}.xlsx"
+def workbook_path(rows: int, shape: str, *, synced: bool = True) -> Path:
+    """Where the generated workbook of this size and shape lives: qc-100k.xlsx, qc-100k-inline-unsynced.xlsx."""
+    parts = [f"qc-{size_label(rows)}"] + ([] if shape == "excel" else [shape]) + ([] if synced else ["unsynced"])
+    return DATA_DIR / ("-".join(parts) + ".xlsx")
+
+
+def ensure_workbook(rows: int, shape: str = "excel", *, case_ids: bool = True) -> tuple[Path, dict[str, Any]]:
+    """The generated workbook of this size and shape and its MANIFEST entry, generating it when missing."""
+    path = workbook_path(rows, shape, synced=case_ids)
     entry = read_manifest(path) if path.is_file() else None
-    if entry is None or entry["rows"] != rows:
+    # Entries written before shapes existed are inline workbooks.
+    if entry is None or entry["rows"] != rows or entry.get("shape", "inline") != shape or entry["case_ids"] != case_ids:
         print(f"generating {path.name} ...", flush=True)
-        entry = generate(rows, path)
+        entry = generate(rows, path, case_ids=case_ids, shape=shape)
         print(f"  make_cases {entry['seconds_make_cases']} s, write {entry['seconds_write_xlsx']} s", flush=True)
     return path, entry
 
@@ -227,12 +236,13 @@ def profile_in_process(path: Path, top: int = 10) -> str:
     return out.getvalue()
 
 
-def bench_size(rows: int, args: argparse.Namespace, today: dt.date) -> dict[str, Any]:
+def bench_size(rows: int, shape: str, args: argparse.Namespace, today: dt.date) -> dict[str, Any]:
     """Every measurement for one generated workbook."""
-    path, manifest = ensure_workbook(rows)
+    path, manifest = ensure_workbook(rows, shape)
     schema = load_config(None).load_schemas()["qc"]
     result: dict[str, Any] = {
         "rows": rows,
+        "shape": shape,
         "file": path.name,
         "bytes": path.stat().st_size,
         "planted": manifest["planted"],
@@ -240,7 +250,7 @@ def bench_size(rows: int, args: argparse.Namespace, today: dt.date) -> dict[str,
     }
     timings: dict[str, dict[str, Any]] = {}
     print(
-        f"\n== {rows:,} rows: {path.name} ({path.stat().st_size / 1e6:.1f} MB), "
+        f"\n== {rows:,} rows, {shape} shape: {path.name} ({path.stat().st_size / 1e6:.1f} MB), "
         f"{manifest['planted']} planted mistakes ({manifest['planted_errors']} should be errors)",
         flush=True,
     )
@@ -319,11 +329,11 @@ def summarize(results: list[dict[str, Any]]) -> list[str]:
         return "target met" if ok else "target NOT met"
 
     for result in results:
-        timings = result["timings"]
+        timings, label = result["timings"], f"{result['rows']:>9,} rows, {result['shape']:6}"
         ratio = timings["kakosheet_cli"]["x_calamine"]
         in_process = timings["kakosheet_in_process"]["x_calamine"]
         lines.append(
-            f"{result['rows']:>9,} rows: validate end to end {ratio:.2f}x the calamine read "
+            f"{label}: validate end to end {ratio:.2f}x the calamine read "
             f"(in-process {in_process:.2f}x; target <= {TARGET_VS_CALAMINE:g}x end to end): "
             f"{verdict(ratio <= TARGET_VS_CALAMINE)}"
         )
@@ -331,15 +341,27 @@ def summarize(results: list[dict[str, Any]]) -> list[str]:
             speedup = timings["frictionless"]["seconds"] / timings["kakosheet_cli"]["seconds"]
             in_process = timings["frictionless"]["seconds"] / timings["kakosheet_in_process"]["seconds"]
             lines.append(
-                f"{result['rows']:>9,} rows: validate end to end {speedup:.1f}x faster than frictionless "
+                f"{label}: validate end to end {speedup:.1f}x faster than frictionless "
                 f"(in-process {in_process:.1f}x; target >= {TARGET_VS_FRICTIONLESS:g}x end to end): "
                 f"{verdict(speedup >= TARGET_VS_FRICTIONLESS)}"
             )
+    for shape in dict.fromkeys(result["shape"] for result in results):
+        lines += memory_lines([result for result in results if result["shape"] == shape], shape)
+    return lines
+
+
+def memory_lines(results: list[dict[str, Any]], shape: str) -> list[str]:
+    """Peak RSS per size of one shape and whether it grows linearly."""
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "target met" if ok else "target NOT met"
+
     ordered = sorted(results, key=lambda r: r["rows"])
     for result in ordered:
         peak, floor = result["timings"]["kakosheet_cli"]["peak_rss"], result["timings"]["calamine_process"]["peak_rss"]
         lines.append(
-            f"peak RSS at {result['rows']:,} rows: {peak / 2**20:.0f} MB, {peak / result['rows']:,.0f} "
+            f"{shape}: peak RSS at {result['rows']:,} rows: {peak / 2**20:.0f} MB, {peak / result['rows']:,.0f} "
             f"bytes per row (calamine read alone: {floor / 2**20:.0f} MB)"
         )
     increments = []
@@ -348,13 +370,13 @@ def summarize(results: list[dict[str, Any]]) -> list[str]:
         per_row = added / (large["rows"] - small["rows"])
         increments.append(per_row)
         lines.append(
-            f"peak RSS {small['rows']:,} -> {large['rows']:,} rows: +{added / 2**20:.0f} MB, "
+            f"{shape}: peak RSS {small['rows']:,} -> {large['rows']:,} rows: +{added / 2**20:.0f} MB, "
             f"{per_row:,.0f} bytes per added row"
         )
     if len(increments) >= 2:
         growth = max(b / a for a, b in zip(increments, increments[1:], strict=False) if a > 0)
         lines.append(
-            f"memory growth: bytes per added row grow at most {growth:.2f}x between sizes "
+            f"{shape}: memory growth: bytes per added row grow at most {growth:.2f}x between sizes "
             f"(linear if <= {LINEAR_TOLERANCE:g}x): {verdict(growth <= LINEAR_TOLERANCE)}"
         )
     return lines
@@ -364,6 +386,9 @@ def main() -> None:
     """Command line: benchmark each size, print the tables and targets, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated row counts")
+    parser.add_argument(
+        "--shapes", default=",".join(SHAPES), help="comma-separated workbook shapes: excel (as Excel writes), inline"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
     parser.add_argument(
         "--with-openpyxl",
@@ -381,14 +406,17 @@ def main() -> None:
         "--profile",
         type=int,
         metavar="ROWS",
-        help="cProfile the in-process validate on this size; top 10 kakosheet functions",
+        help="cProfile the in-process validate on this size (the first shape); top 10 kakosheet functions",
     )
     parser.add_argument("--note", help="free text stored in the results JSON (e.g. what was measured)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    shapes = [shape.strip() for shape in args.shapes.split(",") if shape.strip()]
+    if unknown := set(shapes) - set(SHAPES):
+        parser.error(f"--shapes: unknown {', '.join(sorted(unknown))}; expected {', '.join(SHAPES)}")
     today = dt.date.today()
     started = time.perf_counter()
-    results = [bench_size(rows, args, today) for rows in sizes]
+    results = [bench_size(rows, shape, args, today) for rows in sizes for shape in shapes]
     print("\n== targets")
     targets = summarize(results)
     print("\n".join(targets))
@@ -404,8 +432,8 @@ def main() -> None:
         "seconds_total": round(time.perf_counter() - started, 1),
     }
     if args.profile:
-        profile = profile_in_process(ensure_workbook(args.profile)[0])
-        print(f"\n== cProfile, in-process validate, {args.profile:,} rows\n{profile}")
+        profile = profile_in_process(ensure_workbook(args.profile, shapes[0])[0])
+        print(f"\n== cProfile, in-process validate, {args.profile:,} rows, {shapes[0]} shape\n{profile}")
         record["profile"] = profile
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"bench-{dt.datetime.now():%Y%m%d-%H%M%S}.json"

@@ -1,6 +1,12 @@
 """Generate a realistic QC log workbook (.xlsx) with about 3% planted mistakes.
 
-    python benchmarks/generate.py --rows 100000 --out benchmarks/data/qc-100k.xlsx
+    python benchmarks/generate.py --rows 100000 --out benchmarks/data/qc-100k.xlsx [--shape excel|inline]
+
+Two shapes of the same cases. ``excel`` (the default) is written the way Excel writes a workbook:
+every string once in a shared-strings table, a typed URL as a hyperlink (up to Excel's 65,530 a
+sheet; the rest stay plain text, as Excel leaves them), dates as numbers with a date style.
+``inline`` stores every string inline in its cell (openpyxl's write-only mode): python-calamine
+reads it markedly slower, so ratios to the read look better on it than on a real workbook.
 
 The cases come from kakosheet's own sample generator (kakosheet.app.samples). Every planted
 mistake is recorded: its sheet row and what was planted go to benchmarks/data/MANIFEST (JSON,
@@ -14,6 +20,7 @@ import datetime as dt
 import inspect
 import json
 import random
+import re
 import shutil
 import time
 import zipfile
@@ -34,6 +41,9 @@ MANIFEST = DATA_DIR / "MANIFEST"
 HEADER_ROW = 1
 # Planted mistakes kakosheet forgives by design (see kakosheet.app.samples.MISTAKES).
 HARMLESS = frozenset({"status='closed '"})
+SHAPES = ("excel", "inline")
+EXCEL_MAX_LINKS = 65_530  # hyperlinks a worksheet may hold; Excel leaves later typed URLs as text
+URL = re.compile(r"https?://\S+")
 
 
 def describe_mistake(plant: Callable[..., None]) -> str:
@@ -77,8 +87,42 @@ def assign_case_ids(rows: list[dict[str, Any]], today: dt.date) -> None:
         row["case_id"] = f"QC-{year}-{numbers[year]:04d}"
 
 
-def write_workbook(path: Path, tab: str, labels: list[str], fields: list[str], rows: list[dict[str, Any]]) -> None:
-    """One sheet, header row then cases, written in openpyxl's streaming (write-only) mode."""
+def write_excel_workbook(
+    path: Path, tab: str, labels: list[str], fields: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """One sheet, header row then cases, as Excel writes it: shared strings, typed URLs as hyperlinks."""
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    sheet = workbook.add_worksheet(tab)
+    date_style = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    datetime_style = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, labels)
+    links = 0
+    for number, row in enumerate(rows, start=1):
+        for col, field in enumerate(fields):
+            value = row.get(field)
+            if value is None:
+                continue
+            if isinstance(value, dt.datetime):
+                sheet.write_datetime(number, col, value, datetime_style)
+            elif isinstance(value, dt.date):
+                sheet.write_datetime(number, col, value, date_style)
+            elif isinstance(value, str) and links < EXCEL_MAX_LINKS and URL.fullmatch(value):
+                links += 1
+                sheet.write_url(number, col, value)
+            elif isinstance(value, str):
+                sheet.write_string(number, col, value)
+            else:
+                sheet.write(number, col, value)
+    workbook.close()
+
+
+def write_inline_workbook(
+    path: Path, tab: str, labels: list[str], fields: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """One sheet, header row then cases, written in openpyxl's streaming (write-only) mode: inline strings."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(tab)
     sheet.append(labels)
@@ -123,8 +167,18 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return json.loads(MANIFEST.read_text()).get(Path(path).name)
 
 
-def generate(rows: int, out: Path, *, seed: int = 1, bad_share: float = 0.03, case_ids: bool = True) -> dict[str, Any]:
-    """Write ``rows`` QC cases to ``out`` and return its MANIFEST entry (with timings)."""
+def generate(
+    rows: int,
+    out: Path,
+    *,
+    seed: int = 1,
+    bad_share: float = 0.03,
+    case_ids: bool = True,
+    shape: str = "excel",
+) -> dict[str, Any]:
+    """Write ``rows`` QC cases to ``out`` in ``shape`` and return its MANIFEST entry (with timings)."""
+    if shape not in SHAPES:
+        raise ValueError(f"shape {shape!r}: expected one of {', '.join(SHAPES)}")
     qc = load_config(None).load_schemas()["qc"]
     today = dt.date.today()
     rng = random.Random(seed)
@@ -136,7 +190,8 @@ def generate(rows: int, out: Path, *, seed: int = 1, bad_share: float = 0.03, ca
     if case_ids:
         assign_case_ids(cases, today)
     fields = [column.field for column in qc.columns]
-    write_workbook(out, qc.tab, [column.label for column in qc.columns], fields, cases)
+    write = write_excel_workbook if shape == "excel" else write_inline_workbook
+    write(out, qc.tab, [column.label for column in qc.columns], fields, cases)
     written = time.perf_counter()
     planted_rows = {
         HEADER_ROW + 1 + index: planted[id(case)] for index, case in enumerate(cases) if id(case) in planted
@@ -146,6 +201,7 @@ def generate(rows: int, out: Path, *, seed: int = 1, bad_share: float = 0.03, ca
         "seed": seed,
         "bad_share": bad_share,
         "case_ids": case_ids,
+        "shape": shape,
         "generated_on": today.isoformat(),
         "planted": len(planted_rows),
         "planted_errors": sum(1 for name in planted_rows.values() if name not in HARMLESS),
@@ -172,10 +228,18 @@ def main() -> None:
         action="store_false",
         help="leave Case ID blank (cases never synced) instead of QC-YYYY-NNNN",
     )
+    parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="excel",
+        help="excel: shared strings and hyperlinks, as Excel writes (default); inline: inline strings",
+    )
     args = parser.parse_args()
-    entry = generate(args.rows, args.out, seed=args.seed, bad_share=args.bad_share, case_ids=args.case_ids)
+    entry = generate(
+        args.rows, args.out, seed=args.seed, bad_share=args.bad_share, case_ids=args.case_ids, shape=args.shape
+    )
     print(
-        f"{args.out}: {entry['rows']} rows, {entry['planted']} planted mistakes "
+        f"{args.out} ({args.shape}): {entry['rows']} rows, {entry['planted']} planted mistakes "
         f"({entry['planted_errors']} should be errors), {entry['bytes'] / 1e6:.1f} MB; "
         f"make_cases {entry['seconds_make_cases']} s, write {entry['seconds_write_xlsx']} s"
     )
