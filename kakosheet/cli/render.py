@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -69,19 +70,21 @@ def render_json(report: Report, out: TextIO) -> None:
 
 def _issue_json(issue: dict[str, Any]) -> str:
     """One issue as json.dump(..., indent=1) writes it two levels deep."""
-    fields = ",\n".join(f"   {_json_string(key)}: {_json_value(value)}" for key, value in issue.items())
-    return f"  {{\n{fields}\n  }}" if issue else "  {}"
+    if not issue:
+        return "  {}"
+    lines = []
+    for key, value in issue.items():
+        encode = _SCALARS.get(type(value))
+        lines.append(f"   {_json_string(key)}: {encode(value) if encode else _json_other(value)}")
+    return "  {\n" + ",\n".join(lines) + "\n  }"
 
 
-def _json_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return _json_string(value)
-    if value is True or value is False or isinstance(value, int | float):
-        return json.dumps(value)
-    # Anything else as json.dump would write it three levels deep (default=str, like render_json's own).
+def _json_other(value: Any) -> str:
+    """Anything but text, whole numbers and None, as json.dump writes it three levels deep (default=str)."""
     return json.dumps(value, ensure_ascii=False, indent=1, default=str).replace("\n", "\n   ")
+
+
+_SCALARS: dict[type, Callable[[Any], str]] = {str: _json_string, int: int.__repr__, type(None): lambda _: "null"}
 
 
 def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
