@@ -133,11 +133,11 @@ def read_source(
     archive_tabs: list[tuple[str, str]] = []
     for log_name, tabs in (archives or {}).items():
         for tab in tabs:
-            match = find_tab(sheet_names, (tab,))
-            if match is not None:
-                archive_tabs.append((log_name, match.tab))
-                if match.lookalikes:
-                    result.issues.append(lookalike_issue(log_name, match, f"an archive of the {log_name} log"))
+            archive = find_tab(sheet_names, (tab,))
+            if archive is not None:
+                archive_tabs.append((log_name, archive.tab))
+                if archive.lookalikes:
+                    result.issues.append(lookalike_issue(log_name, archive, f"an archive of the {log_name} log"))
             else:
                 result.issues.append(
                     tab_issue(

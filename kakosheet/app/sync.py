@@ -181,7 +181,11 @@ def _sync_read(
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
-    result.judgement_kept = not result.rows_left and not result.write_warnings and (not result.written or unchanged.keeps_judgement(changes, judged))
+    result.judgement_kept = (
+        not result.rows_left
+        and not result.write_warnings
+        and (not result.written or unchanged.keeps_judgement(changes, judged))
+    )
     result.outcome = unchanged.outcome(with_ids, result.plans, result.new_ids)
     return result
 

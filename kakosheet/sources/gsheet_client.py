@@ -273,7 +273,9 @@ class SheetsClient:
             )
         if status == 400 and purpose == "write":
             return SheetsRefusedError(
-                f"{self.label}: the Sheets API refused the {purpose} ({status}: {message})", status=status, reason=message
+                f"{self.label}: the Sheets API refused the {purpose} ({status}: {message})",
+                status=status,
+                reason=message,
             )
         return SourceError(f"{self.label}: the Sheets API refused the {purpose} ({status}: {message})")
 

@@ -110,8 +110,8 @@ def indistinct_rows(
         for cell in cells:
             columns_of[cell.row].add(cell.column)
         by_columns: dict[frozenset[int], list[int]] = defaultdict(list)
-        for number, columns in columns_of.items():
-            by_columns[frozenset(columns)].append(number)
+        for number, row_columns in columns_of.items():
+            by_columns[frozenset(row_columns)].append(number)
         width = max(max((len(row) for row in current), default=0), max(c.column for c in cells) + 1)
         found: list[tuple[int, list[int]]] = []
         for columns, numbers in by_columns.items():
@@ -171,11 +171,7 @@ def _columns(before: Rows, after: Rows, header_row: int) -> _Columns:
         return _Columns(None, found=False)
     found = best[1]
     return _Columns(
-        {
-            index: labels.index(label)
-            for index, label in enumerate(found)
-            if label in unique and found.count(label) == 1
-        }
+        {index: labels.index(label) for index, label in enumerate(found) if label in unique and found.count(label) == 1}
     )
 
 

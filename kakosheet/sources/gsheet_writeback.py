@@ -260,8 +260,8 @@ def _lock_over(tab: Tab | None, area: Area | None) -> str | None:
     """The description of a protection against kakosheet over the area ("" without one), else None."""
     if tab is None or area is None:
         return None
-    for locked, description in tab.locked:
-        if all(_overlap(locked[i], locked[i + 1], area[i], area[i + 1]) for i in (0, 2)):
+    for (r0, r1, c0, c1), description in tab.locked:
+        if _overlap(r0, r1, area[0], area[1]) and _overlap(c0, c1, area[2], area[3]):
             return description
     return None
 
@@ -287,13 +287,13 @@ def _format_parts(state: SheetState, changes: WriteBack, written: list[Placed]) 
         if requests:
             rows = [p.cell.row for p in cells]
             columns = [p.cell.column for p in cells]
-            area = (min(rows) - 1, max(rows), min(columns), max(columns) + 1)
-            parts.append(_Part(f"the date format of the dates filled in {sheet!r}", sheet, area, requests))
+            cells_area: Area = (min(rows) - 1, max(rows), min(columns), max(columns) + 1)
+            parts.append(_Part(f"the date format of the dates filled in {sheet!r}", sheet, cells_area, requests))
     requests = _issues_tab_requests(state, changes)
     if requests:
         title = issues_tab_title(state)
-        area = (0, None, 0, None) if title in state.tabs else None
-        parts.append(_Part(f"the {title!r} tab (every open issue)", title, area, requests))
+        whole: Area | None = (0, None, 0, None) if title in state.tabs else None
+        parts.append(_Part(f"the {title!r} tab (every open issue)", title, whole, requests))
     return parts
 
 

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from kakosheet.app.sync import sync_source
 from kakosheet.config import Config
@@ -22,11 +21,6 @@ LOOKALIKES = ["QC  Log", "QC\u00a0Log"]  # a workbook refuses two names that dif
 
 def ids(sheet: SheetUnderTest, tab: str) -> dict[str, Any]:
     return {row[DESCRIPTION]: row[ID] for row in sheet.values(tab)[1:] if len(row) > DESCRIPTION}
-
-
-def stored_descriptions(team: Config) -> dict[str, str | None]:
-    with create_engine(f"sqlite:///{team.root / 'kakosheet.db'}").connect() as connection:
-        return dict(connection.execute(text("select description, sheet_status from case_qc")).all())
 
 
 def add_tab(sheet: SheetUnderTest, title: str, rows: list[list[Any]]) -> None:

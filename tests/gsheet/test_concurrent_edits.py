@@ -219,4 +219,3 @@ def test_a_403_on_the_formats_request_alone_is_a_warning_with_googles_reason(
     assert sorted(stored(team)) == ["QC-2026-0001", "QC-2026-0002"]
     again = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
     assert again.returncode == 0 and sorted(stored(team)) == ["QC-2026-0001", "QC-2026-0002"]
-
