@@ -237,6 +237,11 @@ class SheetsClient:
         except APIError as exc:
             raise self._explain(exc, purpose) from None
         except google.auth.exceptions.RefreshError as exc:
+            if getattr(exc, "retryable", False):  # the sign-in service failed on its side (5xx, 429)
+                raise SourceError(
+                    f"{self.label}: Google's sign-in service kept failing for {self.principal} "
+                    f"({_refresh_reason(exc)}); run the command again later (the next run finishes the job)"
+                ) from None
             raise SourceError(
                 f"{self.label}: Google refused the credentials of {self.principal} ({_refresh_reason(exc)}); "
                 "check the key file, or make a new key if this one was deleted or revoked"

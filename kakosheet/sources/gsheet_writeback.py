@@ -206,7 +206,8 @@ def _update_formats(
 ) -> tuple[bool, list[str]]:
     """Send what the formats lack, in one request (after a 5xx, look again before re-sending).
 
-    Parts on a range protected against kakosheet are not sent; a refused request is split into
+    Parts on a range protected against kakosheet are not sent. A refused request is planned
+    again from the sheet as it is now (a tab may have been deleted meanwhile), then split into
     its parts, so what may be written is, and what was refused is named with Google's reason.
     """
 
@@ -217,8 +218,8 @@ def _update_formats(
             fresh.read = state.read
         return _format_parts(fresh, changes, written)
 
-    def plan_of(names: set[str]) -> Callable[[int], list[dict[str, Any]]]:
-        return lambda attempt: [r for part in parts(attempt) if part.what in names for r in part.requests]
+    def plan_of(names: set[str], *, fresh: bool = False) -> Callable[[int], list[dict[str, Any]]]:
+        return lambda attempt: [r for part in parts(attempt + fresh) if part.what in names for r in part.requests]
 
     warnings: list[str] = []
     wanted: list[str] = []
@@ -236,13 +237,17 @@ def _update_formats(
         return False, warnings
     try:
         return client.send_missing(plan_of(set(wanted))) > 0, warnings
+    except SheetsRefusedError:
+        pass  # refused as a whole, so nothing was applied; the sheet may have changed (a tab deleted)
+    try:
+        return client.send_missing(plan_of(set(wanted), fresh=True)) > 0, warnings
     except SheetsRefusedError as refusal:
         if len(wanted) == 1:
             return False, [*warnings, _refused(wanted[0], refusal)]
     sent = 0
-    for what in wanted:  # refused as a whole, so nothing was applied: which part was refused?
+    for what in wanted:  # which part is refused?
         try:
-            sent += client.send_missing(plan_of({what}))
+            sent += client.send_missing(plan_of({what}, fresh=True))
         except SheetsRefusedError as refusal:
             warnings.append(_refused(what, refusal))
     return sent > 0, warnings

@@ -219,3 +219,44 @@ def test_a_403_on_the_formats_request_alone_is_a_warning_with_googles_reason(
     assert sorted(stored(team)) == ["QC-2026-0001", "QC-2026-0002"]
     again = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
     assert again.returncode == 0 and sorted(stored(team)) == ["QC-2026-0001", "QC-2026-0002"]
+
+
+# --------------------------------------------------------------------------- the sheet or sign-in failing mid-sync
+
+
+def test_the_issues_tab_deleted_during_a_sync_is_written_again(
+    google_sheet: GoogleSheet, team: Config, api: SheetsApiServer
+) -> None:
+    """The plan named the Issues tab by its id; it is gone when the formats request arrives. The
+    request is planned again from the sheet as it is: the tab is made anew, no warning."""
+    google_sheet.create({"QC Log": qc_tab([qc_row(Description="one", Status="Bogus")])})
+    sync_source(team, google_sheet.spec, now=NOW)
+    book = google_sheet.book
+    book.set_values("QC Log", "A3", [qc_tab([qc_row(Description="two", Currency="usd!")])[1]])
+    at_the_write(api, lambda: book.batch_update([{"deleteSheet": {"sheetId": book.sheet_id("Issues")}}]))
+
+    second = sync_source(team, google_sheet.spec, now=NOW + dt.timedelta(hours=1))
+
+    assert not second.write_warnings and second.rows_left == 0
+    assert book.tabs() == ["QC Log", "Issues"]
+    assert sorted(row[2] for row in google_sheet.values("Issues")[2:]) == ["Currency", "Status"]
+    assert len(stored(team)) == 2
+
+
+def test_a_token_endpoint_that_fails_once_is_retried(
+    google_sheet: GoogleSheet, team: Config, api: SheetsApiServer
+) -> None:
+    google_sheet.create({"QC Log": qc_tab([qc_row()])})
+    api.fail(method="POST", path_contains="/token", status=503, times=1)
+    assert sync_source(team, google_sheet.spec, now=NOW).counts["qc"]["new"] == 1
+
+
+def test_a_token_endpoint_that_keeps_failing_says_run_it_again(
+    google_sheet: GoogleSheet, team: Config, api: SheetsApiServer
+) -> None:
+    """Not "Google refused the credentials": the key is fine, Google's sign-in service is not."""
+    google_sheet.create({"QC Log": qc_tab([qc_row()])})
+    api.fail(method="POST", path_contains="/token", status=503, times=100)
+    result = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
+    assert result.returncode == 3 and "run the command again later" in result.stderr, result.stderr
+    assert "refused the credentials" not in result.stderr and "Traceback" not in result.stderr
