@@ -100,35 +100,44 @@ def _keyer(columns: list[int], width: int) -> Callable[[list[Any]], tuple[Any, .
 def indistinct_rows(
     targets: dict[str, list[CellUpdate]], rows: dict[str, Rows]
 ) -> tuple[set[tuple[str, int]], list[str]]:
-    """Target rows that equal another row apart from the cells to write, and differ from it in
-    those cells: after a write that lands one row off, nothing would tell which one was there."""
+    """Target rows that equal another row apart from kakosheet's columns and differ from it in
+    the cells to write: after a write that lands one row off, nothing would tell which was there.
+
+    One pass over the tab, one key per row: only rows whose key repeats are compared further."""
     deferred: set[tuple[str, int]] = set()
     warnings: list[str] = []
     for sheet, cells in targets.items():
         current = rows.get(sheet, [])
-        columns_of: dict[int, set[int]] = defaultdict(set)
+        columns_of: dict[int, list[int]] = defaultdict(list)
         for cell in cells:
-            columns_of[cell.row].add(cell.column)
-        by_columns: dict[frozenset[int], list[int]] = defaultdict(list)
-        for number, row_columns in columns_of.items():
-            by_columns[frozenset(row_columns)].append(number)
-        width = max(max((len(row) for row in current), default=0), max(c.column for c in cells) + 1)
+            columns_of[cell.row].append(cell.column)
+        ours = {cell.column for cell in cells}
+        width = max(max((len(row) for row in current), default=0), max(ours) + 1)
+        rest = _keyer([c for c in range(width) if c not in ours], width)
+        first: dict[tuple[Any, ...], int] = {}
+        repeated: dict[tuple[Any, ...], list[int]] = {}
+        for number, row in enumerate(current, start=1):
+            key = rest(row)
+            seen = first.setdefault(key, number)
+            if seen != number:
+                repeated.setdefault(key, [seen]).append(number)
+        if not repeated:
+            continue
         found: list[tuple[int, list[int]]] = []
-        for columns, numbers in by_columns.items():
-            rest = _keyer([c for c in range(width) if c not in columns], width)
-            mine = _keyer(sorted(columns), width)
-            held: dict[tuple[Any, ...], set[tuple[Any, ...]]] = defaultdict(set)
-            where: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-            for number, row in enumerate(current, start=1):
-                key = rest(row)
-                held[key].add(mine(row))
-                where[key].append(number)
-            for number in numbers:
-                key = rest(_padded(current, number))
-                if len(held.get(key, ())) > 1:
-                    deferred.add((sheet, number))
-                    found.append((number, [n for n in where[key] if n != number]))
-        for number, twins in sorted(found)[:WARNINGS_PER_TAB]:
+        for number, columns in sorted(columns_of.items()):
+            twins = repeated.get(rest(_padded(current, number)))
+            if not twins:
+                continue
+            differing = [
+                twin
+                for twin in twins
+                if twin != number
+                and any(not same(_cell(current, twin - 1, c), _cell(current, number - 1, c)) for c in columns)
+            ]
+            if differing:
+                deferred.add((sheet, number))
+                found.append((number, differing))
+        for number, twins in found[:WARNINGS_PER_TAB]:
             warnings.append(
                 f"'{sheet}' row {number} is identical to row {', '.join(map(str, twins[:5]))} apart from "
                 "kakosheet's columns: if rows moved while kakosheet wrote, nothing would tell them apart, so the "
@@ -170,9 +179,12 @@ def _columns(before: Rows, after: Rows, header_row: int) -> _Columns:
     if best is None or best[0] * 2 < len(unique) or not unique:
         return _Columns(None, found=False)
     found = best[1]
-    return _Columns(
-        {index: labels.index(label) for index, label in enumerate(found) if label in unique and found.count(label) == 1}
-    )
+    mapping = {
+        index: labels.index(label) for index, label in enumerate(found) if label in unique and found.count(label) == 1
+    }
+    if all(index == was for index, was in mapping.items()):
+        return _Columns(None)  # a label edited or a column added at the end: nothing moved
+    return _Columns(mapping)
 
 
 INSERTED = -1  # a row that appeared between the look and the write: it was blank
