@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from kakosheet.app.sync import sync_source
 from kakosheet.config import Config
+from kakosheet.core.grid import column_letters
 from tests.gsheet.sheets import GoogleSheet
 from tests.helpers import QC_LABELS, qc_row, qc_tab, run_kakosheet
 from tests.sheets_api import Request, SheetsApiServer
@@ -112,17 +113,18 @@ def test_a_cell_whose_former_value_cannot_be_known_is_left_and_named(
     overwrote there cannot be known, so nothing is blanked and the sync names the cell."""
     google_sheet.create({"QC Log": qc_tab([qc_row(Description="good"), qc_row(Description="bad", Status="Bogus")])})
     issues = COLUMN["Issues"]
+    letter = column_letters(issues)
 
     def paste_a_column() -> None:
         google_sheet.book.insert_columns("QC Log", before_column=issues)
-        google_sheet.book.set_values("QC Log", "U1", [["Pasted"], ["p1"], ["p2"]])
+        google_sheet.book.set_values("QC Log", f"{letter}1", [["Pasted"], ["p1"], ["p2"]])
 
     at_the_write(api, paste_a_column)
     result = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
 
     assert result.returncode == 0, result.stderr
     (warning,) = [line for line in result.stdout.splitlines() if line.startswith("Warning:")]
-    assert "'QC Log'" in warning and "U3" in warning and "cannot be told" in warning
+    assert "'QC Log'" in warning and f"{letter}3" in warning and "cannot be told" in warning
     after = by_label(google_sheet)
     assert after[0]["Pasted"] == "p1" and after[0]["Issues"] is None
     assert after[1]["Pasted"].startswith("Status:")  # kakosheet's note, left where it landed (and named)
