@@ -45,6 +45,7 @@ class SheetWrite:
     first_column: int
     last_column: int
     issues_column: int | None
+    id_column: int | None = None  # a row whose ID cell could not be written is left for the next sync
     labels: dict[str, int] = field(default_factory=dict)  # column label as typed -> index
     cells: list[CellUpdate] = field(default_factory=list)
 
@@ -92,12 +93,12 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         first_column=min(columns.values()),
         last_column=max(columns.values()),
         issues_column=columns.get("issues"),
+        id_column=columns.get(schema.id.field),
         labels={table.header.labels[f]: index for f, index in columns.items()},
     )
-    id_column = columns.get(schema.id.field)
-    if id_column is not None:
+    if write.id_column is not None:
         _write_ids(
-            write, id_column, _cells_read(table, schema.id.field), _on_sheet(table.sheet, new_ids, plan.restored)
+            write, write.id_column, _cells_read(table, schema.id.field), _on_sheet(table.sheet, new_ids, plan.restored)
         )
     if write.issues_column is not None:
         _write_notes(write, table, plan, new_ids)
