@@ -27,6 +27,8 @@ class Table:
     rows: np.ndarray
     columns: dict[str, TypedColumn]
     stray_rows: list[int] = field(default_factory=list)  # rows with values but no mandatory field
+    # Sheet rows whose cell holds a formula, per column kakosheet writes (an ID must be typed, not computed).
+    formula_rows: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -91,7 +93,21 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
         rows=case_index + first_sheet_row,
         columns={f: typed.take(case_index) for f, typed in columns.items()},
         stray_rows=_stray_rows(grid, header, schema, start, np.flatnonzero(~is_case)),
+        formula_rows=_formula_rows(grid, header, schema),
     )
+
+
+def _formula_rows(grid: Grid, header: Header, schema: LogSchema) -> dict[str, frozenset[int]]:
+    """Per column kakosheet writes, the sheet rows whose cell holds a formula."""
+    fields_at: dict[int, list[str]] = {}
+    for column in schema.columns:
+        if column.written_by_kakosheet and column.field in header.columns:
+            fields_at.setdefault(header.columns[column.field], []).append(column.field)
+    rows: dict[str, set[int]] = {}
+    for sheet_row, col in grid.formulas:
+        for name in fields_at.get(col, ()):
+            rows.setdefault(name, set()).add(sheet_row)
+    return {name: frozenset(found) for name, found in rows.items()}
 
 
 def _stray_rows(grid: Grid, header: Header, schema: LogSchema, start: int, candidates: np.ndarray) -> list[int]:
