@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from kakosheet.core.case_ids import id_part
 from kakosheet.core.cells import display
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
@@ -378,7 +379,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
         for index in _rows(typed.present):
             groups = parsed.get(int(typed.codes[index]))
             expected = other_values[index]
-            if groups and isinstance(expected, str) and groups[part].upper() != expected.upper():
+            if groups and isinstance(expected, str) and groups[part].upper() != id_part(expected):
                 report.add(
                     index,
                     id_format.field,
