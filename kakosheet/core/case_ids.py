@@ -51,6 +51,9 @@ class CaseId:
     parts: Mapping[str, str]
 
 
+Key = str | tuple[str, str]  # IdFormat.key: equal exactly when two IDs are one case
+
+
 class FormulaId(str):
     """An ID cell's value computed by a formula: shown in messages, never taken as an ID."""
 
@@ -90,8 +93,7 @@ class IdFormat:
     regex: re.Pattern[str]  # one ID (named groups year, number and the row fields)
     many: re.Pattern[str]  # any number of IDs, one per line
     canonical: re.Pattern[str]  # IDs one per line, each number padded as kakosheet pads it
-    key_line: re.Pattern[str]  # one canonical ID per line, for turning each into its key
-    key_replacement: str  # what key_line turns a line into: the ID with its row fields left out
+    key_line: re.Pattern[str]  # per line: (year, number) of a canonical ID, ("", "") of anything else
     loose: re.Pattern[str]  # the template with any Unicode digits and letters: says why an ID fails
 
     def all_match(self, ids: Iterable[str]) -> bool:
@@ -128,24 +130,36 @@ class IdFormat:
             return IdProblem.TOO_LONG
         return IdProblem.MALFORMED
 
-    def key(self, case_id: CaseId) -> str:
-        """What makes two IDs one case: the year and number, as the canonical ID without its row fields."""
-        return self.template.format(year=case_id.year, number=case_id.number, **dict.fromkeys(self.row_fields, ""))
+    def key(self, case_id: CaseId) -> Key:
+        """What makes two IDs one case: the year and number (the canonical ID, when it has no row fields)."""
+        if not self.row_fields:
+            return self.template.format(year=case_id.year, number=case_id.number)
+        return (f"{case_id.year:04d}", format(case_id.number, f"0{self.width}d"))
 
-    def keys(self, ids: list[str]) -> list[str | IdProblem]:
-        """Each ID's ``key``, or why it is not an ID; in a few regex calls when all are canonical (the usual case)."""
+    def keys(self, ids: list[str]) -> list[Key | IdProblem]:
+        """Each ID's ``key``, or why it is not an ID; in one or two regex calls when all are canonical (the
+        usual case), and only the others parsed one by one."""
         if not ids:
             return []
         joined = "\n".join(ids)
-        if joined.count("\n") == len(ids) - 1 and self.canonical.fullmatch(joined) is not None:
+        if joined.count("\n") != len(ids) - 1:  # a cell with a line break inside
+            return [self._key_of(text) for text in ids]
+        if self.canonical.fullmatch(joined) is not None:
             if not self.row_fields:
                 return list(ids)  # a canonical ID is its own key
-            return list(self.key_line.sub(self.key_replacement, joined).split("\n"))
-        found: list[str | IdProblem] = []
-        for text in ids:
-            parsed = self.parse(text)
-            found.append(parsed if isinstance(parsed, IdProblem) else self.key(parsed))
-        return found
+            return list(self.key_line.findall(joined))
+        found = self.key_line.findall(joined)
+        if len(found) != len(ids):
+            return [self._key_of(text) for text in ids]
+        plain = not self.row_fields
+        return [
+            (text if plain else groups) if groups[0] else self._key_of(text)
+            for text, groups in zip(ids, found, strict=True)
+        ]
+
+    def _key_of(self, text: str) -> Key | IdProblem:
+        parsed = self.parse(text)
+        return parsed if isinstance(parsed, IdProblem) else self.key(parsed)
 
     def stored_forms(self, case_id: CaseId, typed: str) -> list[str]:
         """The forms under which a case with this ID may be stored: as typed, as kakosheet issues
@@ -216,10 +230,6 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
     one = _LENGTH + _body(literals, names, strict, named=True)
     plain = _LENGTH + _body(literals, names, strict, named=False)
     canon = _LENGTH + _body(literals, names, canonical, named=False)
-    replacement = "".join(
-        _escape_replacement(literal) + (rf"\g<{name}>" if name in ("year", "number") else "")
-        for literal, name in zip(literals, [*names, ""], strict=True)
-    )
     return IdFormat(
         field=field,
         template=template,
@@ -229,9 +239,11 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
         regex=re.compile(rf"^{one}\Z", re.ASCII),
         many=re.compile(rf"{plain}(?:\n{plain})*", re.ASCII),
         canonical=re.compile(rf"{canon}(?:\n{canon})*", re.ASCII),
-        key_line=re.compile("^" + _body(literals, names, canonical, named=True) + "$", re.ASCII | re.MULTILINE),
-        key_replacement=replacement,
-        loose=re.compile(_body(literals, names, loose, named=True, groups_only=True)),
+        key_line=re.compile(
+            f"^(?:{_LENGTH}{_body(literals, names, canonical, named=False, keys_only=True)}|[^\n]*)$",
+            re.ASCII | re.MULTILINE,
+        ),
+        loose=re.compile(_body(literals, names, loose, named=True)),
     )
 
 
@@ -242,20 +254,27 @@ def _literals(template: str, placeholders: list[re.Match[str]]) -> list[str]:
 
 
 def _body(
-    literals: list[str], names: list[str], parts: Mapping[str, str], *, named: bool, groups_only: bool = False
+    literals: list[str],
+    names: list[str],
+    parts: Mapping[str, str],
+    *,
+    named: bool,
+    keys_only: bool = False,
 ) -> str:
+    """The template as a pattern: named groups, or (keys_only) unnamed groups for the year and number only."""
     pieces = []
     for literal, name in zip(literals, [*names, None], strict=True):
         pieces.append(re.escape(literal))
         if name is None:
             continue
         pattern = parts.get(name, parts["part"])
-        pieces.append(f"(?P<{name}>{pattern})" if named or groups_only else f"(?:{pattern})")
+        if named:
+            pieces.append(f"(?P<{name}>{pattern})")
+        elif keys_only and name in ("year", "number"):
+            pieces.append(f"({pattern})")
+        else:
+            pieces.append(f"(?:{pattern})")
     return "".join(pieces)
-
-
-def _escape_replacement(text: str) -> str:
-    return text.replace("\\", "\\\\")
 
 
 def problem_message(problem: IdProblem, text: str, id_format: IdFormat) -> str:

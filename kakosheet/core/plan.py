@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from kakosheet.core.case_ids import EARLIEST_YEAR, FormulaId, IdFormat, IdProblem, formula_message, problem_message
+from kakosheet.core.case_ids import EARLIEST_YEAR, FormulaId, IdFormat, IdProblem, Key, formula_message, problem_message
 from kakosheet.core.cells import display
 from kakosheet.core.issues import ERROR, Issue
 from kakosheet.core.schema import LogSchema
@@ -363,16 +363,16 @@ def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
     return tuple(issue_note(i) for i in own), any(i.severity == ERROR for i in own)
 
 
-def _id_keys(id_format: IdFormat, cases: list[RowCase]) -> dict[str, str | IdProblem]:
+def _id_keys(id_format: IdFormat, cases: list[RowCase]) -> dict[str, Key | IdProblem]:
     """Each distinct ID typed in the sheet -> its key (year and number), or why it is not an ID."""
     ids = list(dict.fromkeys(c.sheet_id for c in cases if c.sheet_id is not None and type(c.sheet_id) is str))
     return dict(zip(ids, id_format.keys(ids), strict=True))
 
 
-def _stored_by_key(id_format: IdFormat, stored: Mapping[str, StoredState]) -> dict[str, str]:
+def _stored_by_key(id_format: IdFormat, stored: Mapping[str, StoredState]) -> dict[Key, str]:
     """Key -> stored case ID (the first in order when an older version stored two forms of one)."""
     ids = sorted(stored)
-    by_key: dict[str, str] = {}
+    by_key: dict[Key, str] = {}
     for case_id, key in zip(ids, id_format.keys(ids), strict=True):
         if not isinstance(key, IdProblem):
             by_key.setdefault(key, case_id)
@@ -396,7 +396,7 @@ def plan_log(
     plan = LogPlan(log=schema.name, sheet=sheet)
     label = schema.column(id_format.field).label
     claimed: dict[str, RowCase] = {}
-    by_key: dict[str, list[RowCase]] = defaultdict(list)
+    by_key: dict[Key, list[RowCase]] = defaultdict(list)
     without_id: list[RowCase] = []
     keys = _id_keys(id_format, cases)
     for case in cases:
@@ -421,7 +421,7 @@ def plan_log(
         else:
             assert key is not None
             by_key[key].append(case)
-    stored_keys: dict[str, str] | None = None  # built only when an ID is not typed exactly as stored
+    stored_keys: dict[Key, str] | None = None  # built only when an ID is not typed exactly as stored
     for key, rows in by_key.items():
         case_id = next((r.sheet_id for r in rows if r.sheet_id in stored), None)
         if case_id is None:

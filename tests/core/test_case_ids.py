@@ -75,6 +75,7 @@ def test_one_number_is_one_key_however_it_is_padded(schemas: SchemaSet) -> None:
     assert qc.keys(["QC-2026-12345", "QC-2026-1234"]) == ["QC-2026-12345", "QC-2026-1234"]
     same = refunds.keys(["PRF-2026-002-ACME", "PRF-2026-0002-acme", "PRF-2026-2-BETA"])
     assert len(set(same)) == 1
+    assert refunds.keys(["PRF-2026-002-ACME", "PRF-2026-003-ACME"]) == [("2026", "002"), ("2026", "003")]
 
 
 def test_a_number_the_sequence_cannot_hold_is_not_an_id(schemas: SchemaSet) -> None:
@@ -96,10 +97,12 @@ def test_an_id_with_a_newline_inside_is_not_two_ids(schemas: SchemaSet) -> None:
     assert qc is not None
     assert not qc.all_match(["QC-2026-0001\nQC-2026-0002"])
     assert qc.keys(["QC-2026-0001\nQC-2026-0002"]) == [IdProblem.MALFORMED]
+    assert qc.keys(["QC-2026-0001\nQC-2026-0002", "QC-2026-0003"]) == [IdProblem.MALFORMED, "QC-2026-0003"]
 
 
 @pytest.mark.parametrize(
-    "template", ["X-{year}-{number}{vendor_id}", "X-{year}-{number:04d}A{vendor_id}", "X-{year}-{number}-{vendor_id:03d}"]
+    "template",
+    ["X-{year}-{number}{vendor_id}", "X-{year}-{number:04d}A{vendor_id}", "X-{year}-{number}-{vendor_id:03d}"],
 )
 def test_a_template_that_does_not_read_back_one_way_is_refused(template: str) -> None:
     with pytest.raises(ValueError):
