@@ -24,6 +24,7 @@ from kakosheet.app import unchanged
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
+from kakosheet.core.clock import Clock
 from kakosheet.core.issues import ERROR, Issue, Report
 from kakosheet.core.plan import (
     PLANNED_CODES,
@@ -84,26 +85,29 @@ def sync_source(
     dry_run: bool = False,
     now: dt.datetime | None = None,
 ) -> SyncResult:
-    """Sync one source into the store; see the module's docstring for the order of steps."""
+    """Sync one source into the store; see the module's docstring for the order of steps.
+
+    ``now`` is the command's time (``--as-of``): aware, or naive in the team's timezone.
+    """
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
     store = open_store(config, schemas, store_url)
-    now = (now or dt.datetime.now()).replace(microsecond=0)
+    clock = Clock.at(now or dt.datetime.now(dt.UTC), config.timezone)
     if not dry_run:
         opened.check_writable()
         store.prepare()
     with store.source_lock(opened.key):
-        judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
+        judged = unchanged.judged_digest(config, opened.key, opened.content_digest, clock.today)
         if not dry_run:
             state = store.source_state(opened.key)
             if state is not None and judged is not None and state[0] == judged:
                 return _recorded_result(store, opened, state[1], state[2])
             store.forget_source_state(opened.key)  # whatever happens next, the record is stale
-        read, report = read_and_validate(config, schemas, opened, today=now.date())
+        read, report = read_and_validate(config, schemas, opened, today=clock.today)
         with _frozen_heap():
-            result = _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run)
+            result = _sync_read(store, opened, schemas, read, report, clock=clock, dry_run=dry_run)
         if result.judgement_kept and not dry_run:
-            judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
+            judged = unchanged.judged_digest(config, opened.key, opened.content_digest, clock.today)
             store.save_source_state(opened.key, judged, result.run_id, result.outcome)
         return result
 
@@ -130,7 +134,7 @@ def _sync_read(
     read: ReadResult,
     report: Report,
     *,
-    now: dt.datetime,
+    clock: Clock,
     dry_run: bool,
 ) -> SyncResult:
     """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
@@ -139,21 +143,24 @@ def _sync_read(
     for name, table in tables.items():
         tabs = [table, *read.archives.get(name, [])]
         result.plans[name] = _plan(
-            store, tabs, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
+            store, tabs, report.issues, opened.key, clock, exists=not dry_run or store.has_tables()
         )
+    # One verdict: the sync's own findings about IDs (which row of a copy keeps it) replace
+    # validation's, in the summary, --strict, the Issues column and tab, and the recorded outcome.
+    result.report = _sync_report(report, result.plans, {})
     if dry_run:
         return result
-    result.run_id = store.start_run(opened.key)
+    result.run_id = store.start_run(opened.key, at=clock.utc)
     for name, plan in result.plans.items():
         result.new_ids[name] = _assign_ids(store, schemas[name], plan)
-    with_ids = report_with_ids(report, result.plans, result.new_ids)
+    with_ids = result.report = _sync_report(report, result.plans, result.new_ids)
     changes = WriteBack(
         sheets=[
             sheet_write(table, result.plans[name], result.new_ids[name])
             for name in result.plans
             for table in [tables[name], *read.archives.get(name, [])]
         ],
-        issues=_open_issues(with_ids, result.plans),
+        issues=with_ids.issues,
     )
     try:
         outcome = opened.write_back(changes)
@@ -176,6 +183,7 @@ def _sync_read(
                 result.new_ids[name],
                 run_id=result.run_id,
                 source=opened.key,
+                recorded_at=clock.utc,
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
@@ -219,16 +227,17 @@ def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None)
 
 
 def _plan(
-    store: Store, tables: list[Table], issues: list[Issue], source: str, now: dt.datetime, *, exists: bool
+    store: Store, tables: list[Table], issues: list[Issue], source: str, clock: Clock, *, exists: bool
 ) -> LogPlan:
     """Plan one log over its tab and its archive tabs (whose cases are present, not missing)."""
     schema = tables[0].schema
-    cases = [case for table in tables for case in row_cases(table, issues, fields=stored_fields(schema), now=now)]
+    fields = stored_fields(schema)
+    cases = [case for table in tables for case in row_cases(table, issues, fields=fields, clock=clock)]
     stored = store.stored_cases(schema.name, source) if exists else {}
     sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
-    return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign)
+    return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign, fields=fields)
 
 
 def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, RowCase]:
@@ -240,6 +249,17 @@ def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, Row
         for year in sorted(set(needed) | set(adopted))
     }
     return format_new_ids(schema, plan.new, first)
+
+
+def _sync_report(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> Report:
+    """The sync's verdict: validation's report with the new rows' IDs, and the plan's findings
+    about IDs instead of validation's."""
+    with_ids = report_with_ids(report, plans, new_ids)
+    final = Report()
+    final.extend(_open_issues(with_ids, plans))
+    final.rows_read.update(report.rows_read)
+    final.sheets_read.update(report.sheets_read)
+    return final
 
 
 def _open_issues(report: Report, plans: dict[str, LogPlan]) -> list[Issue]:

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
 from kakosheet.core.case_ids import IdProblem
+from kakosheet.core.derived import derived_fields
 from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import StoreError, UsageError
@@ -143,18 +144,24 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
-        """The planner's view of a source's cases; with the status when the log has transition rules."""
+        """The planner's view of a source's cases: prints, notes, the status when the log has
+        transition rules, and the values of its derived columns."""
         table = self.table(log)
-        transitions = self.schemas[log].transitions
+        schema = self.schemas[log]
+        transitions = schema.transitions
+        derived = sorted(derived_fields(schema))
         columns = [table.c.case_id, table.c._fingerprint, table.c._missing_since, table.c._notes_digest]
-        if transitions:
-            columns.append(table.c[transitions.field])
+        columns += [table.c._match, table.c[transitions.field] if transitions else literal(None)]
+        columns += [table.c[f] for f in derived]
         query = select(*columns).where(table.c._source == source)
         with self._transaction() as connection:
             rows = connection.execute(query).all()
-        if transitions:
-            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[4]) for r in rows}
-        return {r[0]: StoredState(r[1], r[2] is not None, r[3]) for r in rows}
+        if not derived:
+            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4]) for r in rows}
+        return {
+            r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4], dict(zip(derived, r[6:], strict=True)))
+            for r in rows
+        }
 
     def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
         """case ID -> the source it belongs to, for the IDs that are in the store at all, also
@@ -255,10 +262,13 @@ class Store:
 
     # ------------------------------------------------------------------ runs and changes
 
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, *, at: dt.datetime | None = None) -> int:
+        """A new sync run, started ``at`` (naive UTC: the command's clock) or now."""
         runs = self.metadata.tables["sync_runs"]
         with self._transaction() as connection:
-            result = connection.execute(runs.insert().values(source=source, started_at=utc_now(), status="running"))
+            result = connection.execute(
+                runs.insert().values(source=source, started_at=at or utc_now(), status="running")
+            )
             return int(result.inserted_primary_key[0])
 
     def finish_run(

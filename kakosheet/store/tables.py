@@ -89,6 +89,7 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
         Column("_source", String(512), nullable=False),
         Column("_version", Integer, nullable=False),
         Column("_fingerprint", String(40), nullable=False),
+        Column("_match", String(16), nullable=True),  # the match print (core/plan.py); None in older stores
         Column("_incomplete", Boolean, nullable=False),
         Column("_issues", JSON, nullable=True),  # short notes of what is wrong
         Column("_notes_digest", String(16), nullable=False, server_default=""),  # to tell if the notes changed
