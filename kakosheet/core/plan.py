@@ -527,7 +527,7 @@ def plan_log(
                         "duplicate-id",
                         (
                             f"{label}: {other.sheet_id} is "
-                            + ("also" if same else f"the same ID as {keeper.sheet_id}, with other zeros,")
+                            + ("also" if same else f"the same ID as {keeper.sheet_id}, written another way,")
                             + f" on row {keeper.row}; a copied row keeps no ID, so clear this one and the next "
                             "sync assigns a new one"
                         ),
