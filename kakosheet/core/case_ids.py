@@ -93,7 +93,7 @@ class IdFormat:
     regex: re.Pattern[str]  # one ID (named groups year, number and the row fields)
     many: re.Pattern[str]  # any number of IDs, one per line
     canonical: re.Pattern[str]  # IDs one per line, each number padded as kakosheet pads it
-    key_line: re.Pattern[str]  # per line: (year, number) of a canonical ID, ("", "") of anything else
+    key_line: re.Pattern[str]  # per line: the key of a canonical ID, "" or ("", "") of anything else
     loose: re.Pattern[str]  # the template with any Unicode digits and letters: says why an ID fails
 
     def all_match(self, ids: Iterable[str]) -> bool:
@@ -144,18 +144,15 @@ class IdFormat:
         joined = "\n".join(ids)
         if joined.count("\n") != len(ids) - 1:  # a cell with a line break inside
             return [self._key_of(text) for text in ids]
-        if self.canonical.fullmatch(joined) is not None:
-            if not self.row_fields:
-                return list(ids)  # a canonical ID is its own key
-            return list(self.key_line.findall(joined))
-        found = self.key_line.findall(joined)
+        plain = not self.row_fields
+        if plain and self.canonical.fullmatch(joined) is not None:
+            return list(ids)  # a canonical ID is its own key
+        found = self.key_line.findall(joined)  # per line: its key, or "" / ("", "") when it is not canonical
         if len(found) != len(ids):
             return [self._key_of(text) for text in ids]
-        plain = not self.row_fields
-        return [
-            (text if plain else groups) if groups[0] else self._key_of(text)
-            for text, groups in zip(ids, found, strict=True)
-        ]
+        if not plain and found.count(("", "")) == 0:
+            return found
+        return [key if key and key[0] else self._key_of(text) for text, key in zip(ids, found, strict=True)]
 
     def _key_of(self, text: str) -> Key | IdProblem:
         parsed = self.parse(text)
@@ -240,7 +237,9 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
         many=re.compile(rf"{plain}(?:\n{plain})*", re.ASCII),
         canonical=re.compile(rf"{canon}(?:\n{canon})*", re.ASCII),
         key_line=re.compile(
-            f"^(?:{_LENGTH}{_body(literals, names, canonical, named=False, keys_only=True)}|[^\n]*)$",
+            f"^(?:({canon})|[^\n]*)$"
+            if not row_fields
+            else f"^(?:{_LENGTH}{_body(literals, names, canonical, named=False, keys_only=True)}|[^\n]*)$",
             re.ASCII | re.MULTILINE,
         ),
         loose=re.compile(_body(literals, names, loose, named=True)),
