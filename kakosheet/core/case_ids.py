@@ -116,9 +116,10 @@ class IdFormat:
         if match is not None:
             groups = match.groupdict()
             return CaseId(int(groups["year"]), int(groups["number"]), {f: groups[f] for f in self.row_fields})
-        return self._problem(text)
+        return self.problem(text)
 
-    def _problem(self, text: str) -> IdProblem:
+    def problem(self, text: str) -> IdProblem:
+        """Why a text the grammar does not match is not an ID."""
         loose = self.loose.fullmatch(text)
         if loose is None:
             return IdProblem.MALFORMED

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from kakosheet.core.case_ids import id_part
+from kakosheet.core.case_ids import IdProblem, formula_message, id_part, problem_message
 from kakosheet.core.cells import display
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
@@ -349,6 +349,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
     typed = table.columns[id_format.field]
     flags = [False] * len(typed.problems)
     parsed: dict[int, dict[str, str]] = {}
+    rejected: dict[int, IdProblem] = {}
     valid = typed.valid_uniques()
     # Usually every ID is well-formed: one regex over all of them says so at C speed.
     if id_format.row_fields or not id_format.all_match(str(value) for _, value in valid):
@@ -356,18 +357,22 @@ def _check_ids(table: Table, report: RowReporter) -> None:
             match = id_format.regex.match(str(value))
             if match is None:
                 flags[i] = True
+                rejected[i] = id_format.problem(str(value))
             else:
                 parsed[i] = match.groupdict()
     for index in typed.rows_where(flags):
-        value = typed.values[typed.codes[index]]
+        code = int(typed.codes[index])
+        value = typed.values[code]
         report.add(
             int(index),
             id_format.field,
             "malformed-id",
-            f"{display(value)!r} is not a {table.label(id_format.field)} kakosheet issued (they look like "
-            f"{id_format.example()}); clear the cell and the next sync assigns one",
+            problem_message(rejected[code], display(value), id_format),
             value=value,
         )
+    for index in np.flatnonzero(table.formula_mask(id_format.field)):
+        value = typed.values[typed.codes[index]]
+        report.add(int(index), id_format.field, "formula-id", formula_message(display(value)), value=value)
     _check_unique(
         typed,
         report,

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from kakosheet.app.history import case_history
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import SyncResult, sync_source
+from kakosheet.app.validate import validate_source
 from kakosheet.config import Config, load_config
 from kakosheet.sources.xlsx_template import fill_master_workbook
 from tests.app.test_sync import qc_case
@@ -151,3 +152,14 @@ def test_an_id_with_a_huge_number_is_an_issue_on_its_cell(team: Config, store_ur
     assert result.counts["qc"]["conflicts"] == 1 and result.counts["qc"]["new"] == 1
     assert stored_ids(store_url) == ["QC-2026-0001"]
     assert "more than kakosheet's numbering holds" in column(path, "Issues")[0]
+
+
+def test_validate_names_look_alikes_huge_numbers_and_formulas(team: Config) -> None:
+    huge = "QC-2026-99999999999999999999"
+    path = fill(team, [qc_case(Case_ID="QC-２０２６-０００１"), qc_case(Case_ID=huge), qc_case()])
+    set_cell(path, "A4", '="QC-2026-"&TEXT(ROW()-1,"0000")')
+    issues = [i for i in validate_source(team, str(path), today=NOW.date()).issues if i.column == "Case ID"]
+    assert [(i.row, i.code) for i in issues] == [(2, "malformed-id"), (3, "malformed-id"), (4, "formula-id")]
+    assert "look-alike characters" in issues[0].message
+    assert "more than kakosheet's numbering holds" in issues[1].message
+    assert "holds a formula" in issues[2].message
