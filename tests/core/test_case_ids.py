@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kakosheet.config import load_config
 from kakosheet.core.case_ids import EARLIEST_YEAR, NUMBER_DIGITS, IdProblem, compile_id_format, id_part
+from kakosheet.core.cells import CellContext
+from kakosheet.core.clock import Clock
+from kakosheet.core.grid import Grid
+from kakosheet.core.header import locate_header
+from kakosheet.core.issues import ERROR, Issue
+from kakosheet.core.plan import case_years, row_cases
 from kakosheet.core.schema import SchemaSet
+from kakosheet.core.table import build_table
+from kakosheet.store.tables import stored_fields
 
 years = st.integers(min_value=EARLIEST_YEAR, max_value=9999)
 numbers = st.integers(min_value=0, max_value=10**NUMBER_DIGITS - 1)
@@ -113,3 +123,20 @@ def test_a_year_and_number_side_by_side_read_back(schemas: SchemaSet) -> None:
     id_format = compile_id_format("case_id", "QC{year}{number:04d}", None, ["case_id"])
     parsed = id_format.parse(id_format.format(year=2026, number=123456))
     assert not isinstance(parsed, IdProblem) and (parsed.year, parsed.number) == (2026, 123456)
+
+
+def test_a_date_with_an_error_on_it_gives_no_year_to_a_new_id(schemas: SchemaSet) -> None:
+    schema = schemas["qc"]
+    fields = [column.field for column in schema.columns]
+    cells = {"original_order_id": "0001234", "exception_type": "Damaged", "description": "x", "status": "Open"}
+    rows = [{**cells, "date_identified": dt.datetime(2025, day, 3)} for day in (12, 1)]
+    grid = Grid(schema.tab, [[schema.column(f).label for f in fields], *[[r.get(f, "") for f in fields] for r in rows]])
+    header = locate_header(grid, schema)
+    assert header is not None
+    table = build_table(grid, header, schema, CellContext(today=dt.date(2026, 6, 30)))
+    flagged = Issue(
+        log="qc", sheet=schema.tab, row=3, column="Date Identified", code="date-order", severity=ERROR, message="x"
+    )
+    clock = Clock.at(dt.datetime(2026, 6, 30, 9, 0))
+    cases = row_cases(table, [flagged], fields=stored_fields(schema), clock=clock)
+    assert case_years(cases) == [2025, 2026]
