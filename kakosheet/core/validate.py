@@ -197,6 +197,36 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
         )
 
 
+def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, str]], report: RowReporter) -> None:
+    """Two paddings of one number (QC-2026-0001, QC-2026-00001) are one ID on two rows: a duplicate."""
+    id_format = table.schema.id
+    assert id_format is not None
+    keys = id_format.keys([text for _, text in ids])
+    if len(set(keys)) == len(keys):
+        return  # each ID typed one way only: _check_unique saw every duplicate
+    key_index = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct value -> its key's number
+    numbered: dict[object, int] = {}
+    for (i, _), key in zip(ids, keys, strict=True):
+        if not isinstance(key, IdProblem):
+            key_index[i] = numbered.setdefault(key, len(numbered))
+    row_keys = key_index[typed.codes]
+    for key in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
+        rows = np.flatnonzero(row_keys == key)
+        first = int(rows[0])
+        first_value = typed.values[typed.codes[first]]
+        for index in rows[1:]:
+            value = typed.values[typed.codes[index]]
+            if value != first_value:
+                report.add(
+                    int(index),
+                    typed.column.field,
+                    "duplicate-id",
+                    f"{display(value)!r} is the same ID as {display(first_value)!r} on row {int(table.rows[first])}, "
+                    "written another way; a copied row keeps its ID only once, so clear the ID of the copy",
+                    value=value,
+                )
+
+
 def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, report: RowReporter) -> None:
     flags = [False] * len(typed.problems)
     for i, value in typed.valid_uniques():
@@ -379,6 +409,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
         "duplicate-id",
         "is the ID of more than one row; a copied row keeps its ID only once, so clear the ID of the copy",
     )
+    _check_same_number(table, typed, [(i, str(value)) for i, value in valid if i not in rejected], report)
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:

@@ -163,3 +163,10 @@ def test_validate_names_look_alikes_huge_numbers_and_formulas(team: Config) -> N
     assert "look-alike characters" in issues[0].message
     assert "more than kakosheet's numbering holds" in issues[1].message
     assert "holds a formula" in issues[2].message
+
+
+def test_validate_names_two_paddings_of_one_number_a_duplicate(team: Config) -> None:
+    path = fill(team, [qc_case(Case_ID=case_id) for case_id in ("QC-2026-0007", "QC-2026-007", "QC-2026-0008")])
+    issues = [i for i in validate_source(team, str(path), today=NOW.date()).issues if i.code == "duplicate-id"]
+    assert [(i.row, i.value) for i in issues] == [(3, "QC-2026-007")]
+    assert "the same ID as 'QC-2026-0007' on row 2" in issues[0].message
