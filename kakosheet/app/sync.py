@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from kakosheet.app import unchanged
+from kakosheet.app import identity, unchanged
+from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
@@ -64,6 +65,7 @@ class SyncResult:
     recorded: dict[str, dict[str, int]] = field(default_factory=dict)  # its counts, then
     recorded_sheets: dict[str, str] = field(default_factory=dict)  # log -> tab, then
     judgement_kept: bool = False  # the sheet ends the sync as validation judged it
+    moved_from: str | None = None  # where the workbook was last seen, when it moved
     outcome: dict[str, Any] = field(default_factory=dict)  # what a re-sync of it would report
 
     @property
@@ -84,10 +86,12 @@ def sync_source(
     store_url: str | None = None,
     dry_run: bool = False,
     now: dt.datetime | None = None,
+    moved_from: str | None = None,
 ) -> SyncResult:
     """Sync one source into the store; see the module's docstring for the order of steps.
 
     ``now`` is the command's time (``--as-of``): aware, or naive in the team's timezone.
+    ``moved_from`` names where the workbook was before (``--moved-from``): its cases follow it.
     """
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
@@ -96,23 +100,56 @@ def sync_source(
     if not dry_run:
         opened.check_writable()
         store.prepare()
-    with store.source_lock(opened.key):
-        judged = unchanged.judged_digest(config, opened.key, opened.content_digest, clock.today)
+    with store.source_lock(opened.location):
+        if store.has_tables():
+            found = identify(store, opened)
+        else:  # a dry run before the first sync: nothing is stored yet
+            found = Identity(opened.identity or WORKBOOK + "new", opened.location)
+        key = found.key if not dry_run else found.refile or found.key
         if not dry_run:
-            state = store.source_state(opened.key)
-            if state is not None and judged is not None and state[0] == judged:
-                return _recorded_result(store, opened, state[1], state[2])
-            store.forget_source_state(opened.key)  # whatever happens next, the record is stale
+            claim(store, found, at=clock.utc, also=identity.moved_from(store, moved_from) if moved_from else None)
+        judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
+        if not dry_run:
+            state = store.source_state(key)
+            if state is not None and judged is not None and state[0] == judged and found.write is None:
+                return _recorded_result(store, opened, key, state[1], state[2], clock)
+            store.forget_source_state(key)  # whatever happens next, the record is stale
         read, report = read_and_validate(config, schemas, opened, today=clock.today)
+        moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read))
+        if moved is not None:
+            store.refile_source(moved, key)
         with _frozen_heap():
-            result = _sync_read(store, opened, schemas, read, report, clock=clock, dry_run=dry_run)
+            result = _sync_read(store, opened, schemas, read, report, _Run(key, clock, found.write), dry_run=dry_run)
+        result.moved_from = found.moved_from or moved or moved_from
         if result.judgement_kept and not dry_run:
-            judged = unchanged.judged_digest(config, opened.key, opened.content_digest, clock.today)
-            store.save_source_state(opened.key, judged, result.run_id, result.outcome)
+            judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
+            store.save_source_state(key, judged, result.run_id, result.outcome)
         return result
 
 
-def _recorded_result(store: Store, opened: Source, run_id: int, recorded: dict[str, Any]) -> SyncResult:
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one sync shares."""
+
+    key: str  # the source's identity in the store
+    clock: Clock
+    identity: str | None  # to write into a workbook that lacks it
+
+
+def _sheet_ids(read: ReadResult) -> dict[str, list[str]]:
+    """Per log, the IDs typed in its tabs."""
+    ids: dict[str, list[str]] = {}
+    for table in read.all_tables():
+        schema = table.schema
+        if schema.kind == "log" and schema.id is not None and schema.id.field in table.columns:
+            cells = table.columns[schema.id.field].row_raw().tolist()
+            ids.setdefault(schema.name, []).extend(str(c).strip() for c in cells if c is not None and str(c).strip())
+    return ids
+
+
+def _recorded_result(
+    store: Store, opened: Source, key: str, run_id: int, recorded: dict[str, Any], clock: Clock
+) -> SyncResult:
     """The outcome of the last sync, for a workbook unchanged since (kakosheet/app/unchanged.py)."""
     result = SyncResult(
         source=opened.name,
@@ -122,7 +159,7 @@ def _recorded_result(store: Store, opened: Source, run_id: int, recorded: dict[s
         recorded=unchanged.recorded_counts(recorded),
         recorded_sheets={name: log["sheet"] for name, log in recorded["logs"].items()},
     )
-    result.run_id = store.start_run(opened.key)
+    result.run_id = store.start_run(key, at=clock.utc)
     store.finish_run(result.run_id, "unchanged", result.counts)
     return result
 
@@ -133,8 +170,8 @@ def _sync_read(
     schemas: SchemaSet,
     read: ReadResult,
     report: Report,
+    run: _Run,
     *,
-    clock: Clock,
     dry_run: bool,
 ) -> SyncResult:
     """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
@@ -143,14 +180,14 @@ def _sync_read(
     for name, table in tables.items():
         tabs = [table, *read.archives.get(name, [])]
         result.plans[name] = _plan(
-            store, tabs, report.issues, opened.key, clock, exists=not dry_run or store.has_tables()
+            store, tabs, report.issues, run.key, run.clock, exists=not dry_run or store.has_tables()
         )
     # One verdict: the sync's own findings about IDs (which row of a copy keeps it) replace
     # validation's, in the summary, --strict, the Issues column and tab, and the recorded outcome.
     result.report = _sync_report(report, result.plans, {})
     if dry_run:
         return result
-    result.run_id = store.start_run(opened.key, at=clock.utc)
+    result.run_id = store.start_run(run.key, at=run.clock.utc)
     for name, plan in result.plans.items():
         result.new_ids[name] = _assign_ids(store, schemas[name], plan)
     with_ids = result.report = _sync_report(report, result.plans, result.new_ids)
@@ -161,6 +198,7 @@ def _sync_read(
             for table in [tables[name], *read.archives.get(name, [])]
         ],
         issues=with_ids.issues,
+        identity=run.identity,
     )
     try:
         outcome = opened.write_back(changes)
@@ -182,8 +220,8 @@ def _sync_read(
                 plan,
                 result.new_ids[name],
                 run_id=result.run_id,
-                source=opened.key,
-                recorded_at=clock.utc,
+                source=run.key,
+                recorded_at=run.clock.utc,
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
@@ -237,6 +275,9 @@ def _plan(
     sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
+    if foreign:  # named by where they were last seen (an identity means nothing to a person)
+        seen = store.locations(foreign.values())
+        foreign = {case_id: seen.get(owner, owner) for case_id, owner in foreign.items()}
     return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign, fields=fields)
 
 

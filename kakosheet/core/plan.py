@@ -498,8 +498,9 @@ def plan_log(
                     case,
                     "foreign-id",
                     (
-                        f"{label}: {case.sheet_id} is a case of another source ({foreign[case.sheet_id]}); "
-                        "clear it and the next sync assigns this row its own"
+                        f"{label}: {case.sheet_id} is a case of another workbook ({foreign[case.sheet_id]}); "
+                        "clear it and the next sync assigns this row its own (if this workbook is that one, "
+                        f"moved, run kakosheet sync --moved-from '{foreign[case.sheet_id]}' instead)"
                     ),
                 )
             )

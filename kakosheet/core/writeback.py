@@ -53,6 +53,7 @@ class SheetWrite:
 class WriteBack:
     sheets: list[SheetWrite] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # every open issue, for the Issues tab
+    identity: str | None = None  # to write into a workbook that does not carry it yet (app/identity.py)
 
     def cell_of(self, issue: Issue) -> str | None:
         """Where an issue's cell is ("'QC Log'!E12"), for a link; the row's first cell without a column."""

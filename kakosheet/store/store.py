@@ -234,6 +234,56 @@ class Store:
                 for r in connection.execute(query)
             ]
 
+    # ------------------------------------------------------------------ sources
+
+    def source_location(self, source: str) -> str | None:
+        """Where a source was last seen, None when the store never saw it."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            return connection.execute(select(sources.c.location).where(sources.c.source == source)).scalar()
+
+    def source_at(self, location: str) -> str | None:
+        """The source last seen at a location (a workbook that lost its identity is still it)."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            query = select(sources.c.source).where(sources.c.location == location).order_by(sources.c.seen_at.desc())
+            return connection.execute(query).scalar()
+
+    def locations(self, sources: Iterable[str]) -> dict[str, str]:
+        """source -> where it was last seen, for the sources the store knows by identity."""
+        table = self.metadata.tables["sources"]
+        wanted = sorted(set(sources))
+        with self._transaction() as connection:
+            rows = connection.execute(select(table.c.source, table.c.location).where(table.c.source.in_(wanted)))
+            return {row.source: row.location for row in rows}
+
+    def record_source(self, source: str, location: str, *, at: dt.datetime) -> None:
+        """Remember where a source is seen now."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            connection.execute(sources.delete().where(sources.c.source == source))
+            connection.execute(sources.insert().values(source=source, location=location, seen_at=at))
+
+    def files_cases(self, source: str) -> bool:
+        """Whether any case is filed under the source (a store older than identities files them by path)."""
+        with self._transaction() as connection:
+            for schema in self.schemas.case_logs:
+                table = self.table(schema.name)
+                if connection.execute(select(table.c.case_id).where(table.c._source == source).limit(1)).first():
+                    return True
+        return False
+
+    def refile_source(self, old: str, new: str) -> None:
+        """File every case of ``old`` under ``new`` (a workbook that now carries its identity), at once."""
+        with self._transaction() as connection:
+            for schema in self.schemas.case_logs:
+                table = self.table(schema.name)
+                connection.execute(update(table).where(table.c._source == old).values(_source=new))
+            states = self.metadata.tables["source_states"]  # both judged without these cases: stale
+            connection.execute(states.delete().where(states.c.source.in_([old, new])))
+            sources = self.metadata.tables["sources"]
+            connection.execute(sources.delete().where(sources.c.source == old))
+
     # ------------------------------------------------------------------ IDs
 
     def reserve_numbers(self, log: str, year: int, count: int, *, past: int = 0) -> int:

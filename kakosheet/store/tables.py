@@ -137,6 +137,13 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         Column("counts", JSON, nullable=True),
     )
     Table(
+        "sources",  # every workbook or Google Sheet synced into the store: its identity, where it was last
+        metadata,
+        Column("source", String(512), primary_key=True),  # the identity its cases are filed under
+        Column("location", Text, nullable=False),  # where it was last seen (a path, a sheet)
+        Column("seen_at", DateTime, nullable=False),
+    )
+    Table(
         "source_states",  # each source as its last completed sync left it
         metadata,
         Column("source", String(512), primary_key=True),
