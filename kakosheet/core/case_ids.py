@@ -95,6 +95,8 @@ class IdFormat:
     canonical: re.Pattern[str]  # IDs one per line, each number padded as kakosheet pads it
     key_line: re.Pattern[str]  # per line: the key of a canonical ID, "" or ("", "") of anything else
     loose: re.Pattern[str]  # the template with any Unicode digits and letters: says why an ID fails
+    settled: re.Pattern[str]  # per line: an ID with no other form it may be stored under, else ""
+    text_template: str  # the template with the number's width left out: renders any padding
 
     def all_match(self, ids: Iterable[str]) -> bool:
         """Whether every ID is well-formed, in one regex call."""
@@ -159,6 +161,25 @@ class IdFormat:
         parsed = self.parse(text)
         return parsed if isinstance(parsed, IdProblem) else self.key(parsed)
 
+    def lookup_forms(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each form a case with one of these IDs may be stored under -> the IDs asked for; an ID
+        that has no other form (its number as wide as the template's, no leading zero, capitals)
+        is found in one regex call over all of them."""
+        asked = list(ids)
+        joined = "\n".join(asked)
+        settled = self.settled.findall(joined) if joined.count("\n") == len(asked) - 1 else []
+        if len(settled) != len(asked):
+            settled = [""] * len(asked)
+        forms: dict[str, list[str]] = {}
+        for text, only in zip(asked, settled, strict=True):
+            if only:
+                forms.setdefault(text, []).append(text)
+                continue
+            parsed = self.parse(text)
+            for form in [text] if isinstance(parsed, IdProblem) else self.stored_forms(parsed, text):
+                forms.setdefault(form, []).append(text)
+        return forms
+
     def stored_forms(self, case_id: CaseId, typed: str) -> list[str]:
         """The forms under which a case with this ID may be stored: as typed, as kakosheet issues
         it, and each narrower padding an older sheet may have used."""
@@ -172,15 +193,7 @@ class IdFormat:
         return sorted(forms)
 
     def _render(self, year: int, number_text: str, parts: Mapping[str, str]) -> str:
-        pieces = []
-        position = 0
-        for match in PLACEHOLDER.finditer(self.template):
-            pieces.append(self.template[position : match.start()])
-            name = match.group(1)
-            pieces.append(str(year) if name == "year" else number_text if name == "number" else parts[name])
-            position = match.end()
-        pieces.append(self.template[position:])
-        return "".join(pieces)
+        return self.text_template.format(year=f"{year:04d}", number=number_text, **parts)
 
 
 def compile_id_format(field: str, template: str, year_from: str | None, fields: Iterable[str]) -> IdFormat:
@@ -225,6 +238,7 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
     strict = {"year": "[0-9]{4}", "number": rf"[0-9]{{1,{NUMBER_DIGITS}}}", "part": "[A-Za-z0-9]+"}
     canonical = {**strict, "number": narrow}
     loose = {"year": r"\d{4}", "number": r"\d+", "part": r"\w+"}
+    settled = {"year": "[0-9]{4}", "number": rf"[1-9][0-9]{{{width - 1},{NUMBER_DIGITS - 1}}}", "part": "[A-Z0-9]+"}
     one = _LENGTH + _body(literals, names, strict, named=True)
     plain = _LENGTH + _body(literals, names, strict, named=False)
     canon = _LENGTH + _body(literals, names, canonical, named=False)
@@ -244,6 +258,10 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
             re.ASCII | re.MULTILINE,
         ),
         loose=re.compile(_body(literals, names, loose, named=True)),
+        settled=re.compile(
+            f"^(?:({_LENGTH}{_body(literals, names, settled, named=False)})|[^\n]*)$", re.ASCII | re.MULTILINE
+        ),
+        text_template=PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", template),
     )
 
 

@@ -181,13 +181,9 @@ class Store:
     def _stored_forms(self, log: str, case_ids: Iterable[str]) -> dict[str, list[str]]:
         """Each form a case with one of these IDs may be stored under -> the IDs asked for."""
         id_format = self.schemas[log].id
-        forms: dict[str, list[str]] = {}
-        for case_id in case_ids:
-            parsed = id_format.parse(case_id) if id_format else IdProblem.MALFORMED
-            candidates = [case_id] if isinstance(parsed, IdProblem) else id_format.stored_forms(parsed, case_id)  # type: ignore[union-attr]
-            for form in candidates:
-                forms.setdefault(form, []).append(case_id)
-        return forms
+        if id_format is None:
+            return {case_id: [case_id] for case_id in case_ids}
+        return id_format.lookup_forms(case_ids)
 
     def case_values(self, log: str, case_ids: Sequence[str], *, connection: Connection) -> dict[str, dict[str, Any]]:
         """The stored rows of some cases, read inside the caller's transaction."""
@@ -213,8 +209,8 @@ class Store:
         """The log and current stored row of a case, looked up by its ID's format (in any padding:
         ``QC-2026-00001`` finds ``QC-2026-0001``; the form typed first when an older version stored two)."""
         for schema in self.schemas.case_logs:
-            parsed = schema.id.parse(case_id) if schema.id else IdProblem.MALFORMED
-            if schema.id is None or isinstance(parsed, IdProblem):
+            parsed = schema.id.parse(case_id) if schema.id else None
+            if schema.id is None or parsed is None or isinstance(parsed, IdProblem):
                 continue
             table = self.table(schema.name)
             forms = schema.id.stored_forms(parsed, case_id)
