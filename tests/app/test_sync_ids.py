@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,13 @@ def test_validate_names_two_paddings_of_one_number_a_duplicate(team: Config) -> 
     issues = [i for i in validate_source(team, str(path), today=NOW.date()).issues if i.code == "duplicate-id"]
     assert [(i.row, i.value) for i in issues] == [(3, "QC-2026-007")]
     assert "the same ID as 'QC-2026-0007' on row 2" in issues[0].message
+
+
+def test_another_padding_of_another_sources_id_is_foreign(team: Config, store_url: str) -> None:
+    other = Path(shutil.copy(team.root / "master.xlsx", team.root / "other.xlsx"))  # a second master, before any sync
+    fill(team, [qc_case(Description="first")])
+    sync(team, store_url)
+    fill_master_workbook(other, team.load_schemas(), {"qc": [qc_case(Case_ID="QC-2026-00001")]})
+    result = sync_source(team, str(other), store_url=store_url, now=NOW)
+    assert [code for _, code, _ in result.plans["qc"].conflicts] == ["foreign-id"]
+    assert stored_ids(store_url) == ["QC-2026-0001"]
