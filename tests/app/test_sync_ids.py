@@ -51,8 +51,12 @@ def set_cell(path: Path, cell: str, value: Any, tab: str = "QC Log") -> None:
 
 
 def stored_ids(store_url: str, log: str = "qc") -> list[str]:
-    with create_engine(store_url).connect() as connection:
-        return sorted(connection.execute(text(f"select case_id from case_{log}")).scalars())
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            return sorted(connection.execute(text(f"select case_id from case_{log}")).scalars())
+    finally:
+        engine.dispose()  # a pool per call would keep its connection open for the rest of the run
 
 
 def refund(vendor: str, order: str) -> dict[str, Any]:
