@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kakosheet.core.case_ids import IdProblem, formula_message, id_part, problem_message
-from kakosheet.core.cells import display
+from kakosheet.core.cells import display, quoted
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
 from kakosheet.core.issues import ERROR, WARNING, Issue
@@ -127,7 +127,7 @@ def _check_pattern(typed: TypedColumn, report: RowReporter) -> None:
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
         report.add(
-            int(index), column.field, "pattern", f"{display(value)!r} does not follow the format: {hint}", value=value
+            int(index), column.field, "pattern", f"{quoted(value)} does not follow the format: {hint}", value=value
         )
 
 
@@ -191,8 +191,29 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
             int(index),
             typed.column.field,
             code,
-            f"{display(value)!r} {message} (also on {others} other row{'s' if others > 1 else ''}, "
+            f"{quoted(value)} {message} (also on {others} other row{'s' if others > 1 else ''}, "
             f"first on row {first_row[int(typed.codes[index])]})",
+            value=value,
+        )
+
+
+def _check_copied_ids(typed: TypedColumn, report: RowReporter) -> None:
+    """An ID on several rows: the top-most keeps it, the copies below are flagged, in the words a
+    sync uses (a sync keeps it on the row holding the stored case, which it alone knows)."""
+    duplicated = (pd.Series(typed.codes).duplicated(keep="first") & typed.present).to_numpy()
+    if not duplicated.any():
+        return
+    first_row: dict[int, int] = {}
+    for index in np.flatnonzero(typed.present):
+        first_row.setdefault(int(typed.codes[index]), int(report.table.rows[index]))
+    for index in np.flatnonzero(duplicated):
+        value = typed.values[typed.codes[index]]
+        report.add(
+            int(index),
+            typed.column.field,
+            "duplicate-id",
+            f"{display(value)} is also on row {first_row[int(typed.codes[index])]}; a copied row keeps no ID, "
+            "so clear this one and the next sync assigns a new one",
             value=value,
         )
 
@@ -221,8 +242,9 @@ def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, st
                     int(index),
                     typed.column.field,
                     "duplicate-id",
-                    f"{display(value)!r} is the same ID as {display(first_value)!r} on row {int(table.rows[first])}, "
-                    "written another way; a copied row keeps its ID only once, so clear the ID of the copy",
+                    f"{display(value)} is the same ID as {display(first_value)} on row {int(table.rows[first])}, "
+                    "written another way; a copied row keeps no ID, so clear this one and the next sync assigns "
+                    "a new one",
                     value=value,
                 )
 
@@ -237,7 +259,7 @@ def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, repor
             int(index),
             typed.column.field,
             "unknown-reference",
-            f"{display(value)!r} is not on the {title} tab; check the spelling or add it there first",
+            f"{quoted(value)} is not on the {title} tab; check the spelling or add it there first",
             value=value,
         )
 
@@ -403,12 +425,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
     for index in np.flatnonzero(table.formula_mask(id_format.field)):
         value = typed.values[typed.codes[index]]
         report.add(int(index), id_format.field, "formula-id", formula_message(display(value)), value=value)
-    _check_unique(
-        typed,
-        report,
-        "duplicate-id",
-        "is the ID of more than one row; a copied row keeps its ID only once, so clear the ID of the copy",
-    )
+    _check_copied_ids(typed, report)
     _check_same_number(table, typed, [(i, str(value)) for i, value in valid if i not in rejected], report)
     for part in id_format.row_fields:
         other = table.columns.get(part)
@@ -423,7 +440,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
                     index,
                     id_format.field,
                     "id-mismatch",
-                    f"{typed.values[typed.codes[index]]!r} ends with {groups[part]!r} but "
-                    f"{table.label(part)} is {expected!r}; check which one is right",
+                    f"{quoted(typed.values[typed.codes[index]])} ends with {quoted(groups[part])} but "
+                    f"{table.label(part)} is {quoted(expected)}; check which one is right",
                     value=typed.values[typed.codes[index]],
                 )

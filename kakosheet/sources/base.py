@@ -20,6 +20,8 @@ class WriteResult:
 
     written: bool
     skipped: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+    # Cells a write-back left as they were because they hold a formula, as (tab, row, column index).
+    formulas_kept: frozenset[tuple[str, int, int]] = field(default_factory=frozenset)
 
 
 class Source(Protocol):
