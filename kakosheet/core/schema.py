@@ -9,11 +9,12 @@ strange failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kakosheet.core.case_ids import IdFormat, compile_id_format
 from kakosheet.core.derived import FILLS
 from kakosheet.errors import SchemaError
 
@@ -47,7 +48,6 @@ LOG_KINDS = ("log", "reference")
 
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_ID_PLACEHOLDER = re.compile(r"\{(\w+)(?::0(\d+)d)?\}")
 
 
 @dataclass(frozen=True)
@@ -106,34 +106,6 @@ class Column:
     @property
     def written_by_kakosheet(self) -> bool:
         return self.kind != "input"
-
-
-@dataclass(frozen=True)
-class IdFormat:
-    """How a log's case IDs look, e.g. ``QC-{year}-{number:04d}``.
-
-    The number runs per log and year, zero-padded to the width shown and growing past it.
-    Other placeholders name a field of the row (``{vendor_id}``).
-    """
-
-    field: str
-    template: str
-    year_from: str | None
-    regex: re.Pattern[str]
-    many: re.Pattern[str]  # any number of IDs, one per line
-
-    def all_match(self, ids: Iterable[str]) -> bool:
-        return self.many.fullmatch("\n".join(ids)) is not None
-
-    @property
-    def row_fields(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in _ID_PLACEHOLDER.findall(self.template) if name not in ("year", "number"))
-
-    def format(self, *, year: int, number: int, **parts: str) -> str:
-        return self.template.format(year=year, number=number, **parts)
-
-    def example(self) -> str:
-        return self.format(year=2026, number=1, **{f: "VEND" for f in self.row_fields})
 
 
 # Checks that look across a log and a reference tab; each names its parameters, and
@@ -494,41 +466,14 @@ def _id_format(reader: _Reader, fields: set[str]) -> IdFormat | None:
     template = sub.get("template", str, required=True)
     year_from = sub.get("year_from", str)
     sub.finish()
-    names = [name for name, _ in _ID_PLACEHOLDER.findall(template)]
-    if "year" not in names or "number" not in names:
-        sub.fail("the template needs {year} and {number:0Nd}, e.g. QC-{year}-{number:04d}", "template")
-    for name in names:
-        if name not in ("year", "number") and name not in fields:
-            sub.fail(f"{{{name}}} is not a field of this log", "template")
     for name in (id_field, year_from):
         if name is not None and name not in fields:
             sub.fail(f"{name!r} is not a field of this log", "field" if name == id_field else "year_from")
-    regex_parts: list[str] = []
-    plain_parts: list[str] = []
-    position = 0
-    for match in _ID_PLACEHOLDER.finditer(template):
-        regex_parts.append(re.escape(template[position : match.start()]))
-        plain_parts.append(re.escape(template[position : match.start()]))
-        name, width = match.group(1), match.group(2)
-        if name == "year":
-            part = r"\d{4}"
-        elif name == "number":
-            part = rf"\d{{{int(width or 1)},}}"
-        else:
-            part = r"[A-Za-z0-9]+"
-        regex_parts.append(f"(?P<{name}>{part})")
-        plain_parts.append(part)
-        position = match.end()
-    regex_parts.append(re.escape(template[position:]))
-    plain_parts.append(re.escape(template[position:]))
-    plain = "".join(plain_parts)
-    return IdFormat(
-        field=id_field,
-        template=template,
-        year_from=year_from,
-        regex=re.compile("^" + "".join(regex_parts) + "$"),
-        many=re.compile(f"{plain}(?:\n{plain})*"),
-    )
+    try:
+        return compile_id_format(id_field, template, year_from, fields)
+    except ValueError as exc:
+        sub.fail(str(exc), "template")
+    return None
 
 
 def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
