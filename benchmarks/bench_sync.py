@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import functools
 import gc
 import hashlib
 import io
@@ -205,10 +206,10 @@ def change_descriptions(path: Path, share: float, tag: str) -> int:
         count += 1
         return b"<v>" + str(table.setdefault(text, len(table))).encode() + b"</v>"
 
-    def edit(match: re.Match[bytes]) -> bytes:
+    def edit(match: re.Match[bytes], *, log_tab: bool) -> bytes:
         nonlocal seen, changed
         attributes, body = match.group(1), match.group(2) or b""
-        ref = _REF.search(attributes)
+        ref = _REF.search(attributes) if log_tab else None
         if ref is not None and ref.group(1) == description and ref.group(2) != b"1":
             seen += 1
             if seen % step == step // 2:
@@ -232,7 +233,7 @@ def change_descriptions(path: Path, share: float, tag: str) -> int:
 
     for name in parts:
         if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
-            parts[name] = _CELL.sub(edit, parts[name])
+            parts[name] = _CELL.sub(functools.partial(edit, log_tab=name == SHEET_PART), parts[name])
     if old_shared is not None:
         head = parts[SHARED_STRINGS][: parts[SHARED_STRINGS].index(b"<sst ")]
         parts[SHARED_STRINGS] = (

@@ -65,6 +65,7 @@ _COL = re.compile(rb"<col\b([^>]*)/?>")
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 _FORMULA = re.compile(rb"<f[\s>/]")  # a formula, a shared formula's anchor or one of its cells
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_PLAIN_XML = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Elements that follow <conditionalFormatting> in a worksheet (ECMA-376 CT_Worksheet order).
 _AFTER_CF = (
     "dataValidations",
@@ -220,10 +221,21 @@ def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: _Styles
 
 def _xml_text(text: str) -> str:
     """Text as XML character data: what saxutils.escape gives, without the characters XML forbids."""
+    if _NOT_PLAIN_XML.search(text) is None:  # most IDs and notes: one search instead of four passes
+        return text
     return _INVALID_XML.sub("", text).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 _LETTERS: dict[int, bytes] = {}
+_COLUMNS: dict[bytes, int] = {}
+
+
+def _column_at(letters: bytes) -> int:
+    """column_index of a cell reference's letters, worked out once per column (asked twice a row)."""
+    index = _COLUMNS.get(letters)
+    if index is None:
+        index = _COLUMNS[letters] = column_index(letters)
+    return index
 
 
 def _cell_ref(column: int, row: int) -> bytes:
@@ -297,13 +309,13 @@ def _insert_at(body: bytes, column: int) -> int:
     note), are checked first.
     """
     first = _CELL_START.match(body)
-    if first is None or column_index(first.group(1)) > column:
+    if first is None or _column_at(first.group(1)) > column:
         return 0 if first is not None else len(body)
     last = _CELL_START.match(body, body.rfind(b'<c r="'))
-    if last is not None and column_index(last.group(1)) < column:
+    if last is not None and _column_at(last.group(1)) < column:
         return len(body)
     for match in _CELL_START.finditer(body):
-        if column_index(match.group(1)) > column:
+        if _column_at(match.group(1)) > column:
             return match.start()
     return len(body)
 
