@@ -575,14 +575,39 @@ def _issues_tab(
 
 
 def _find_issues_part(archive: zipfile.ZipFile, members: list[str]) -> str | None:
-    """kakosheet's Issues tab, known by the mark in its first cell (only each part's head is read)."""
+    """kakosheet's Issues tab, known by the mark in its first cell (only each part's head is read).
+
+    kakosheet writes the mark inline; once Excel has saved the workbook, it is a shared string.
+    """
     mark = escape(ISSUES_MARK).encode()
+    shared: list[bytes] | None = None
     for name in members:
         if name.startswith("xl/worksheets/sheet"):
             with archive.open(name) as handle:
-                if mark in handle.read(4096):
+                head = handle.read(4096)
+            if mark in head:
+                return name
+            first = _FIRST_SHARED_CELL.search(head)
+            if first is not None and _SHARED_TYPE.search(first.group(1)):
+                shared = _shared_texts(archive, members) if shared is None else shared
+                index = int(first.group(2))
+                if index < len(shared) and shared[index] == mark:
                     return name
     return None
+
+
+_FIRST_SHARED_CELL = re.compile(rb'<c\b([^>]*\br="A1"[^>]*)>\s*<v>(\d+)</v>')
+_SHARED_TYPE = re.compile(rb'\bt="s"')
+_SHARED_ITEM = re.compile(rb"<si>(.*?)</si>", re.S)
+_TEXT_RUN = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
+
+
+def _shared_texts(archive: zipfile.ZipFile, members: list[str]) -> list[bytes]:
+    """The shared strings' texts (XML-escaped, runs joined), in table order; none without the part."""
+    if "xl/sharedStrings.xml" not in members:
+        return []
+    xml = archive.read("xl/sharedStrings.xml")
+    return [b"".join(_TEXT_RUN.findall(item)) for item in _SHARED_ITEM.findall(xml)]
 
 
 def _issues_sheet_xml(changes: WriteBack) -> bytes:
