@@ -333,7 +333,9 @@ class Store:
             result = connection.execute(
                 runs.insert().values(source=source, started_at=at or utc_now(), status="running")
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(
         self, run_id: int, status: str, counts: Mapping[str, Any], connection: Connection | None = None
