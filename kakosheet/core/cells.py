@@ -137,8 +137,8 @@ def normalize_code(value: Any, ctx: CellContext) -> Result:
     if isinstance(value, float) and abs(value) >= 1e15:
         return display(value), Problem(
             "digits-lost",
-            "this number has more than 15 digits, so Excel stored it rounded; format the column "
-            "as Text and type the number again",
+            "this number has more than 15 digits, so the spreadsheet stored it rounded (Excel and Google "
+            "Sheets keep 15); format the column as Text and type the number again",
         )
     return _as_text(value), None
 
@@ -289,7 +289,7 @@ def normalize_number(value: Any, ctx: CellContext) -> Result:
     if abs(number) >= NUMBER_LIMIT:
         return display(value), Problem(
             "too-large",
-            f"{quoted(value)} has more than 15 digits before the decimal point, more than Excel keeps exactly; "
+            f"{quoted(value)} has more than 15 digits before the decimal point, more than a spreadsheet keeps exactly; "
             "check the number",
         )
     return number, None
