@@ -42,7 +42,9 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7, progress: Progres
     config = load_config(init.config)
     schemas = config.load_schemas()
     rng = random.Random(seed)
-    world = make_world(rng, today=config.today())
+    # Orders grow with the cases (about three per case, as a shop's after-sales rate goes), so a big
+    # demo's refunds spread over many orders instead of piling up past what one order paid.
+    world = make_world(rng, today=config.today(), orders=max(600, 3 * cases))
     rows = {
         log: make_cases(rng, world, log, max(1, round(cases * share)), bad_share=BAD_SHARE)
         for log, share in SHARES.items()
