@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, update
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
 from kakosheet.store.created import store_created
+from kakosheet.store.minor import minor_values, money_fields
 from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
 
@@ -35,6 +36,7 @@ def apply_log_plan(
     table = store.table(schema.name)
     history = store.metadata.tables["case_history"]
     fields = stored_fields(schema)
+    amounts = money_fields(schema)
     now = utc_now()
     written = 0
     events: list[dict[str, Any]] = []
@@ -70,7 +72,12 @@ def apply_log_plan(
                 continue  # a restored ID whose case never left the store's view: nothing to record
             version = old["_version"] + (1 if changes else 0)
             rows.append(
-                {"key": case_id, **_row(case, fields), **_meta(case, case.raw, source, run_id, version=version)}
+                {
+                    "key": case_id,
+                    **_row(case, fields),
+                    **_meta(case, case.raw, source, run_id, version=version),
+                    **minor_values(case.values, amounts),
+                }
             )
             event(case_id, version, "returned" if was_missing else "changed", changes)
         if rows:

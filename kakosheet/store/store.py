@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateColumn
 from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import StoreError, UsageError
+from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.tables import build_metadata, case_table_name
 
 CHUNK = 5000
@@ -126,6 +127,10 @@ class Store:
                         column_sql = CreateColumn(column).compile(dialect=connection.dialect)
                         connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {column_sql}'))
                         added.append(f"{table.name}.{column.name}")
+            for schema in self.schemas.case_logs:  # an older store: its amounts in minor units, once
+                table = self.table(schema.name)
+                new = {name.split(".", 1)[1] for name in added if name.startswith(f"{table.name}.")}
+                fill_minor_units(connection, table, schema, new)
         return added
 
     def has_tables(self) -> bool:

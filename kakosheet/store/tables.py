@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from kakosheet.core.schema import LogSchema, SchemaSet
+from kakosheet.store.minor import minor_column, money_fields
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -95,6 +96,8 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
         Column("_missing_since", Integer, nullable=True),  # the sync run that no longer found the row
         Column("_updated_run", Integer, nullable=False),
     ]
+    # Each amount in integer minor units of the row's currency, for exact sums (store/minor.py).
+    columns += [Column(minor_column(f), BigInteger, nullable=True) for f in money_fields(schema)]
     name = case_table_name(schema.name)
     return Table(name, metadata, *columns, Index(f"ix_{name}_source", "_source"))
 
