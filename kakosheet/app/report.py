@@ -1,0 +1,78 @@
+"""`kakosheet report weekly|monthly`: one period's report from the store, in the format asked."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kakosheet.app.sync import open_store
+from kakosheet.app.validate import open_configured_source
+from kakosheet.config import Config
+from kakosheet.errors import StoreError, UsageError
+from kakosheet.reports.build import ReportRequest, build_report
+from kakosheet.reports.logs import log_facts
+from kakosheet.reports.model import Report
+from kakosheet.reports.money import Rates, parse_rates
+from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
+from kakosheet.store.reads import Reads
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    kind: PeriodKind
+    period: str | None = None
+    source: str | None = None
+    logs: tuple[str, ...] | None = None
+    rates: Path | None = None  # a CSV: currency, rate, valid_from
+    store_url: str | None = None
+    now: dt.datetime | None = None  # an aware time; the team's clock when None
+
+
+def make_report(config: Config, options: ReportOptions) -> Report:
+    """Build the report of one period (the last complete one in the team's timezone by default)."""
+    schemas = config.load_schemas()
+    logs = options.logs or config.logs
+    unknown = [name for name in logs if name not in config.logs]
+    if unknown:
+        raise UsageError(f"--logs: {unknown[0]!r} is not one of the team's logs ({', '.join(config.logs)})")
+    facts = tuple(f for name in logs if (f := log_facts(schemas[name])) is not None)
+    store = open_store(config, schemas, options.store_url)
+    if not store.has_tables():
+        raise StoreError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
+    store.prepare()  # an older store gets what reports read (amounts in minor units)
+    zone = ZoneInfo(config.timezone)
+    today = (options.now.astimezone(zone) if options.now else dt.datetime.now(zone)).date()
+    period = parse_period(options.kind, options.period) if options.period else last_complete(options.kind, today)
+    source = open_configured_source(config, options.source).key if options.source else None
+    rates = load_rates(options.rates, config.base_currency) if options.rates else Rates(config.base_currency)
+    request = ReportRequest(
+        period=period,
+        logs=facts,
+        rates=rates,
+        timezone=config.timezone,
+        source=source,
+        rates_given=options.rates is not None,
+    )
+    return build_report(Reads(store), request)
+
+
+def load_rates(path: Path, base: str) -> Rates:
+    """A rate table CSV with the columns currency, rate, valid_from."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"currency", "rate"} - {(name or "").strip().lower() for name in reader.fieldnames or []}
+            if missing:
+                raise UsageError(
+                    f"{path.name}: needs the columns currency, rate, valid_from (missing: {', '.join(sorted(missing))})"
+                )
+            rows = [
+                (number, {(k or "").strip().lower(): (v or "") for k, v in row.items()})
+                for number, row in enumerate(reader, start=2)
+            ]
+    except OSError as exc:
+        raise UsageError(f"--rates: cannot read {path.name} ({exc.strerror})") from exc
+    return parse_rates(base, rows, where=path.name)

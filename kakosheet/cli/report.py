@@ -1,0 +1,65 @@
+"""`kakosheet report weekly|monthly`: manager reports from the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kakosheet.cli import config_from, main
+
+FORMATS = ("json",)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["weekly", "monthly"]))
+@click.option("--period", help="The week (2026-W47) or month (2026-11); default: the last complete one.")
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="json", show_default=True, help="What to write."
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default: stdout).")
+@click.option("--source", help="Only the cases of this source (default: every source in the store).")
+@click.option("--logs", help='Comma-separated logs to report on (default: the team\'s logs), e.g. "qc,refunds".')
+@click.option(
+    "--rates",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A rate table CSV (currency, rate, valid_from) to total costs in the base currency.",
+)
+@click.option("--store", "store_url", help="Store URL (default: kakosheet.toml's, else kakosheet.db).")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    kind: str,
+    period: str | None,
+    output_format: str,
+    out: Path | None,
+    source: str | None,
+    logs: str | None,
+    rates: Path | None,
+    store_url: str | None,
+) -> None:
+    """A manager report of one week or month, from the store (not the sheet).
+
+    Every figure lists the case IDs behind it. Weeks are ISO weeks (2026-W53 holds
+    2027-01-01), in the team's timezone.
+
+    \b
+    Examples:
+      kakosheet report weekly
+      kakosheet report monthly --period 2026-11 --format md --out november.md
+      kakosheet report weekly --rates rates.csv --format html --out week.html
+    """
+    from kakosheet.app.report import ReportOptions, make_report
+    from kakosheet.reports.periods import PeriodKind
+    from kakosheet.reports.render import render
+
+    chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
+    options = ReportOptions(PeriodKind(kind), period, source, chosen, rates, store_url)
+    built = make_report(config_from(ctx), options)
+    text = render(built, output_format)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote the {kind} report of {built.period} to {out}.", err=True)
