@@ -9,7 +9,7 @@ import click
 
 from kakosheet.cli import config_from, main
 
-FORMATS = ("json",)
+FORMATS = ("json", "md", "html")
 
 
 @main.command()

@@ -128,12 +128,12 @@ REFUND_ROWS = [
 ]
 
 
-def build_team(folder: Path, store_url: str) -> Config:
+def build_team(folder: Path, store_url: str, *, extra_qc: list[dict[str, Any]] | None = None) -> Config:
     """The team folder, its workbook synced into ``store_url``, Q6 then deleted and synced again."""
     init_team(folder, logs=("qc", "refunds"), timezone=TIMEZONE)
     config = load_config(folder / "kakosheet.toml")
     path = folder / "master.xlsx"
-    fill_master_workbook(path, config.load_schemas(), {"qc": QC_ROWS, "refunds": REFUND_ROWS})
+    fill_master_workbook(path, config.load_schemas(), {"qc": QC_ROWS + (extra_qc or []), "refunds": REFUND_ROWS})
     sync_source(config, store_url=store_url, now=SYNCED)
     workbook = load_workbook(path)
     sheet = workbook["QC Log"]
