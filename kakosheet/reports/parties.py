@@ -15,8 +15,8 @@ from kakosheet.store.reads import Between, Reads, Scope
 if TYPE_CHECKING:
     from kakosheet.reports.build import ReportRequest
 
-WATCH_Z = 1.959964  # two-sided 95%
-ALARM_Z = 3.090232  # two-sided 99.8%
+WATCH, ALARM = 0.95, 0.998  # coverage of the funnel plot's control limits
+WATCH_Z = 1.959964  # one-sided 97.5%: a rate worse than the previous period's
 UNSPECIFIED = "Unspecified"
 NO_ORDERS = "no order data: parties ranked by case count, not by rate (a rate needs the orders behind it)"
 
@@ -38,10 +38,28 @@ def party_cases(
     return found
 
 
-def control_limits(overall: float, orders: int, z: float) -> tuple[Decimal, Decimal]:
-    """The binomial's normal-approximation limits around the overall rate for a party of ``orders``."""
-    spread = z * math.sqrt(overall * (1 - overall) / orders)
-    return _rate(max(0.0, overall - spread)), _rate(min(1.0, overall + spread))
+def binomial_quantile(orders: int, rate: float, q: float) -> int:
+    """The smallest case count k with P(X <= k) >= q, X binomial over ``orders`` at ``rate``: exact
+    (the normal approximation flags a party with 1 order and 1 case), summed in log space."""
+    if rate <= 0:
+        return 0
+    if rate >= 1:
+        return orders
+    log_p, log_q = math.log(rate), math.log1p(-rate)
+    base = math.lgamma(orders + 1)
+    total = 0.0
+    for k in range(orders + 1):
+        total += math.exp(base - math.lgamma(k + 1) - math.lgamma(orders - k + 1) + k * log_p + (orders - k) * log_q)
+        if total >= q - 1e-12:
+            return k
+    return orders
+
+
+def control_limits(overall: float, orders: int, coverage: float) -> tuple[Decimal, Decimal]:
+    """The funnel plot's limits (as rates) for a party of ``orders``, around the overall rate."""
+    tail = (1 - coverage) / 2
+    low, high = binomial_quantile(orders, overall, tail), binomial_quantile(orders, overall, 1 - tail)
+    return _rate(low / orders), _rate(high / orders)
 
 
 def _rate(value: float) -> Decimal:
@@ -66,13 +84,24 @@ def parties_section(reads: Reads, request: ReportRequest, previous: Period) -> m
         row = m.PartyRow(kind, party, m.figure(ids, prior), logs)
         count = orders.get(party or "") if orders else None
         if count and overall is not None:
-            rate = len(ids) / count
-            watch, alarm = control_limits(overall, count, WATCH_Z), control_limits(overall, count, ALARM_Z)
-            flag = "alarm" if _rate(rate) > alarm[1] else "watch" if _rate(rate) > watch[1] else None
-            row = m.PartyRow(kind, party, row.figure, logs, count, _rate(rate), watch, alarm, flag)
+            watch, alarm = control_limits(overall, count, WATCH), control_limits(overall, count, ALARM)
+            over_watch = len(ids) > binomial_quantile(count, overall, 1 - (1 - WATCH) / 2)
+            over_alarm = len(ids) > binomial_quantile(count, overall, 1 - (1 - ALARM) / 2)
+            flag = "alarm" if over_alarm else "watch" if over_watch else None
+            row = m.PartyRow(kind, party, row.figure, logs, count, _rate(len(ids) / count), watch, alarm, flag)
         rows.append(row)
     if overall is not None:
-        rows.sort(key=lambda r: (r.rate is None, -(r.rate or 0), -r.figure.count, r.kind, str(r.party)))
+        # Flagged first, then by cases beyond what the overall rate expects: never by the raw rate.
+        severity = {"alarm": 0, "watch": 1, None: 2}
+        rows.sort(
+            key=lambda r: (
+                severity[r.flag],
+                -(r.figure.count - overall * r.orders) if r.orders else 0,  # type: ignore[operator]
+                -r.figure.count,
+                r.kind,
+                str(r.party),
+            )
+        )
         note = (
             "after-sales rate = cases / orders in the period; flagged outside funnel-plot control limits "
             "of the binomial around the overall rate (watch 95%, alarm 99.8%), never by raw rank"
