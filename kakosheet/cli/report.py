@@ -9,7 +9,7 @@ import click
 
 from kakosheet.cli import config_from, main
 
-FORMATS = ("json", "md", "html")
+FORMATS = ("json", "md", "html", "xlsx")
 
 
 @main.command()
@@ -51,15 +51,21 @@ def report(
       kakosheet report weekly --rates rates.csv --format html --out week.html
     """
     from kakosheet.app.report import ReportOptions, make_report
+    from kakosheet.errors import UsageError
     from kakosheet.reports.periods import PeriodKind
     from kakosheet.reports.render import render
 
+    if output_format == "xlsx" and out is None:
+        raise UsageError("--format xlsx writes a workbook: name it with --out report.xlsx")
     chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
     options = ReportOptions(PeriodKind(kind), period, source, chosen, rates, store_url)
     built = make_report(config_from(ctx), options)
-    text = render(built, output_format)
+    rendered = render(built, output_format)
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(rendered if isinstance(rendered, str) else rendered.decode())
         return
-    out.write_text(text, encoding="utf-8")
+    if isinstance(rendered, bytes):
+        out.write_bytes(rendered)
+    else:
+        out.write_text(rendered, encoding="utf-8")
     click.echo(f"Wrote the {kind} report of {built.period} to {out}.", err=True)

@@ -13,6 +13,7 @@ from kakosheet.reports.logs import COST_CATEGORIES, LogFacts
 from kakosheet.reports.money import Rates, amount_of
 from kakosheet.reports.parties import parties_section, worsened_parties
 from kakosheet.reports.periods import Period, PeriodKind
+from kakosheet.store.minor import minor_column
 from kakosheet.store.reads import AgeOf, Between, Bucket, Flag, Group, In, PeriodOf, Reads, Scope, Span
 
 AGE_EDGES = (3, 8, 15, 31)
@@ -79,6 +80,7 @@ def build_report(reads: Reads, request: ReportRequest) -> m.Report:
             m.Placeholder("SLA", "no stage deadlines yet: the SLA issue fills this section"),
             m.Placeholder("responsibility", "no stage deadlines yet: the responsibility rules fill this section"),
         ),
+        cases=_cases(context),
     )
 
 
@@ -423,3 +425,57 @@ def _quality(context: _Context) -> m.QualitySection:
             m.LogQuality(facts.log, m.cases(_ids(missing)), m.cases(_ids(undated)), m.cases(tuple(sorted(unsummed))))
         )
     return m.QualitySection(tuple(rows), tuple(logs))
+
+
+# ---------------------------------------------------------------------- the period's cases
+
+
+def _cases(context: _Context) -> tuple[m.CaseLine, ...]:
+    lines = []
+    last_day = context.period.last_day
+    for facts in context.request.logs:
+        party = facts.parties[0] if facts.parties else None
+        kind_field = party.kind_field if party and party.kind_field in facts.fields else None
+        logged_by = facts.logged_by if facts.logged_by in facts.fields else None
+        money = _money_fields(facts) if "currency" in facts.fields else ()
+        fields = [
+            facts.date_field,
+            facts.reason_field,
+            *([party.field] if party else []),
+            *([kind_field] if kind_field else []),
+            facts.status_field,
+            *(["currency"] if money else []),
+            *([logged_by] if logged_by else []),
+            "_incomplete",
+            *(minor_column(f) for f in money),
+        ]
+        for row in context.reads.rows(context.scope(facts, context.period), fields):
+            values = dict(zip(fields, row[1:], strict=True))
+            minor = [values[minor_column(f)] for f in money]
+            currency = values.get("currency")
+            net = None
+            if currency and any(v is not None for v in minor):
+                signed = [(-1 if f in facts.recovered else 1) * (v or 0) for f, v in zip(money, minor, strict=True)]
+                net = amount_of(sum(signed), currency)
+            day = _day(values[facts.date_field])
+            lines.append(
+                m.CaseLine(
+                    log=facts.log,
+                    case_id=row[0],
+                    date=day,
+                    reason=values[facts.reason_field],
+                    party=values[party.field] if party else None,
+                    party_kind=(party.kind or values.get(kind_field or "")) if party else None,
+                    status=values[facts.status_field],
+                    currency=currency,
+                    net_cost=net,
+                    age_days=(last_day - day).days,
+                    logged_by=values.get(logged_by or ""),
+                    incomplete=bool(values["_incomplete"]),
+                )
+            )
+    return tuple(lines)
+
+
+def _day(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

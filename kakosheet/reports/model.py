@@ -260,6 +260,24 @@ class Placeholder:
 
 
 @dataclass(frozen=True)
+class CaseLine:
+    """One case of the period with the keys the figures group it by, so a reader can filter to them."""
+
+    log: str
+    case_id: str
+    date: dt.date
+    reason: str | None
+    party: str | None
+    party_kind: str | None
+    status: str | None
+    currency: str | None
+    net_cost: Decimal | None  # costs less recovered, in the case's currency
+    age_days: int  # on the period's last day
+    logged_by: str | None
+    incomplete: bool
+
+
+@dataclass(frozen=True)
 class Report:
     kind: str
     period: str
@@ -279,3 +297,4 @@ class Report:
     repeats: RepeatsSection
     quality: QualitySection
     placeholders: tuple[Placeholder, ...] = field(default_factory=tuple)
+    cases: tuple[CaseLine, ...] = field(default_factory=tuple)  # the period's cases

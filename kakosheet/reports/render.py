@@ -6,7 +6,7 @@ from kakosheet.reports.model import Report
 from kakosheet.reports.render_json import render_json
 
 
-def render(report: Report, output_format: str) -> str:
+def render(report: Report, output_format: str) -> str | bytes:
     if output_format == "json":
         return render_json(report)
     if output_format == "md":
@@ -17,4 +17,8 @@ def render(report: Report, output_format: str) -> str:
         from kakosheet.reports.render_html import render_html
 
         return render_html(report)
+    if output_format == "xlsx":
+        from kakosheet.reports.render_xlsx import render_xlsx
+
+        return render_xlsx(report)
     raise ValueError(f"unknown report format {output_format!r}")

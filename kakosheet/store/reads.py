@@ -175,6 +175,13 @@ class Reads:
             rows = connection.execute(query.order_by(table.c.case_id)).all()
         return [Span(r[0], _as_date(r[1]), _as_date(r[2])) for r in rows]
 
+    def rows(self, scope: Scope, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The case ID and some columns of each case in scope, by ID: for one period's cases only."""
+        table = self.store.table(scope.log)
+        query = select(table.c.case_id, *(table.c[f] for f in fields)).where(*self._where(table, scope))
+        with self.store.engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(query.order_by(table.c.case_id))]
+
     # ------------------------------------------------------------------ SQL pieces
 
     def _date_field(self, log: str) -> str:

@@ -49,8 +49,8 @@ class _Tables(HTMLParser):
             self.cell.append(data)
 
 
-def built(tmp_path: Path) -> tuple[Any, dict[str, Any]]:
-    extra = [qc("H1", dt.datetime(2026, 12, 29, 9, 0), "Damaged", HOSTILE, "Supplier")]
+def built(tmp_path: Path, extra: list[dict[str, Any]] | None = None) -> tuple[Any, dict[str, Any]]:
+    extra = extra or [qc("H1", dt.datetime(2026, 12, 29, 9, 0), "Damaged", HOSTILE, "Supplier")]
     config = build_team(tmp_path / "team", f"sqlite:///{tmp_path / 'store.db'}", extra_qc=extra)
     report = make_report(
         config, ReportOptions(PeriodKind.WEEKLY, "2026-W53", store_url=f"sqlite:///{tmp_path / 'store.db'}")

@@ -155,6 +155,25 @@ def test_the_week_across_the_year_end(team: tuple[Config, str, dict[str, str]]) 
     assert (ana["cases"], ana["incomplete"]["count"]) == (2, 0)
     assert row(quality["logs"], log="qc")["missing_from_sheet"]["case_ids"] == ids(o, "Q6")
 
+    # The period's cases, with the keys the figures group by.
+    lines = {c["case_id"]: c for c in doc["cases"]}
+    assert sorted(lines) == ids(o, "Q2", "Q3", "Q4", "R1", "R2")
+    assert lines[o["Q3"]] | {"case_id": "", "date": ""} == {
+        "log": "qc",
+        "case_id": "",
+        "date": "",
+        "reason": "Damaged",
+        "party": "Acme",
+        "party_kind": "Supplier",
+        "status": "Closed",
+        "currency": "USD",
+        "net_cost": "25.50",
+        "age_days": 2,
+        "logged_by": "ana",
+        "incomplete": False,
+    }
+    assert (lines[o["Q4"]]["age_days"], lines[o["Q4"]]["incomplete"], lines[o["R1"]]["net_cost"]) == (0, True, "40.00")
+
     # 9. Placeholders.
     assert [p["name"] for p in doc["placeholders"]] == ["SLA", "responsibility"]
     assert "no stage deadlines yet" in doc["placeholders"][0]["note"]
