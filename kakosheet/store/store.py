@@ -131,6 +131,8 @@ class Store:
                 table = self.table(schema.name)
                 new = {name.split(".", 1)[1] for name in added if name.startswith(f"{table.name}.")}
                 fill_minor_units(connection, table, schema, new)
+                for index in table.indexes:  # an index added since the table was made
+                    index.create(connection, checkfirst=True)
         return added
 
     def has_tables(self) -> bool:

@@ -35,3 +35,23 @@ def test_a_report_before_any_sync_says_to_sync_first(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     done = run_kakosheet("report", "monthly", cwd=tmp_path / "team")
     assert done.returncode == 3 and "run `kakosheet sync` first" in done.stderr
+
+
+def test_every_format_from_the_command_line(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    build_team(folder, f"sqlite:///{folder / 'kakosheet.db'}")
+    for name in ("md", "html", "xlsx"):
+        out = folder / f"week.{name}"
+        done = run_kakosheet(
+            "report", "weekly", "--period", "2026-W53", "--format", name, "--out", str(out), cwd=folder
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"Wrote the weekly report of 2026-W53 to {out}" in done.stderr
+    assert (folder / "week.md").read_text().startswith("# Weekly report 2026-W53")
+    assert (folder / "week.xlsx").read_bytes()[:2] == b"PK"
+    done = run_kakosheet("report", "weekly", "--format", "xlsx", cwd=folder)
+    assert done.returncode == 2 and "--out report.xlsx" in done.stderr
+    done = run_kakosheet("report", "weekly", "--period", "2026-W53", "--source", "master.xlsx", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["source"].endswith("master.xlsx")
+    assert json.loads(done.stdout)["reasons"]["rows"]

@@ -100,3 +100,17 @@ def test_an_older_store_gets_its_minor_units_on_the_next_sync(team: Config, stor
             connection.execute(text(f"alter table case_qc drop column {column}"))
     sync_source(team, store_url=store_url, now=NOW + dt.timedelta(days=1))  # the same workbook, a new day
     assert minor_rows(store_url) == {"U1": (1999, None), "J1": (1500, None)}
+
+
+def test_an_older_store_gets_the_date_index_reports_read_by(team: Config, store_url: str) -> None:
+    path = team.root / "master.xlsx"
+    fill_master_workbook(path, team.load_schemas(), {"qc": [qc("U1", 19.99, "USD")]})
+    sync_source(team, store_url=store_url, now=NOW)
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("drop index ix_case_qc_date"))
+    sync_source(team, store_url=store_url, now=NOW + dt.timedelta(days=1))
+    from sqlalchemy import inspect
+
+    with engine.connect() as connection:
+        assert "ix_case_qc_date" in {i["name"] for i in inspect(connection).get_indexes("case_qc")}
