@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kakosheet.app.sync import open_store
-from kakosheet.app.validate import open_configured_source
 from kakosheet.config import Config
 from kakosheet.errors import StoreError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
@@ -18,6 +16,7 @@ from kakosheet.reports.model import Report
 from kakosheet.reports.money import Rates, parse_rates
 from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
 from kakosheet.store.reads import Reads
+from kakosheet.store.store import Store, resolve_url
 
 
 @dataclass(frozen=True)
@@ -39,14 +38,14 @@ def make_report(config: Config, options: ReportOptions) -> Report:
     if unknown:
         raise UsageError(f"--logs: {unknown[0]!r} is not one of the team's logs ({', '.join(config.logs)})")
     facts = tuple(f for name in logs if (f := log_facts(schemas[name])) is not None)
-    store = open_store(config, schemas, options.store_url)
+    store = Store(resolve_url(options.store_url or config.store, config.root), schemas)  # as sync opens it
     if not store.has_tables():
         raise StoreError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
     store.prepare()  # an older store gets what reports read (amounts in minor units)
     zone = ZoneInfo(config.timezone)
     today = (options.now.astimezone(zone) if options.now else dt.datetime.now(zone)).date()
     period = parse_period(options.kind, options.period) if options.period else last_complete(options.kind, today)
-    source = open_configured_source(config, options.source).key if options.source else None
+    source = _source_key(config, options.source) if options.source else None
     rates = load_rates(options.rates, config.base_currency) if options.rates else Rates(config.base_currency)
     request = ReportRequest(
         period=period,
@@ -76,3 +75,10 @@ def load_rates(path: Path, base: str) -> Rates:
     except OSError as exc:
         raise UsageError(f"--rates: cannot read {path.name} ({exc.strerror})") from exc
     return parse_rates(base, rows, where=path.name)
+
+
+def _source_key(config: Config, source: str) -> str:
+    """The key the store files a source's cases under (what sync records)."""
+    from kakosheet.app.validate import open_configured_source  # reads the source's identity: only when asked
+
+    return open_configured_source(config, source).key

@@ -274,7 +274,6 @@ def _pipeline(context: _Context) -> m.PipelineSection:
             None,
             [facts.status_field, AgeOf(as_of, AGE_EDGES)],
             open_cases,
-            Between(facts.date_field, dt.date.min, context.period.end),
         )
         for status in sorted({g.keys[0] for g in ages}, key=str):
             buckets = {g.keys[1]: g for g in ages if g.keys[0] == status}

@@ -52,7 +52,9 @@ class AgeOf:
     """Group by age in days on ``as_of`` (the case's date against that day), into these buckets.
 
     ``edges`` are the lowest ages of each bucket after the first, e.g. (3, 8, 15, 31) for
-    0-2, 3-7, 8-14, 15-30 and > 30 days; a case's bucket is its index.
+    0-2, 3-7, 8-14, 15-30 and > 30 days; a case's bucket is its index. Cases dated after
+    ``as_of``, or not dated, are left out (in SQL by the bucket, not by a range on the date:
+    a range over most of a table would make the database walk the date index row by row).
     """
 
     as_of: dt.date
@@ -121,6 +123,9 @@ class Span:
     closed: dt.date
 
 
+_LEFT_OUT = -1  # the bucket of cases an AgeOf leaves out
+
+
 class Reads:
     """Report queries over one store."""
 
@@ -149,8 +154,8 @@ class Reads:
         for row in rows:
             values = tuple(self._value(key, row[i]) for i, key in enumerate(by))
             count = int(row[len(by)])
-            if count == 0:
-                continue  # an aggregate without groups still returns one row
+            if count == 0 or any(isinstance(k, AgeOf) and v == _LEFT_OUT for k, v in zip(by, values, strict=True)):
+                continue  # an aggregate without groups still returns one row; cases an age leaves out
             rest = row[len(by) + 2 :]
             groups.append(
                 Group(
@@ -195,11 +200,12 @@ class Reads:
         column = table.c[date_field]
         if isinstance(key, PeriodOf):
             return self._bucket(column, key.bucket)
-        whens = [
+        whens = [(column.is_(None), _LEFT_OUT), (column >= _bound(column, key.as_of + dt.timedelta(days=1)), _LEFT_OUT)]
+        whens += [
             (column >= _bound(column, key.as_of - dt.timedelta(days=edge - 1)), index)
             for index, edge in enumerate(key.edges)
         ]
-        return case(*whens, else_=len(key.edges)) if whens else literal(0)
+        return case(*whens, else_=len(key.edges))
 
     def _bucket(self, column: ColumnElement[Any], bucket: Bucket) -> ColumnElement[Any]:
         """The first day of the week (Monday, as ISO weeks start) or month of a date or time."""

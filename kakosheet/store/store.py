@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,11 +22,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
-from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import StoreError, UsageError
 from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.tables import build_metadata, case_table_name
+
+if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never plans, does without it
+    from kakosheet.core.plan import StoredState
 
 CHUNK = 5000
 PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
@@ -150,6 +152,8 @@ class Store:
 
     def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
         """The planner's view of a source's cases; with the status when the log has transition rules."""
+        from kakosheet.core.plan import StoredState
+
         table = self.table(log)
         transitions = self.schemas[log].transitions
         columns = [table.c.case_id, table.c._fingerprint, table.c._missing_since, table.c._notes_digest]
