@@ -125,12 +125,13 @@ def build_store(url: str, folder: Path, size: int) -> Path:
 
 
 def run_cli(folder: Path, *args: str) -> tuple[float, int]:
-    """Wall time of one fresh process, and its peak RSS in MB."""
+    """Wall time of one fresh process, and its peak RSS in MB (VmHWM: ru_maxrss would carry the
+    parent's peak over the fork)."""
     started = time.perf_counter()
     code = (
         "import resource, sys; from kakosheet.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1], file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=folder, capture_output=True, text=True)

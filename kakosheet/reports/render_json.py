@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from decimal import Decimal
 from enum import Enum
@@ -11,11 +12,17 @@ from typing import Any
 
 from kakosheet.reports.model import Report
 
+_PLAIN = (str, int, bool, type(None))
+
 
 def jsonable(value: Any) -> Any:
     """Records to plain JSON values: Decimal as text (12.50, never a float), dates as ISO 8601."""
+    if isinstance(value, _PLAIN) and not isinstance(value, Enum):
+        return value
+    if type(value) is tuple and all(type(item) is str for item in value):
+        return list(value)  # case IDs, most of the document
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date):
@@ -29,5 +36,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _field_names(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record))
+
+
 def render_json(report: Report) -> str:
-    return json.dumps(jsonable(report), ensure_ascii=False, indent=2) + "\n"
+    """One line of JSON (the C encoder: a report of a big week lists tens of thousands of case IDs)."""
+    return json.dumps(jsonable(report), ensure_ascii=False, separators=(",", ":")) + "\n"
