@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kakosheet.config import Config
 from kakosheet.errors import StoreError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
-from kakosheet.reports.logs import log_facts
+from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
 from kakosheet.reports.money import Rates, parse_rates
 from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
+from kakosheet.reports.publication import Recorded, compare, figures
+from kakosheet.reports.render import render
+from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
 from kakosheet.store.store import Store, resolve_url
 
@@ -30,8 +33,70 @@ class ReportOptions:
     now: dt.datetime | None = None  # an aware time; the team's clock when None
 
 
+PUBLISHED_FORMATS = frozenset({"xlsx", "html", "sheet"})  # written for people: their figures are recorded
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    report: Report
+    rendered: str | bytes
+    published: bool
+
+
+def run_report(
+    config: Config, options: ReportOptions, output_format: str, *, out: Path | None = None, publish: bool = False
+) -> ReportRun:
+    """Build the report, say what changed since it was published, render it, write it, and record
+    its figures when it is published (written as xlsx or html, or --publish)."""
+    store, report = _built(config, options)
+    try:
+        return _published(store, report, output_format, out=out, publish=publish)
+    finally:
+        store.engine.dispose()  # a scheduled job runs reports for ever: no pool left behind
+
+
+def _published(store: Store, report: Report, output_format: str, *, out: Path | None, publish: bool) -> ReportRun:
+    scope = _scope(report)
+    last = last_publication(store, kind=report.kind, period=report.period, scope=scope)
+    now_figures = figures(report)
+    if last is not None:
+        published = {k: Recorded(v["value"], tuple(v["case_ids"])) for k, v in last.figures.items()}
+        changed = changed_since(store, list(report.logs), last.published_at)
+        check = compare(
+            published, now_figures, changed, published_at=last.published_at, published_as=last.output_format
+        )
+        report = replace(report, since_publication=check)
+    rendered = render(report, output_format)
+    if out is not None:
+        try:
+            if isinstance(rendered, bytes):
+                out.write_bytes(rendered)
+            else:
+                out.write_text(rendered, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--out: cannot write {out} ({exc.strerror})") from exc
+    publishing = publish or (out is not None and output_format in PUBLISHED_FORMATS)
+    if publishing:
+        recorded = {k: {"value": v.value, "case_ids": list(v.case_ids)} for k, v in now_figures.items()}
+        record_publication(
+            store, kind=report.kind, period=report.period, scope=scope, output_format=output_format, figures=recorded
+        )
+    return ReportRun(report, rendered, publishing)
+
+
+def _scope(report: Report) -> str:
+    return f"logs={','.join(report.logs)};source={report.source or '*'}"
+
+
 def make_report(config: Config, options: ReportOptions) -> Report:
     """Build the report of one period (the last complete one in the team's timezone by default)."""
+    store, report = _built(config, options)
+    store.engine.dispose()
+    return report
+
+
+def _built(config: Config, options: ReportOptions) -> tuple[Store, Report]:
+    """The store (its engine still open) and the report built from it."""
     schemas = config.load_schemas()
     logs = options.logs or config.logs
     unknown = [name for name in logs if name not in config.logs]
@@ -39,6 +104,14 @@ def make_report(config: Config, options: ReportOptions) -> Report:
         raise UsageError(f"--logs: {unknown[0]!r} is not one of the team's logs ({', '.join(config.logs)})")
     facts = tuple(f for name in logs if (f := log_facts(schemas[name])) is not None)
     store = Store(resolve_url(options.store_url or config.store, config.root), schemas)  # as sync opens it
+    try:
+        return store, _build(config, options, store, facts)
+    except BaseException:
+        store.engine.dispose()
+        raise
+
+
+def _build(config: Config, options: ReportOptions, store: Store, facts: tuple[LogFacts, ...]) -> Report:
     if not store.has_tables():
         raise StoreError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
     store.prepare()  # an older store gets what reports read (amounts in minor units)

@@ -27,6 +27,7 @@ FORMATS = ("json", "md", "html", "xlsx")
     help="A rate table CSV (currency, rate, valid_from) to total costs in the base currency.",
 )
 @click.option("--store", "store_url", help="Store URL (default: kakosheet.toml's, else kakosheet.db).")
+@click.option("--publish", is_flag=True, help="Record the figures as published (xlsx and html always are).")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -38,6 +39,7 @@ def report(
     logs: str | None,
     rates: Path | None,
     store_url: str | None,
+    publish: bool,
 ) -> None:
     """A manager report of one week or month, from the store (not the sheet).
 
@@ -50,22 +52,22 @@ def report(
       kakosheet report monthly --period 2026-11 --format md --out november.md
       kakosheet report weekly --rates rates.csv --format html --out week.html
     """
-    from kakosheet.app.report import ReportOptions, make_report
+    from kakosheet.app.report import ReportOptions, run_report
     from kakosheet.errors import UsageError
     from kakosheet.reports.periods import PeriodKind
-    from kakosheet.reports.render import render
 
     if output_format == "xlsx" and out is None:
         raise UsageError("--format xlsx writes a workbook: name it with --out report.xlsx")
     chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
     options = ReportOptions(PeriodKind(kind), period, source, chosen, rates, store_url)
-    built = make_report(config_from(ctx), options)
-    rendered = render(built, output_format)
+    run = run_report(config_from(ctx), options, output_format, out=out, publish=publish)
+    if run.report.since_publication is not None:
+        click.echo(f"Since publication: {run.report.since_publication.note}.", err=True)
     if out is None:
-        sys.stdout.write(rendered if isinstance(rendered, str) else rendered.decode())
-        return
-    if isinstance(rendered, bytes):
-        out.write_bytes(rendered)
+        sys.stdout.write(run.rendered if isinstance(run.rendered, str) else run.rendered.decode())
     else:
-        out.write_text(rendered, encoding="utf-8")
-    click.echo(f"Wrote the {kind} report of {built.period} to {out}.", err=True)
+        click.echo(f"Wrote the {kind} report of {run.report.period} to {out}.", err=True)
+    if run.published:
+        click.echo(
+            f"Recorded its figures as published; a later run for {run.report.period} says what changed.", err=True
+        )

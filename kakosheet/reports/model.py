@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -298,3 +299,4 @@ class Report:
     quality: QualitySection
     placeholders: tuple[Placeholder, ...] = field(default_factory=tuple)
     cases: tuple[CaseLine, ...] = field(default_factory=tuple)  # the period's cases
+    since_publication: Any = None  # a reports.publication.PublicationCheck once the period was published

@@ -38,6 +38,7 @@ SHEET_NAMES = {
     "quality": "Quality",
     "quality_logs": "Quality per log",
     "placeholders": "SLA",
+    "since_publication": "Since publication",
 }
 CASE_COLUMNS = (
     "Log",

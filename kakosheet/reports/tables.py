@@ -101,6 +101,7 @@ def layout(report: m.Report) -> Layout:
             _quality(report),
             _quality_logs(report),
             _placeholders(report),
+            *((_since(report),) if report.since_publication is not None else ()),
         ),
     )
 
@@ -377,4 +378,27 @@ def _placeholders(report: m.Report) -> Table:
         ("Section", "Status"),
         tuple((text(p.name), text(p.note)) for p in report.placeholders),
         tuple(() for _ in report.placeholders),
+    )
+
+
+def _since(report: m.Report) -> Table:
+    check = report.since_publication
+    rows = tuple(
+        (
+            text(c.figure),
+            text(c.published),
+            text(c.now),
+            text(", ".join(c.added)),
+            text(", ".join(c.removed)),
+            text(", ".join(c.edited)),
+        )
+        for c in check.changes
+    )
+    return Table(
+        "since_publication",
+        f"Changed since publication ({check.published_at.isoformat(sep=' ')} UTC, as {check.published_as})",
+        ("Figure", "Published", "Now", "Cases added", "Cases removed", "Cases edited"),
+        rows,
+        tuple(tuple(sorted({*c.added, *c.removed, *c.edited})) for c in check.changes),
+        check.note,
     )

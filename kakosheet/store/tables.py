@@ -141,6 +141,18 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         Column("counts", JSON, nullable=True),
     )
     Table(
+        "report_publications",  # the figures of each report written, to tell what changed since
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("kind", String(16), nullable=False),
+        Column("period", String(16), nullable=False),
+        Column("scope", String(1024), nullable=False),
+        Column("published_at", DateTime, nullable=False),
+        Column("format", String(16), nullable=False),
+        Column("figures", JSON, nullable=False),
+        Index("ix_report_publications_period", "kind", "period"),
+    )
+    Table(
         "source_states",  # each source as its last completed sync left it
         metadata,
         Column("source", String(512), primary_key=True),
