@@ -7,6 +7,7 @@ hides the issues of other rows, nor other issues of the same row.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ import pandas as pd
 from kakosheet.core.cells import display
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
-from kakosheet.core.issues import WARNING, Issue
+from kakosheet.core.issues import ERROR, WARNING, Issue
 from kakosheet.core.references import ReferenceIndex
 from kakosheet.core.reporter import RowReporter
 from kakosheet.core.schema import Column, Condition
@@ -70,22 +71,24 @@ def validate_table(
 
 
 def _check_header(table: Table, report: RowReporter) -> None:
+    """A column missing from the header is one issue naming it, and the closest staff header
+    (renamed?); the store keeps what it holds for the column (store/changes.py)."""
     for field in table.missing_fields:
         column = table.schema.column(field)
-        if column.required:
-            report.add_table(
-                field,
-                "missing-column",
-                f"the mandatory column {column.label!r} is missing; add it to the header row (row {table.header_row})",
+        closest = difflib.get_close_matches(column.label, table.header.extra, n=1, cutoff=0.5)
+        renamed = f" (is {closest[0]!r} it, renamed? name it {column.label!r} again)" if closest else ""
+        where = f"the header row (row {table.header_row})"
+        if column.kind == "owned":
+            message = f"kakosheet's column {column.label!r} is missing{renamed}; add it to {where} so sync can write it"
+        elif column.required:
+            message = f"the mandatory column {column.label!r} is missing{renamed}; add it to {where}"
+        else:
+            message = (
+                f"the column {column.label!r} is not in {where}{renamed}; the store keeps what it holds "
+                "for it until the column is back"
             )
-        elif column.kind == "owned":
-            report.add_table(
-                field,
-                "missing-column",
-                f"kakosheet's column {column.label!r} is missing; add it to the header row "
-                f"(row {table.header_row}) so sync can write it",
-                severity=WARNING,
-            )
+        severity = ERROR if column.required and column.kind != "owned" else WARNING
+        report.add_table(field, "missing-column", message, severity=severity)
     for field, extra_columns in table.header.duplicates.items():
         report.add_table(
             field,
@@ -189,6 +192,27 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
             code,
             f"{display(value)!r} {message} (also on {others} other row{'s' if others > 1 else ''}, "
             f"first on row {first_row[int(typed.codes[index])]})",
+            value=value,
+        )
+
+
+def _check_copied_ids(typed: TypedColumn, report: RowReporter) -> None:
+    """An ID on several rows: the top-most keeps it, the copies below are flagged, in the words a
+    sync uses (a sync keeps it on the row holding the stored case, which it alone knows)."""
+    duplicated = (pd.Series(typed.codes).duplicated(keep="first") & typed.present).to_numpy()
+    if not duplicated.any():
+        return
+    first_row: dict[int, int] = {}
+    for index in np.flatnonzero(typed.present):
+        first_row.setdefault(int(typed.codes[index]), int(report.table.rows[index]))
+    for index in np.flatnonzero(duplicated):
+        value = typed.values[typed.codes[index]]
+        report.add(
+            int(index),
+            typed.column.field,
+            "duplicate-id",
+            f"{display(value)} is also on row {first_row[int(typed.codes[index])]}; a copied row keeps no ID, "
+            "so clear this one and the next sync assigns a new one",
             value=value,
         )
 
@@ -364,12 +388,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
             f"{id_format.example()}); clear the cell and the next sync assigns one",
             value=value,
         )
-    _check_unique(
-        typed,
-        report,
-        "duplicate-id",
-        "is the ID of more than one row; a copied row keeps its ID only once, so clear the ID of the copy",
-    )
+    _check_copied_ids(typed, report)
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:

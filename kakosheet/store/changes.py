@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
@@ -14,8 +15,10 @@ from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
 
 
-def _row(case: RowCase, fields: list[str]) -> dict[str, Any]:
-    return {f: case.values.get(f) for f in fields}
+def _present(case: RowCase, fields: list[str]) -> list[str]:
+    """The fields the row's tab has a column for: a column missing from the sheet erases nothing."""
+    columns = case.source.columns
+    return [f for f in fields if f in columns]
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> dict[str, list[Any]]:
@@ -31,13 +34,16 @@ def apply_log_plan(
     *,
     run_id: int,
     source: str,
+    recorded_at: dt.datetime | None = None,
 ) -> int:
-    """Apply one log's plan inside the sync's transaction; returns the rows written."""
+    """Apply one log's plan inside the sync's transaction; returns the rows written.
+
+    ``recorded_at`` is the sync's time (naive UTC), which every history event of it carries."""
     table = store.table(schema.name)
     history = store.metadata.tables["case_history"]
     fields = stored_fields(schema)
     amounts = money_fields(schema)
-    now = utc_now()
+    now = recorded_at or utc_now()
     written = 0
     events: list[dict[str, Any]] = []
 
@@ -63,29 +69,45 @@ def apply_log_plan(
     rewritten = {**plan.changed, **plan.returned, **plan.restored}
     if rewritten:
         before = store.case_values(schema.name, list(rewritten), connection=connection)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for case_id, case in rewritten.items():
             old = before[case_id]
-            changes = _diff(old, case.values, fields) | _raw_changes(old.get("_raw") or {}, case.raw)
+            present = _present(case, fields)
+            values = case.values
+            changes = _diff(old, values, present) | _raw_changes(old.get("_raw") or {}, case.raw, present)
             was_missing = old["_missing_since"] is not None
             if not changes and not was_missing:
-                continue  # a restored ID whose case never left the store's view: nothing to record
+                # The same content under an out-of-date print (a restored ID, a column gone from the
+                # sheet, a store older than match prints): no version, the prints brought up to date.
+                notes_differ = old["_notes_digest"] != notes_digest(case.notes)
+                if plan.changed.pop(case_id, None) is not None:  # so the sync's counts say what happened
+                    (plan.notes_changed if notes_differ else plan.unchanged)[case_id] = case
+                    plan.reprinted[case_id] = case
+                    continue
+                if not notes_differ:
+                    plan.reprinted[case_id] = case
+                    continue
             version = old["_version"] + (1 if changes else 0)
+            raw = {f: text for f, text in (old.get("_raw") or {}).items() if f not in present} | case.raw
             rows.append(
                 {
                     "key": case_id,
-                    **_row(case, fields),
-                    **_meta(case, case.raw, source, run_id, version=version),
-                    **minor_values(case.values, amounts),
+                    **{f: values.get(f) for f in present},
+                    **_meta(case, raw, source, run_id, version=version),
+                    # of the amounts as stored: a column gone from the sheet keeps its stored amount
+                    **minor_values(old | {f: values.get(f) for f in present}, amounts),
                 }
             )
-            event(case_id, version, "returned" if was_missing else "changed", changes)
-        if rows:
-            connection.execute(
-                update(table).where(table.c.case_id == bindparam("key")),
-                rows,
-            )
-            written += len(rows)
+            if changes or was_missing:
+                event(case_id, version, "returned" if was_missing else "changed", changes)
+        written += _update_rows(connection, table, rows)
+
+    reprints = [
+        {"key": case_id, "_fingerprint": case.fingerprint, "_match": case.match}
+        for case_id, case in plan.reprinted.items()
+    ]
+    if reprints:
+        connection.execute(update(table).where(table.c.case_id == bindparam("key")), reprints)
 
     if plan.notes_changed:
         connection.execute(
@@ -117,11 +139,22 @@ def apply_log_plan(
     return written + len(events)
 
 
+def _update_rows(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> int:
+    """Update stored rows, grouped by the columns they set (rows of tabs lacking a column set fewer)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for group in groups.values():
+        connection.execute(update(table).where(table.c.case_id == bindparam("key")), group)
+    return len(rows)
+
+
 def _meta(case: RowCase, raw: dict[str, str], source: str, run_id: int, *, version: int) -> dict[str, Any]:
     return {
         "_source": source,
         "_version": version,
         "_fingerprint": case.fingerprint,
+        "_match": case.match,
         "_incomplete": case.incomplete,
         "_issues": list(case.notes),
         "_notes_digest": notes_digest(case.notes),
@@ -131,10 +164,11 @@ def _meta(case: RowCase, raw: dict[str, str], source: str, run_id: int, *, versi
     }
 
 
-def _raw_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[Any]]:
-    """Cells whose text did not fit their type are history too, under the field's name + " (as typed)"."""
+def _raw_changes(before: dict[str, str], after: dict[str, str], present: list[str]) -> dict[str, list[Any]]:
+    """Cells whose text did not fit their type are history too, under the field's name + " (as typed)"
+    (of the columns the sheet has: a missing one changes nothing)."""
     return {
         f"{f} (as typed)": [before.get(f), after.get(f)]
-        for f in sorted(set(before) | set(after))
+        for f in sorted((set(before) | set(after)) & set(present))
         if before.get(f) != after.get(f)
     }

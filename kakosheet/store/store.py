@@ -10,20 +10,23 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
+from kakosheet.core.derived import derived_fields
 from kakosheet.core.schema import SchemaSet
-from kakosheet.errors import StoreError, UsageError
+from kakosheet.errors import KakosheetError, SourceBusyError, StoreError, UsageError
 from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.tables import build_metadata, case_table_name
 
@@ -71,11 +74,14 @@ def resolve_url(url: str | None, root: Path) -> str:
 class Store:
     """One store for a team's schemas."""
 
-    def __init__(self, url: str, schemas: SchemaSet) -> None:
+    def __init__(self, url: str, schemas: SchemaSet, *, create: bool = True) -> None:
         self.url = url
         self.schemas = schemas
         self.metadata = build_metadata(schemas)
-        self.engine = self._connect(url)
+        # Without `create`, a SQLite file that is not there yet is read as an empty store
+        # (in memory) rather than made: a command that changes nothing creates nothing.
+        self.exists = create or not _missing_sqlite_file(url)
+        self.engine = self._connect(url if self.exists else "sqlite://")
         self.dialect = self.engine.dialect.name
 
     @property
@@ -151,20 +157,26 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
-        """The planner's view of a source's cases; with the status when the log has transition rules."""
+        """The planner's view of a source's cases: prints, notes, the status when the log has
+        transition rules, and the values of its derived columns."""
         from kakosheet.core.plan import StoredState
 
         table = self.table(log)
-        transitions = self.schemas[log].transitions
+        schema = self.schemas[log]
+        transitions = schema.transitions
+        derived = sorted(derived_fields(schema))
         columns = [table.c.case_id, table.c._fingerprint, table.c._missing_since, table.c._notes_digest]
-        if transitions:
-            columns.append(table.c[transitions.field])
+        columns += [table.c._match, table.c[transitions.field] if transitions else literal(None)]
+        columns += [table.c[f] for f in derived]
         query = select(*columns).where(table.c._source == source)
         with self._transaction() as connection:
             rows = connection.execute(query).all()
-        if transitions:
-            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[4]) for r in rows}
-        return {r[0]: StoredState(r[1], r[2] is not None, r[3]) for r in rows}
+        if not derived:
+            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4]) for r in rows}
+        return {
+            r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4], dict(zip(derived, r[6:], strict=True)))
+            for r in rows
+        }
 
     def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
         """case ID -> the source it belongs to, for the IDs that are in the store at all."""
@@ -217,6 +229,56 @@ class Store:
                 for r in connection.execute(query)
             ]
 
+    # ------------------------------------------------------------------ sources
+
+    def source_location(self, source: str) -> str | None:
+        """Where a source was last seen, None when the store never saw it."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            return connection.execute(select(sources.c.location).where(sources.c.source == source)).scalar()
+
+    def source_at(self, location: str) -> str | None:
+        """The source last seen at a location (a workbook that lost its identity is still it)."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            query = select(sources.c.source).where(sources.c.location == location).order_by(sources.c.seen_at.desc())
+            return connection.execute(query).scalar()
+
+    def locations(self, sources: Iterable[str]) -> dict[str, str]:
+        """source -> where it was last seen, for the sources the store knows by identity."""
+        table = self.metadata.tables["sources"]
+        wanted = sorted(set(sources))
+        with self._transaction() as connection:
+            rows = connection.execute(select(table.c.source, table.c.location).where(table.c.source.in_(wanted)))
+            return {row.source: row.location for row in rows}
+
+    def record_source(self, source: str, location: str, *, at: dt.datetime) -> None:
+        """Remember where a source is seen now."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            connection.execute(sources.delete().where(sources.c.source == source))
+            connection.execute(sources.insert().values(source=source, location=location, seen_at=at))
+
+    def files_cases(self, source: str) -> bool:
+        """Whether any case is filed under the source (a store older than identities files them by path)."""
+        with self._transaction() as connection:
+            for schema in self.schemas.case_logs:
+                table = self.table(schema.name)
+                if connection.execute(select(table.c.case_id).where(table.c._source == source).limit(1)).first():
+                    return True
+        return False
+
+    def refile_source(self, old: str, new: str) -> None:
+        """File every case of ``old`` under ``new`` (a workbook that now carries its identity), at once."""
+        with self._transaction() as connection:
+            for schema in self.schemas.case_logs:
+                table = self.table(schema.name)
+                connection.execute(update(table).where(table.c._source == old).values(_source=new))
+            states = self.metadata.tables["source_states"]  # both judged without these cases: stale
+            connection.execute(states.delete().where(states.c.source.in_([old, new])))
+            sources = self.metadata.tables["sources"]
+            connection.execute(sources.delete().where(sources.c.source == old))
+
     # ------------------------------------------------------------------ IDs
 
     def reserve_numbers(self, log: str, year: int, count: int, *, past: int = 0) -> int:
@@ -245,10 +307,13 @@ class Store:
 
     # ------------------------------------------------------------------ runs and changes
 
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, *, at: dt.datetime | None = None) -> int:
+        """A new sync run, started ``at`` (naive UTC: the command's clock) or now."""
         runs = self.metadata.tables["sync_runs"]
         with self._transaction() as connection:
-            result = connection.execute(runs.insert().values(source=source, started_at=utc_now(), status="running"))
+            result = connection.execute(
+                runs.insert().values(source=source, started_at=at or utc_now(), status="running")
+            )
             return int(result.inserted_primary_key[0])
 
     def finish_run(
@@ -300,10 +365,11 @@ class Store:
     # ------------------------------------------------------------------ locking
 
     @contextmanager
-    def source_lock(self, source: str) -> Iterator[None]:
-        """Only one sync of a source at a time; the second is told, not queued."""
-        key = int.from_bytes(hashlib.sha1(source.encode()).digest()[:8], "big", signed=True)
-        busy = StoreError(f"another sync of {source} is running; wait for it to finish and run sync again")
+    def source_lock(self, source: str, *, scope: str = "sync") -> Iterator[None]:
+        """Only one sync (or scheduled run: ``scope``) of a source at a time; the second is told, not queued."""
+        name = source if scope == "sync" else f"{scope}:{source}"  # a sync's key is the one it always had
+        key = int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
+        busy = SourceBusyError(f"another {scope} of {source} is running; wait for it to finish and run it again")
         if self.dialect == "postgresql":
             with self.engine.connect() as connection:
                 if not connection.execute(select(func.pg_try_advisory_lock(key))).scalar_one():
@@ -315,17 +381,60 @@ class Store:
                     connection.commit()
             return
         database = make_url(self.url).database
-        folder = Path(database).parent if database and database != ":memory:" else Path.cwd()
-        lock_path = folder / f".kakosheet-{key & 0xFFFFFFFF:08x}.lock"
-        with lock_path.open("a") as handle:
+        folder = Path(database).parent if database and database != ":memory:" else _runtime_dir()
+        with _file_lock(folder / f".kakosheet-{key & 0xFFFFFFFF:08x}.lock", busy):
+            yield
+
+
+@contextmanager
+def _file_lock(path: Path, busy: KakosheetError) -> Iterator[None]:
+    """An exclusive lock on a file that is removed when released.
+
+    The kernel drops the lock when its holder dies, so a file a killed run left behind is
+    simply taken over. The file is removed while still locked; whoever opened it meanwhile
+    finds, once it holds the lock, that the path no longer names its file, and starts over.
+    """
+    while True:
+        handle = path.open("a")
+        try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise busy from exc
             try:
+                current = path.stat()
+            except FileNotFoundError:
+                continue  # removed by the holder we waited for: lock a fresh file
+            if current.st_ino != os.fstat(handle.fileno()).st_ino:
+                continue
+            try:
                 yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                path.unlink(missing_ok=True)
+            return
+        finally:
+            handle.close()  # closing releases the lock
+
+
+def _runtime_dir() -> Path:
+    """Where locks of a store without a folder (in memory) go: the user's runtime folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
+    return folder
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    database = parsed.database
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and bool(database)
+        and database != ":memory:"
+        and not Path(str(database)).exists()
+    )
 
 
 def to_json(value: Any) -> str:
