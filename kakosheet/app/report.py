@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kakosheet.config import Config
-from kakosheet.errors import StoreError, UsageError
+from kakosheet.config import CONFIG_NAME, Config
+from kakosheet.errors import ConfigError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
@@ -97,13 +97,18 @@ def make_report(config: Config, options: ReportOptions) -> Report:
 
 def _built(config: Config, options: ReportOptions) -> tuple[Store, Report]:
     """The store (its engine still open) and the report built from it."""
+    if config.path is None and options.store_url is None:
+        raise ConfigError(
+            f"no {CONFIG_NAME} found in this folder or above; run `kakosheet report` in the team's folder, "
+            "or pass --config kakosheet.toml (or --store URL)"
+        )
     schemas = config.load_schemas()
     logs = options.logs or config.logs
     unknown = [name for name in logs if name not in config.logs]
     if unknown:
         raise UsageError(f"--logs: {unknown[0]!r} is not one of the team's logs ({', '.join(config.logs)})")
     facts = tuple(f for name in logs if (f := log_facts(schemas[name])) is not None)
-    store = Store(resolve_url(options.store_url or config.store, config.root), schemas)  # as sync opens it
+    store = Store(resolve_url(options.store_url or config.store, config.root), schemas, create=False)
     try:
         return store, _build(config, options, store, facts)
     except BaseException:
@@ -112,8 +117,8 @@ def _built(config: Config, options: ReportOptions) -> tuple[Store, Report]:
 
 
 def _build(config: Config, options: ReportOptions, store: Store, facts: tuple[LogFacts, ...]) -> Report:
-    if not store.has_tables():
-        raise StoreError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
+    if not store.exists or not store.has_tables():  # and a report creates no store
+        raise UsageError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
     store.prepare()  # an older store gets what reports read (amounts in minor units)
     zone = ZoneInfo(config.timezone)
     today = (options.now.astimezone(zone) if options.now else dt.datetime.now(zone)).date()

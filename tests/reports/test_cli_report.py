@@ -30,11 +30,14 @@ def test_the_weekly_report_as_json_and_its_mistakes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "'returns' is not one of the team's logs" in bad.stderr
 
 
-def test_a_report_before_any_sync_says_to_sync_first(tmp_path: Path) -> None:
+def test_a_report_before_any_sync_or_outside_a_team_says_so(tmp_path: Path) -> None:
     done = run_kakosheet("init", "team", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     done = run_kakosheet("report", "monthly", cwd=tmp_path / "team")
-    assert done.returncode == 3 and "run `kakosheet sync` first" in done.stderr
+    assert done.returncode == 2 and "run `kakosheet sync` first" in done.stderr
+    assert not (tmp_path / "team" / "kakosheet.db").exists()  # a report creates no store
+    done = run_kakosheet("report", "weekly", cwd=tmp_path)
+    assert done.returncode == 2 and "no kakosheet.toml found" in done.stderr
 
 
 def test_every_format_from_the_command_line(tmp_path: Path) -> None:
