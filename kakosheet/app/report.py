@@ -123,7 +123,7 @@ def _build(config: Config, options: ReportOptions, store: Store, facts: tuple[Lo
     zone = ZoneInfo(config.timezone)
     today = (options.now.astimezone(zone) if options.now else dt.datetime.now(zone)).date()
     period = parse_period(options.kind, options.period) if options.period else last_complete(options.kind, today)
-    source = _source_key(config, options.source) if options.source else None
+    source = _source_key(config, store, options.source) if options.source else None
     rates = load_rates(options.rates, config.base_currency) if options.rates else Rates(config.base_currency)
     request = ReportRequest(
         period=period,
@@ -155,8 +155,10 @@ def load_rates(path: Path, base: str) -> Rates:
     return parse_rates(base, rows, where=path.name)
 
 
-def _source_key(config: Config, source: str) -> str:
-    """The key the store files a source's cases under (what sync records)."""
+def _source_key(config: Config, store: Store, source: str) -> str:
+    """The identity the store files a source's cases under (what sync records): the one the
+    workbook carries, else the one last seen where it is, else its location."""
     from kakosheet.app.validate import open_configured_source  # reads the source's identity: only when asked
 
-    return open_configured_source(config, source).key
+    opened = open_configured_source(config, source)
+    return opened.identity or store.source_at(opened.location) or opened.location
