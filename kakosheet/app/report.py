@@ -21,6 +21,8 @@ from kakosheet.store.publications import changed_since, last_publication, record
 from kakosheet.store.reads import Reads
 from kakosheet.store.store import Store, resolve_url
 
+__all__ = ["PeriodKind", "ReportOptions", "ReportRun", "make_report", "run_report"]
+
 
 @dataclass(frozen=True)
 class ReportOptions:

@@ -52,9 +52,8 @@ def report(
       kakosheet report monthly --period 2026-11 --format md --out november.md
       kakosheet report weekly --rates rates.csv --format html --out week.html
     """
-    from kakosheet.app.report import ReportOptions, run_report
+    from kakosheet.app.report import PeriodKind, ReportOptions, run_report
     from kakosheet.errors import UsageError
-    from kakosheet.reports.periods import PeriodKind
 
     if output_format == "xlsx" and out is None:
         raise UsageError("--format xlsx writes a workbook: name it with --out report.xlsx")

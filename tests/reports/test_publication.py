@@ -52,3 +52,5 @@ def test_what_changed_since_the_report_was_published(tmp_path: Path, store_url: 
     assert (refunds.published, refunds.now, refunds.removed) == ("1", None, (o["R1"],))  # deleted from the sheet
     assert "reasons/refunds/Late Delivery/cases" not in changes
     assert check.note == f"{len(changes)} figures changed since this report was published"
+    md = run_report(config, options, "md").rendered
+    assert "Changed since publication" in md and "reasons/qc/Damaged/cost USD | 35.50 | 37.50" in md
