@@ -45,6 +45,10 @@ class CellContext:
     date_order: str | None = None  # "DMY", "MDY" or None: only unambiguous text dates
     date1904: bool = False
     today: dt.date = dt.date(2100, 1, 1)
+    timezone: dt.tzinfo = dt.UTC  # the team's: a text date with an offset is read as its local time here
+    # The source's decimal and grouping symbols, for amounts typed as text (a Google Sheet's
+    # locale: de_DE writes 1.500,25); None when the source does not say (a workbook file).
+    number_symbols: tuple[str, str] | None = None
 
 
 Result = tuple[Any, Problem | None]
@@ -59,6 +63,10 @@ _YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:\s+(\d{1,2}):(\d{
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _NAMED_MONTH_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d-%b-%y")
 _MONEY_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# 1,500 or 1.500 as text: one and a half, or fifteen hundred? Only a locale can tell.
+_EITHER_WAY = re.compile(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
+_SPACES = str.maketrans("", "", " \u00a0\u202f")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _URL_SEPARATORS = re.compile(r"[\s,;]+")
@@ -66,6 +74,9 @@ _ONE_URL = re.compile(r"^[^\s,;]*$")
 _URLS = re.compile(r"^https?://[^\s/$.?#][^\s,;]*(?:[\s,;]+https?://[^\s/$.?#][^\s,;]*)*$", re.IGNORECASE)
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0"}
+# Excel keeps 15 significant digits: a number this large was rounded, or is a typo.
+NUMBER_LIMIT = Decimal(10) ** 15
+QUOTE_LIMIT = 120  # characters of a value quoted in a message
 
 
 def is_blank(value: Any) -> bool:
@@ -85,6 +96,14 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     return str(value)
+
+
+def quoted(value: Any) -> str:
+    """A value quoted in a message, shortened visibly (…) so a huge cell does not swamp the message."""
+    text = value if isinstance(value, str) else display(value)
+    if len(text) > QUOTE_LIMIT:
+        text = text[: QUOTE_LIMIT - 1] + "…"
+    return repr(text)
 
 
 def _formula_problem(value: FormulaError) -> Result:
@@ -125,8 +144,8 @@ def normalize_code(value: Any, ctx: CellContext) -> Result:
     if isinstance(value, float) and abs(value) >= 1e15:
         return display(value), Problem(
             "digits-lost",
-            "this number has more than 15 digits, so Excel stored it rounded; format the column "
-            "as Text and type the number again",
+            "this number has more than 15 digits, so the spreadsheet stored it rounded (Excel and Google "
+            "Sheets keep 15); format the column as Text and type the number again",
         )
     return _as_text(value), None
 
@@ -141,7 +160,7 @@ def normalize_enum(value: Any, ctx: CellContext, *, choices: dict[str, str]) -> 
     canonical = choices.get(" ".join(text.split()).casefold())
     if canonical is None:
         shown = ", ".join(dict.fromkeys(choices.values()))
-        return text, Problem("not-in-list", f"{text!r} is not in the list; choose one of: {shown}")
+        return text, Problem("not-in-list", f"{quoted(text)} is not in the list; choose one of: {shown}")
     return canonical, None
 
 
@@ -180,7 +199,7 @@ def _parse_text_date(text: str, ctx: CellContext) -> dt.datetime | Problem:
             else:
                 return Problem(
                     "ambiguous-date",
-                    f"{text!r} could be day/month or month/day; type it as YYYY-MM-DD, or set "
+                    f"{quoted(text)} could be day/month or month/day; type it as YYYY-MM-DD, or set "
                     "date_order in kakosheet.toml",
                 )
         day, month = (first, second) if order == "DMY" else (second, first)
@@ -190,11 +209,11 @@ def _parse_text_date(text: str, ctx: CellContext) -> dt.datetime | Problem:
             return dt.datetime.strptime(text.replace(",", " ").replace("  ", " "), fmt)
         except ValueError:
             continue
-    return Problem("not-a-date", f"{text!r} is not a date; type it as YYYY-MM-DD (e.g. 2026-03-15)")
+    return Problem("not-a-date", f"{quoted(text)} is not a date; type it as YYYY-MM-DD (e.g. 2026-03-15)")
 
 
 def _no_such_date(text: str) -> Problem:
-    return Problem("not-a-date", f"{text!r} is not a day of the calendar; check the day and month")
+    return Problem("not-a-date", f"{quoted(text)} is not a day of the calendar; check the day and month")
 
 
 def _build_date(text: str, year: int, month: int, day: int, time: tuple[str | None, ...]) -> dt.datetime | Problem:
@@ -231,7 +250,13 @@ def normalize_datetime(value: Any, ctx: CellContext) -> Result:
     if isinstance(parsed, Problem):
         return display(value), parsed
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(ctx.timezone).replace(tzinfo=None)
+        except OverflowError:
+            return display(value), Problem(
+                "not-a-date",
+                f"{quoted(display(value))} falls outside the calendar in the team's time zone; check the year",
+            )
     return parsed, None
 
 
@@ -242,15 +267,20 @@ def normalize_date(value: Any, ctx: CellContext) -> Result:
     return parsed.date(), None
 
 
-def _to_decimal(value: Any) -> Decimal | None:
+def _to_decimal(value: Any, symbols: tuple[str, str] | None = None) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             return None
         return to_decimal(value)
-    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-    if not _MONEY_TEXT.match(text):
+    text = str(value).strip().translate(_SPACES)
+    if symbols is not None:  # the source's locale says which symbol is which
+        decimal, group = symbols
+        text = text.replace(group, "").replace(decimal, ".")
+        if not _PLAIN_NUMBER.match(text):
+            return None
+    elif not _MONEY_TEXT.match(text):
         return None
     try:
         return Decimal(text.replace(",", ""))
@@ -263,10 +293,22 @@ def normalize_number(value: Any, ctx: CellContext) -> Result:
         return _formula_problem(value)
     if is_blank(value):
         return _BLANK
-    number = _to_decimal(value)
+    if ctx.number_symbols is None and isinstance(value, str) and _EITHER_WAY.match(value.strip().translate(_SPACES)):
+        return display(value), Problem(
+            "ambiguous-number",
+            f"{quoted(value)} could be a number with a thousands separator or with decimals; type it "
+            "as a number (in a cell formatted as Number), or without the separator (1500, or 1.5)",
+        )
+    number = _to_decimal(value, ctx.number_symbols)
     if number is None:
         return display(value), Problem(
-            "not-a-number", f"{display(value)!r} is not a number; type digits with a dot for decimals (e.g. 12.50)"
+            "not-a-number", f"{quoted(value)} is not a number; type digits with a dot for decimals (e.g. 12.50)"
+        )
+    if abs(number) >= NUMBER_LIMIT:
+        return display(value), Problem(
+            "too-large",
+            f"{quoted(value)} has more than 15 digits before the decimal point, more than a spreadsheet keeps exactly; "
+            "check the number",
         )
     return number, None
 
@@ -276,7 +318,7 @@ def normalize_money(value: Any, ctx: CellContext) -> Result:
     if problem and problem.code == "not-a-number":
         problem = Problem(
             "not-an-amount",
-            f"{display(value)!r} is not an amount; type the number only (e.g. 12.50) and the "
+            f"{quoted(value)} is not an amount; type the number only (e.g. 12.50) and the "
             "currency code in the Currency column",
         )
     return number, problem
@@ -294,8 +336,12 @@ def normalize_integer(value: Any, ctx: CellContext) -> Result:
 def normalize_percent(value: Any, ctx: CellContext) -> Result:
     if isinstance(value, str) and value.strip().endswith("%"):
         number, problem = normalize_number(value.strip()[:-1], ctx)
+        if problem and problem.code != "not-a-number":
+            return value.strip(), problem
         if problem or number is None:
-            return value.strip(), Problem("not-a-percent", f"{value.strip()!r} is not a percentage (e.g. 12% or 0.12)")
+            return value.strip(), Problem(
+                "not-a-percent", f"{quoted(value.strip())} is not a percentage (e.g. 12% or 0.12)"
+            )
         return number / 100, None
     return normalize_number(value, ctx)
 
@@ -305,7 +351,7 @@ def normalize_email(value: Any, ctx: CellContext) -> Result:
     if problem or text is None:
         return text, problem
     if not _EMAIL.match(text):
-        return text, Problem("not-an-email", f"{text!r} is not an email address (e.g. ana@example.com)")
+        return text, Problem("not-an-email", f"{quoted(text)} is not an email address (e.g. ana@example.com)")
     return text, None
 
 
@@ -319,7 +365,7 @@ def normalize_urls(value: Any, ctx: CellContext) -> Result:
     bad = [link for link in links if not _URL.match(link)]
     if bad:
         return text, Problem(
-            "not-a-link", f"{bad[0]!r} is not a link; give full links starting with https://, separated by spaces"
+            "not-a-link", f"{quoted(bad[0])} is not a link; give full links starting with https://, separated by spaces"
         )
     return "\n".join(links), None
 
@@ -330,7 +376,7 @@ def _code_in(value: Any, ctx: CellContext, codes: frozenset[str], what: str, exa
         return text, problem
     code = text.upper()
     if code not in codes:
-        return text, Problem(f"not-a-{what}", f"{text!r} is not an ISO {what} code (e.g. {example})")
+        return text, Problem(f"not-a-{what}", f"{quoted(text)} is not an ISO {what} code (e.g. {example})")
     return code, None
 
 
@@ -354,7 +400,7 @@ def normalize_bool(value: Any, ctx: CellContext) -> Result:
         return True, None
     if text in _FALSE:
         return False, None
-    return display(value), Problem("not-yes-no", f"{display(value)!r} should be TRUE or FALSE")
+    return display(value), Problem("not-yes-no", f"{quoted(value)} should be TRUE or FALSE")
 
 
 # Types whose text values are valid exactly when they match a pattern that cannot span

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from kakosheet.core.case_ids import ID_MAX_LENGTH
 from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.store.minor import minor_column, money_fields
 
@@ -82,20 +83,20 @@ def stored_fields(schema: LogSchema) -> list[str]:
 
 def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     """The current version of every case of one log."""
-    columns = [Column("case_id", String(64), primary_key=True)]
+    columns: list[Column[Any]] = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
     for field in stored_fields(schema):
         columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
     columns += [
         Column("_source", String(512), nullable=False),
-        Column("_version", Integer, nullable=False),
+        Column("_version", Integer(), nullable=False),
         Column("_fingerprint", String(40), nullable=False),
         Column("_match", String(16), nullable=True),  # the match print (core/plan.py); None in older stores
-        Column("_incomplete", Boolean, nullable=False),
+        Column("_incomplete", Boolean(), nullable=False),
         Column("_issues", JSON, nullable=True),  # short notes of what is wrong
         Column("_notes_digest", String(16), nullable=False, server_default=""),  # to tell if the notes changed
         Column("_raw", JSON, nullable=True),  # cells whose text did not fit the column's type
-        Column("_missing_since", Integer, nullable=True),  # the sync run that no longer found the row
-        Column("_updated_run", Integer, nullable=False),
+        Column("_missing_since", Integer(), nullable=True),  # the sync run that no longer found the row
+        Column("_updated_run", Integer(), nullable=False),
     ]
     # Each amount in integer minor units of the row's currency, for exact sums (store/minor.py).
     columns += [Column(minor_column(f), BigInteger, nullable=True) for f in money_fields(schema)]
@@ -116,7 +117,7 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("log", String(64), nullable=False),
-        Column("case_id", String(64), nullable=False),
+        Column("case_id", String(ID_MAX_LENGTH), nullable=False),
         Column("version", Integer, nullable=False),
         Column("run_id", Integer, nullable=False),
         Column("source", String(512), nullable=False),
