@@ -161,19 +161,19 @@ def _reasons(context: _Context) -> m.ReasonsSection:
             entry = together.setdefault(reason, (set(), set(), {}, {}))
             entry[0].update(ids)
             entry[1].update(prior)
-            for source, target in ((cost_now.get(reason, {}), entry[2]), (cost_before.get(reason, {}), entry[3])):
-                for currency, (minor, cases) in source.items():
-                    was, seen = target.get(currency, (0, set()))
-                    target[currency] = (was + minor, seen | cases)
+            for costs_of, into in ((cost_now.get(reason, {}), entry[2]), (cost_before.get(reason, {}), entry[3])):
+                for currency, (minor, behind) in costs_of.items():
+                    was, seen = into.get(currency, (0, set()))
+                    into[currency] = (was + minor, seen | behind)
     total = sum(len(entry[0]) for entry in together.values())
     for reason in sorted(together, key=lambda r: (-len(together[r][0]), str(r))):
-        ids, prior, cost, cost_before_all = together[reason]
+        all_ids, all_prior, cost, cost_before_all = together[reason]
         rows.append(
             m.ReasonRow(
                 "all",
                 reason,
-                m.figure(tuple(sorted(ids)), tuple(sorted(prior))),
-                _share(len(ids), total),
+                m.figure(tuple(sorted(all_ids)), tuple(sorted(all_prior))),
+                _share(len(all_ids), total),
                 _money_lines(cost, cost_before_all),
             )
         )
@@ -206,9 +206,9 @@ def _costs(context: _Context) -> m.CostSection:
                     m.CostLine(COST_CATEGORIES.get(name, name), facts.log, line)
                 )
             for target, totals in ((net_now, this), (net_before, prior)):
-                for currency, (minor, ids) in totals.items():
+                for currency, (minor, behind) in totals.items():
                     was, seen = target.get(currency, (0, set()))
-                    target[currency] = (was + sign * minor, seen | ids)
+                    target[currency] = (was + sign * minor, seen | behind)
     nets = {line.currency: line for line in _money_lines(net_now, net_before)}
     currencies = tuple(
         m.CurrencyCost(currency, tuple(per_currency.get(currency, ())), nets[currency]) for currency in sorted(nets)

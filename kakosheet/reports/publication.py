@@ -50,8 +50,9 @@ def figures(report: m.Report) -> dict[str, Recorded]:
     for party in report.parties.rows:
         put(f"parties/{party.kind}/{party.party}/cases", party.figure.count, party.figure.case_ids)
     for cost in report.costs.currencies:
-        for line in cost.lines:
-            put(f"costs/{cost.currency}/{line.log}/{line.category}", line.money.amount, line.money.case_ids)
+        for cost_line in cost.lines:
+            money = cost_line.money
+            put(f"costs/{cost.currency}/{cost_line.log}/{cost_line.category}", money.amount, money.case_ids)
         put(f"costs/{cost.currency}/net", cost.net.amount, cost.net.case_ids)
     for refund in report.refunds.rows:
         for label, value in (("gross", refund.gross), ("fees", refund.fee_adjustments), ("net", refund.net_deduction)):

@@ -33,7 +33,9 @@ def record_publication(
                 kind=kind, period=period, scope=scope, published_at=utc_now(), format=output_format, figures=figures
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def last_publication(store: Store, *, kind: str, period: str, scope: str) -> Publication | None:
