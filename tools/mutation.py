@@ -44,6 +44,7 @@ HABITS = "tests/app/test_team_habits.py"
 INVARIANTS = "tests/app/test_invariants.py"
 WRITEBACK = "tests/sources/test_writeback.py"
 GSHEET = "tests/gsheet"
+GSHEET_INVARIANTS = "tests/gsheet/test_gsheet_invariants.py"
 CLI = "tests/test_cli.py"
 CELLS = "tests/core/test_cells.py"
 
@@ -393,8 +394,8 @@ MUTANTS: list[Mutant] = [
         "kakosheet/sources/gsheet_client.py",
         '        body = {"valueInputOption": "RAW", "data": data}',
         '        body = {"valueInputOption": "USER_ENTERED", "data": data}',
-        "RAW replaced by USER_ENTERED in the Google Sheets write: a note starting with = is evaluated",
-        (GSHEET, INVARIANTS),
+        "RAW replaced by USER_ENTERED in the Google Sheets write: what kakosheet writes is parsed as typed",
+        (GSHEET_INVARIANTS, GSHEET),
     ),
     Mutant(
         "M39",
