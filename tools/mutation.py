@@ -195,7 +195,7 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "M15",
         "kakosheet/store/changes.py",
-        "            changes = _diff(old, values, present) | _raw_changes(old.get(\"_raw\") or {}, case.raw, present)",
+        '            changes = _diff(old, values, present) | _raw_changes(old.get("_raw") or {}, case.raw, present)',
         "            changes = _diff(old, values, present)",
         "a change only in a cell kept as typed (text that did not fit its type) is not versioned",
         (INVARIANTS,),
@@ -330,8 +330,7 @@ MUTANTS: list[Mutant] = [
         "kakosheet/app/identity.py",
         "    if known is not None and known.startswith(WORKBOOK):",
         "    if False:",
-        "a workbook that lost its identity (a copy from before its first sync saved over it) "
-        "becomes a new source",
+        "a workbook that lost its identity (a copy from before its first sync saved over it) becomes a new source",
         (IDENTITY, INVARIANTS, HABITS),
     ),
     # ------------------------------------------------------------------ core/derived.py
@@ -380,12 +379,10 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "M37",
         "kakosheet/sources/xlsx_writeback.py",
-        "        + b' t=\"inlineStr\"><is><t xml:space=\"preserve\">'\n        + _xml_text(str(value)).encode(\"utf-8\")\n"
-        "        + b\"</t></is></c>\"",
-        "        + (b'><f>' + _xml_text(str(value)[1:]).encode() + b'</f></c>' if str(value).startswith('=') else "
-        "b' t=\"inlineStr\"><is><t xml:space=\"preserve\">' + _xml_text(str(value)).encode(\"utf-8\") + "
-        "b\"</t></is></c>\")",
-        "text written back starting with = becomes a formula (formula injection)",
+        '                cells.append(f\'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>\')',
+        "                cells.append(f'<c r=\"{ref}\"><f>{text[1:]}</f></c>' if text.startswith('=') else "
+        'f\'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>\')',
+        "a value shown on the Issues tab that starts with = is written as a formula (formula injection)",
         (INVARIANTS, WRITEBACK),
     ),
     # ------------------------------------------------------------------ Google Sheets write-back
@@ -600,10 +597,7 @@ def main() -> int:
     for o in stale:
         print(f"stale: {o.mutant.id} {o.mutant.file}: {o.detail}")
     score = 100 * len(caught) / len(counted) if counted else 0.0
-    print(
-        f"caught {len(caught)} of {len(counted)} mutants ({score:.0f}%); "
-        f"{len(stale)} stale, {len(errors)} not run"
-    )
+    print(f"caught {len(caught)} of {len(counted)} mutants ({score:.0f}%); {len(stale)} stale, {len(errors)} not run")
     return 0 if not errors else 2
 
 

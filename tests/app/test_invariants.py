@@ -336,7 +336,8 @@ def test_a_workbook_in_the_1904_date_system_reads_its_dates(team: Config, store:
     from tests.helpers import qc_tab, write_workbook
 
     path = write_workbook(
-        tmp_path / "mac.xlsx", {"QC Log": qc_tab([qc_row(Date_Identified=dt.datetime(2026, 3, 2, 10, 30))])},
+        tmp_path / "mac.xlsx",
+        {"QC Log": qc_tab([qc_row(Date_Identified=dt.datetime(2026, 3, 2, 10, 30))])},
         date1904=True,
     )
     sync(team, store, source=str(path))

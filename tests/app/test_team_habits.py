@@ -251,8 +251,10 @@ class TeamHabits(RuleBasedStateMachine):
             rows = connection.execute(
                 select(table.c.case_id, table.c.original_order_id, table.c.description, table.c._missing_since)
             ).all()
-        return {r.case_id: {"token": r.original_order_id, "description": r.description, "missing": r._missing_since}
-                for r in rows}
+        return {
+            r.case_id: {"token": r.original_order_id, "description": r.description, "missing": r._missing_since}
+            for r in rows
+        }
 
     @invariant()
     def every_case_once_under_its_first_id_and_nothing_lost(self) -> None:

@@ -17,7 +17,9 @@ ID = QC_LABELS.index("Case ID")
 def test_an_id_that_looks_like_a_number_is_written_as_text(google_sheet: GoogleSheet, team: Config) -> None:
     """A team whose case numbers are digits only: 20260001 typed by the Sheets UI would become a number."""
     schema = team.schemas_dir / "qc.yaml"
-    schema.write_text(schema.read_text().replace('template: "QC-{year}-{number:04d}"', 'template: "{year}{number:04d}"'))
+    schema.write_text(
+        schema.read_text().replace('template: "QC-{year}-{number:04d}"', 'template: "{year}{number:04d}"')
+    )
     team = load_config(team.path)
     google_sheet.create({"QC Log": qc_tab([qc_row(Description="first"), qc_row(Description="second")])})
 
