@@ -332,7 +332,7 @@ MUTANTS: list[Mutant] = [
         "    if known is not None and known.startswith(WORKBOOK):",
         "    if False:",
         "a workbook that lost its identity (a copy from before its first sync saved over it) becomes a new source",
-        (IDENTITY, INVARIANTS, HABITS),
+        (DERIVED, IDENTITY, INVARIANTS, HABITS),
     ),
     # ------------------------------------------------------------------ core/derived.py
     Mutant(
