@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kakosheet.app.progress import SILENT, Progress
+from kakosheet.app.report import ReportOptions, run_report
 from kakosheet.app.samples import make_cases, make_closure_mistakes, make_world, reference_rows
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import SyncResult, sync_source
 from kakosheet.app.validate import validate_source
 from kakosheet.config import load_config
 from kakosheet.core.issues import Report
+from kakosheet.reports.periods import PeriodKind
 from kakosheet.sources.xlsx_template import fill_master_workbook
 
 # How the sample cases are shared out between the logs.
@@ -28,6 +30,7 @@ class DemoResult:
     workbook: Path
     report: Report
     sync: SyncResult
+    weekly: Path  # last week's manager report, as one HTML file
 
 
 def default_folder() -> Path:
@@ -42,7 +45,9 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7, progress: Progres
     config = load_config(init.config)
     schemas = config.load_schemas()
     rng = random.Random(seed)
-    world = make_world(rng, today=config.today())
+    # Orders grow with the cases (about three per case, as a shop's after-sales rate goes), so a big
+    # demo's refunds spread over many orders instead of piling up past what one order paid.
+    world = make_world(rng, today=config.today(), orders=max(600, 3 * cases))
     rows = {
         log: make_cases(rng, world, log, max(1, round(cases * share)), bad_share=BAD_SHARE)
         for log, share in SHARES.items()
@@ -54,4 +59,7 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7, progress: Progres
     for stale in folder.glob("kakosheet.db*"):  # a demo run starts from an empty store (and its WAL)
         stale.unlink()
     synced = sync_source(config, progress=progress)
-    return DemoResult(config=init.config, workbook=init.workbook, report=report, sync=synced)
+    progress.stage("writing the weekly report")
+    weekly = folder / "weekly-report.html"
+    run_report(config, ReportOptions(kind=PeriodKind.WEEKLY), "html", out=weekly)
+    return DemoResult(config=init.config, workbook=init.workbook, report=report, sync=synced, weekly=weekly)

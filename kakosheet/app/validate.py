@@ -90,7 +90,11 @@ def read_and_validate(
     the store holds for it, which are its cases' own whatever the ID format says now)."""
     today = today or config.today()
     ctx = CellContext(
-        date_order=config.date_order, date1904=opened.date1904, today=today, timezone=ZoneInfo(config.timezone)
+        date_order=config.date_order,
+        date1904=opened.date1904,
+        today=today,
+        timezone=ZoneInfo(config.timezone),
+        number_symbols=opened.number_symbols,
     )
     progress.stage(f"reading {opened.name}")
     read = read_source(opened, schemas, config.logs, ctx, config.archives)

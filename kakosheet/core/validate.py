@@ -236,8 +236,8 @@ def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, st
         if not isinstance(key, IdProblem):
             key_index[i] = numbered.setdefault(key, len(numbered))
     row_keys = key_index[typed.codes]
-    for key in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
-        rows = np.flatnonzero(row_keys == key)
+    for number in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
+        rows = np.flatnonzero(row_keys == number)
         first = int(rows[0])
         first_value = typed.values[typed.codes[first]]
         for index in rows[1:]:

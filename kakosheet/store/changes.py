@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, update
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
 from kakosheet.store.created import store_created
+from kakosheet.store.minor import minor_values, money_fields
 from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
 
@@ -41,6 +42,7 @@ def apply_log_plan(
     table = store.table(schema.name)
     history = store.metadata.tables["case_history"]
     fields = stored_fields(schema)
+    amounts = money_fields(schema)
     now = recorded_at or utc_now()
     written = 0
     events: list[dict[str, Any]] = []
@@ -92,6 +94,8 @@ def apply_log_plan(
                     "key": case_id,
                     **{f: values.get(f) for f in present},
                     **_meta(case, raw, source, run_id, version=version),
+                    # of the amounts as stored: a column gone from the sheet keeps its stored amount
+                    **minor_values(old | {f: values.get(f) for f in present}, amounts),
                 }
             )
             if changes or was_missing:

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Table
 
 from kakosheet.core.plan import RowCase, notes_digest
 from kakosheet.store.bulk import BulkInsert
+from kakosheet.store.minor import CURRENCY_FIELD, minor_column, to_minor
 from kakosheet.store.store import CHUNK, to_json
 
 META_COLUMNS = (
@@ -69,34 +70,43 @@ def store_created(
     first = creations[0][1].source
     by_table: dict[int, Sequence[tuple[str, RowCase]]] = {id(first): creations}
     if not all(case.source is first for _, case in creations):  # rows of archive tabs too
-        by_table = {}
+        grouped: dict[int, list[tuple[str, RowCase]]] = {}
         for case_id, case in creations:
-            by_table.setdefault(id(case.source), []).append((case_id, case))  # type: ignore[union-attr]
+            grouped.setdefault(id(case.source), []).append((case_id, case))
+        by_table = dict(grouped)
     fields = [c.name for c in table.columns if c.name != "case_id" and not c.name.startswith("_")]
+    minor = [c.name.removeprefix("_minor_") for c in table.columns if c.name.startswith("_minor_")]
     history_insert = BulkInsert(connection, history, HISTORY_COLUMNS)
     written = 0
     for group in by_table.values():
         present = [f for f in fields if f in group[0][1].source.columns]
-        cases_insert = BulkInsert(connection, table, ["case_id", *present, *META_COLUMNS])
-        written += _store_group(cases_insert, history_insert, group, present, run)
+        amounts = [f for f in minor if f in present] if CURRENCY_FIELD in present else []
+        minor_columns = [minor_column(f) for f in amounts]
+        cases_insert = BulkInsert(connection, table, ["case_id", *present, *META_COLUMNS, *minor_columns])
+        written += _store_group(cases_insert, history_insert, group, present, run, amounts)
     return written
 
 
 class _GroupColumns:
     """The converted columns of the created rows of one table, sliced per chunk."""
 
-    def __init__(self, insert: BulkInsert, group: Sequence[tuple[str, RowCase]], fields: list[str]) -> None:
+    def __init__(
+        self, insert: BulkInsert, group: Sequence[tuple[str, RowCase]], fields: list[str], amounts: list[str]
+    ) -> None:
         rows = group[0][1].source
         indexes = np.fromiter((case.index for _, case in group), dtype=np.int64, count=len(group))
         self.values: list[tuple[np.ndarray, np.ndarray]] = []  # per field: converted distinct, row codes
         self.events: list[tuple[np.ndarray, np.ndarray]] = []  # per field: JSON fragment per distinct, row codes
         self.typed: list[tuple[str, np.ndarray, np.ndarray]] = []  # fields with cells that did not fit
         typed_events = []
+        kept: dict[str, tuple[list[Any], np.ndarray]] = {}  # the distinct values and codes minor units need
         for name in fields:
             column = rows.stored_column(name)
             blank = len(column.distinct) - 1  # the blank cell's value comes last; its code is -1
             codes = column.codes[indexes]
             codes = np.where(codes < 0, blank, codes)
+            if name in amounts or (amounts and name == CURRENCY_FIELD):
+                kept[name] = (column.distinct, codes)
             used = np.flatnonzero(np.bincount(codes, minlength=blank + 1))  # np.unique, without sorting
             used_codes = used.tolist()  # Python ints: indexing a list with numpy integers is slow
             self.values.append((_spread(used, insert.convert(name, [column.distinct[i] for i in used_codes])), codes))
@@ -111,9 +121,13 @@ class _GroupColumns:
         # Cells as typed come after the values in an event, by field name (as _raw_changes orders them).
         self.events += [(fragments, codes) for _, fragments, codes in sorted(typed_events, key=lambda t: t[0])]
         self.events = [(_separated(fragments), codes) for fragments, codes in self.events]
+        self.minor = [_minor_column(insert, name, kept[name], kept[CURRENCY_FIELD]) for name in amounts]
 
     def values_of(self, start: int, end: int) -> list[list[Any]]:
         return [distinct[codes[start:end]].tolist() for distinct, codes in self.values]
+
+    def minor_of(self, start: int, end: int) -> list[list[Any]]:
+        return [converted[codes[start:end]].tolist() for converted, codes in self.minor]
 
     def events_of(self, start: int, end: int) -> list[str]:
         parts = [fragments[codes[start:end]].tolist() for fragments, codes in self.events]
@@ -139,8 +153,9 @@ def _store_group(
     group: Sequence[tuple[str, RowCase]],
     fields: list[str],
     run: _Run,
+    amounts: list[str],
 ) -> int:
-    columns = _GroupColumns(cases_insert, group, fields)
+    columns = _GroupColumns(cases_insert, group, fields, amounts)
     constant = {
         name: cases_insert.convert(name, [value])[0]
         for name, value in (
@@ -173,6 +188,7 @@ def _store_group(
                 raw,
                 repeat(constant["_missing_since"]),
                 repeat(constant["_updated_run"]),
+                *columns.minor_of(start, end),
             )
         )
         written += cases_insert.execute(rows)
@@ -211,6 +227,23 @@ class _NotesColumns:
         """The three columns of each row; a complete row without notes (most of them) costs no call."""
         clean = self.of((), False)
         return [self.of(case.notes, case.incomplete) if case.notes or case.incomplete else clean for case in cases]
+
+
+def _minor_column(
+    insert: BulkInsert,
+    name: str,
+    amount: tuple[list[Any], np.ndarray],
+    currency: tuple[list[Any], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The minor units of an amount column, converted once per distinct (amount, currency) pair:
+    the converted values by pair code, and each row's pair code."""
+    (amounts, amount_codes), (currencies, currency_codes) = amount, currency
+    pairs = amount_codes.astype(np.int64) * len(currencies) + currency_codes
+    used, codes = np.unique(pairs, return_inverse=True)
+    values = [to_minor(amounts[p // len(currencies)], currencies[p % len(currencies)]) for p in used.tolist()]
+    converted = np.empty(len(values), dtype=object)
+    converted[:] = insert.convert(minor_column(name), values)
+    return converted, codes
 
 
 def _separated(fragments: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,10 +26,13 @@ from sqlalchemy.schema import CreateColumn
 
 from kakosheet.core.case_ids import IdProblem
 from kakosheet.core.derived import derived_fields
-from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import KakosheetError, SourceBusyError, StoreError, UsageError
+from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.tables import build_metadata, case_table_name
+
+if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never plans, does without it
+    from kakosheet.core.plan import StoredState
 
 CHUNK = 5000
 PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
@@ -133,6 +136,12 @@ class Store:
                         column_sql = CreateColumn(column).compile(dialect=connection.dialect)
                         connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {column_sql}'))
                         added.append(f"{table.name}.{column.name}")
+            for schema in self.schemas.case_logs:  # an older store: its amounts in minor units, once
+                table = self.table(schema.name)
+                new = {name.split(".", 1)[1] for name in added if name.startswith(f"{table.name}.")}
+                fill_minor_units(connection, table, schema, new)
+                for index in table.indexes:  # an index added since the table was made
+                    index.create(connection, checkfirst=True)
         return added
 
     def has_tables(self) -> bool:
@@ -151,6 +160,8 @@ class Store:
     def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
         """The planner's view of a source's cases: prints, notes, the status when the log has
         transition rules, and the values of its derived columns."""
+        from kakosheet.core.plan import StoredState
+
         table = self.table(log)
         schema = self.schemas[log]
         transitions = schema.transitions
@@ -333,7 +344,9 @@ class Store:
             result = connection.execute(
                 runs.insert().values(source=source, started_at=at or utc_now(), status="running")
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(
         self, run_id: int, status: str, counts: Mapping[str, Any], connection: Connection | None = None

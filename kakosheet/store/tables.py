@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeEngine
 
 from kakosheet.core.case_ids import ID_MAX_LENGTH
 from kakosheet.core.schema import LogSchema, SchemaSet
+from kakosheet.store.minor import minor_column, money_fields
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -82,23 +83,29 @@ def stored_fields(schema: LogSchema) -> list[str]:
 
 def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     """The current version of every case of one log."""
-    columns = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
+    columns: list[Column[Any]] = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
     for field in stored_fields(schema):
         columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
     columns += [
         Column("_source", String(512), nullable=False),
-        Column("_version", Integer, nullable=False),
+        Column("_version", Integer(), nullable=False),
         Column("_fingerprint", String(40), nullable=False),
         Column("_match", String(16), nullable=True),  # the match print (core/plan.py); None in older stores
-        Column("_incomplete", Boolean, nullable=False),
+        Column("_incomplete", Boolean(), nullable=False),
         Column("_issues", JSON, nullable=True),  # short notes of what is wrong
         Column("_notes_digest", String(16), nullable=False, server_default=""),  # to tell if the notes changed
         Column("_raw", JSON, nullable=True),  # cells whose text did not fit the column's type
-        Column("_missing_since", Integer, nullable=True),  # the sync run that no longer found the row
-        Column("_updated_run", Integer, nullable=False),
+        Column("_missing_since", Integer(), nullable=True),  # the sync run that no longer found the row
+        Column("_updated_run", Integer(), nullable=False),
     ]
+    # Each amount in integer minor units of the row's currency, for exact sums (store/minor.py).
+    columns += [Column(minor_column(f), BigInteger, nullable=True) for f in money_fields(schema)]
     name = case_table_name(schema.name)
-    return Table(name, metadata, *columns, Index(f"ix_{name}_source", "_source"))
+    # No index on _missing_since: nearly all of it is NULL, and SQLite would pick it over the date's.
+    indexes = [Index(f"ix_{name}_source", "_source")]
+    if schema.id and schema.id.year_from:  # the case's own date: reports read one period at a time
+        indexes.append(Index(f"ix_{name}_date", schema.id.year_from))
+    return Table(name, metadata, *columns, *indexes)
 
 
 def build_metadata(schemas: SchemaSet) -> MetaData:
@@ -142,6 +149,18 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         Column("source", String(512), primary_key=True),  # the identity its cases are filed under
         Column("location", Text, nullable=False),  # where it was last seen (a path, a sheet)
         Column("seen_at", DateTime, nullable=False),
+    )
+    Table(
+        "report_publications",  # the figures of each report written, to tell what changed since
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("kind", String(16), nullable=False),
+        Column("period", String(16), nullable=False),
+        Column("scope", String(1024), nullable=False),
+        Column("published_at", DateTime, nullable=False),
+        Column("format", String(16), nullable=False),
+        Column("figures", JSON, nullable=False),
+        Index("ix_report_publications_period", "kind", "period"),
     )
     Table(
         "source_states",  # each source as its last completed sync left it

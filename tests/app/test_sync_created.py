@@ -20,12 +20,14 @@ from kakosheet.core.plan import RowCase, notes_digest, row_cases
 from kakosheet.sources import open_source
 from kakosheet.sources.xlsx_template import fill_master_workbook
 from kakosheet.store.created import store_created
+from kakosheet.store.minor import minor_values
 from kakosheet.store.store import Store, to_json
 from kakosheet.store.tables import stored_fields
 
 NOW = dt.datetime(2026, 6, 30, 9, 0)
 RUN_ID = 7
 SOURCE = "/teams/qc/master.xlsx"
+MONEY = ["replacement_cost", "shipping_cost", "penalty", "recovered_amount"]
 
 # Per field, values that normalize, that do not fit the type, that are blank, and repeats.
 CELLS: dict[str, list[Any]] = {
@@ -64,6 +66,7 @@ def reference_row(case_id: str, case: RowCase, fields: list[str]) -> dict[str, A
         "_raw": dict(case.raw) or None,
         "_missing_since": None,
         "_updated_run": RUN_ID,
+        **minor_values(case.values, MONEY),
     }
 
 

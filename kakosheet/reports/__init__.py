@@ -1,0 +1,1 @@
+"""Manager reports from the store: sections computed into typed records, then rendered."""

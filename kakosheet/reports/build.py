@@ -1,0 +1,480 @@
+"""Building a report: each section computed from grouped reads of the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from kakosheet.reports import model as m
+from kakosheet.reports.logs import COST_CATEGORIES, LogFacts
+from kakosheet.reports.money import Rates, amount_of
+from kakosheet.reports.parties import parties_section, worsened_parties
+from kakosheet.reports.periods import Period, PeriodKind
+from kakosheet.store.minor import minor_column
+from kakosheet.store.reads import AgeOf, Between, Bucket, Flag, Group, In, PeriodOf, Reads, Scope, Span
+
+AGE_EDGES = (3, 8, 15, 31)
+AGE_LABELS = ("0-2 days", "3-7 days", "8-14 days", "15-30 days", "> 30 days")
+TREND_PERIODS = 12
+REPEAT_MIN = 3
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to report on: the period, the logs, where from, and the money settings."""
+
+    period: Period
+    logs: tuple[LogFacts, ...]
+    rates: Rates
+    timezone: str
+    source: str | None = None
+    orders: Mapping[str, int] | None = None  # party -> orders in the period, when order data is known
+    rates_given: bool = False
+
+
+class _Context:
+    def __init__(self, reads: Reads, request: ReportRequest) -> None:
+        self.reads = reads
+        self.request = request
+        self.period = request.period
+        self.previous = request.period.previous()
+
+    def scope(self, facts: LogFacts, period: Period | None, *more: Any) -> Scope:
+        conditions = list(more)
+        if period is not None:
+            conditions.insert(0, Between(facts.date_field, period.start, period.end))
+        return Scope(facts.log, tuple(conditions), source=self.request.source)
+
+    def groups(
+        self, facts: LogFacts, period: Period | None, by: Sequence[Any], *more: Any, money: Sequence[str] = ()
+    ) -> list[Group]:
+        return self.reads.groups(self.scope(facts, period, *more), by, money=money)
+
+
+def build_report(reads: Reads, request: ReportRequest) -> m.Report:
+    """The whole report for one period."""
+    context = _Context(reads, request)
+    period = request.period
+    return m.Report(
+        kind=period.kind.value,
+        period=period.label,
+        start=period.start,
+        end=period.last_day,
+        previous=context.previous.label,
+        timezone=request.timezone,
+        base_currency=request.rates.base,
+        source=request.source,
+        logs=tuple(f.log for f in request.logs),
+        reasons=_reasons(context),
+        parties=parties_section(context.reads, request, context.previous),
+        costs=_costs(context),
+        refunds=_refunds(context),
+        pipeline=_pipeline(context),
+        trend=_trend(context),
+        repeats=_repeats(context),
+        quality=_quality(context),
+        placeholders=(
+            m.Placeholder("SLA", "no stage deadlines yet: the SLA issue fills this section"),
+            m.Placeholder("responsibility", "no stage deadlines yet: the responsibility rules fill this section"),
+        ),
+        cases=_cases(context),
+    )
+
+
+# ---------------------------------------------------------------------- money helpers
+
+
+def _net_by_currency(groups: Sequence[Group], facts: LogFacts, currency_at: int) -> dict[str, tuple[int, set[str]]]:
+    """Costs minus recoveries of groups keyed with a currency, per currency, with their cases."""
+    totals: dict[str, tuple[int, set[str]]] = {}
+    for group in groups:
+        currency = group.keys[currency_at]
+        if currency is None:
+            continue
+        net = sum(group.minor.get(f, 0) for f in facts.costs) - sum(group.minor.get(f, 0) for f in facts.recovered)
+        minor, ids = totals.get(currency, (0, set()))
+        summed = {i for f in (*facts.costs, *facts.recovered) for i in group.summed.get(f, ())}
+        totals[currency] = (minor + net, ids | summed)
+    return totals
+
+
+def _money_lines(
+    now: Mapping[str, tuple[int, set[str]]], before: Mapping[str, tuple[int, set[str]]]
+) -> tuple[m.MoneyLine, ...]:
+    lines = []
+    for currency in sorted(set(now) | set(before)):
+        minor, ids = now.get(currency, (0, set()))
+        previous = before.get(currency, (0, set()))[0]
+        amount, prior = amount_of(minor, currency), amount_of(previous, currency)
+        lines.append(m.MoneyLine(currency, amount, prior, amount - prior, tuple(sorted(ids))))
+    return tuple(lines)
+
+
+def _money_fields(facts: LogFacts) -> tuple[str, ...]:
+    return (*facts.costs, *facts.recovered)
+
+
+# ---------------------------------------------------------------------- 1 reasons
+
+
+def _share(count: int, total: int) -> Decimal:
+    if total == 0:
+        return Decimal("0.000")
+    return (Decimal(count) / Decimal(total)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+
+def _reasons(context: _Context) -> m.ReasonsSection:
+    rows: list[m.ReasonRow] = []
+    together: dict[
+        str | None, tuple[set[str], set[str], dict[str, tuple[int, set[str]]], dict[str, tuple[int, set[str]]]]
+    ] = {}
+    money_logs = []
+    for facts in context.request.logs:
+        by = [facts.reason_field]
+        now = {g.keys[0]: g for g in context.groups(facts, context.period, by)}
+        before = {g.keys[0]: g for g in context.groups(facts, context.previous, by)}
+        money = _money_fields(facts)
+        cost_now: dict[str | None, dict[str, tuple[int, set[str]]]] = {}
+        cost_before: dict[str | None, dict[str, tuple[int, set[str]]]] = {}
+        if money and "currency" in facts.fields:
+            money_logs.append(facts.log)
+            for target, period in ((cost_now, context.period), (cost_before, context.previous)):
+                groups = context.groups(facts, period, [facts.reason_field, "currency"], money=money)
+                for reason in {g.keys[0] for g in groups}:
+                    target[reason] = _net_by_currency([g for g in groups if g.keys[0] == reason], facts, 1)
+        total = sum(g.count for g in now.values())
+        for reason in sorted(set(now) | set(before), key=lambda r: (-(now[r].count if r in now else 0), str(r))):
+            ids = now[reason].case_ids if reason in now else ()
+            prior = before[reason].case_ids if reason in before else ()
+            rows.append(
+                m.ReasonRow(
+                    facts.log,
+                    reason,
+                    m.figure(ids, prior),
+                    _share(len(ids), total),
+                    _money_lines(cost_now.get(reason, {}), cost_before.get(reason, {})),
+                )
+            )
+            entry = together.setdefault(reason, (set(), set(), {}, {}))
+            entry[0].update(ids)
+            entry[1].update(prior)
+            for costs_of, into in ((cost_now.get(reason, {}), entry[2]), (cost_before.get(reason, {}), entry[3])):
+                for currency, (minor, behind) in costs_of.items():
+                    was, seen = into.get(currency, (0, set()))
+                    into[currency] = (was + minor, seen | behind)
+    total = sum(len(entry[0]) for entry in together.values())
+    for reason in sorted(together, key=lambda r: (-len(together[r][0]), str(r))):
+        all_ids, all_prior, cost, cost_before_all = together[reason]
+        rows.append(
+            m.ReasonRow(
+                "all",
+                reason,
+                m.figure(tuple(sorted(all_ids)), tuple(sorted(all_prior))),
+                _share(len(all_ids), total),
+                _money_lines(cost, cost_before_all),
+            )
+        )
+    return m.ReasonsSection(tuple(rows), {f.log: f.reason_field for f in context.request.logs})
+
+
+# ---------------------------------------------------------------------- 3 costs
+
+
+def _costs(context: _Context) -> m.CostSection:
+    per_currency: dict[str, list[m.CostLine]] = {}
+    net_now: dict[str, tuple[int, set[str]]] = {}
+    net_before: dict[str, tuple[int, set[str]]] = {}
+    unsummed: set[str] = set()
+    for facts in context.request.logs:
+        money = _money_fields(facts)
+        if not money or "currency" not in facts.fields:
+            continue
+        now = context.groups(facts, context.period, ["currency"], money=money)
+        before = context.groups(facts, context.previous, ["currency"], money=money)
+        for group in now:
+            for ids in group.unsummed.values():
+                unsummed.update(ids)
+        for name in money:
+            sign = -1 if name in facts.recovered else 1
+            this = {g.keys[0]: (g.minor[name], set(g.summed[name])) for g in now if g.keys[0] and g.summed[name]}
+            prior = {g.keys[0]: (g.minor[name], set(g.summed[name])) for g in before if g.keys[0] and g.summed[name]}
+            for line in _money_lines(this, prior):
+                per_currency.setdefault(line.currency, []).append(
+                    m.CostLine(COST_CATEGORIES.get(name, name), facts.log, line)
+                )
+            for target, totals in ((net_now, this), (net_before, prior)):
+                for currency, (minor, behind) in totals.items():
+                    was, seen = target.get(currency, (0, set()))
+                    target[currency] = (was + sign * minor, seen | behind)
+    nets = {line.currency: line for line in _money_lines(net_now, net_before)}
+    currencies = tuple(
+        m.CurrencyCost(currency, tuple(per_currency.get(currency, ())), nets[currency]) for currency in sorted(nets)
+    )
+    rates = context.request.rates
+    base = None
+    note = "totals per currency; two currencies are never added without a rate table"
+    if context.request.rates_given:
+        day = context.period.last_day
+        now_total, missing = rates.convert({c: v[0] for c, v in net_now.items()}, day)
+        before_total, missing_before = rates.convert(
+            {c: v[0] for c, v in net_before.items()}, context.previous.last_day
+        )
+        base = m.BaseTotal(rates.base, now_total, before_total, tuple(sorted(set(missing) | set(missing_before))), day)
+        note = f"converted to {rates.base} with the rate table, at the rates valid on the period's last day"
+        if base.missing_rates:
+            note += f"; no total in {rates.base}: no rate for {', '.join(base.missing_rates)}"
+    return m.CostSection(currencies, base, note, m.cases(tuple(sorted(unsummed))))
+
+
+# ---------------------------------------------------------------------- 4 refunds by vendor
+
+
+def _refunds(context: _Context) -> m.RefundsSection:
+    facts = next((f for f in context.request.logs if f.log == "refunds"), None)
+    needed = {"vendor_id", "currency", "refund_amount"}
+    if facts is None or not needed <= facts.fields:
+        return m.RefundsSection((), "no Refunds log with Vendor ID, Refund Amount and Currency")
+    money = [f for f in ("refund_amount", "platform_fee_adjustment") if f in facts.fields]
+    rows = []
+    for group in context.groups(facts, context.period, ["vendor_id", "currency"], money=money):
+        vendor, currency = group.keys
+        gross_minor = group.minor.get("refund_amount", 0)
+        fee_minor = group.minor.get("platform_fee_adjustment", 0)
+        code = currency or context.request.rates.base
+        rows.append(
+            m.VendorRefunds(
+                vendor,
+                currency,
+                group.count,
+                amount_of(gross_minor, code),
+                amount_of(fee_minor, code),
+                amount_of(gross_minor - fee_minor, code),
+                group.case_ids,
+            )
+        )
+    rows.sort(key=lambda r: (-r.gross, str(r.vendor), str(r.currency)))
+    return m.RefundsSection(
+        tuple(rows), "net deduction = gross refunds - platform fee adjustments (the commission given back)"
+    )
+
+
+# ---------------------------------------------------------------------- 5 pipeline
+
+
+def _pipeline(context: _Context) -> m.PipelineSection:
+    as_of = context.period.last_day
+    statuses, flows, closes = [], [], []
+    for facts in context.request.logs:
+        open_cases = In(facts.status_field, facts.closed, negate=True)
+        ages = context.groups(
+            facts,
+            None,
+            [facts.status_field, AgeOf(as_of, AGE_EDGES)],
+            open_cases,
+        )
+        for status in sorted({g.keys[0] for g in ages}, key=str):
+            buckets = {g.keys[1]: g for g in ages if g.keys[0] == status}
+            counts = tuple(
+                m.AgeCount(label, buckets[i].count if i in buckets else 0, buckets[i].case_ids if i in buckets else ())
+                for i, label in enumerate(AGE_LABELS)
+            )
+            statuses.append(m.StatusRow(facts.log, status, sum(c.count for c in counts), counts))
+        opened = m.figure(*(_ids(context.groups(facts, p, [])) for p in (context.period, context.previous)))
+        closed = None
+        if facts.closed_on:
+            closed = m.figure(
+                *(
+                    _ids(
+                        context.reads.groups(
+                            Scope(facts.log, (Between(facts.closed_on, p.start, p.end),), context.request.source), []
+                        )
+                    )
+                    for p in (context.period, context.previous)
+                )
+            )
+            spans = context.reads.spans(
+                Scope(
+                    facts.log,
+                    (Between(facts.closed_on, context.period.start, context.period.end),),
+                    context.request.source,
+                ),
+                facts.closed_on,
+            )
+            closes.append(_time_to_close(facts.log, spans))
+        else:
+            closes.append(m.TimeToClose(facts.log, 0, None, None, (), "the log keeps no closing date"))
+        flows.append(m.LogFlow(facts.log, opened, closed))
+    return m.PipelineSection(as_of, tuple(statuses), tuple(flows), tuple(closes))
+
+
+def _ids(groups: Sequence[Group]) -> tuple[str, ...]:
+    return tuple(sorted(i for g in groups for i in g.case_ids))
+
+
+def _time_to_close(log: str, spans: Sequence[Span]) -> m.TimeToClose:
+    days = sorted((s.closed - s.opened).days for s in spans)
+    ids = tuple(s.case_id for s in spans)
+    if not days:
+        return m.TimeToClose(log, 0, None, None, ids, "no case closed in the period")
+    n = len(days)
+    median = Decimal(days[n // 2]) if n % 2 else (Decimal(days[n // 2 - 1] + days[n // 2]) / 2)
+    p90 = days[max(0, -(-9 * n // 10) - 1)]  # nearest rank: the ceil(0.9 n)-th smallest
+    return m.TimeToClose(log, n, median.quantize(Decimal("0.1")), p90, ids, "days from the case's date to closing")
+
+
+# ---------------------------------------------------------------------- 6 trend
+
+
+def _trend(context: _Context) -> m.TrendSection:
+    periods = context.period.back(TREND_PERIODS)
+    bucket = Bucket.WEEK if context.period.kind is PeriodKind.WEEKLY else Bucket.MONTH
+    points = []
+    first = periods[0]
+    earlier = first.previous()  # for the first point's change
+    for facts in context.request.logs:
+        span = Period(earlier.start, context.period.end, context.period.kind)
+        counts = {g.keys[0]: g for g in context.groups(facts, span, [PeriodOf(bucket)])}
+        money = _money_fields(facts)
+        costs: dict[dt.date, dict[str, tuple[int, set[str]]]] = {}
+        if money and "currency" in facts.fields:
+            groups = context.groups(facts, span, [PeriodOf(bucket), "currency"], money=money)
+            for start in {g.keys[0] for g in groups}:
+                costs[start] = _net_by_currency([g for g in groups if g.keys[0] == start], facts, 1)
+        for period in periods:
+            group = counts.get(period.start)
+            ids = group.case_ids if group else ()
+            lines = _money_lines(costs.get(period.start, {}), costs.get(period.previous().start, {}))
+            points.append(m.TrendPoint(period.label, period.start, facts.log, m.cases(ids), lines))
+    return m.TrendSection(tuple(p.label for p in periods), tuple(points))
+
+
+# ---------------------------------------------------------------------- 7 repeats
+
+
+def _repeats(context: _Context) -> m.RepeatsSection:
+    rows = []
+    three = context.period.back(3)
+    bucket = Bucket.WEEK if context.period.kind is PeriodKind.WEEKLY else Bucket.MONTH
+    for facts in context.request.logs:
+        if facts.sku_field is None:
+            continue
+        span = Period(three[0].start, context.period.end, context.period.kind)
+        groups = context.groups(facts, span, [facts.sku_field, facts.reason_field, PeriodOf(bucket)])
+        by_pair: dict[tuple[str, str], dict[dt.date, Group]] = {}
+        for group in groups:
+            sku, reason, start = group.keys
+            if sku is None or reason is None:
+                continue
+            by_pair.setdefault((sku, reason), {})[start] = group
+        for (sku, reason), per_period in sorted(by_pair.items()):
+            this = per_period.get(context.period.start)
+            if this is None:
+                continue
+            if this.count >= REPEAT_MIN:
+                why = f"{REPEAT_MIN} or more in the period"
+            elif all(p.start in per_period for p in three):
+                why = "in 3 consecutive periods"
+            else:
+                continue
+            ids = (
+                this.case_ids
+                if this.count >= REPEAT_MIN
+                else tuple(sorted(i for g in per_period.values() for i in g.case_ids))
+            )
+            rows.append(m.RepeatRow(facts.log, sku, reason, this.count, why, ids))
+    rows.sort(key=lambda r: (-r.count, r.log, r.sku, r.reason))
+    worsened, note = worsened_parties(context.reads, context.request, context.previous)
+    return m.RepeatsSection(tuple(rows), worsened, note)
+
+
+# ---------------------------------------------------------------------- 8 quality
+
+
+def _quality(context: _Context) -> m.QualitySection:
+    rows, logs = [], []
+    for facts in context.request.logs:
+        by = [facts.logged_by] if facts.logged_by in facts.fields else []
+        everyone = {g.keys: g for g in context.groups(facts, context.period, by)}
+        incomplete = {g.keys: g for g in context.groups(facts, context.period, by, Flag("incomplete"))}
+        issues = {g.keys: g for g in context.groups(facts, context.period, by, Flag("has_issues"))}
+        for keys in sorted(everyone, key=lambda k: tuple(str(x) for x in k)):
+            rows.append(
+                m.QualityRow(
+                    facts.log,
+                    keys[0] if keys else None,
+                    everyone[keys].count,
+                    m.cases(incomplete[keys].case_ids if keys in incomplete else ()),
+                    m.cases(issues[keys].case_ids if keys in issues else ()),
+                )
+            )
+        missing = context.reads.groups(Scope(facts.log, (), context.request.source, missing=True), [])
+        undated = context.reads.groups(
+            Scope(facts.log, (Flag(f"undated:{facts.date_field}"),), context.request.source), []
+        )
+        unsummed: set[str] = set()
+        money = _money_fields(facts)
+        if money and "currency" in facts.fields:
+            for group in context.groups(facts, context.period, [], money=money):
+                for ids in group.unsummed.values():
+                    unsummed.update(ids)
+        logs.append(
+            m.LogQuality(facts.log, m.cases(_ids(missing)), m.cases(_ids(undated)), m.cases(tuple(sorted(unsummed))))
+        )
+    return m.QualitySection(tuple(rows), tuple(logs))
+
+
+# ---------------------------------------------------------------------- the period's cases
+
+
+def _cases(context: _Context) -> tuple[m.CaseLine, ...]:
+    lines = []
+    last_day = context.period.last_day
+    for facts in context.request.logs:
+        party = facts.parties[0] if facts.parties else None
+        kind_field = party.kind_field if party and party.kind_field in facts.fields else None
+        logged_by = facts.logged_by if facts.logged_by in facts.fields else None
+        money = _money_fields(facts) if "currency" in facts.fields else ()
+        fields = [
+            facts.date_field,
+            facts.reason_field,
+            *([party.field] if party else []),
+            *([kind_field] if kind_field else []),
+            facts.status_field,
+            *(["currency"] if money else []),
+            *([logged_by] if logged_by else []),
+            "_incomplete",
+            *(minor_column(f) for f in money),
+        ]
+        for row in context.reads.rows(context.scope(facts, context.period), fields):
+            values = dict(zip(fields, row[1:], strict=True))
+            minor = [values[minor_column(f)] for f in money]
+            currency = values.get("currency")
+            net = None
+            if currency and any(v is not None for v in minor):
+                signed = [(-1 if f in facts.recovered else 1) * (v or 0) for f, v in zip(money, minor, strict=True)]
+                net = amount_of(sum(signed), currency)
+            day = _day(values[facts.date_field])
+            lines.append(
+                m.CaseLine(
+                    log=facts.log,
+                    case_id=row[0],
+                    date=day,
+                    reason=values[facts.reason_field],
+                    party=values[party.field] if party else None,
+                    party_kind=(party.kind or values.get(kind_field or "")) if party else None,
+                    status=values[facts.status_field],
+                    currency=currency,
+                    net_cost=net,
+                    age_days=(last_day - day).days,
+                    logged_by=values.get(logged_by or ""),
+                    incomplete=bool(values["_incomplete"]),
+                )
+            )
+    return tuple(lines)
+
+
+def _day(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -1,0 +1,46 @@
+"""The report as one JSON document: the records as they are, money as exact decimal text."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from kakosheet.reports.model import Report
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def jsonable(value: Any) -> Any:
+    """Records to plain JSON values: Decimal as text (12.50, never a float), dates as ISO 8601."""
+    if isinstance(value, _PLAIN) and not isinstance(value, Enum):
+        return value
+    if type(value) is tuple and all(type(item) is str for item in value):
+        return list(value)  # case IDs, most of the document
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: jsonable(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+@functools.cache
+def _field_names(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record))
+
+
+def render_json(report: Report) -> str:
+    """One line of JSON (the C encoder: a report of a big week lists tens of thousands of case IDs)."""
+    return json.dumps(jsonable(report), ensure_ascii=False, separators=(",", ":")) + "\n"

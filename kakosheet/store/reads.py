@@ -1,0 +1,280 @@
+"""The store's read models for reports: typed queries that group in SQL (SQLite and PostgreSQL
+alike), with date bucketing per dialect and exact money sums in minor units.
+
+Nothing here loads every case: a query returns one row per group, with the IDs of the cases
+behind it aggregated by the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    TIMESTAMP,
+    ColumnElement,
+    Date,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+
+from kakosheet.store.minor import minor_column
+from kakosheet.store.store import Store
+
+
+class Bucket(StrEnum):
+    """Periods a date column is grouped into: the first day of its ISO week (a Monday) or month."""
+
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class PeriodOf:
+    """Group by the period (week or month) a case's date falls in."""
+
+    bucket: Bucket
+
+
+@dataclass(frozen=True)
+class AgeOf:
+    """Group by age in days on ``as_of`` (the case's date against that day), into these buckets.
+
+    ``edges`` are the lowest ages of each bucket after the first, e.g. (3, 8, 15, 31) for
+    0-2, 3-7, 8-14, 15-30 and > 30 days; a case's bucket is its index. Cases dated after
+    ``as_of``, or not dated, are left out (in SQL by the bucket, not by a range on the date:
+    a range over most of a table would make the database walk the date index row by row).
+    """
+
+    as_of: dt.date
+    edges: tuple[int, ...]
+
+
+Key = str | PeriodOf | AgeOf
+
+
+@dataclass(frozen=True)
+class Between:
+    """A field's value within [start, end): local dates or wall-clock times, as the sheet holds them."""
+
+    field: str
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class In:
+    """A field's value in some values; with ``negate``, any other value or blank."""
+
+    field: str
+    values: frozenset[str]
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A condition kakosheet keeps on every case."""
+
+    name: str  # "incomplete", "has_issues", "missing", "undated:<field>"
+
+
+Condition = Between | In | Flag
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cases of one log a read covers: present in the sheet unless asked, of one source or all."""
+
+    log: str
+    conditions: tuple[Condition, ...] = ()
+    source: str | None = None
+    missing: bool = False  # True: only cases missing from the sheet; False: only present ones
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of cases: its keys, how many, which, and its exact money sums."""
+
+    keys: tuple[Any, ...]
+    count: int
+    case_ids: tuple[str, ...]
+    minor: dict[str, int] = field(default_factory=dict)  # money field -> sum in minor units of the group's currency
+    unsummed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # money field -> cases whose amount has none
+    summed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # money field -> cases in its sum
+
+
+@dataclass(frozen=True)
+class Span:
+    """A case's date and the date it closed, for times to close."""
+
+    case_id: str
+    opened: dt.date
+    closed: dt.date
+
+
+_LEFT_OUT = -1  # the bucket of cases an AgeOf leaves out
+
+
+class Reads:
+    """Report queries over one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.dialect = store.dialect
+
+    def groups(self, scope: Scope, by: Sequence[Key], *, money: Sequence[str] = ()) -> list[Group]:
+        """Cases of ``scope`` grouped by ``by`` (fields, a period of the date, an age bucket)."""
+        table = self.store.table(scope.log)
+        date_field = self._date_field(scope.log)
+        keys = [self._key(table, key, date_field).label(f"k{i}") for i, key in enumerate(by)]
+        columns: list[ColumnElement[Any]] = [*keys, func.count().label("n"), self._ids(table.c.case_id).label("ids")]
+        for i, name in enumerate(money):
+            amount, minor = table.c[name], table.c[minor_column(name)]
+            columns.append(func.sum(minor).label(f"m{i}"))
+            unsummed = case((and_(amount.is_not(None), minor.is_(None)), table.c.case_id), else_=None)
+            columns.append(self._ids(unsummed).label(f"u{i}"))
+            columns.append(self._ids(case((minor.is_not(None), table.c.case_id), else_=None)).label(f"s{i}"))
+        query = select(*columns).where(*self._where(table, scope))
+        if keys:
+            query = query.group_by(*keys)
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        groups = []
+        for row in rows:
+            values = tuple(self._value(key, row[i]) for i, key in enumerate(by))
+            count = int(row[len(by)])
+            if count == 0 or any(isinstance(k, AgeOf) and v == _LEFT_OUT for k, v in zip(by, values, strict=True)):
+                continue  # an aggregate without groups still returns one row; cases an age leaves out
+            rest = row[len(by) + 2 :]
+            groups.append(
+                Group(
+                    keys=values,
+                    count=count,
+                    case_ids=_split(row[len(by) + 1]),
+                    minor={name: int(rest[3 * i] or 0) for i, name in enumerate(money)},
+                    unsummed={name: ids for i, name in enumerate(money) if (ids := _split(rest[3 * i + 1]))},
+                    summed={name: _split(rest[3 * i + 2]) for i, name in enumerate(money)},
+                )
+            )
+        return sorted(groups, key=lambda g: tuple(_sortable(k) for k in g.keys))
+
+    def spans(self, scope: Scope, closed_on: str) -> list[Span]:
+        """The date and closing date of each case in scope that has both (one period's closed cases)."""
+        table = self.store.table(scope.log)
+        date_field = self._date_field(scope.log)
+        query = select(table.c.case_id, table.c[date_field], table.c[closed_on]).where(
+            *self._where(table, scope), table.c[date_field].is_not(None), table.c[closed_on].is_not(None)
+        )
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query.order_by(table.c.case_id)).all()
+        return [Span(r[0], _as_date(r[1]), _as_date(r[2])) for r in rows]
+
+    def rows(self, scope: Scope, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The case ID and some columns of each case in scope, by ID: for one period's cases only."""
+        table = self.store.table(scope.log)
+        query = select(table.c.case_id, *(table.c[f] for f in fields)).where(*self._where(table, scope))
+        with self.store.engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(query.order_by(table.c.case_id))]
+
+    # ------------------------------------------------------------------ SQL pieces
+
+    def _date_field(self, log: str) -> str:
+        schema = self.store.schemas[log]
+        assert schema.id is not None and schema.id.year_from is not None
+        return schema.id.year_from
+
+    def _key(self, table: Table, key: Key, date_field: str) -> ColumnElement[Any]:
+        if isinstance(key, str):
+            return table.c[key]
+        column = table.c[date_field]
+        if isinstance(key, PeriodOf):
+            return self._bucket(column, key.bucket)
+        whens = [(column.is_(None), _LEFT_OUT), (column >= _bound(column, key.as_of + dt.timedelta(days=1)), _LEFT_OUT)]
+        whens += [
+            (column >= _bound(column, key.as_of - dt.timedelta(days=edge - 1)), index)
+            for index, edge in enumerate(key.edges)
+        ]
+        return case(*whens, else_=len(key.edges))
+
+    def _bucket(self, column: ColumnElement[Any], bucket: Bucket) -> ColumnElement[Any]:
+        """The first day of the week (Monday, as ISO weeks start) or month of a date or time."""
+        if self.dialect == "sqlite":
+            if bucket is Bucket.WEEK:  # back 6 days, then forward to a Monday: the Monday on or before
+                return func.date(column, "-6 days", "weekday 1")
+            return func.date(column, "start of month")
+        # On PostgreSQL a date is first made a timestamp without time zone: no session zone moves it.
+        return cast(func.date_trunc(bucket.value, cast(column, TIMESTAMP())), Date)
+
+    def _ids(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        if self.dialect == "sqlite":
+            return func.group_concat(column, ",")
+        return func.string_agg(column, literal(","))
+
+    def _where(self, table: Table, scope: Scope) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [
+            table.c._missing_since.is_not(None) if scope.missing else table.c._missing_since.is_(None)
+        ]
+        if scope.source is not None:
+            clauses.append(table.c._source == scope.source)
+        for condition in scope.conditions:
+            clauses.append(self._condition(table, condition))
+        return clauses
+
+    def _condition(self, table: Table, condition: Condition) -> ColumnElement[bool]:
+        if isinstance(condition, Between):
+            column = table.c[condition.field]
+            return and_(column >= _bound(column, condition.start), column < _bound(column, condition.end))
+        if isinstance(condition, In):
+            column = table.c[condition.field]
+            inside = column.in_(sorted(condition.values))
+            return or_(column.is_(None), not_(inside)) if condition.negate else inside
+        if condition.name == "incomplete":
+            return table.c._incomplete.is_(True) if self.dialect == "postgresql" else table.c._incomplete == 1
+        if condition.name == "has_issues":
+            notes = cast(table.c._issues, Text)
+            return and_(table.c._issues.is_not(None), notes != "[]", notes != "null")
+        if condition.name.startswith("undated:"):
+            return table.c[condition.name.split(":", 1)[1]].is_(None)
+        raise ValueError(f"unknown condition {condition.name!r}")
+
+    @staticmethod
+    def _value(key: Key, value: Any) -> Any:
+        if isinstance(key, PeriodOf):
+            return _as_date(value)
+        if isinstance(key, AgeOf):
+            return int(value)
+        return value
+
+
+def _bound(column: ColumnElement[Any], day: dt.date) -> dt.date | dt.datetime:
+    """A day as the column compares it: a date for a date column, its midnight for a date-time one."""
+    if isinstance(column.type, Date):
+        return day
+    return dt.datetime.combine(day, dt.time())
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _split(ids: str | None) -> tuple[str, ...]:
+    return tuple(sorted(ids.split(","))) if ids else ()
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    return (1, "") if value is None else (0, value)

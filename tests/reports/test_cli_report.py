@@ -1,0 +1,60 @@
+"""`kakosheet report` as a user runs it: JSON on stdout, clear messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import run_kakosheet
+from tests.reports.store import build_team
+
+
+def test_the_weekly_report_as_json_and_its_mistakes(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    build_team(folder, f"sqlite:///{folder / 'kakosheet.db'}")
+    done = run_kakosheet("report", "weekly", "--period", "2026-W53", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["period"] == "2026-W53"
+
+    out = folder / "week.json"
+    done = run_kakosheet("report", "weekly", "--period", "2026-W53", "--out", str(out), cwd=folder)
+    assert done.returncode == 0 and json.loads(out.read_text())["costs"]["currencies"]
+
+    bad = run_kakosheet("report", "weekly", "--period", "2026-11", cwd=folder)
+    assert bad.returncode == 2 and "write it as 2026-W47" in bad.stderr and "Traceback" not in bad.stderr
+    rates = folder / "rates.csv"
+    rates.write_text("currency,rate,valid_from\nCNY,abc,2026-01-01\n", encoding="utf-8")
+    bad = run_kakosheet("report", "weekly", "--rates", str(rates), cwd=folder)
+    assert bad.returncode == 2 and "rates.csv, line 2" in bad.stderr
+    bad = run_kakosheet("report", "weekly", "--logs", "returns", cwd=folder)
+    assert bad.returncode == 2 and "'returns' is not one of the team's logs" in bad.stderr
+
+
+def test_a_report_before_any_sync_or_outside_a_team_says_so(tmp_path: Path) -> None:
+    done = run_kakosheet("init", "team", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = run_kakosheet("report", "monthly", cwd=tmp_path / "team")
+    assert done.returncode == 2 and "run `kakosheet sync` first" in done.stderr
+    assert not (tmp_path / "team" / "kakosheet.db").exists()  # a report creates no store
+    done = run_kakosheet("report", "weekly", cwd=tmp_path)
+    assert done.returncode == 2 and "no kakosheet.toml found" in done.stderr
+
+
+def test_every_format_from_the_command_line(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    build_team(folder, f"sqlite:///{folder / 'kakosheet.db'}")
+    for name in ("md", "html", "xlsx"):
+        out = folder / f"week.{name}"
+        done = run_kakosheet(
+            "report", "weekly", "--period", "2026-W53", "--format", name, "--out", str(out), cwd=folder
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"Wrote the weekly report of 2026-W53 to {out}" in done.stderr
+    assert (folder / "week.md").read_text().startswith("# Weekly report 2026-W53")
+    assert (folder / "week.xlsx").read_bytes()[:2] == b"PK"
+    done = run_kakosheet("report", "weekly", "--format", "xlsx", cwd=folder)
+    assert done.returncode == 2 and "--out report.xlsx" in done.stderr
+    done = run_kakosheet("report", "weekly", "--period", "2026-W53", "--source", "master.xlsx", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["source"].startswith("workbook:")
+    assert json.loads(done.stdout)["reasons"]["rows"]
