@@ -36,4 +36,6 @@ class SetupResult:
 
 
 def _counted(kind: str, number: int) -> str:
-    return f"{number} {kind}" if number == 1 else f"{number} {kind}s"
+    """ "1 dropdown", "3 dropdowns", "2 stale highlight rules removed"."""
+    noun, removed, _ = kind.partition(" removed")
+    return f"{number} {kind}" if number == 1 else f"{number} {noun}s{removed}"
