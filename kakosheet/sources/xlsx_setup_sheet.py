@@ -149,9 +149,9 @@ def _patch_header(data: bytes, layout: TabLayout, styles: StyleBook, changes: Ta
         base = int(current.group(1)) if current else 0
         wanted = styles.header_xf(base, header_colour(column))
         if existing is None or (column.field in layout.added and not _holds_value(existing)):
-            ref = f"{column_letters(col)}{number}".encode()
-            cell = b'<c r="' + ref + b'" s="' + str(wanted).encode() + b'" t="inlineStr"><is><t>'
-            cells[col] = cell + escape(column.label).encode() + b"</t></is></c>"
+            where = f"{column_letters(col)}{number}".encode()
+            opening = b'<c r="' + where + b'" s="' + str(wanted).encode() + b'" t="inlineStr"><is><t>'
+            cells[col] = opening + escape(column.label).encode() + b"</t></is></c>"
         elif wanted != base:
             cells[col] = _with_style(existing, wanted)
             changes.counts["header colour"] += 1
@@ -297,8 +297,8 @@ def _patch_validations(
             ours.setdefault(parsed, entry)
         else:
             theirs.append(entry)
-            sqref = re.search(rb'\bsqref="([^"]*)"', entry)
-            theirs_sqrefs.append(sqref.group(1).decode() if sqref else "")
+            their_range = re.search(rb'\bsqref="([^"]*)"', entry)
+            theirs_sqrefs.append(their_range.group(1).decode() if their_range else "")
     wanted: list[tuple[str, CellCheck]] = []
     for column in layout.schema.columns:
         check = column_check(column, schemas, ranges)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -238,3 +239,27 @@ def test_a_lists_tab_of_the_teams_own_stops_setup_before_anything_is_written(tmp
     with pytest.raises(SourceError, match="not kakosheet's"):
         upgrade_source(load_config(result.config))
     assert result.workbook.read_bytes() == before
+
+
+def test_sync_says_when_the_workbook_is_behind_its_schemas_and_names_setup(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from kakosheet.app.sync import sync_source
+
+    config, path = live_master(tmp_path)
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    assert sync_source(config, store_url=store, now=dt.datetime(2026, 6, 30, 9)).behind == []
+    add_to_schema(config)
+    behind = sync_source(config, store_url=store, now=dt.datetime(2026, 6, 30, 10)).behind
+    assert "QC Log has no column 'Inspector Grade'" in behind
+    assert "the qc.exception_type dropdown lacks 'Counterfeit'" in behind
+    run = subprocess.run(
+        [sys.executable, "-m", "kakosheet", "sync", "--store", store],
+        cwd=config.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "run `kakosheet setup`" in run.stderr
+    upgrade_source(config)
+    assert sync_source(config, store_url=store, now=dt.datetime(2026, 6, 30, 11)).behind == []
