@@ -25,8 +25,9 @@ from xml.sax.saxutils import escape, quoteattr
 from kakosheet.core.grid import Grid, column_index, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
 from kakosheet.core.looks import LISTS_TAB, dropdown_lists, wanted_schemas
-from kakosheet.core.schema import LogSchema, SchemaSet, normalize_label
+from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.setup_result import SetupResult
+from kakosheet.core.tabs import find_tab
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx import XlsxSource
 from kakosheet.sources.xlsx_checks import list_formula
@@ -68,11 +69,9 @@ def setup_workbook(path: Path, schemas: SchemaSet, logs: tuple[str, ...]) -> Set
         else:
             book.add_sheet(LISTS_TAB, lists_xml, hidden=True)
             result.added_tabs.append(f"{LISTS_TAB} (hidden)")
-        by_label = {normalize_label(name): name for name in tabs}
         for schema in wanted_schemas(schemas, logs):
-            tab = next(
-                (by_label[n] for t in (schema.tab, *schema.tab_aliases) if (n := normalize_label(t)) in by_label), None
-            )
+            match = find_tab(tabs, (schema.tab, *schema.tab_aliases))  # as sync finds it
+            tab = match.tab if match else None
             if tab is None:
                 member = book.add_sheet(schema.tab, _empty_sheet())
                 result.added_tabs.append(schema.tab)

@@ -269,3 +269,19 @@ def test_an_empty_tab_and_ragged_rows_are_read(google_sheet: GoogleSheet, team: 
     report = validate_source(team, google_sheet.spec, today=NOW.date())
     assert report.rows_read == {"qc": 2} and report.errors == 0
     assert [(i.sheet, i.code, i.severity) for i in report.issues] == [("Vendors", "no-header", "warning")]
+
+
+def test_staff_formulas_in_date_logged_are_never_replaced(google_sheet: GoogleSheet, team: Config) -> None:
+    """A formula is not a blank, also one that shows nothing: kakosheet fills neither."""
+    logged = QC_LABELS.index("Date Logged")
+    rows = qc_tab([qc_row(Description="shows a date"), qc_row(Description="shows nothing")])
+    rows[1][logged] = Formula('=IF(C2="","",NOW())', 46203.5)
+    rows[2][logged] = Formula('=IF(C3="x",NOW(),"")', "")
+    google_sheet.create({"QC Log": rows})
+
+    sync_source(team, google_sheet.spec, now=NOW)
+    sync_source(team, google_sheet.spec, now=NOW + dt.timedelta(days=1))
+
+    assert google_sheet.book.formula("QC Log", "D2") == '=IF(C2="","",NOW())'
+    assert google_sheet.book.formula("QC Log", "D3") == '=IF(C3="x",NOW(),"")'
+    assert sorted(stored(team).values()) == ["shows a date", "shows nothing"]
