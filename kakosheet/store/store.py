@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
-from sqlalchemy.schema import CreateColumn
 
 from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import StoreError, UsageError
+from kakosheet.store.migrate import migrate
 from kakosheet.store.tables import build_metadata, case_table_name
 
 CHUNK = 5000
@@ -108,25 +108,17 @@ class Store:
     # ------------------------------------------------------------------ schema
 
     def prepare(self) -> list[str]:
-        """Create missing tables, and add columns a schema gained since the last sync.
+        """Create missing tables and bring existing ones up to the schemas (store/migrate.py):
+        columns added, staff text widened, columns whose type changed converted.
 
-        Returns the columns added. Existing columns and their data are never dropped.
+        Returns what was done, per column. Existing data is never dropped.
         """
-        added: list[str] = []
         with self._transaction() as connection:
             if self.dialect == "postgresql":
                 # Syncs starting at once would race to create the same tables.
                 connection.execute(select(func.pg_advisory_xact_lock(PREPARE_LOCK)))
             self.metadata.create_all(connection)
-            inspector = inspect(connection)
-            for table in self.metadata.sorted_tables:
-                present = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in present:
-                        column_sql = CreateColumn(column).compile(dialect=connection.dialect)
-                        connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {column_sql}'))
-                        added.append(f"{table.name}.{column.name}")
-        return added
+            return migrate(connection, self.metadata, self.schemas)
 
     def has_tables(self) -> bool:
         """Whether a sync ever prepared this store (a dry run does not create tables)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy import types as sqltypes
 from sqlalchemy.types import TypeEngine
 
 from kakosheet.core.schema import LogSchema, SchemaSet
@@ -50,23 +52,76 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return value if isinstance(value, Decimal) else Decimal(value)
 
 
+# Staff text of any kind is unbounded TEXT: a value of the wrong length (a 300-character order
+# number, a currency typed as a word) is kept as typed, never refused by the database.
 COLUMN_TYPES: dict[str, Any] = {
-    "id": lambda: String(64),
+    "id": lambda: Text(),
     "text": lambda: Text(),
-    "code": lambda: String(255),
-    "enum": lambda: String(255),
+    "code": lambda: Text(),
+    "enum": lambda: Text(),
     "date": lambda: Date(),
     "datetime": lambda: DateTime(),
     "money": lambda: ExactDecimal(),
     "number": lambda: ExactDecimal(),
     "percent": lambda: ExactDecimal(),
     "integer": lambda: BigInteger(),
-    "email": lambda: String(320),
+    "email": lambda: Text(),
     "urls": lambda: Text(),
-    "currency": lambda: String(3),
-    "country": lambda: String(2),
+    "currency": lambda: Text(),
+    "country": lambda: Text(),
     "bool": lambda: Boolean(),
 }
+
+
+class Kind(Enum):
+    """How a column's values are held, whatever the schema type's name: what a type change must convert."""
+
+    TEXT = "text"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    INTEGER = "integer"
+    BOOL = "bool"
+
+
+KINDS: dict[str, Kind] = {
+    "id": Kind.TEXT,
+    "text": Kind.TEXT,
+    "code": Kind.TEXT,
+    "enum": Kind.TEXT,
+    "email": Kind.TEXT,
+    "urls": Kind.TEXT,
+    "currency": Kind.TEXT,
+    "country": Kind.TEXT,
+    "date": Kind.DATE,
+    "datetime": Kind.DATETIME,
+    "money": Kind.DECIMAL,
+    "number": Kind.DECIMAL,
+    "percent": Kind.DECIMAL,
+    "integer": Kind.INTEGER,
+    "bool": Kind.BOOL,
+}
+
+
+def stored_kinds(reflected: TypeEngine[Any], dialect: str) -> frozenset[Kind]:
+    """The kinds a column the database reports may hold. SQLite keeps money as VARCHAR(64),
+    which an older store also used for ID references: that one may be either."""
+    if isinstance(reflected, String):  # VARCHAR, TEXT, CHAR
+        length = getattr(reflected, "length", None)
+        if dialect == "sqlite" and length == 64:
+            return frozenset({Kind.DECIMAL, Kind.TEXT})
+        return frozenset({Kind.TEXT})
+    if isinstance(reflected, Numeric) and not isinstance(reflected, sqltypes.Float):
+        return frozenset({Kind.DECIMAL})
+    if isinstance(reflected, sqltypes.Integer):
+        return frozenset({Kind.INTEGER})
+    if isinstance(reflected, sqltypes.DateTime):
+        return frozenset({Kind.DATETIME})
+    if isinstance(reflected, sqltypes.Date):
+        return frozenset({Kind.DATE})
+    if isinstance(reflected, sqltypes.Boolean):
+        return frozenset({Kind.BOOL})
+    return frozenset()
 
 
 def case_table_name(log: str) -> str:
@@ -81,7 +136,7 @@ def stored_fields(schema: LogSchema) -> list[str]:
 
 def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     """The current version of every case of one log."""
-    columns = [Column("case_id", String(64), primary_key=True)]
+    columns = [Column("case_id", Text(), primary_key=True)]  # an adopted ID is as long as typed
     for field in stored_fields(schema):
         columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
     columns += [
@@ -108,7 +163,7 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("log", String(64), nullable=False),
-        Column("case_id", String(64), nullable=False),
+        Column("case_id", Text(), nullable=False),
         Column("version", Integer, nullable=False),
         Column("run_id", Integer, nullable=False),
         Column("source", String(512), nullable=False),
