@@ -268,7 +268,18 @@ def normalize_number(value: Any, ctx: CellContext) -> Result:
         return display(value), Problem(
             "not-a-number", f"{display(value)!r} is not a number; type digits with a dot for decimals (e.g. 12.50)"
         )
+    _sign, digits, exponent = number.as_tuple()
+    if len(digits) + int(exponent) > _MAX_WHOLE_DIGITS or -int(exponent) > _MAX_DECIMAL_PLACES:
+        return display(value), Problem(
+            "too-many-digits", f"{display(value)[:40]!r}... has more digits than a number can hold; check the value"
+        )
     return number, None
+
+
+# What PostgreSQL's NUMERIC holds (digits before and after the point); a store never refuses a number.
+_MAX_WHOLE_DIGITS = 131072
+_MAX_DECIMAL_PLACES = 16383
+_BIGINT = (-(2**63), 2**63 - 1)
 
 
 def normalize_money(value: Any, ctx: CellContext) -> Result:
@@ -288,6 +299,10 @@ def normalize_integer(value: Any, ctx: CellContext) -> Result:
         return number, problem
     if number != number.to_integral_value():
         return number, Problem("not-a-whole-number", f"{display(value)} should be a whole number")
+    if not _BIGINT[0] <= number <= _BIGINT[1]:
+        return display(value), Problem(
+            "number-too-large", f"{display(value)} has more digits than a whole number can hold (19); check the value"
+        )
     return int(number), None
 
 

@@ -62,12 +62,17 @@ def apply_log_plan(
     if rewritten:
         before = store.case_values(schema.name, list(rewritten), connection=connection)
         rows = []
+        reprinted: list[dict[str, Any]] = []
         for case_id, case in rewritten.items():
             old = before[case_id]
             changes = _diff(old, case.values, fields) | _raw_changes(old.get("_raw") or {}, case.raw)
             was_missing = old["_missing_since"] is not None
             if not changes and not was_missing:
-                continue  # a restored ID whose case never left the store's view: nothing to record
+                # Nothing to record: a restored ID whose case never left the store's view, or values
+                # equal under a new type (store/migrate.py); the new fingerprint spares the next sync.
+                if old["_fingerprint"] != case.fingerprint:
+                    reprinted.append({"key": case_id, "_fingerprint": case.fingerprint})
+                continue
             version = old["_version"] + (1 if changes else 0)
             rows.append(
                 {"key": case_id, **_row(case, fields), **_meta(case, case.raw, source, run_id, version=version)}
@@ -79,6 +84,8 @@ def apply_log_plan(
                 rows,
             )
             written += len(rows)
+        if reprinted:
+            connection.execute(update(table).where(table.c.case_id == bindparam("key")), reprinted)
 
     if plan.notes_changed:
         connection.execute(

@@ -95,7 +95,7 @@ class Store:
         except (NoSuchModuleError, ArgumentError) as exc:
             raise UsageError(f"store: cannot use {safe_url(url)} ({type(exc).__name__})") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the store {safe_url(url)}: {_reason(exc, url)}") from exc
+            raise StoreError(_unreachable(exc, url)) from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -126,7 +126,7 @@ class Store:
             with self.engine.connect() as connection:
                 return inspect(connection).has_table("sync_runs")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the store {self.display_url}: {_reason(exc, self.url)}") from exc
+            raise StoreError(_unreachable(exc, self.url)) from exc
 
     def table(self, log: str):  # type: ignore[no-untyped-def]
         return self.metadata.tables[case_table_name(log)]
@@ -329,6 +329,18 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unreachable(exc: SQLAlchemyError, url: str) -> str:
+    """One sentence: which store, the driver's reason, and what to check."""
+    if make_url(url).get_backend_name() == "sqlite":
+        hint = "check that its folder exists and that you may write in it, or give another store with --store"
+    else:
+        hint = (
+            "check that the database server is running and that the host, user, password and database "
+            "in the store URL (--store or kakosheet.toml) are right"
+        )
+    return f"cannot reach the store {safe_url(url)} ({_reason(exc, url)}); {hint}"
 
 
 def _reason(exc: SQLAlchemyError, url: str) -> str:

@@ -104,12 +104,11 @@ KINDS: dict[str, Kind] = {
 
 
 def stored_kinds(reflected: TypeEngine[Any], dialect: str) -> frozenset[Kind]:
-    """The kinds a column the database reports may hold. SQLite keeps money as VARCHAR(64),
-    which an older store also used for ID references: that one may be either."""
+    """The kinds a column the database reports may hold. SQLite keeps money as VARCHAR(64) (an
+    older store also had ID references so: converting them to TEXT once keeps their values)."""
     if isinstance(reflected, String):  # VARCHAR, TEXT, CHAR
-        length = getattr(reflected, "length", None)
-        if dialect == "sqlite" and length == 64:
-            return frozenset({Kind.DECIMAL, Kind.TEXT})
+        if dialect == "sqlite" and reflected.length == 64:
+            return frozenset({Kind.DECIMAL})
         return frozenset({Kind.TEXT})
     if isinstance(reflected, Numeric) and not isinstance(reflected, sqltypes.Float):
         return frozenset({Kind.DECIMAL})
