@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
+from kakosheet.errors import StoreError
 from kakosheet.store.created import store_created
 from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
@@ -31,7 +33,31 @@ def apply_log_plan(
     run_id: int,
     source: str,
 ) -> int:
-    """Apply one log's plan inside the sync's transaction; returns the rows written."""
+    """Apply one log's plan inside the sync's transaction; returns the rows written.
+
+    Validation keeps every value storable (unbounded text, no NUL, numbers in range); should
+    the database still refuse one, the sync stops with what was refused, not a traceback,
+    and nothing of it is stored: the next sync adopts the IDs the sheet already shows."""
+    try:
+        return _apply(store, connection, schema, plan, new_ids, run_id=run_id, source=source)
+    except (SQLAlchemyError, ValueError, OverflowError, UnicodeError) as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        raise StoreError(
+            f"the store refused a value of the {schema.name} log ({reason}); nothing of this sync was stored: "
+            "fix the cell the reason names and run sync again"
+        ) from exc
+
+
+def _apply(
+    store: Store,
+    connection: Connection,
+    schema: LogSchema,
+    plan: LogPlan,
+    new_ids: dict[str, RowCase],
+    *,
+    run_id: int,
+    source: str,
+) -> int:
     table = store.table(schema.name)
     history = store.metadata.tables["case_history"]
     fields = stored_fields(schema)
