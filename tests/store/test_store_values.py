@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import SyncResult, sync_source
 from kakosheet.config import Config, load_config
+from kakosheet.errors import StoreError
 from kakosheet.store.store import Store
 from tests.helpers import qc_row, write_workbook
 from tests.postgres import create_database
@@ -143,6 +144,37 @@ def test_a_store_of_bounded_text_columns_is_widened_on_the_next_sync(team: Confi
         )
     )
     assert {kinds[c] for c in ("case_id", "original_order_id", "owner", "currency")} == {"text"}
+
+
+def test_a_value_the_store_still_refuses_names_its_row_and_column(team: Config, store_url: str) -> None:
+    """A rule of the database kakosheet does not know (a DBA's CHECK, a trigger) refuses one cell."""
+    path = workbook(team, [qc_row()])
+    sync(team, path, store_url)
+    with create_engine(store_url).begin() as connection:
+        if store_url.startswith("sqlite"):
+            connection.execute(
+                text(
+                    "create trigger refuse before insert on case_qc when new.description = 'refuse me' "
+                    "begin select raise(abort, 'refused by a rule of this database'); end"
+                )
+            )
+        else:
+            connection.execute(
+                text("alter table case_qc add constraint refuse check (description is distinct from 'refuse me')")
+            )
+    path = workbook(team, [qc_row(), qc_row(Description="fine"), qc_row(Description="refuse me"), qc_row()])
+    with pytest.raises(StoreError) as refused:
+        sync(team, path, store_url)
+    ids = sheet_ids(path)
+    assert f"the store refused the Description of row 4 on QC Log ({ids[2]})" in str(refused.value)
+    assert refused.value.exit_code == 3
+    assert len(stored(store_url, "select case_id from case_qc")) == 1  # nothing of that sync
+    with create_engine(store_url).begin() as connection:
+        drop = "drop trigger refuse" if store_url.startswith("sqlite") else "alter table case_qc drop constraint refuse"
+        connection.execute(text(drop))
+    sync(team, path, store_url)  # the next sync adopts the IDs the refused one gave the sheet
+    kept = {r.case_id for r in stored(store_url, "select case_id from case_qc where _missing_since is null")}
+    assert kept == set(sheet_ids(path)) and len(kept) == 4
 
 
 # ---------------------------------------------------------------------- item 2: a column's type changed
