@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, String, Table, Text, bindparam, column, inspect, select, text, update
+from sqlalchemy import Connection, MetaData, String, Table, bindparam, column, inspect, select, text, update
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeEngine
 
@@ -35,9 +35,10 @@ def migrate(connection: Connection, metadata: MetaData, schemas: SchemaSet) -> l
             if old is None:
                 _add_column(connection, table, col.name)
                 done.append(f"{table.name}.{col.name} added")
-            elif _widens_to_text(connection, col.type, old):
-                connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{col.name}" TYPE TEXT'))
-                done.append(f"{table.name}.{col.name} now unbounded text")
+            elif _widens(connection, col.type, old):
+                wider = col.type.compile(dialect=connection.dialect)
+                connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{col.name}" TYPE {wider}'))
+                done.append(f"{table.name}.{col.name} widened to {wider}")
         schema = logs.get(table.name)
         if schema is None:
             continue
@@ -58,14 +59,13 @@ def _add_column(connection: Connection, table: Table, name: str) -> None:
     connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {column_sql}'))
 
 
-def _widens_to_text(connection: Connection, wanted: TypeEngine[Any], old: TypeEngine[Any]) -> bool:
-    """A VARCHAR(n) that is TEXT now. Only PostgreSQL enforces the length; SQLite never refuses."""
-    return (
-        connection.dialect.name == "postgresql"
-        and isinstance(wanted, Text)
-        and isinstance(old, String)
-        and not isinstance(old, Text)
-    )
+def _widens(connection: Connection, wanted: TypeEngine[Any], old: TypeEngine[Any]) -> bool:
+    """A VARCHAR(n) that is longer, or TEXT, now. Only PostgreSQL enforces lengths; SQLite never refuses."""
+    if connection.dialect.name != "postgresql" or not isinstance(wanted, String) or not isinstance(old, String):
+        return False
+    if old.length is None:
+        return False
+    return wanted.length is None or wanted.length > old.length
 
 
 def _convert_column(connection: Connection, table: Table, wanted: SchemaColumn, old: TypeEngine[Any]) -> int:

@@ -135,7 +135,7 @@ def stored_fields(schema: LogSchema) -> list[str]:
 
 def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     """The current version of every case of one log."""
-    columns = [Column("case_id", Text(), primary_key=True)]  # an adopted ID is as long as typed
+    columns = [Column("case_id", String(64), primary_key=True)]
     for field in stored_fields(schema):
         columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
     columns += [
@@ -162,7 +162,7 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("log", String(64), nullable=False),
-        Column("case_id", Text(), nullable=False),
+        Column("case_id", String(64), nullable=False),
         Column("version", Integer, nullable=False),
         Column("run_id", Integer, nullable=False),
         Column("source", String(512), nullable=False),
