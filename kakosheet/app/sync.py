@@ -20,10 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from kakosheet.app import unchanged
+from kakosheet.app import identity, unchanged
+from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
+from kakosheet.core.clock import Clock
 from kakosheet.core.issues import ERROR, Issue, Report
 from kakosheet.core.plan import (
     PLANNED_CODES,
@@ -63,6 +65,7 @@ class SyncResult:
     recorded: dict[str, dict[str, int]] = field(default_factory=dict)  # its counts, then
     recorded_sheets: dict[str, str] = field(default_factory=dict)  # log -> tab, then
     judgement_kept: bool = False  # the sheet ends the sync as validation judged it
+    moved_from: str | None = None  # where the workbook was last seen, when it moved
     outcome: dict[str, Any] = field(default_factory=dict)  # what a re-sync of it would report
 
     @property
@@ -83,32 +86,70 @@ def sync_source(
     store_url: str | None = None,
     dry_run: bool = False,
     now: dt.datetime | None = None,
+    moved_from: str | None = None,
 ) -> SyncResult:
-    """Sync one source into the store; see the module's docstring for the order of steps."""
+    """Sync one source into the store; see the module's docstring for the order of steps.
+
+    ``now`` is the command's time (``--as-of``): aware, or naive in the team's timezone.
+    ``moved_from`` names where the workbook was before (``--moved-from``): its cases follow it.
+    """
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
     store = open_store(config, schemas, store_url)
-    now = (now or dt.datetime.now()).replace(microsecond=0)
+    clock = Clock.at(now or dt.datetime.now(dt.UTC), config.timezone)
     if not dry_run:
         opened.check_writable()
         store.prepare()
-    with store.source_lock(opened.key):
-        judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
+    with store.source_lock(opened.location):
+        if store.has_tables():
+            found = identify(store, opened)
+        else:  # a dry run before the first sync: nothing is stored yet
+            found = Identity(opened.identity or WORKBOOK + "new", opened.location)
+        key = found.key if not dry_run else found.refile or found.key
         if not dry_run:
-            state = store.source_state(opened.key)
-            if state is not None and judged is not None and state[0] == judged:
-                return _recorded_result(store, opened, state[1], state[2])
-            store.forget_source_state(opened.key)  # whatever happens next, the record is stale
-        read, report = read_and_validate(config, schemas, opened, today=now.date())
+            claim(store, found, at=clock.utc, also=identity.moved_from(store, moved_from) if moved_from else None)
+        judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
+        if not dry_run:
+            state = store.source_state(key)
+            if state is not None and judged is not None and state[0] == judged and found.write is None:
+                return _recorded_result(store, opened, key, state[1], state[2], clock)
+            store.forget_source_state(key)  # whatever happens next, the record is stale
+        read, report = read_and_validate(config, schemas, opened, today=clock.today)
+        moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read))
+        if moved is not None:
+            store.refile_source(moved, key)
         with _frozen_heap():
-            result = _sync_read(store, opened, schemas, read, report, now=now, dry_run=dry_run)
+            result = _sync_read(store, opened, schemas, read, report, _Run(key, clock, found.write), dry_run=dry_run)
+        result.moved_from = found.moved_from or moved or moved_from
         if result.judgement_kept and not dry_run:
-            judged = unchanged.judged_digest(config, opened.key, opened.content_digest, now.date())
-            store.save_source_state(opened.key, judged, result.run_id, result.outcome)
+            judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
+            store.save_source_state(key, judged, result.run_id, result.outcome)
         return result
 
 
-def _recorded_result(store: Store, opened: Source, run_id: int, recorded: dict[str, Any]) -> SyncResult:
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one sync shares."""
+
+    key: str  # the source's identity in the store
+    clock: Clock
+    identity: str | None  # to write into a workbook that lacks it
+
+
+def _sheet_ids(read: ReadResult) -> dict[str, list[str]]:
+    """Per log, the IDs typed in its tabs."""
+    ids: dict[str, list[str]] = {}
+    for table in read.all_tables():
+        schema = table.schema
+        if schema.kind == "log" and schema.id is not None and schema.id.field in table.columns:
+            cells = table.columns[schema.id.field].row_raw().tolist()
+            ids.setdefault(schema.name, []).extend(str(c).strip() for c in cells if c is not None and str(c).strip())
+    return ids
+
+
+def _recorded_result(
+    store: Store, opened: Source, key: str, run_id: int, recorded: dict[str, Any], clock: Clock
+) -> SyncResult:
     """The outcome of the last sync, for a workbook unchanged since (kakosheet/app/unchanged.py)."""
     result = SyncResult(
         source=opened.name,
@@ -118,7 +159,7 @@ def _recorded_result(store: Store, opened: Source, run_id: int, recorded: dict[s
         recorded=unchanged.recorded_counts(recorded),
         recorded_sheets={name: log["sheet"] for name, log in recorded["logs"].items()},
     )
-    result.run_id = store.start_run(opened.key)
+    result.run_id = store.start_run(key, at=clock.utc)
     store.finish_run(result.run_id, "unchanged", result.counts)
     return result
 
@@ -129,8 +170,8 @@ def _sync_read(
     schemas: SchemaSet,
     read: ReadResult,
     report: Report,
+    run: _Run,
     *,
-    now: dt.datetime,
     dry_run: bool,
 ) -> SyncResult:
     """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
@@ -139,21 +180,25 @@ def _sync_read(
     for name, table in tables.items():
         tabs = [table, *read.archives.get(name, [])]
         result.plans[name] = _plan(
-            store, tabs, report.issues, opened.key, now, exists=not dry_run or store.has_tables()
+            store, tabs, report.issues, run.key, run.clock, exists=not dry_run or store.has_tables()
         )
+    # One verdict: the sync's own findings about IDs (which row of a copy keeps it) replace
+    # validation's, in the summary, --strict, the Issues column and tab, and the recorded outcome.
+    result.report = _sync_report(report, result.plans, {})
     if dry_run:
         return result
-    result.run_id = store.start_run(opened.key)
+    result.run_id = store.start_run(run.key, at=run.clock.utc)
     for name, plan in result.plans.items():
         result.new_ids[name] = _assign_ids(store, schemas[name], plan)
-    with_ids = report_with_ids(report, result.plans, result.new_ids)
+    with_ids = result.report = _sync_report(report, result.plans, result.new_ids)
     changes = WriteBack(
         sheets=[
             sheet_write(table, result.plans[name], result.new_ids[name])
             for name in result.plans
             for table in [tables[name], *read.archives.get(name, [])]
         ],
-        issues=_open_issues(with_ids, result.plans),
+        issues=with_ids.issues,
+        identity=run.identity,
     )
     try:
         outcome = opened.write_back(changes)
@@ -175,7 +220,8 @@ def _sync_read(
                 plan,
                 result.new_ids[name],
                 run_id=result.run_id,
-                source=opened.key,
+                source=run.key,
+                recorded_at=run.clock.utc,
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
@@ -219,16 +265,20 @@ def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None)
 
 
 def _plan(
-    store: Store, tables: list[Table], issues: list[Issue], source: str, now: dt.datetime, *, exists: bool
+    store: Store, tables: list[Table], issues: list[Issue], source: str, clock: Clock, *, exists: bool
 ) -> LogPlan:
     """Plan one log over its tab and its archive tabs (whose cases are present, not missing)."""
     schema = tables[0].schema
-    cases = [case for table in tables for case in row_cases(table, issues, fields=stored_fields(schema), now=now)]
+    fields = stored_fields(schema)
+    cases = [case for table in tables for case in row_cases(table, issues, fields=fields, clock=clock)]
     stored = store.stored_cases(schema.name, source) if exists else {}
     sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
-    return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign)
+    if foreign:  # named by where they were last seen (an identity means nothing to a person)
+        seen = store.locations(foreign.values())
+        foreign = {case_id: seen.get(owner, owner) for case_id, owner in foreign.items()}
+    return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign, fields=fields)
 
 
 def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, RowCase]:
@@ -240,6 +290,17 @@ def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, Row
         for year in sorted(set(needed) | set(adopted))
     }
     return format_new_ids(schema, plan.new, first)
+
+
+def _sync_report(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> Report:
+    """The sync's verdict: validation's report with the new rows' IDs, and the plan's findings
+    about IDs instead of validation's."""
+    with_ids = report_with_ids(report, plans, new_ids)
+    final = Report()
+    final.extend(_open_issues(with_ids, plans))
+    final.rows_read.update(report.rows_read)
+    final.sheets_read.update(report.sheets_read)
+    return final
 
 
 def _open_issues(report: Report, plans: dict[str, LogPlan]) -> list[Issue]:

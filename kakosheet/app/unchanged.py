@@ -25,6 +25,7 @@ from typing import Any
 
 import kakosheet
 from kakosheet.config import Config
+from kakosheet.core.derived import derived_fields
 from kakosheet.core.issues import Issue, Report
 from kakosheet.core.plan import LogPlan
 from kakosheet.core.table import Table
@@ -70,9 +71,7 @@ def keeps_judgement(changes: WriteBack, tables: list[Table]) -> bool:
     filled: dict[str, set[int]] = {}
     for table in tables:
         columns = table.header.columns
-        filled[table.sheet] = {
-            columns[c.field] for c in table.schema.columns if c.kind == "fill_when_blank" and c.field in columns
-        }
+        filled[table.sheet] = {columns[f] for f in derived_fields(table.schema) if f in columns}
     return not any(cell.column in filled.get(sheet.sheet, set()) for sheet in changes.sheets for cell in sheet.cells)
 
 

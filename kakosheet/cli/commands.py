@@ -5,6 +5,7 @@ Use cases are imported inside the commands: `validate` then never pays for openp
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -155,11 +156,28 @@ def _store_option(func):  # type: ignore[no-untyped-def]
 @click.argument("source", required=False)
 @click.option("--dry-run", is_flag=True, help="Print what the sync would do; change nothing.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any error remains (everything is stored all the same).")
+@click.option(
+    "--moved-from",
+    metavar="PATH",
+    help="Where the workbook was before it moved, when sync cannot tell by itself (it says so).",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    help="The time to sync as, in the team's timezone (default: now).",
+)
 @_store_option
 @_format_option
 @click.pass_context
 def sync(
-    ctx: click.Context, source: str | None, dry_run: bool, strict: bool, store_url: str | None, output_format: str
+    ctx: click.Context,
+    source: str | None,
+    dry_run: bool,
+    strict: bool,
+    moved_from: str | None,
+    as_of: dt.datetime | None,
+    store_url: str | None,
+    output_format: str,
 ) -> None:
     """Store every case, give new rows their permanent IDs, and write the issues back.
 
@@ -175,11 +193,14 @@ def sync(
       kakosheet sync master.xlsx --dry-run
       kakosheet sync gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg
       kakosheet sync --store postgresql://kakosheet@db.internal/aftersales --strict
+      kakosheet sync new-folder/master.xlsx --moved-from old-folder/master.xlsx
     """
     from kakosheet.app.sync import sync_source
     from kakosheet.cli.render import render_sync
 
-    result = sync_source(config_from(ctx), source, store_url=store_url, dry_run=dry_run)
+    result = sync_source(
+        config_from(ctx), source, store_url=store_url, dry_run=dry_run, now=as_of, moved_from=moved_from
+    )
     render_sync(result, sys.stdout, as_json=output_format == "json")
     if strict and result.open_errors:
         ctx.exit(EXIT_ISSUES)

@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from kakosheet.core.cells import display
+from kakosheet.core.clock import Clock
+from kakosheet.core.derived import derived_columns
 from kakosheet.core.issues import ERROR, Issue
 from kakosheet.core.schema import LogSchema
 from kakosheet.core.table import Table
@@ -43,6 +45,8 @@ class StoredState(NamedTuple):
     missing: bool
     notes: str  # notes_digest of its issue notes
     status: str | None = None  # the stored value of the schema's transitions field
+    match: str | None = None  # its match print (None in a store older than match prints)
+    derived: Mapping[str, Any] = {}  # the stored values of its derived columns (core/derived.py)
 
 
 @dataclass(eq=False, slots=True)
@@ -61,7 +65,8 @@ class RowCase:
     sheet_id: str | None  # the ID cell as typed
     notes: tuple[str, ...]  # short issue notes ("Status: ...")
     incomplete: bool
-    fingerprint: str
+    fingerprint: str  # of every stored value (derived ones as they will be stored)
+    match: str  # of every stored value kakosheet does not derive: what matches a row to its case
     source: _TableRows = field(repr=False)
 
     # Built on each use and not kept: a first sync of 300k rows would otherwise hold them all.
@@ -111,16 +116,25 @@ class _TableRows:
     for a field only when one of its cells is first read row by row: a first sync reads
     every field column-wise and never needs them, and a hundred thousand-item list per
     field is what each full garbage collection walks for as long as the sync runs.
+
+    A blank derived cell (core/derived.py) holds what the store kept for the row's case
+    (``keep``), else the derivation's value; a cell holding a formula is never blank.
     """
 
-    def __init__(self, table: Table, fields: list[str], now: dt.datetime) -> None:
-        self.now = now
+    def __init__(self, table: Table, fields: list[str], clock: Clock) -> None:
+        self.clock = clock
+        self.now = clock.local
         self.columns = {f: table.columns[f] for f in fields if f in table.columns}
         self._rows: dict[str, tuple[list[Any], list[Any], list[bool]]] = {}
         schema = table.schema
-        self.fillable = [c.field for c in schema.columns if c.fill and c.field in self.columns]
+        derived = [d for d in derived_columns(schema) if d.field in self.columns]
+        self.defaults: dict[str, Any] = {d.field: d.value(clock) for d in derived}
+        self.fillable = list(self.defaults)
+        self.formulas = {f: table.formula_mask(f) for f in self.fillable if f in table.formulas}
+        self.kept: dict[int, Mapping[str, Any]] = {}  # row index -> its stored case's derived values
         self.year_field = schema.id.year_from if schema.id else None
         self._year_of_code: np.ndarray | None = None
+        self._fillable_rows: set[int] | None = None
 
     def _row_lists(self, field_name: str) -> tuple[list[Any], list[Any], list[bool]]:
         """The field's value, cell as read, and whether the cell did not fit, per row."""
@@ -131,10 +145,29 @@ class _TableRows:
             lists = self._rows[field_name] = (typed.row_values().tolist(), typed.row_raw().tolist(), invalid.tolist())
         return lists
 
+    def keep(self, index: int, stored: Mapping[str, Any]) -> None:
+        """The row is a stored case: its blank derived cells hold the values the store kept."""
+        if stored and self.fillable:
+            self.kept[index] = stored
+
+    def fillable_rows(self) -> set[int]:
+        """Rows with a blank derived cell (no formula in it): the only ones a fill can reach."""
+        if self._fillable_rows is None:
+            blank = np.zeros(len(next(iter(self.columns.values())).codes) if self.columns else 0, dtype=bool)
+            for f in self.fillable:
+                formulas = self.formulas.get(f)
+                blank |= self.columns[f].blank if formulas is None else self.columns[f].blank & ~formulas
+            self._fillable_rows = set(np.flatnonzero(blank).tolist())
+        return self._fillable_rows
+
+    def _derived(self, index: int, field_name: str) -> Any:
+        """The value a blank derived cell of the row holds."""
+        kept = self.kept.get(index)
+        stored = kept.get(field_name) if kept is not None else None
+        return self.defaults[field_name] if stored is None else stored
+
     def values(self, index: int) -> dict[str, Any]:
-        values = {f: self.value(index, f) for f in self.columns}
-        values.update(self.fills(index))
-        return values
+        return {f: self.value(index, f) for f in self.columns}
 
     def value(self, index: int, field_name: str) -> Any:
         if field_name not in self.columns:
@@ -143,12 +176,15 @@ class _TableRows:
         if invalid[index]:
             return None
         value = values[index]
-        return self.now if value is None and field_name in self.fillable else value
+        if value is None and field_name in self.defaults and index in self.fillable_rows():
+            return self._derived(index, field_name)
+        return value
 
     def stored_column(self, field_name: str) -> StoredColumn:
-        """The field of every row, as ``values`` and ``raw`` would give it, each distinct cell once."""
+        """The field of every row, as ``values`` and ``raw`` would give it, each distinct cell once
+        (for new cases: a blank derived cell holds the derivation's value)."""
         typed = self.columns[field_name]
-        fill = self.now if field_name in self.fillable else None
+        fill = self.defaults.get(field_name)
         distinct = [
             None if problem is not None else (fill if value is None else value)
             for value, problem in zip(typed.values[:-1], typed.problems, strict=True)
@@ -157,7 +193,13 @@ class _TableRows:
             None if problem is None else display(raw)
             for raw, problem in zip(typed.raw[:-1], typed.problems, strict=True)
         ]
-        return StoredColumn(field_name, [*distinct, fill], [*as_typed, None], typed.codes)
+        codes = typed.codes
+        formulas = self.formulas.get(field_name)
+        if fill is not None and formulas is not None and (formulas & typed.blank).any():
+            # A formula that shows nothing is not blank: it gets a code of its own, holding None.
+            codes = np.where(formulas & typed.blank, len(distinct), codes)
+            return StoredColumn(field_name, [*distinct, None, fill], [*as_typed, None, None], codes)
+        return StoredColumn(field_name, [*distinct, fill], [*as_typed, None], codes)
 
     def raw(self, index: int) -> dict[str, str]:
         raw = {}
@@ -191,12 +233,29 @@ class _TableRows:
         return self._year_of_code
 
     def fills(self, index: int) -> dict[str, Any]:
+        """The values kakosheet writes into the row's blank derived cells."""
+        if index not in self.fillable_rows():
+            return {}
         fills = {}
         for f in self.fillable:
             values, _raws, invalid = self._row_lists(f)
-            if values[index] is None and not invalid[index]:
-                fills[f] = self.now
+            if values[index] is None and not invalid[index] and not (f in self.formulas and self.formulas[f][index]):
+                fills[f] = self._derived(index, f)
         return fills
+
+    def fingerprint(self, index: int, fields: list[str]) -> str:
+        """The row's fingerprint as ``fingerprints`` computes it, with its derived values as
+        they are now (after ``keep``): one row, in Python."""
+        mixed = 0
+        for name in sorted(fields):
+            if name not in self.columns:
+                text = f"{name}=None"
+            else:
+                values, raws, invalid = self._row_lists(name)
+                text = f"{name}!{display(raws[index])}" if invalid[index] else f"{name}={self.value(index, name)!r}"
+            digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+            mixed = ((mixed * _MIX_INT) & _MASK) ^ int.from_bytes(digest, "little")
+        return format(mixed, "016x")
 
 
 _MIX = np.uint64(0x100000001B3)
@@ -209,31 +268,42 @@ def _hashes(texts: list[str]) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
-def fingerprints(table: Table, fields: list[str], now: dt.datetime) -> list[str]:
-    """A digest per row of its content: equal exactly when every stored value is equal.
+_MIX_INT = int(_MIX)
+_MASK = (1 << 64) - 1
+
+
+def fingerprints(table: Table, fields: list[str], clock: Clock) -> tuple[list[str], list[str]]:
+    """Two digests per row: its fingerprint (equal exactly when every stored value is equal)
+    and its match print (the same over the fields kakosheet does not derive).
 
     Each column's distinct values are hashed once and the hashes mixed per row in numpy;
-    a cell that did not fit its type counts by its text, a blank fill-when-blank cell by
-    the value kakosheet fills in. Stored fingerprints are compared with these: the recipe
-    must never change.
+    a cell that did not fit its type counts by its text, a blank derived cell by the value
+    a new case gets (a stored case's own is put in by ``_TableRows.fingerprint``), an absent
+    column as blank. Stored fingerprints are compared with these: the recipe must never change.
     """
-    fillable = {c.field for c in table.schema.columns if c.fill}
+    derived = {d.field: d.value(clock) for d in derived_columns(table.schema)}
     mixed = np.zeros(len(table), dtype=np.uint64)
+    matching = np.zeros(len(table), dtype=np.uint64)
     for name in sorted(fields):
         typed = table.columns.get(name)
-        blank = f"{name}={now!r}" if name in fillable else f"{name}=None"
         if typed is None:
-            texts = [blank]
+            texts = [f"{name}=None"]
             codes = np.full(len(table), -1)
         else:
             texts = [
                 f"{name}={value!r}" if problem is None else f"{name}!{display(raw)}"
                 for value, problem, raw in zip(typed.values[:-1], typed.problems, typed.raw[:-1], strict=True)
             ]
-            texts.append(blank)
+            texts.append(f"{name}={derived[name]!r}" if name in derived else f"{name}=None")
             codes = typed.codes
-        mixed = (mixed * _MIX) ^ _hashes(texts)[codes]
-    return _hex_digits(mixed)
+            if name in derived and name in table.formulas:
+                texts.append(f"{name}=None")  # a formula showing nothing: not blank, never filled
+                codes = np.where(table.formula_mask(name) & typed.blank, len(texts) - 1, codes)
+        hashed = _hashes(texts)[codes]
+        mixed = (mixed * _MIX) ^ hashed
+        if name not in derived:
+            matching = (matching * _MIX) ^ hashed
+    return _hex_digits(mixed), _hex_digits(matching)
 
 
 def _hex_digits(numbers: np.ndarray) -> list[str]:
@@ -262,6 +332,9 @@ class LogPlan:
     unchanged: dict[str, RowCase] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
     conflicts: list[tuple[RowCase, str, str]] = field(default_factory=list)  # row, code, message
+    # Stored cases whose match print is out of date (a store older than match prints): their
+    # prints are brought up to date, without a new version.
+    reprinted: dict[str, RowCase] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -285,22 +358,33 @@ def issue_note(issue: Issue) -> str:
     return f"{issue.column}: {issue.message}" if issue.column else issue.message
 
 
-def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], now: dt.datetime) -> list[RowCase]:
+def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], clock: Clock) -> list[RowCase]:
     """The table's rows as cases: their IDs, issue notes and fingerprints (values on demand)."""
     schema = table.schema
     by_row: dict[int, list[Issue]] = defaultdict(list)
     for issue in issues:
         if issue.row is not None and issue.sheet == table.sheet and issue.log == schema.name:
             by_row[issue.row].append(issue)
-    source = _TableRows(table, fields, now)
-    prints = fingerprints(table, fields, now)
+    source = _TableRows(table, fields, clock)
+    prints, matches = fingerprints(table, fields, clock)
     id_texts = _id_texts(table)
     sheet_ids = id_texts if id_texts is not None else [None] * len(prints)
     rows = table.rows.tolist()
     notes, incomplete = _notes_by_index(rows, by_row)
     # Built by map, positionally in RowCase's field order: no Python loop over the rows.
     return list(
-        map(RowCase, repeat(table.sheet), range(len(rows)), rows, sheet_ids, notes, incomplete, prints, repeat(source))
+        map(
+            RowCase,
+            repeat(table.sheet),
+            range(len(rows)),
+            rows,
+            sheet_ids,
+            notes,
+            incomplete,
+            prints,
+            matches,
+            repeat(source),
+        )
     )
 
 
@@ -347,10 +431,12 @@ def plan_log(
     stored: Mapping[str, StoredState],
     *,
     foreign: Mapping[str, str],
+    fields: list[str],
 ) -> LogPlan:
     """Match the sheet's rows to the stored cases of this source.
 
-    ``foreign`` maps IDs found in the sheet that belong to another source to that source.
+    ``foreign`` maps IDs found in the sheet that belong to another source to that source;
+    ``fields`` are the stored fields the rows' fingerprints cover.
     """
     assert schema.id is not None
     plan = LogPlan(log=schema.name, sheet=sheet)
@@ -379,8 +465,9 @@ def plan_log(
                     case,
                     "foreign-id",
                     (
-                        f"{label}: {case.sheet_id} is a case of another source ({foreign[case.sheet_id]}); "
-                        "clear it and the next sync assigns this row its own"
+                        f"{label}: {case.sheet_id} is a case of another workbook ({foreign[case.sheet_id]}); "
+                        "clear it and the next sync assigns this row its own (if this workbook is that one, "
+                        f"moved, run kakosheet sync --moved-from '{foreign[case.sheet_id]}' instead)"
                     ),
                 )
             )
@@ -388,11 +475,7 @@ def plan_log(
             by_id[case.sheet_id].append(case)
     for case_id, rows in by_id.items():
         known = stored.get(case_id)
-        keeper = (
-            rows[0]
-            if len(rows) == 1
-            else next((r for r in rows if known and r.fingerprint == known.fingerprint), rows[0])
-        )
+        keeper = rows[0] if len(rows) == 1 or known is None else _keeper(rows, known, fields)
         claimed[case_id] = keeper
         for other in rows:
             if other is not keeper:
@@ -406,38 +489,80 @@ def plan_log(
                         ),
                     )
                 )
-    unclaimed: dict[str, list[str]] = defaultdict(list)
-    for case_id, state in stored.items():
-        if case_id not in claimed:
-            unclaimed[state.fingerprint].append(case_id)
-    rows_by_print: dict[str, list[RowCase]] = defaultdict(list)
-    for case in without_id:
-        rows_by_print[case.fingerprint].append(case)
-    for case in without_id:
-        candidates = unclaimed.get(case.fingerprint, [])
-        if len(candidates) == 1 and len(rows_by_print[case.fingerprint]) == 1:
-            plan.restored[candidates[0]] = case
-            claimed[candidates[0]] = case
-        else:
-            plan.new.append(case)
+    _restore_by_content(plan, without_id, stored, claimed)
     for case_id, case in claimed.items():
         if case_id in plan.restored:
             continue
         known = stored.get(case_id)
         if known is None:
             plan.adopted[case_id] = case
-        elif known.missing:
+            continue
+        same = _same_content(case, known, fields)  # also gives blank derived cells the stored values
+        if known.missing:
             plan.returned[case_id] = case
-        elif known.fingerprint != case.fingerprint:
+        elif not same:
             plan.changed[case_id] = case
-        elif known.notes != notes_digest(case.notes):
-            plan.notes_changed[case_id] = case
         else:
-            plan.unchanged[case_id] = case
+            if known.match != case.match:
+                plan.reprinted[case_id] = case
+            _unchanged(plan, case_id, case, known)
     plan.gone = sorted(case_id for case_id, state in stored.items() if case_id not in claimed and not state.missing)
     if schema.transitions is not None:
         _hold_back_transitions(schema, plan, stored)
     return plan
+
+
+def _unchanged(plan: LogPlan, case_id: str, case: RowCase, known: StoredState) -> None:
+    """A row holding its stored case's content: only its notes may have changed."""
+    if known.notes != notes_digest(case.notes):
+        plan.notes_changed[case_id] = case
+    else:
+        plan.unchanged[case_id] = case
+
+
+def _same_content(case: RowCase, known: StoredState, fields: list[str]) -> bool:
+    """Whether a row holds what its stored case holds. A blank derived cell holds the case's
+    stored value (a stale copy without kakosheet's Date Logged is unchanged): the row's
+    fingerprint is taken again with it, only for such rows."""
+    if case.fingerprint == known.fingerprint:
+        return True
+    if case.index in case.source.fillable_rows():
+        case.source.keep(case.index, known.derived)
+        case.fingerprint = case.source.fingerprint(case.index, fields)
+    return case.fingerprint == known.fingerprint
+
+
+def _keeper(rows: list[RowCase], known: StoredState, fields: list[str]) -> RowCase:
+    """Of the rows showing one ID, the one holding the stored case (else the one matching it
+    but for kakosheet's derived values, else the top-most) keeps it."""
+    return next(
+        (r for r in rows if _same_content(r, known, fields)),
+        next((r for r in rows if known.match is not None and r.match == known.match), rows[0]),
+    )
+
+
+def _restore_by_content(
+    plan: LogPlan, without_id: list[RowCase], stored: Mapping[str, StoredState], claimed: dict[str, RowCase]
+) -> None:
+    """A row without an ID whose content (but for kakosheet's own values: ID, derived columns)
+    is that of exactly one stored case missing from the sheet gets that case's ID back; the
+    other rows without an ID are new."""
+    unclaimed: dict[str, list[str]] = defaultdict(list)
+    for case_id, state in stored.items():
+        if case_id not in claimed:
+            unclaimed[state.match or "print:" + state.fingerprint].append(case_id)
+    rows_by_match: dict[str, list[RowCase]] = defaultdict(list)
+    for case in without_id:
+        rows_by_match[case.match].append(case)
+    for case in without_id:
+        candidates = unclaimed.get(case.match) or unclaimed.get("print:" + case.fingerprint, [])
+        if len(candidates) == 1 and len(rows_by_match[case.match]) == 1:
+            case_id = candidates[0]
+            case.source.keep(case.index, stored[case_id].derived)
+            plan.restored[case_id] = case
+            claimed[case_id] = case
+        else:
+            plan.new.append(case)
 
 
 def _hold_back_transitions(schema: LogSchema, plan: LogPlan, stored: Mapping[str, StoredState]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kakosheet.core.derived import FILLS
 from kakosheet.errors import SchemaError
 
 COLUMN_TYPES = (
@@ -44,9 +45,6 @@ COLUMN_KINDS = (
 
 LOG_KINDS = ("log", "reference")
 
-# How kakosheet fills a `fill_when_blank` column: "now" is the time of the sync. Later
-# capabilities (settlement, returns) add theirs.
-FILLS = ("now",)
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID_PLACEHOLDER = re.compile(r"\{(\w+)(?::0(\d+)d)?\}")
@@ -401,7 +399,7 @@ def _column(reader: _Reader) -> Column:
         fill=reader.get("fill", str),
     )
     reader.finish()
-    if column.fill is not None and column.fill not in FILLS:
+    if column.fill is not None and column.fill not in FILLS:  # the registry of derivations (core/derived.py)
         reader.fail(f"{column.fill!r} is not a way to fill a column; choose one of {', '.join(FILLS)}", "fill")
     if column.fill is not None and column.kind != "fill_when_blank":
         reader.fail("only fill_when_blank columns take 'fill'", "fill")

@@ -27,6 +27,7 @@ class Table:
     rows: np.ndarray
     columns: dict[str, TypedColumn]
     stray_rows: list[int] = field(default_factory=list)  # rows with values but no mandatory field
+    formulas: dict[str, np.ndarray] = field(default_factory=dict)  # field -> rows holding a formula (mask)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -34,6 +35,11 @@ class Table:
     @property
     def missing_fields(self) -> list[str]:
         return [c.field for c in self.schema.columns if c.field not in self.columns]
+
+    def formula_mask(self, field_name: str) -> np.ndarray:
+        """Which rows hold a formula in the field's column: such a cell is never blank to kakosheet."""
+        mask = self.formulas.get(field_name)
+        return mask if mask is not None else np.zeros(len(self.rows), dtype=bool)
 
     def label(self, field_name: str) -> str:
         return self.header.labels.get(field_name) or self.schema.column(field_name).label
@@ -84,6 +90,7 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
 
     case_index = np.flatnonzero(is_case)
     return Table(
+        formulas=_formula_masks(grid, header, first_sheet_row, len(data), case_index),
         schema=schema,
         sheet=grid.sheet,
         header=header,
@@ -92,6 +99,22 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
         columns={f: typed.take(case_index) for f, typed in columns.items()},
         stray_rows=_stray_rows(grid, header, schema, start, np.flatnonzero(~is_case)),
     )
+
+
+def _formula_masks(
+    grid: Grid, header: Header, first_sheet_row: int, length: int, case_index: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per mapped field with a formula in some case row, which case rows hold one."""
+    if not grid.formulas:
+        return {}
+    field_of = {col: f for f, col in header.columns.items()}
+    masks: dict[str, np.ndarray] = {}
+    for sheet_row, col in grid.formulas:
+        field_name = field_of.get(col)
+        index = sheet_row - first_sheet_row
+        if field_name is not None and 0 <= index < length:
+            masks.setdefault(field_name, np.zeros(length, dtype=bool))[index] = True
+    return {f: mask[case_index] for f, mask in masks.items()}
 
 
 def _stray_rows(grid: Grid, header: Header, schema: LogSchema, start: int, candidates: np.ndarray) -> list[int]:

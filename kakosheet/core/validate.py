@@ -7,6 +7,7 @@ hides the issues of other rows, nor other issues of the same row.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ import pandas as pd
 from kakosheet.core.cells import display
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
-from kakosheet.core.issues import WARNING, Issue
+from kakosheet.core.issues import ERROR, WARNING, Issue
 from kakosheet.core.references import ReferenceIndex
 from kakosheet.core.reporter import RowReporter
 from kakosheet.core.schema import Column, Condition
@@ -71,22 +72,24 @@ def validate_table(
 
 
 def _check_header(table: Table, report: RowReporter) -> None:
+    """A column missing from the header is one issue naming it, and the closest staff header
+    (renamed?); the store keeps what it holds for the column (store/changes.py)."""
     for field in table.missing_fields:
         column = table.schema.column(field)
-        if column.required:
-            report.add_table(
-                field,
-                "missing-column",
-                f"the mandatory column {column.label!r} is missing; add it to the header row (row {table.header_row})",
+        closest = difflib.get_close_matches(column.label, table.header.extra, n=1, cutoff=0.5)
+        renamed = f" (is {closest[0]!r} it, renamed? name it {column.label!r} again)" if closest else ""
+        where = f"the header row (row {table.header_row})"
+        if column.kind == "owned":
+            message = f"kakosheet's column {column.label!r} is missing{renamed}; add it to {where} so sync can write it"
+        elif column.required:
+            message = f"the mandatory column {column.label!r} is missing{renamed}; add it to {where}"
+        else:
+            message = (
+                f"the column {column.label!r} is not in {where}{renamed}; the store keeps what it holds "
+                "for it until the column is back"
             )
-        elif column.kind == "owned":
-            report.add_table(
-                field,
-                "missing-column",
-                f"kakosheet's column {column.label!r} is missing; add it to the header row "
-                f"(row {table.header_row}) so sync can write it",
-                severity=WARNING,
-            )
+        severity = ERROR if column.required and column.kind != "owned" else WARNING
+        report.add_table(field, "missing-column", message, severity=severity)
     for field, extra_columns in table.header.duplicates.items():
         report.add_table(
             field,
@@ -121,7 +124,9 @@ def _check_removed(typed: TypedColumn, report: RowReporter) -> None:
     for index in typed.rows_where(flags):
         code = int(typed.codes[index])
         problem = typed.removed[code]
-        report.add(int(index), typed.column.field, problem.code, problem.message, severity=WARNING, value=typed.raw[code])
+        report.add(
+            int(index), typed.column.field, problem.code, problem.message, severity=WARNING, value=typed.raw[code]
+        )
 
 
 def _check_pattern(typed: TypedColumn, report: RowReporter) -> None:

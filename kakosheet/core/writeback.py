@@ -53,6 +53,7 @@ class SheetWrite:
 class WriteBack:
     sheets: list[SheetWrite] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # every open issue, for the Issues tab
+    identity: str | None = None  # to write into a workbook that does not carry it yet (app/identity.py)
 
     def cell_of(self, issue: Issue) -> str | None:
         """Where an issue's cell is ("'QC Log'!E12"), for a link; the row's first cell without a column."""
@@ -100,9 +101,8 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         )
     if write.issues_column is not None:
         _write_notes(write, table, plan, new_ids)
-    # Unchanged rows have nothing to fill: a filled blank would have changed their content.
-    filling = (new_ids, plan.adopted, plan.restored, plan.changed, plan.returned)
-    _write_fills(write, table, (case for _, case in _on_sheet(table.sheet, *filling)))
+    # Any stored row may have a blank derived cell: a stale copy saved over the sheet lost them.
+    _write_fills(write, table, (case for _, case in _on_sheet(table.sheet, new_ids, plan.rows())))
     write.cells.sort(key=_SHEET_ORDER)
     return write
 
@@ -161,26 +161,20 @@ def _write_notes(write: SheetWrite, table: Table, plan: LogPlan, new_ids: dict[s
 
 
 def _write_fills(write: SheetWrite, table: Table, cases: Iterable[RowCase]) -> None:
-    """Blank fill-when-blank cells of rows whose content is stored anew."""
+    """Blank derived cells (core/derived.py): a new case's derived value, a stored case's kept one.
+    A cell holding a formula or a typed value is never written."""
     columns = table.header.columns
-    blank = _rows_with_blank_fills(table)
-    if not blank:
-        return
+    fillable: set[int] | None = None
     for case in cases:
-        if case.index in blank:
+        if fillable is None:
+            fillable = case.source.fillable_rows()
+            if not fillable:
+                return
+        if case.index in fillable:
             for field_name, value in case.fills.items():
                 column = columns.get(field_name)
                 if column is not None and _differs(value, None):
                     write.cells.append(CellUpdate(case.row, column, value, None))
-
-
-def _rows_with_blank_fills(table: Table) -> set[int]:
-    """Rows with a blank cell in some fill-when-blank column: the only ones ``RowCase.fills`` can fill."""
-    blank = np.zeros(len(table), dtype=bool)
-    for column in table.schema.columns:
-        if column.fill and column.field in table.columns:
-            blank |= table.columns[column.field].blank
-    return set(np.flatnonzero(blank).tolist())
 
 
 def _differs(value: CellValue, was: Any) -> bool:

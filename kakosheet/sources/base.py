@@ -48,8 +48,14 @@ class Source(Protocol):
         ...
 
     @property
-    def key(self) -> str:
-        """What identifies the source in the store (a path, a sheet key): cases belong to it."""
+    def location(self) -> str:
+        """Where the source is (a workbook's resolved path, a sheet's key): only where it was seen."""
+        ...
+
+    @property
+    def identity(self) -> str | None:
+        """What the source carries as its own identity (a workbook's document property, a sheet's
+        key); None for a workbook never synced since identities came (kakosheet/app/identity.py)."""
         ...
 
     @property

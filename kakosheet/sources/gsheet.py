@@ -37,8 +37,12 @@ class GoogleSheetSource:
         return self._client.label
 
     @property
-    def key(self) -> str:
+    def location(self) -> str:
         return f"gsheet:{self._client.key}"
+
+    @property
+    def identity(self) -> str | None:
+        return self.location  # a Google Sheet's key is its own: a moved or renamed sheet keeps it
 
     @property
     def date1904(self) -> bool:

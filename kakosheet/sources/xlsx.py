@@ -16,6 +16,7 @@ from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import WriteResult
+from kakosheet.sources.xlsx_identity import workbook_identity
 from kakosheet.sources.xlsx_package import (
     CellScan,
     Package,
@@ -46,6 +47,7 @@ class XlsxSource:
         check_container(path)
         self._stamp = FileStamp.of(path)
         self._package: Package = inspect_package(path)
+        self._identity = workbook_identity(path)
         self._digest: str | None = self._package.digest
         self._sized: set[str] = set()
         try:
@@ -62,8 +64,12 @@ class XlsxSource:
         return self.path.name
 
     @property
-    def key(self) -> str:
+    def location(self) -> str:
         return str(self.path.resolve())
+
+    @property
+    def identity(self) -> str | None:
+        return f"workbook:{self._identity}" if self._identity else None
 
     def check_writable(self) -> None:
         check_patchable(self.path)

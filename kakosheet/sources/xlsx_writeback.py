@@ -31,6 +31,7 @@ from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceChangedError, SourceError
+from kakosheet.sources.xlsx_identity import identity_parts
 from kakosheet.sources.xlsx_package import package_digest, row_segments
 
 HIGHLIGHT_MARK = '"; "&amp;'  # in the formula of kakosheet's highlight rule
@@ -150,6 +151,8 @@ def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stam
             if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member)):
                 patches[member] = patch
         updated = _issues_tab(archive, names, small, changes)
+        if changes.identity is not None:
+            updated |= identity_parts(archive, small | updated, changes.identity)
     if not patches and not updated:
         return None
     check_unchanged(path, stamp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
@@ -15,8 +16,10 @@ from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
 
 
-def _row(case: RowCase, fields: list[str]) -> dict[str, Any]:
-    return {f: case.values.get(f) for f in fields}
+def _present(case: RowCase, fields: list[str]) -> list[str]:
+    """The fields the row's tab has a column for: a column missing from the sheet erases nothing."""
+    columns = case.source.columns
+    return [f for f in fields if f in columns]
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> dict[str, list[Any]]:
@@ -32,6 +35,7 @@ def apply_log_plan(
     *,
     run_id: int,
     source: str,
+    recorded_at: dt.datetime | None = None,
 ) -> int:
     """Apply one log's plan inside the sync's transaction; returns the rows written.
 
@@ -40,7 +44,9 @@ def apply_log_plan(
     nothing of it is stored: the next sync adopts the IDs the sheet already shows."""
     savepoint = connection.begin_nested()  # a refused value leaves the transaction usable, to find it
     try:
-        written = _apply(store, connection, schema, plan, new_ids, run_id=run_id, source=source)
+        written = _apply_log_plan(
+            store, connection, schema, plan, new_ids, run_id=run_id, source=source, recorded_at=recorded_at
+        )
     except REFUSED as exc:
         savepoint.rollback()
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
@@ -76,7 +82,7 @@ def _refused_cell(
         rows = [
             {
                 "key": case_id,
-                **_row(case, fields),
+                **{f: case.values.get(f) for f in _present(case, fields)},
                 **_meta(case, case.raw, source, run_id, version=1),
                 **({blank: None} if blank else {}),
             }
@@ -109,7 +115,7 @@ def _refused_cell(
     return None
 
 
-def _apply(
+def _apply_log_plan(
     store: Store,
     connection: Connection,
     schema: LogSchema,
@@ -118,11 +124,15 @@ def _apply(
     *,
     run_id: int,
     source: str,
+    recorded_at: dt.datetime | None = None,
 ) -> int:
+    """Apply one log's plan inside the sync's transaction; returns the rows written.
+
+    ``recorded_at`` is the sync's time (naive UTC), which every history event of it carries."""
     table = store.table(schema.name)
     history = store.metadata.tables["case_history"]
     fields = stored_fields(schema)
-    now = utc_now()
+    now = recorded_at or utc_now()
     written = 0
     events: list[dict[str, Any]] = []
 
@@ -148,31 +158,43 @@ def _apply(
     rewritten = {**plan.changed, **plan.returned, **plan.restored}
     if rewritten:
         before = store.case_values(schema.name, list(rewritten), connection=connection)
-        rows = []
-        reprinted: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         for case_id, case in rewritten.items():
             old = before[case_id]
-            changes = _diff(old, case.values, fields) | _raw_changes(old.get("_raw") or {}, case.raw)
+            present = _present(case, fields)
+            values = case.values
+            changes = _diff(old, values, present) | _raw_changes(old.get("_raw") or {}, case.raw, present)
             was_missing = old["_missing_since"] is not None
             if not changes and not was_missing:
-                # Nothing to record: a restored ID whose case never left the store's view, or values
-                # equal under a new type (store/migrate.py); the new fingerprint spares the next sync.
-                if old["_fingerprint"] != case.fingerprint:
-                    reprinted.append({"key": case_id, "_fingerprint": case.fingerprint})
-                continue
+                # The same content under an out-of-date print (a restored ID, a column gone from the
+                # sheet, a store older than match prints): no version, the prints brought up to date.
+                notes_differ = old["_notes_digest"] != notes_digest(case.notes)
+                if plan.changed.pop(case_id, None) is not None:  # so the sync's counts say what happened
+                    (plan.notes_changed if notes_differ else plan.unchanged)[case_id] = case
+                    plan.reprinted[case_id] = case
+                    continue
+                if not notes_differ:
+                    plan.reprinted[case_id] = case
+                    continue
             version = old["_version"] + (1 if changes else 0)
+            raw = {f: text for f, text in (old.get("_raw") or {}).items() if f not in present} | case.raw
             rows.append(
-                {"key": case_id, **_row(case, fields), **_meta(case, case.raw, source, run_id, version=version)}
+                {
+                    "key": case_id,
+                    **{f: values.get(f) for f in present},
+                    **_meta(case, raw, source, run_id, version=version),
+                }
             )
-            event(case_id, version, "returned" if was_missing else "changed", changes)
-        if rows:
-            connection.execute(
-                update(table).where(table.c.case_id == bindparam("key")),
-                rows,
-            )
-            written += len(rows)
-        if reprinted:
-            connection.execute(update(table).where(table.c.case_id == bindparam("key")), reprinted)
+            if changes or was_missing:
+                event(case_id, version, "returned" if was_missing else "changed", changes)
+        written += _update_rows(connection, table, rows)
+
+    reprints = [
+        {"key": case_id, "_fingerprint": case.fingerprint, "_match": case.match}
+        for case_id, case in plan.reprinted.items()
+    ]
+    if reprints:
+        connection.execute(update(table).where(table.c.case_id == bindparam("key")), reprints)
 
     if plan.notes_changed:
         connection.execute(
@@ -204,11 +226,22 @@ def _apply(
     return written + len(events)
 
 
+def _update_rows(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> int:
+    """Update stored rows, grouped by the columns they set (rows of tabs lacking a column set fewer)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for group in groups.values():
+        connection.execute(update(table).where(table.c.case_id == bindparam("key")), group)
+    return len(rows)
+
+
 def _meta(case: RowCase, raw: dict[str, str], source: str, run_id: int, *, version: int) -> dict[str, Any]:
     return {
         "_source": source,
         "_version": version,
         "_fingerprint": case.fingerprint,
+        "_match": case.match,
         "_incomplete": case.incomplete,
         "_issues": list(case.notes),
         "_notes_digest": notes_digest(case.notes),
@@ -218,10 +251,11 @@ def _meta(case: RowCase, raw: dict[str, str], source: str, run_id: int, *, versi
     }
 
 
-def _raw_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[Any]]:
-    """Cells whose text did not fit their type are history too, under the field's name + " (as typed)"."""
+def _raw_changes(before: dict[str, str], after: dict[str, str], present: list[str]) -> dict[str, list[Any]]:
+    """Cells whose text did not fit their type are history too, under the field's name + " (as typed)"
+    (of the columns the sheet has: a missing one changes nothing)."""
     return {
         f"{f} (as typed)": [before.get(f), after.get(f)]
-        for f in sorted(set(before) | set(after))
+        for f in sorted((set(before) | set(after)) & set(present))
         if before.get(f) != after.get(f)
     }

@@ -72,9 +72,7 @@ def _convert_column(connection: Connection, table: Table, wanted: SchemaColumn, 
     """Re-type one column: read every value (and its as-typed text), drop and re-add the column
     with the new type, write back the values that fit; returns how many were kept as typed."""
     name = wanted.field
-    rows = connection.execute(
-        select(table.c.case_id, column(name, old), table.c._raw).select_from(table)
-    ).all()
+    rows = connection.execute(select(table.c.case_id, column(name, old), table.c._raw).select_from(table)).all()
     cells = [_cell(value, (raw or {}).get(name)) for _, value, raw in rows]
     typed = normalize_column(cells, wanted, CellContext())
     connection.execute(text(f'ALTER TABLE "{table.name}" DROP COLUMN "{name}"'))
@@ -98,7 +96,9 @@ def _convert_column(connection: Connection, table: Table, wanted: SchemaColumn, 
         statement = (
             update(table)
             .where(table.c.case_id == bindparam("key"))
-            .values({name: bindparam("value", type_=table.c[name].type), "_raw": bindparam("raw", type_=table.c._raw.type)})
+            .values(
+                {name: bindparam("value", type_=table.c[name].type), "_raw": bindparam("raw", type_=table.c._raw.type)}
+            )
         )
         connection.execute(statement, updates)
     return kept

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
+from kakosheet.core.derived import derived_fields
 from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import StoreError, UsageError
@@ -134,18 +135,24 @@ class Store:
     # ------------------------------------------------------------------ reading
 
     def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
-        """The planner's view of a source's cases; with the status when the log has transition rules."""
+        """The planner's view of a source's cases: prints, notes, the status when the log has
+        transition rules, and the values of its derived columns."""
         table = self.table(log)
-        transitions = self.schemas[log].transitions
+        schema = self.schemas[log]
+        transitions = schema.transitions
+        derived = sorted(derived_fields(schema))
         columns = [table.c.case_id, table.c._fingerprint, table.c._missing_since, table.c._notes_digest]
-        if transitions:
-            columns.append(table.c[transitions.field])
+        columns += [table.c._match, table.c[transitions.field] if transitions else literal(None)]
+        columns += [table.c[f] for f in derived]
         query = select(*columns).where(table.c._source == source)
         with self._transaction() as connection:
             rows = connection.execute(query).all()
-        if transitions:
-            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[4]) for r in rows}
-        return {r[0]: StoredState(r[1], r[2] is not None, r[3]) for r in rows}
+        if not derived:
+            return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4]) for r in rows}
+        return {
+            r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4], dict(zip(derived, r[6:], strict=True)))
+            for r in rows
+        }
 
     def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
         """case ID -> the source it belongs to, for the IDs that are in the store at all."""
@@ -198,6 +205,56 @@ class Store:
                 for r in connection.execute(query)
             ]
 
+    # ------------------------------------------------------------------ sources
+
+    def source_location(self, source: str) -> str | None:
+        """Where a source was last seen, None when the store never saw it."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            return connection.execute(select(sources.c.location).where(sources.c.source == source)).scalar()
+
+    def source_at(self, location: str) -> str | None:
+        """The source last seen at a location (a workbook that lost its identity is still it)."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            query = select(sources.c.source).where(sources.c.location == location).order_by(sources.c.seen_at.desc())
+            return connection.execute(query).scalar()
+
+    def locations(self, sources: Iterable[str]) -> dict[str, str]:
+        """source -> where it was last seen, for the sources the store knows by identity."""
+        table = self.metadata.tables["sources"]
+        wanted = sorted(set(sources))
+        with self._transaction() as connection:
+            rows = connection.execute(select(table.c.source, table.c.location).where(table.c.source.in_(wanted)))
+            return {row.source: row.location for row in rows}
+
+    def record_source(self, source: str, location: str, *, at: dt.datetime) -> None:
+        """Remember where a source is seen now."""
+        sources = self.metadata.tables["sources"]
+        with self._transaction() as connection:
+            connection.execute(sources.delete().where(sources.c.source == source))
+            connection.execute(sources.insert().values(source=source, location=location, seen_at=at))
+
+    def files_cases(self, source: str) -> bool:
+        """Whether any case is filed under the source (a store older than identities files them by path)."""
+        with self._transaction() as connection:
+            for schema in self.schemas.case_logs:
+                table = self.table(schema.name)
+                if connection.execute(select(table.c.case_id).where(table.c._source == source).limit(1)).first():
+                    return True
+        return False
+
+    def refile_source(self, old: str, new: str) -> None:
+        """File every case of ``old`` under ``new`` (a workbook that now carries its identity), at once."""
+        with self._transaction() as connection:
+            for schema in self.schemas.case_logs:
+                table = self.table(schema.name)
+                connection.execute(update(table).where(table.c._source == old).values(_source=new))
+            states = self.metadata.tables["source_states"]  # both judged without these cases: stale
+            connection.execute(states.delete().where(states.c.source.in_([old, new])))
+            sources = self.metadata.tables["sources"]
+            connection.execute(sources.delete().where(sources.c.source == old))
+
     # ------------------------------------------------------------------ IDs
 
     def reserve_numbers(self, log: str, year: int, count: int, *, past: int = 0) -> int:
@@ -226,10 +283,13 @@ class Store:
 
     # ------------------------------------------------------------------ runs and changes
 
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, *, at: dt.datetime | None = None) -> int:
+        """A new sync run, started ``at`` (naive UTC: the command's clock) or now."""
         runs = self.metadata.tables["sync_runs"]
         with self._transaction() as connection:
-            result = connection.execute(runs.insert().values(source=source, started_at=utc_now(), status="running"))
+            result = connection.execute(
+                runs.insert().values(source=source, started_at=at or utc_now(), status="running")
+            )
             return int(result.inserted_primary_key[0])
 
     def finish_run(

@@ -142,6 +142,7 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
         Column("_source", String(512), nullable=False),
         Column("_version", Integer, nullable=False),
         Column("_fingerprint", String(40), nullable=False),
+        Column("_match", String(16), nullable=True),  # the match print (core/plan.py); None in older stores
         Column("_incomplete", Boolean, nullable=False),
         Column("_issues", JSON, nullable=True),  # short notes of what is wrong
         Column("_notes_digest", String(16), nullable=False, server_default=""),  # to tell if the notes changed
@@ -187,6 +188,13 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         Column("finished_at", DateTime, nullable=True),
         Column("status", String(16), nullable=False),  # running, done, source-changed, write-failed
         Column("counts", JSON, nullable=True),
+    )
+    Table(
+        "sources",  # every workbook or Google Sheet synced into the store: its identity, where it was last
+        metadata,
+        Column("source", String(512), primary_key=True),  # the identity its cases are filed under
+        Column("location", Text, nullable=False),  # where it was last seen (a path, a sheet)
+        Column("seen_at", DateTime, nullable=False),
     )
     Table(
         "source_states",  # each source as its last completed sync left it

@@ -15,6 +15,7 @@ from sqlalchemy import Text, cast, delete, select
 from kakosheet.app.setup import init_team
 from kakosheet.app.validate import read_and_validate
 from kakosheet.config import Config, load_config
+from kakosheet.core.clock import Clock
 from kakosheet.core.plan import RowCase, notes_digest, row_cases
 from kakosheet.sources import open_source
 from kakosheet.sources.xlsx_template import fill_master_workbook
@@ -56,6 +57,7 @@ def reference_row(case_id: str, case: RowCase, fields: list[str]) -> dict[str, A
         "_source": SOURCE,
         "_version": 1,
         "_fingerprint": case.fingerprint,
+        "_match": case.match,
         "_incomplete": case.incomplete,
         "_issues": list(case.notes),
         "_notes_digest": notes_digest(case.notes),
@@ -80,7 +82,7 @@ def created_cases(team: Config, tmp: Path, rows: list[dict[str, Any]]) -> tuple[
     fill_master_workbook(path, schemas, {"qc": rows})
     read, report = read_and_validate(team, schemas, open_source(str(path)), today=NOW.date())
     fields = stored_fields(schemas["qc"])
-    cases = row_cases(read.tables["qc"], report.issues, fields=fields, now=NOW)
+    cases = row_cases(read.tables["qc"], report.issues, fields=fields, clock=Clock.at(NOW))
     return [(f"QC-2026-{number:04d}", case) for number, case in enumerate(cases, start=1)], fields
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import open_store
 from kakosheet.config import Config, load_config
+from kakosheet.sources.xlsx_identity import workbook_identity
 from kakosheet.sources.xlsx_template import fill_master_workbook
 from tests.app.test_sync import qc_case, sheet
 
@@ -41,9 +42,9 @@ def start_sync(config: Config, store_url: str) -> subprocess.Popen[str]:
 def stored_ids(store_url: str, source: Path | None = None) -> list[str]:
     query = "select case_id from case_qc"
     params = {}
-    if source is not None:
+    if source is not None:  # the cases filed under the workbook's identity
         query += " where _source = :source"
-        params["source"] = str(source.resolve())
+        params["source"] = f"workbook:{workbook_identity(source)}"
     with create_engine(store_url).connect() as connection:
         return [row[0] for row in connection.execute(text(query), params)]
 

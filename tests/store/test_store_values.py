@@ -269,7 +269,9 @@ def read_only(tmp_path: Path) -> Any:
     subprocess.run(["chattr", "-i", str(folder)] if os.geteuid() == 0 else ["chmod", "755", str(folder)], check=True)
 
 
-@pytest.mark.parametrize("case", ["PostgreSQL down", "bad host", "wrong database", "missing folder", "read-only folder"])
+@pytest.mark.parametrize(
+    "case", ["PostgreSQL down", "bad host", "wrong database", "missing folder", "read-only folder"]
+)
 @pytest.mark.parametrize("command", ["sync", "sync --dry-run", "history QC-2026-0001"])
 def test_an_unreachable_store_is_exit_3_and_one_sentence(
     cli: Callable[..., Result], postgres_server: str, tmp_path: Path, read_only: Path, case: str, command: str
