@@ -40,3 +40,9 @@ class SourceChangedError(KakosheetError):
     """The source changed during a sync; nothing was written, the next sync finishes the job."""
 
     exit_code = 4
+
+
+class SourceBusyError(KakosheetError):
+    """Another sync of the same source is running; nothing was done, the next run does the job."""
+
+    exit_code = 4

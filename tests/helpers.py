@@ -37,6 +37,7 @@ QC_LABELS = [
     "Recovered Amount",
     "Owner",
     "Closure Date",
+    "Reopen Reason",
     "Logged By",
     "Issues",
 ]

@@ -60,7 +60,7 @@ def test_text_output_names_row_column_and_fix(cli: Cli, tmp_path: Path) -> None:
     [
         (("validate",), 2, "no source given"),
         (("validate", "missing.xlsx"), 3, "no such file"),
-        (("validate", "notes.txt"), 3, "kakosheet reads .xlsx and .xlsm workbooks"),
+        (("validate", "notes.txt"), 2, "kakosheet reads .xlsx and .xlsm workbooks"),
         (("validate", "notes"), 2, "not a workbook path"),
         (("--config", "nowhere.toml", "validate", "x.xlsx"), 2, "no such config file"),
     ],

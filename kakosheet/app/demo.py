@@ -4,9 +4,11 @@ validated and synced: IDs and issue notes come back into the workbook."""
 from __future__ import annotations
 
 import random
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.samples import make_cases, make_closure_mistakes, make_world, reference_rows
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import SyncResult, sync_source
@@ -28,8 +30,14 @@ class DemoResult:
     sync: SyncResult
 
 
-def run_demo(folder: Path, *, cases: int = 400, seed: int = 7) -> DemoResult:
+def default_folder() -> Path:
+    """kakosheet-demo in the system's temporary folder: outside any project or team folder."""
+    return Path(tempfile.gettempdir()) / "kakosheet-demo"
+
+
+def run_demo(folder: Path, *, cases: int = 400, seed: int = 7, progress: Progress = SILENT) -> DemoResult:
     """Set up ``folder`` as a team, fill its master workbook with sample cases, validate it."""
+    progress.stage(f"writing {cases} sample cases")
     init = init_team(folder, force=True)
     config = load_config(init.config)
     schemas = config.load_schemas()
@@ -42,8 +50,8 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7) -> DemoResult:
     make_closure_mistakes(rows["qc"])
     rows.update(reference_rows(world))
     fill_master_workbook(init.workbook, schemas, rows)
-    report = validate_source(config)
+    report = validate_source(config, progress=progress)
     for stale in folder.glob("kakosheet.db*"):  # a demo run starts from an empty store (and its WAL)
         stale.unlink()
-    synced = sync_source(config)
+    synced = sync_source(config, progress=progress)
     return DemoResult(config=init.config, workbook=init.workbook, report=report, sync=synced)

@@ -1,4 +1,4 @@
-"""`kakosheet history`: every version of a case, from the store."""
+"""`kakosheet history`: every version of a case, from the store; it reads and creates nothing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kakosheet.app.sync import open_store
-from kakosheet.config import Config
-from kakosheet.errors import UsageError
+from kakosheet.config import CONFIG_NAME, Config
+from kakosheet.errors import ConfigError, UsageError
 from kakosheet.store.store import HistoryEvent
 
 
@@ -17,14 +17,32 @@ class CaseHistory:
     log: str
     current: dict[str, Any]
     events: list[HistoryEvent]
+    labels: dict[str, str]  # field -> the column's label in the sheet
+    title: str = ""  # the log's name for people
 
 
 def case_history(config: Config, case_id: str, *, store_url: str | None = None) -> CaseHistory:
+    """The case's versions; outside a team folder (no kakosheet.toml, no --store) that is said, not guessed."""
+    if config.path is None and store_url is None:
+        raise ConfigError(
+            f"no {CONFIG_NAME} found in this folder or above; run `kakosheet history` in the team's folder, "
+            "or pass --config kakosheet.toml (or --store URL)"
+        )
     schemas = config.load_schemas()
-    store = open_store(config, schemas, store_url)
+    store = open_store(config, schemas, store_url, create=False)
     case_id = case_id.strip().upper()
-    found = store.case(case_id) if store.has_tables() else None
+    if not store.exists or not store.has_tables():
+        raise UsageError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
+    found = store.case(case_id)
     if found is None:
         raise UsageError(f"no case {case_id} in the store {store.display_url}; check the ID (or the --store)")
     log, current = found
-    return CaseHistory(case_id=case_id, log=log, current=current, events=store.history(case_id))
+    labels = {column.field: column.label for column in schemas[log].columns}
+    return CaseHistory(
+        case_id=case_id,
+        log=log,
+        current=current,
+        events=store.history(case_id),
+        labels=labels,
+        title=schemas[log].title,
+    )

@@ -16,12 +16,13 @@ import dataclasses
 import datetime as dt
 import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from kakosheet.app import identity, unchanged
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
+from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import open_configured_source, read_and_validate
 from kakosheet.config import Config
@@ -87,20 +88,22 @@ def sync_source(
     dry_run: bool = False,
     now: dt.datetime | None = None,
     moved_from: str | None = None,
+    progress: Progress = SILENT,
 ) -> SyncResult:
     """Sync one source into the store; see the module's docstring for the order of steps.
 
     ``now`` is the command's time (``--as-of``): aware, or naive in the team's timezone.
     ``moved_from`` names where the workbook was before (``--moved-from``): its cases follow it.
+    A dry run creates nothing (no store, no lock): it plans against what the store holds.
     """
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
-    store = open_store(config, schemas, store_url)
+    store = open_store(config, schemas, store_url, create=not dry_run)
     clock = Clock.at(now or dt.datetime.now(dt.UTC), config.timezone)
     if not dry_run:
         opened.check_writable()
         store.prepare()
-    with store.source_lock(opened.location):
+    with nullcontext() if dry_run else store.source_lock(opened.location):
         if store.has_tables():
             found = identify(store, opened)
         else:  # a dry run before the first sync: nothing is stored yet
@@ -114,12 +117,14 @@ def sync_source(
             if state is not None and judged is not None and state[0] == judged and found.write is None:
                 return _recorded_result(store, opened, key, state[1], state[2], clock)
             store.forget_source_state(key)  # whatever happens next, the record is stale
-        read, report = read_and_validate(config, schemas, opened, today=clock.today)
+        read, report = read_and_validate(config, schemas, opened, today=clock.today, progress=progress)
         moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read))
         if moved is not None:
             store.refile_source(moved, key)
         with _frozen_heap():
-            result = _sync_read(store, opened, schemas, read, report, _Run(key, clock, found.write), dry_run=dry_run)
+            result = _sync_read(
+                store, opened, schemas, read, report, _Run(key, clock, found.write), dry_run=dry_run, progress=progress
+            )
         result.moved_from = found.moved_from or moved or moved_from
         if result.judgement_kept and not dry_run:
             judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
@@ -173,6 +178,7 @@ def _sync_read(
     run: _Run,
     *,
     dry_run: bool,
+    progress: Progress = SILENT,
 ) -> SyncResult:
     """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
     result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
@@ -200,6 +206,7 @@ def _sync_read(
         issues=with_ids.issues,
         identity=run.identity,
     )
+    progress.stage(f"writing back to {opened.name}")
     try:
         outcome = opened.write_back(changes)
     except SourceChangedError:
@@ -211,6 +218,7 @@ def _sync_read(
     result.written = outcome.written
     if outcome.skipped:
         result.rows_left = _leave_unwritten(result, outcome.skipped)
+    progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
     with store.changes() as connection:
         for name, plan in result.plans.items():
             result.rows_stored += apply_log_plan(
@@ -259,9 +267,9 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None) -> Store:
+def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None, *, create: bool = True) -> Store:
     """The store named by --store, else by kakosheet.toml, else kakosheet.db beside the config."""
-    return Store(resolve_url(store_url or config.store, config.root), schemas)
+    return Store(resolve_url(store_url or config.store, config.root), schemas, create=create)
 
 
 def _plan(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult, read_source
 from kakosheet.config import Config
 from kakosheet.core.cells import CellContext
@@ -40,20 +41,25 @@ def google_access(config: Config) -> GoogleAccess:
     return GoogleAccess.resolve(config.credentials, config.sheets_api_url)
 
 
-def validate_source(config: Config, source: str | None = None, *, today: dt.date | None = None) -> Report:
+def validate_source(
+    config: Config, source: str | None = None, *, today: dt.date | None = None, progress: Progress = SILENT
+) -> Report:
     """Every issue of every configured log and reference tab in the source."""
     schemas = config.load_schemas()
-    _, report = read_and_validate(config, schemas, open_configured_source(config, source), today=today)
+    opened = open_configured_source(config, source)
+    _, report = read_and_validate(config, schemas, opened, today=today, progress=progress)
     return report
 
 
 def read_and_validate(
-    config: Config, schemas: SchemaSet, opened: Source, *, today: dt.date | None = None
+    config: Config, schemas: SchemaSet, opened: Source, *, today: dt.date | None = None, progress: Progress = SILENT
 ) -> tuple[ReadResult, Report]:
     """Read the logs and reference tabs of a source and check them all."""
     today = today or config.today()
     ctx = CellContext(date_order=config.date_order, date1904=opened.date1904, today=today)
+    progress.stage(f"reading {opened.name}")
     read = read_source(opened, schemas, config.logs, ctx, config.archives)
+    progress.stage(f"validating {sum(len(t) for t in read.all_tables()):,} rows")
     report = Report()
     report.extend(read.issues)
     references = ReferenceIndex({name: t for name, t in read.tables.items() if t.schema.kind == "reference"})

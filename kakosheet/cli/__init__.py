@@ -15,8 +15,43 @@ from kakosheet.errors import KakosheetError
 EXIT_INTERNAL = 70
 
 
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_root().ensure_object(dict)["config_path"] = value
+
+
+def _config_option(func):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_config,
+        help="kakosheet.toml to use (default: found in this folder or above).",
+    )(func)
+
+
+class _Command(click.Command):
+    """A command that also takes --config after its name (`kakosheet sync --config team.toml`)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        _config_option(self)
+
+
+class _SubGroup(click.Group):
+    command_class = _Command
+
+
+_SubGroup.group_class = _SubGroup
+
+
 class _Group(click.Group):
     """Turns every KakosheetError into its message and exit code, in one place."""
+
+    command_class = _Command
+    group_class = _SubGroup
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -40,29 +75,32 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="kakosheet.toml to use (default: found in this folder or above).",
-)
+@_config_option
 @click.option("--debug", is_flag=True, help="Show the traceback when something fails.")
 @click.version_option(__version__, prog_name="kakosheet")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool) -> None:
     """Keep after-sales exception logs trustworthy in the spreadsheet your team already uses.
 
     \b
     Start here:
-      kakosheet demo            a sample workbook with realistic cases, validated
-      kakosheet init            kakosheet.toml + schemas + master workbook for your team
-      kakosheet validate        list every issue in the workbook
+      kakosheet demo                  a sample team folder with realistic cases, synced
+      kakosheet init                  kakosheet.toml + schemas + master workbook for your team
+      kakosheet validate              list every issue in the workbook; changes nothing
+      kakosheet sync                  store every case, give new rows IDs, write issues back
+      kakosheet history QC-2026-0001  every version of a case
 
-    Exit codes: 0 done, 1 validation errors, 2 usage or config error,
-    3 source unreadable or no log tabs, 4 source changed during a sync.
+    \b
+    Exit codes (the same for every command; README "Exit codes"):
+      0 done     1 validation errors (validate, sync --strict)
+      2 fix the command or kakosheet.toml (bad option, config, schema; a SOURCE
+        that is a folder or not .xlsx/.xlsm)
+      3 the source or store cannot be read or reached (missing, damaged, no log
+        tabs, server down): fix it, or wait
+      4 nothing wrong, another run got in the way (the source changed during the
+        sync, or another sync of it is running): run it again
     """
     ctx.ensure_object(dict)
-    ctx.obj["config_path"] = config_path
 
 
 def config_from(ctx: click.Context) -> Config:

@@ -12,10 +12,23 @@ from pathlib import Path
 import click
 
 from kakosheet.cli import config_from, main
+from kakosheet.cli.progress import progress_on
 from kakosheet.cli.render import render_json, render_text, summary
+from kakosheet.config import Config
 from kakosheet.errors import UsageError
 
 EXIT_ISSUES = 1
+
+
+def configured(ctx: click.Context, source: str | None, command: str) -> Config:
+    """The team's config, once it is clear there is a source to work on: the hint names this command."""
+    config = config_from(ctx)
+    if not source and not config.source:
+        raise UsageError(
+            f"no source given: pass a workbook (kakosheet {command} master.xlsx) or a Google Sheet "
+            "(gsheet:KEY), or set `source` in kakosheet.toml (run it in the team's folder, or pass --config)"
+        )
+    return config
 
 
 def _format_option(func):  # type: ignore[no-untyped-def]
@@ -48,7 +61,9 @@ def validate(ctx: click.Context, source: str | None, output_format: str) -> None
     """
     from kakosheet.app.validate import validate_source
 
-    report = validate_source(config_from(ctx), source)
+    config = configured(ctx, source, "validate")
+    with progress_on(sys.stderr) as progress:
+        report = validate_source(config, source, progress=progress)
     if output_format == "json":
         render_json(report, sys.stdout)
     else:
@@ -103,6 +118,9 @@ def template() -> None:
 def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | None) -> None:
     """Regenerate the master workbook from the schemas.
 
+    It writes an empty workbook, so it never replaces one that holds cases (exit 2): a
+    team's live master.xlsx keeps its cases.
+
     \b
     Example:
       kakosheet template build --out templates/master.xlsx
@@ -114,15 +132,19 @@ def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | Non
 
 
 @main.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="kakosheet-demo")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--cases", default=400, show_default=True, help="How many sample cases to write across the four logs.")
 @click.option("--seed", default=7, show_default=True, help="Random seed, for the same sample every time.")
-def demo(directory: Path, cases: int, seed: int) -> None:
+def demo(directory: Path | None, cases: int, seed: int) -> None:
     """Build a sample team folder with realistic cases (some deliberately wrong), validate and sync it.
+
+    DIRECTORY defaults to kakosheet-demo in the system's temporary folder, so the demo
+    never lands inside a project (or a team's folder) by accident.
 
     \b
     Example:
-      kakosheet demo            writes ./kakosheet-demo and shows what it found
+      kakosheet demo            writes kakosheet-demo in the temporary folder and shows what it found
+      kakosheet demo ~/try-kakosheet --cases 2000
     """
     from kakosheet.app import demo as demo_app
 
@@ -130,7 +152,9 @@ def demo(directory: Path, cases: int, seed: int) -> None:
         raise UsageError("--cases should be at least 20, so every log gets a few")
     from kakosheet.cli.render import render_sync
 
-    result = demo_app.run_demo(directory, cases=cases, seed=seed)
+    folder = directory or demo_app.default_folder()
+    with progress_on(sys.stderr) as progress:
+        result = demo_app.run_demo(folder, cases=cases, seed=seed, progress=progress)
     render_text(result.report, sys.stdout)
     click.echo(f"\nValidated: {summary(result.report)}", err=True)
     click.echo("\nSynced (every case stored, IDs and notes written back):", err=True)
@@ -138,9 +162,9 @@ def demo(directory: Path, cases: int, seed: int) -> None:
     first = next(iter(result.sync.new_ids.get("qc", {})), None)
     click.echo(f"\nLook at: {result.workbook}: the Case ID and Issues columns (the cells a note names are", err=True)
     click.echo("         highlighted) and the Issues tab, which links to every cell with an issue.", err=True)
-    click.echo(f"Try:     cd {directory} && kakosheet validate --format json", err=True)
+    click.echo(f"Try:     cd {folder} && kakosheet validate --format json", err=True)
     if first:
-        click.echo(f"         cd {directory} && kakosheet history {first}", err=True)
+        click.echo(f"         cd {folder} && kakosheet history {first}", err=True)
 
 
 def _store_option(func):  # type: ignore[no-untyped-def]
@@ -198,9 +222,17 @@ def sync(
     from kakosheet.app.sync import sync_source
     from kakosheet.cli.render import render_sync
 
-    result = sync_source(
-        config_from(ctx), source, store_url=store_url, dry_run=dry_run, now=as_of, moved_from=moved_from
-    )
+    config = configured(ctx, source, "sync")
+    with progress_on(sys.stderr) as progress:
+        result = sync_source(
+            config,
+            source,
+            store_url=store_url,
+            dry_run=dry_run,
+            now=as_of,
+            moved_from=moved_from,
+            progress=progress,
+        )
     render_sync(result, sys.stdout, as_json=output_format == "json")
     if strict and result.open_errors:
         ctx.exit(EXIT_ISSUES)
@@ -224,3 +256,81 @@ def history(ctx: click.Context, case_id: str, store_url: str | None, output_form
     render_history(
         case_history(config_from(ctx), case_id, store_url=store_url), sys.stdout, as_json=output_format == "json"
     )
+
+
+class Duration(click.ParamType):
+    """30s, 15m, 1h, 1.5h: a wait in seconds."""
+
+    name = "DURATION"
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        try:
+            seconds = float(text[:-1]) * self.units[text[-1:]]
+        except (KeyError, ValueError):
+            self.fail(f"{value!r} is not a duration; write it as 30s, 15m, 1h or 1.5h", param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} should be longer than zero", param, ctx)
+        return seconds
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option("--every", type=Duration(), help="How often to run: 30s, 15m, 1h (needed unless --once).")
+@click.option("--once", is_flag=True, help="One run, ending with its exit code: for cron, a systemd timer or CI.")
+@click.option("--strict", is_flag=True, help="A run with errors still open exits 1, as `sync --strict`.")
+@click.option(
+    "--max-backoff",
+    type=Duration(),
+    default="1h",
+    show_default=True,
+    help="The longest wait while the source or store is unreachable (the wait doubles until then).",
+)
+@_store_option
+@click.pass_context
+def schedule(
+    ctx: click.Context,
+    source: str | None,
+    every: float | None,
+    once: bool,
+    strict: bool,
+    max_backoff: float,
+    store_url: str | None,
+) -> None:
+    """The scheduled job: a sync in a loop, one run at a time per source, one JSON line per run.
+
+    Each run syncs SOURCE as `kakosheet sync` does (more steps join it: reminders, the
+    period's report) and prints one JSON line on stdout: its counts, how long each step
+    took, the error if any, and the exit code the run would have had alone. A failed run
+    does not end the job; while the source or the store is unreachable the wait doubles,
+    up to --max-backoff. A second job on the same source skips its run (exit code 4 in the
+    line). SIGTERM or Ctrl-C stops it after the step under way, exit 0. With --once it runs
+    once and exits with that run's code (0, 1 with --strict, 2, 3 or 4: README "Exit codes").
+
+    \b
+    Examples:
+      kakosheet schedule --every 15m
+      kakosheet schedule --every 1h gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg
+      kakosheet schedule --once --strict         # from cron, a systemd timer or CI
+    """
+    import json
+
+    from kakosheet.app.schedule import RunSettings, run_schedule
+    from kakosheet.config import load_config
+
+    if every is None and not once:
+        raise UsageError("say how often: kakosheet schedule --every 15m (or --once for one run)")
+    configured(ctx, source, "schedule")  # a job with nothing to sync stops now, not at every run
+    config_path = ctx.find_root().obj.get("config_path")
+    settings = RunSettings(
+        load_config=lambda: load_config(config_path), source=source, store_url=store_url, strict=strict
+    )
+
+    def emit(line: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    ctx.exit(run_schedule(settings, every=every or 0.0, once=once, max_backoff=max_backoff, emit=emit))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from typing import TYPE_CHECKING, TextIO
+import re
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kakosheet.core.issues import Report
 
@@ -99,6 +101,7 @@ def _count_line(counts: dict[str, int]) -> str:
 
 
 def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
+    """Each version with what changed, by the column labels staff see, in readable values."""
     if as_json:
         json.dump(
             {
@@ -114,18 +117,44 @@ def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
         )
         out.write("\n")
         return
-    out.write(f"{history.case_id} ({history.log})\n")
+    out.write(f"{history.case_id} ({history.title or history.log})\n")
     for event in history.events:
         out.write(
             f"  v{event.version} {event.event} {event.recorded_at:%Y-%m-%d %H:%M} UTC, sync run {event.run_id}, "
             f"from {event.source}\n"
         )
         for field_name, (before, after) in event.changes.items():
+            label = _label(history.labels, field_name)
             if event.event == "created":
                 if after is not None:
-                    out.write(f"      {field_name}: {after}\n")
+                    out.write(f"      {label}: {readable(after)}\n")
             else:
-                out.write(f"      {field_name}: {before!r} -> {after!r}\n")
+                out.write(f"      {label}: {readable(before)} -> {readable(after)}\n")
     missing = history.current.get("_missing_since")
     if missing is not None:
         out.write(f"  Not in the sheet since sync run {missing}; the case is kept in the store.\n")
+
+
+def _label(labels: dict[str, str], field_name: str) -> str:
+    """A field's column label; a cell's text kept as typed is "Label (as typed)"."""
+    suffix = " (as typed)"
+    if field_name.endswith(suffix):
+        base = field_name.removesuffix(suffix)
+        return f"{labels.get(base, base)}{suffix}"
+    return labels.get(field_name, field_name)
+
+
+_MIDNIGHT_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}):00(?:\.0+)?$")
+
+
+def readable(value: Any) -> str:
+    """A stored value as a person reads it: blank, yes/no, dates as YYYY-MM-DD HH:MM, text unquoted."""
+    if value is None or value == "":
+        return "(blank)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    text = str(value)
+    matched = _MIDNIGHT_SECONDS.match(text)
+    return f"{matched.group(1)} {matched.group(2)}" if matched else text

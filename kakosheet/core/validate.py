@@ -211,6 +211,27 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
         )
 
 
+def _check_copied_ids(typed: TypedColumn, report: RowReporter) -> None:
+    """An ID on several rows: the top-most keeps it, the copies below are flagged, in the words a
+    sync uses (a sync keeps it on the row holding the stored case, which it alone knows)."""
+    duplicated = (pd.Series(typed.codes).duplicated(keep="first") & typed.present).to_numpy()
+    if not duplicated.any():
+        return
+    first_row: dict[int, int] = {}
+    for index in np.flatnonzero(typed.present):
+        first_row.setdefault(int(typed.codes[index]), int(report.table.rows[index]))
+    for index in np.flatnonzero(duplicated):
+        value = typed.values[typed.codes[index]]
+        report.add(
+            int(index),
+            typed.column.field,
+            "duplicate-id",
+            f"{display(value)} is also on row {first_row[int(typed.codes[index])]}; a copied row keeps no ID, "
+            "so clear this one and the next sync assigns a new one",
+            value=value,
+        )
+
+
 def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, report: RowReporter) -> None:
     flags = [False] * len(typed.problems)
     for i, value in typed.valid_uniques():
@@ -382,12 +403,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
             f"{id_format.example()}); clear the cell and the next sync assigns one",
             value=value,
         )
-    _check_unique(
-        typed,
-        report,
-        "duplicate-id",
-        "is the ID of more than one row; a copied row keeps its ID only once, so clear the ID of the copy",
-    )
+    _check_copied_ids(typed, report)
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:

@@ -28,8 +28,17 @@ def open_source(spec: str, *, base: Path | None = None, google: GoogleAccess | N
     path = Path(spec).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
+    # What SOURCE names can never be read (exit 2: the command must change); a workbook
+    # that is missing or damaged is exit 3 (the file must), from the adapter.
+    if path.is_dir():
+        raise UsageError(f"{spec}: is a folder; name the workbook in it (e.g. {Path(spec) / 'master.xlsx'})")
     if not path.suffix:
         raise UsageError(f"{spec!r} is not a workbook path (.xlsx or .xlsm) nor a Google Sheet (gsheet:KEY)")
-    from kakosheet.sources.xlsx import XlsxSource
+    from kakosheet.sources.xlsx import EXTENSIONS, XlsxSource
+
+    if path.suffix.lower() not in EXTENSIONS:
+        raise UsageError(
+            f"{path.name}: kakosheet reads .xlsx and .xlsm workbooks; open it in Excel and save it as .xlsx"
+        )
 
     return XlsxSource(path)

@@ -9,6 +9,7 @@ checked-in template that no longer matches its schemas is caught by a test.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -307,6 +308,7 @@ def fill_master_workbook(path: Path, schemas: SchemaSet, rows_by_log: dict[str, 
         schema = schemas[log]
         sheet = workbook[schema.tab]
         columns = {column.field: index for index, column in enumerate(schema.columns, start=1)}
+        formats = {column.field: NUMBER_FORMATS.get(column.type) for column in schema.columns}
         for offset, row in enumerate(rows, start=2):
             for field, value in row.items():
                 if value is None or field not in columns:
@@ -314,4 +316,6 @@ def fill_master_workbook(path: Path, schemas: SchemaSet, rows_by_log: dict[str, 
                 cell = sheet.cell(row=offset, column=columns[field], value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"
+                elif isinstance(value, dt.date) and formats[field]:
+                    cell.number_format = formats[field]  # the column's format, not openpyxl's own per value
     workbook.save(path)

@@ -10,6 +10,8 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from kakosheet.core.derived import derived_fields
 from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
-from kakosheet.errors import StoreError, UsageError
+from kakosheet.errors import KakosheetError, SourceBusyError, StoreError, UsageError
 from kakosheet.store.migrate import migrate
 from kakosheet.store.tables import build_metadata, case_table_name
 
@@ -69,11 +71,14 @@ def resolve_url(url: str | None, root: Path) -> str:
 class Store:
     """One store for a team's schemas."""
 
-    def __init__(self, url: str, schemas: SchemaSet) -> None:
+    def __init__(self, url: str, schemas: SchemaSet, *, create: bool = True) -> None:
         self.url = url
         self.schemas = schemas
         self.metadata = build_metadata(schemas)
-        self.engine = self._connect(url)
+        # Without `create`, a SQLite file that is not there yet is read as an empty store
+        # (in memory) rather than made: a command that changes nothing creates nothing.
+        self.exists = create or not _missing_sqlite_file(url)
+        self.engine = self._connect(url if self.exists else "sqlite://")
         self.dialect = self.engine.dialect.name
 
     @property
@@ -341,10 +346,11 @@ class Store:
     # ------------------------------------------------------------------ locking
 
     @contextmanager
-    def source_lock(self, source: str) -> Iterator[None]:
-        """Only one sync of a source at a time; the second is told, not queued."""
-        key = int.from_bytes(hashlib.sha1(source.encode()).digest()[:8], "big", signed=True)
-        busy = StoreError(f"another sync of {source} is running; wait for it to finish and run sync again")
+    def source_lock(self, source: str, *, scope: str = "sync") -> Iterator[None]:
+        """Only one sync (or scheduled run: ``scope``) of a source at a time; the second is told, not queued."""
+        name = source if scope == "sync" else f"{scope}:{source}"  # a sync's key is the one it always had
+        key = int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
+        busy = SourceBusyError(f"another {scope} of {source} is running; wait for it to finish and run it again")
         if self.dialect == "postgresql":
             with self.engine.connect() as connection:
                 if not connection.execute(select(func.pg_try_advisory_lock(key))).scalar_one():
@@ -356,17 +362,60 @@ class Store:
                     connection.commit()
             return
         database = make_url(self.url).database
-        folder = Path(database).parent if database and database != ":memory:" else Path.cwd()
-        lock_path = folder / f".kakosheet-{key & 0xFFFFFFFF:08x}.lock"
-        with lock_path.open("a") as handle:
+        folder = Path(database).parent if database and database != ":memory:" else _runtime_dir()
+        with _file_lock(folder / f".kakosheet-{key & 0xFFFFFFFF:08x}.lock", busy):
+            yield
+
+
+@contextmanager
+def _file_lock(path: Path, busy: KakosheetError) -> Iterator[None]:
+    """An exclusive lock on a file that is removed when released.
+
+    The kernel drops the lock when its holder dies, so a file a killed run left behind is
+    simply taken over. The file is removed while still locked; whoever opened it meanwhile
+    finds, once it holds the lock, that the path no longer names its file, and starts over.
+    """
+    while True:
+        handle = path.open("a")
+        try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise busy from exc
             try:
+                current = path.stat()
+            except FileNotFoundError:
+                continue  # removed by the holder we waited for: lock a fresh file
+            if current.st_ino != os.fstat(handle.fileno()).st_ino:
+                continue
+            try:
                 yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                path.unlink(missing_ok=True)
+            return
+        finally:
+            handle.close()  # closing releases the lock
+
+
+def _runtime_dir() -> Path:
+    """Where locks of a store without a folder (in memory) go: the user's runtime folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
+    return folder
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    database = parsed.database
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and bool(database)
+        and database != ":memory:"
+        and not Path(str(database)).exists()
+    )
 
 
 def to_json(value: Any) -> str:

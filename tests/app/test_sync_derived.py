@@ -18,7 +18,9 @@ from sqlalchemy import create_engine, select
 
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import sync_source
+from kakosheet.app.validate import validate_source
 from kakosheet.config import Config, load_config
+from kakosheet.core.issues import Issue
 from kakosheet.store.tables import build_metadata
 from tests.app.test_sync import NOW, fill, history_rows, qc_case, rewrite, sheet, sync
 
@@ -149,3 +151,19 @@ def test_a_column_renamed_by_staff_erases_nothing(team: Config, store_url: str) 
     rewrite(path, lambda ws: setattr(ws.cell(1, owner), "value", "Owner"))  # put back: still nothing changed
     back = sync(team, store_url, now=NOW + dt.timedelta(days=2))
     assert back.counts["qc"]["changed"] == 0 and history_rows(store_url) == versions
+
+
+def test_validate_and_sync_tell_a_copied_row_the_same_story(team: Config, store_url: str) -> None:
+    path = fill(team, cases(2))
+    sync(team, store_url)
+    rewrite(path, lambda ws: ws.append([cell.value for cell in ws[2]]))  # a row copied with its ID
+
+    validated = validate_source(team, str(path), today=NOW.date())
+    synced = sync(team, store_url, now=NOW + dt.timedelta(days=1))
+
+    def story(issues: list[Issue]) -> list[tuple[int | None, str | None, str, str]]:
+        return sorted((i.row, i.column, i.code, i.message) for i in issues if i.code == "duplicate-id")
+
+    assert story(validated.issues) == story(synced.report.issues)
+    assert [row for row, *_ in story(synced.report.issues)] == [4]
+    assert synced.open_errors == synced.report.errors == 1

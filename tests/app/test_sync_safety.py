@@ -128,6 +128,6 @@ def test_a_second_sync_of_the_same_source_is_told_to_wait(tmp_path: Path, store_
             text=True,
             timeout=120,
         )
-    assert result.returncode == 3
+    assert result.returncode == 4
     assert "another sync of" in result.stderr and "is running" in result.stderr
     assert stored_ids(store_url) == []

@@ -178,8 +178,7 @@ def test_duplicate_and_malformed_case_ids(config: Config, tmp_path: Path) -> Non
     ]
     report = validate(config, write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab(rows)}))
     assert {(i.row, i.code) for i in report.issues if i.log == "qc"} == {
-        (2, "duplicate-id"),
-        (3, "duplicate-id"),
+        (3, "duplicate-id"),  # the copy; the top-most row keeps the ID, as a sync decides
         (4, "malformed-id"),
     }
     assert all(i.case_id == "QC-2026-0001" for i in report.issues if i.code == "duplicate-id")
@@ -206,13 +205,13 @@ def test_references_are_checked_only_when_the_reference_tab_holds_data(config: C
         tmp_path / "r.xlsx", {"Refunds": [refund_header, refund, unknown], "Vendors": vendors, "Orders": [["Order ID"]]}
     )
     report = validate(config, path)
-    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "refunds"} == {
+    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "refunds" and i.row is not None} == {
         (3, "unknown-reference", "Vendor ID")
     }
     no_vendors = write_workbook(
         tmp_path / "r2.xlsx", {"Refunds": [refund_header, refund, unknown], "Vendors": vendors[:1]}
     )
-    assert [i for i in validate(config, no_vendors).issues if i.log == "refunds"] == []
+    assert [i for i in validate(config, no_vendors).issues if i.log == "refunds" and i.row is not None] == []
 
 
 def test_refund_id_must_end_with_the_rows_vendor(config: Config, tmp_path: Path) -> None:
@@ -243,7 +242,7 @@ def test_refund_id_must_end_with_the_rows_vendor(config: Config, tmp_path: Path)
         None,
     ]
     report = validate(config, write_workbook(tmp_path / "r.xlsx", {"Refunds": [header, row]}))
-    assert [i.code for i in report.issues if i.log == "refunds"] == ["id-mismatch"]
+    assert [i.code for i in report.issues if i.log == "refunds" and i.code != "missing-column"] == ["id-mismatch"]
 
 
 def test_formula_errors_are_reported_as_what_they_are(config: Config, tmp_path: Path) -> None:
@@ -342,13 +341,16 @@ def test_refunds_of_an_order_never_exceed_what_was_paid(config: Config, tmp_path
     refunds = [REFUND_HEADER, _refund("A-1", 70), _refund("A-1", 30), _refund("A-2", 30), _refund("a-2", 25)]
     path = write_workbook(tmp_path / "r.xlsx", {"Refunds": refunds, "Vendors": VENDORS, "Orders": ORDERS})
     report = validate(config, path)
-    assert {(i.row, i.code) for i in report.issues if i.log == "refunds"} == {(4, "over-limit"), (5, "over-limit")}
+    assert {(i.row, i.code) for i in report.issues if i.log == "refunds" and i.code != "missing-column"} == {
+        (4, "over-limit"),
+        (5, "over-limit"),
+    }
 
 
 def test_a_typed_platform_fee_that_disagrees_with_the_commission_is_a_warning(config: Config, tmp_path: Path) -> None:
     refunds = [REFUND_HEADER, _refund("A-1", 30, 3.6), _refund("A-1", 30, 3), _refund("A-1", 30)]
     path = write_workbook(tmp_path / "r.xlsx", {"Refunds": refunds, "Vendors": VENDORS, "Orders": ORDERS})
-    [issue] = [i for i in validate(config, path).issues if i.log == "refunds"]
+    [issue] = [i for i in validate(config, path).issues if i.log == "refunds" and i.code != "missing-column"]
     assert (issue.row, issue.code, issue.severity) == (3, "disagrees", "warning")
     assert "= 3.60" in issue.message
 
@@ -371,6 +373,6 @@ def test_serial_number_is_required_for_serialized_products(config: Config, tmp_p
     returns = [header, [None, *row], [None, *row[:2], "SKU-2", *row[3:]], [None, *row[:3], "1234-0001", *row[4:]]]
     path = write_workbook(tmp_path / "rma.xlsx", {"Returns": returns, "Products": products})
     report = validate(config, path)
-    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "returns"} == {
+    assert {(i.row, i.code, i.column) for i in report.issues if i.log == "returns" and i.code != "missing-column"} == {
         (2, "required-when", "Serial Number")
     }
