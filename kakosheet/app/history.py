@@ -37,6 +37,7 @@ def case_history(config: Config, case_id: str, *, store_url: str | None = None) 
     if found is None:
         raise UsageError(f"no case {case_id} in the store {store.display_url}; check the ID (or the --store)")
     log, current = found
+    case_id = current["case_id"]  # as stored: the ID asked for may be another padding of it
     labels = {column.field: column.label for column in schemas[log].columns}
     return CaseHistory(
         case_id=case_id,

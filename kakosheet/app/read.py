@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from kakosheet.core.cells import CellContext
 from kakosheet.core.header import SCAN_ROWS, header_score, locate_header
 from kakosheet.core.issues import ERROR, WARNING, Issue
-from kakosheet.core.schema import LogSchema, SchemaSet, normalize_label
+from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.table import Table, build_table
+from kakosheet.core.tabs import TabMatch, find_tab
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import Source
 
@@ -33,16 +34,27 @@ def tab_issue(log: str, sheet: str | None, code: str, message: str, *, severity:
     return Issue(log=log, sheet=sheet, row=None, column=None, code=code, severity=severity, message=message)
 
 
-def match_tabs(sheet_names: list[str], schemas: list[LogSchema]) -> dict[str, str]:
-    """Log name -> the tab named like it (case and spacing ignored)."""
-    by_label = {normalize_label(name): name for name in sheet_names}
+def match_tabs(sheet_names: list[str], schemas: list[LogSchema]) -> dict[str, TabMatch]:
+    """Log name -> the tab named like it: the exact name wins, else case and spacing are ignored."""
     found = {}
     for schema in schemas:
-        for tab in (schema.tab, *schema.tab_aliases):
-            if normalize_label(tab) in by_label:
-                found[schema.name] = by_label[normalize_label(tab)]
-                break
+        match = find_tab(sheet_names, (schema.tab, *schema.tab_aliases))
+        if match is not None:
+            found[schema.name] = match
     return found
+
+
+def lookalike_issue(log: str, match: TabMatch, what: str) -> Issue:
+    """One warning for tabs whose names read like the one read (only spacing or case differ)."""
+    others = ", ".join(repr(tab) for tab in match.lookalikes)
+    return tab_issue(
+        log,
+        match.tab,
+        "lookalike-tab",
+        f"{others} reads like {match.tab!r}: only {match.tab!r} is read as {what}; rename or delete the other "
+        "tab, or move its rows into this one",
+        severity=WARNING,
+    )
 
 
 def _recognise_by_header(source: Source, missing: list[LogSchema], unclaimed: list[str]) -> dict[str, str]:
@@ -79,7 +91,11 @@ def read_source(
     result = ReadResult()
     sheet_names = source.sheet_names()
     wanted = [schemas[name] for name in logs]
-    found = match_tabs(sheet_names, wanted + list(schemas.references))
+    matches = match_tabs(sheet_names, wanted + list(schemas.references))
+    found = {name: match.tab for name, match in matches.items()}
+    for name, match in matches.items():
+        if match.lookalikes:
+            result.issues.append(lookalike_issue(name, match, f"the {schemas[name].title} log"))
     missing = [schema for schema in wanted if schema.name not in found]
     if missing:
         unclaimed = [name for name in sheet_names if name not in found.values()]
@@ -114,12 +130,14 @@ def read_source(
                     severity=WARNING,
                 )
             )
-    by_label = {normalize_label(name): name for name in sheet_names}
     archive_tabs: list[tuple[str, str]] = []
     for log_name, tabs in (archives or {}).items():
         for tab in tabs:
-            if normalize_label(tab) in by_label:
-                archive_tabs.append((log_name, by_label[normalize_label(tab)]))
+            archive = find_tab(sheet_names, (tab,))
+            if archive is not None:
+                archive_tabs.append((log_name, archive.tab))
+                if archive.lookalikes:
+                    result.issues.append(lookalike_issue(log_name, archive, f"an archive of the {log_name} log"))
             else:
                 result.issues.append(
                     tab_issue(

@@ -61,6 +61,7 @@ class SyncResult:
     written: bool = False
     rows_stored: int = 0
     rows_left: int = 0  # rows that changed in the sheet during the sync: the next sync takes them
+    write_warnings: list[str] = field(default_factory=list)  # what the write-back could not do, and why
     dry_run: bool = False
     unchanged_since: int | None = None  # the sync run whose outcome this is, when nothing was read
     recorded: dict[str, dict[str, int]] = field(default_factory=dict)  # its counts, then
@@ -216,6 +217,7 @@ def _sync_read(
         store.finish_run(result.run_id, "write-failed", result.counts)
         raise
     result.written = outcome.written
+    result.write_warnings = list(outcome.warnings)
     if outcome.skipped:
         result.rows_left = _leave_unwritten(result, outcome.skipped)
     progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
@@ -233,7 +235,11 @@ def _sync_read(
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
-    result.judgement_kept = not result.rows_left and (not result.written or unchanged.keeps_judgement(changes, judged))
+    result.judgement_kept = (
+        not result.rows_left
+        and not result.write_warnings
+        and (not result.written or unchanged.keeps_judgement(changes, judged))
+    )
     result.outcome = unchanged.outcome(with_ids, result.plans, result.new_ids)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult, read_source
@@ -56,7 +57,9 @@ def read_and_validate(
 ) -> tuple[ReadResult, Report]:
     """Read the logs and reference tabs of a source and check them all."""
     today = today or config.today()
-    ctx = CellContext(date_order=config.date_order, date1904=opened.date1904, today=today)
+    ctx = CellContext(
+        date_order=config.date_order, date1904=opened.date1904, today=today, timezone=ZoneInfo(config.timezone)
+    )
     progress.stage(f"reading {opened.name}")
     read = read_source(opened, schemas, config.logs, ctx, config.archives)
     progress.stage(f"validating {sum(len(t) for t in read.all_tables()):,} rows")

@@ -56,6 +56,7 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             "run": result.run_id,
             "written": result.written,
             "rows_left_for_next_sync": result.rows_left,
+            "write_warnings": result.write_warnings,
             "unchanged_since_run": result.unchanged_since,
             "logs": result.counts,
             "new_ids": {log: sorted(ids) for log, ids in result.new_ids.items()},
@@ -86,6 +87,8 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             f"Sheet {'updated' if result.written else 'unchanged'}; {result.report.errors} error(s) and "
             f"{result.report.warnings} warning(s) open (see the Issues column and tab).\n"
         )
+        for warning in result.write_warnings:
+            out.write(f"Warning: {warning}.\n")
         if result.rows_left:
             out.write(
                 f"{result.rows_left} new row(s) moved or changed in the sheet while it synced; they get their "

@@ -46,6 +46,7 @@ class CellContext:
     date_order: str | None = None  # "DMY", "MDY" or None: only unambiguous text dates
     date1904: bool = False
     today: dt.date = dt.date(2100, 1, 1)
+    timezone: dt.tzinfo = dt.UTC  # the team's: a text date with an offset is read as its local time here
 
 
 Result = tuple[Any, Problem | None]
@@ -67,6 +68,9 @@ _ONE_URL = re.compile(r"^[^\s,;]*$")
 _URLS = re.compile(r"^https?://[^\s/$.?#][^\s,;]*(?:[\s,;]+https?://[^\s/$.?#][^\s,;]*)*$", re.IGNORECASE)
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0"}
+# Excel keeps 15 significant digits: a number this large was rounded, or is a typo.
+NUMBER_LIMIT = Decimal(10) ** 15
+QUOTE_LIMIT = 120  # characters of a value quoted in a message
 
 
 def is_blank(value: Any) -> bool:
@@ -86,6 +90,14 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     return str(value)
+
+
+def quoted(value: Any) -> str:
+    """A value quoted in a message, shortened visibly (…) so a huge cell does not swamp the message."""
+    text = value if isinstance(value, str) else display(value)
+    if len(text) > QUOTE_LIMIT:
+        text = text[: QUOTE_LIMIT - 1] + "…"
+    return repr(text)
 
 
 def _formula_problem(value: FormulaError) -> Result:
@@ -142,7 +154,7 @@ def normalize_enum(value: Any, ctx: CellContext, *, choices: dict[str, str]) -> 
     canonical = choices.get(" ".join(text.split()).casefold())
     if canonical is None:
         shown = ", ".join(dict.fromkeys(choices.values()))
-        return text, Problem("not-in-list", f"{text!r} is not in the list; choose one of: {shown}")
+        return text, Problem("not-in-list", f"{quoted(text)} is not in the list; choose one of: {shown}")
     return canonical, None
 
 
@@ -181,7 +193,7 @@ def _parse_text_date(text: str, ctx: CellContext) -> dt.datetime | Problem:
             else:
                 return Problem(
                     "ambiguous-date",
-                    f"{text!r} could be day/month or month/day; type it as YYYY-MM-DD, or set "
+                    f"{quoted(text)} could be day/month or month/day; type it as YYYY-MM-DD, or set "
                     "date_order in kakosheet.toml",
                 )
         day, month = (first, second) if order == "DMY" else (second, first)
@@ -191,11 +203,11 @@ def _parse_text_date(text: str, ctx: CellContext) -> dt.datetime | Problem:
             return dt.datetime.strptime(text.replace(",", " ").replace("  ", " "), fmt)
         except ValueError:
             continue
-    return Problem("not-a-date", f"{text!r} is not a date; type it as YYYY-MM-DD (e.g. 2026-03-15)")
+    return Problem("not-a-date", f"{quoted(text)} is not a date; type it as YYYY-MM-DD (e.g. 2026-03-15)")
 
 
 def _no_such_date(text: str) -> Problem:
-    return Problem("not-a-date", f"{text!r} is not a day of the calendar; check the day and month")
+    return Problem("not-a-date", f"{quoted(text)} is not a day of the calendar; check the day and month")
 
 
 def _build_date(text: str, year: int, month: int, day: int, time: tuple[str | None, ...]) -> dt.datetime | Problem:
@@ -232,7 +244,13 @@ def normalize_datetime(value: Any, ctx: CellContext) -> Result:
     if isinstance(parsed, Problem):
         return display(value), parsed
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(ctx.timezone).replace(tzinfo=None)
+        except OverflowError:
+            return display(value), Problem(
+                "not-a-date",
+                f"{quoted(display(value))} falls outside the calendar in the team's time zone; check the year",
+            )
     return parsed, None
 
 
@@ -267,7 +285,13 @@ def normalize_number(value: Any, ctx: CellContext) -> Result:
     number = _to_decimal(value)
     if number is None:
         return display(value), Problem(
-            "not-a-number", f"{display(value)!r} is not a number; type digits with a dot for decimals (e.g. 12.50)"
+            "not-a-number", f"{quoted(value)} is not a number; type digits with a dot for decimals (e.g. 12.50)"
+        )
+    if abs(number) >= NUMBER_LIMIT:
+        return display(value), Problem(
+            "too-large",
+            f"{quoted(value)} has more than 15 digits before the decimal point, more than Excel keeps exactly; "
+            "check the number",
         )
     return number, None
 
@@ -277,7 +301,7 @@ def normalize_money(value: Any, ctx: CellContext) -> Result:
     if problem and problem.code == "not-a-number":
         problem = Problem(
             "not-an-amount",
-            f"{display(value)!r} is not an amount; type the number only (e.g. 12.50) and the "
+            f"{quoted(value)} is not an amount; type the number only (e.g. 12.50) and the "
             "currency code in the Currency column",
         )
     return number, problem
@@ -299,8 +323,12 @@ def normalize_integer(value: Any, ctx: CellContext) -> Result:
 def normalize_percent(value: Any, ctx: CellContext) -> Result:
     if isinstance(value, str) and value.strip().endswith("%"):
         number, problem = normalize_number(value.strip()[:-1], ctx)
+        if problem and problem.code != "not-a-number":
+            return value.strip(), problem
         if problem or number is None:
-            return value.strip(), Problem("not-a-percent", f"{value.strip()!r} is not a percentage (e.g. 12% or 0.12)")
+            return value.strip(), Problem(
+                "not-a-percent", f"{quoted(value.strip())} is not a percentage (e.g. 12% or 0.12)"
+            )
         return number / 100, None
     return normalize_number(value, ctx)
 
@@ -310,7 +338,7 @@ def normalize_email(value: Any, ctx: CellContext) -> Result:
     if problem or text is None:
         return text, problem
     if not _EMAIL.match(text):
-        return text, Problem("not-an-email", f"{text!r} is not an email address (e.g. ana@example.com)")
+        return text, Problem("not-an-email", f"{quoted(text)} is not an email address (e.g. ana@example.com)")
     return text, None
 
 
@@ -324,7 +352,7 @@ def normalize_urls(value: Any, ctx: CellContext) -> Result:
     bad = [link for link in links if not _URL.match(link)]
     if bad:
         return text, Problem(
-            "not-a-link", f"{bad[0]!r} is not a link; give full links starting with https://, separated by spaces"
+            "not-a-link", f"{quoted(bad[0])} is not a link; give full links starting with https://, separated by spaces"
         )
     return "\n".join(links), None
 
@@ -335,7 +363,7 @@ def _code_in(value: Any, ctx: CellContext, codes: frozenset[str], what: str, exa
         return text, problem
     code = text.upper()
     if code not in codes:
-        return text, Problem(f"not-a-{what}", f"{text!r} is not an ISO {what} code (e.g. {example})")
+        return text, Problem(f"not-a-{what}", f"{quoted(text)} is not an ISO {what} code (e.g. {example})")
     return code, None
 
 
@@ -359,7 +387,7 @@ def normalize_bool(value: Any, ctx: CellContext) -> Result:
         return True, None
     if text in _FALSE:
         return False, None
-    return display(value), Problem("not-yes-no", f"{display(value)!r} should be TRUE or FALSE")
+    return display(value), Problem("not-yes-no", f"{quoted(value)} should be TRUE or FALSE")
 
 
 # Types whose text values are valid exactly when they match a pattern that cannot span

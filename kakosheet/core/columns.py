@@ -8,7 +8,6 @@ Nothing here loops over rows in Python.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kakosheet.core.cells import NORMALIZERS, WHOLE_TEXT_PATTERNS, CellContext, Problem, Result, normalize_enum
+from kakosheet.core.cells import (
+    NORMALIZERS,
+    NUMBER_LIMIT,
+    WHOLE_TEXT_PATTERNS,
+    CellContext,
+    Problem,
+    Result,
+    normalize_enum,
+)
 from kakosheet.core.schema import Column
 
 BLANK = -1
 # Types whose text or float cells normalize trivially (trimmed text; the float's decimal).
 PLAIN_TEXT_TYPES = frozenset({"text", "code", "id"})
 PLAIN_NUMBER_TYPES = frozenset({"money", "number"})
+_NUMBER_LIMIT = float(NUMBER_LIMIT)  # a float beyond goes through its normalizer, which flags it
 
 
 @dataclass
@@ -159,7 +167,7 @@ def _normalize_each(
         elif whole_text is not None and type(unique) is str and whole_text(unique.strip()):
             values.append(unique.strip())
             problems.append(None)
-        elif plain_number and type(unique) is float and math.isfinite(unique):
+        elif plain_number and type(unique) is float and -_NUMBER_LIMIT < unique < _NUMBER_LIMIT:  # NaN, inf: False
             values.append(Decimal(repr(unique)))  # to_decimal of a float, without the call
             problems.append(None)
         else:

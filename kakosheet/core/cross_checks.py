@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 import numpy as np
 
@@ -13,6 +13,10 @@ from kakosheet.core.references import ReferenceIndex
 from kakosheet.core.reporter import RowReporter
 from kakosheet.core.schema import CrossCheck
 from kakosheet.core.table import Table
+
+# Room for a rate times an amount rounded to cents: each has at most 15 digits before the point
+# (cells.NUMBER_LIMIT), and the default 28 would refuse to round a product of two such.
+_WIDE = Context(prec=60)
 
 
 def _required_if_flag(table: Table, check: CrossCheck, index: ReferenceIndex, report: RowReporter) -> None:
@@ -84,8 +88,10 @@ def _matches_rate(table: Table, check: CrossCheck, index: ReferenceIndex, report
         rate = rates.get(key.upper()) if isinstance(key, str) else None
         if not isinstance(value, Decimal) or not isinstance(amount, Decimal) or not isinstance(rate, Decimal):
             continue
-        expected = round_money(rate * amount, currencies[row])
-        if round_money(value, currencies[row]) != expected:
+        with localcontext(_WIDE):
+            expected = round_money(rate * amount, currencies[row])
+            differs = round_money(value, currencies[row]) != expected
+        if differs:
             report.add(
                 int(row),
                 field,

@@ -1,4 +1,8 @@
-"""The Issues tab a sync writes into the sheet: every open issue, with where it is."""
+"""The Issues tab a sync writes into the sheet: every open issue, with where it is.
+
+The tab stays a sheet a spreadsheet can open: at most a worksheet's rows (the last one says
+how many issues were left off), and no cell longer than a cell holds.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ ISSUES_TAB = "Issues"
 ISSUES_MARK = "kakosheet: every open issue of the last sync"
 ISSUES_HEADER = ("Sheet", "Row", "Column", "Case ID", "Severity", "Code", "Message", "Value")
 ISSUES_WIDTHS = (14, 7, 20, 18, 9, 16, 90, 24)  # in characters
+SHEET_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice)
+CELL_CHARS = 32_767  # characters a cell holds in Excel
+_TOP_ROWS = 2  # the mark and the header
+_MESSAGE = ISSUES_HEADER.index("Message")
 
 
 @dataclass(frozen=True)
@@ -21,18 +29,35 @@ class IssueLine:
 
 
 def issue_lines(changes: WriteBack) -> list[IssueLine]:
-    """The rows below the Issues tab's header, ordered by tab, row and column."""
+    """The rows below the Issues tab's header, ordered by tab, row and column; capped to fit the sheet."""
+    issues = sorted(changes.issues, key=lambda i: (i.sheet or "", i.row or 0, i.column or ""))
+    room = SHEET_ROWS - _TOP_ROWS
+    shown = issues if len(issues) <= room else issues[: room - 1]  # the last row says how many are left
     lines = []
-    for issue in sorted(changes.issues, key=lambda i: (i.sheet or "", i.row or 0, i.column or "")):
-        values = (
-            issue.sheet or issue.log,
-            issue.row,
-            issue.column,
-            issue.case_id,
-            issue.severity,
-            issue.code,
-            issue.message,
-            issue.value,
-        )
+    for issue in shown:
+        case_id, message, value = issue.case_id, issue.message, issue.value  # a typed ID is as long as its cell
+        if len(message) > CELL_CHARS or (value and len(value) > CELL_CHARS) or (case_id and len(case_id) > CELL_CHARS):
+            case_id, value = _fit(case_id), _fit(value)
+            message = message[: CELL_CHARS - 1] + "…" if len(message) > CELL_CHARS else message
+        sheet, row, column = issue.sheet or issue.log, issue.row, issue.column
+        values = (sheet, row, column, case_id, issue.severity, issue.code, message, value)
         lines.append(IssueLine(values, changes.cell_of(issue)))
+    if len(shown) < len(issues):
+        lines.append(IssueLine(_closing_line(len(issues) - len(shown)), None))
     return lines
+
+
+def _fit(text: str | None) -> str | None:
+    """A text cut to what a cell holds, visibly (…)."""
+    if text is None or len(text) <= CELL_CHARS:
+        return text
+    return text[: CELL_CHARS - 1] + "…"
+
+
+def _closing_line(more: int) -> tuple[str | int | None, ...]:
+    values: list[str | int | None] = [None] * len(ISSUES_HEADER)
+    values[_MESSAGE] = (
+        f"… and {more:,} more issues, not listed: a worksheet holds {SHEET_ROWS:,} rows. Fix the ones above "
+        "and sync again, or run kakosheet validate --format json to see them all"
+    )
+    return tuple(values)

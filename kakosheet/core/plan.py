@@ -5,7 +5,10 @@ Matching rules (ARCHITECTURE.md, invariant 2):
 - a row is its case by its ID, wherever it moved in the sheet;
 - a row copied with its ID is a duplicate: the row matching the stored case keeps the ID
   (failing that, the top-most) and the others are flagged, never merged;
-- a malformed ID, or one that belongs to a case of another source, is flagged;
+- an ID is its year and number (kakosheet/core/case_ids.py): another padding of a stored
+  case's ID is that case, and two paddings of one number in the sheet are a duplicate;
+- a malformed ID (look-alike digits too), one that belongs to a case of another source, or
+  one computed by a formula, is flagged: its row is not stored and never given a new ID;
 - a well-formed ID the store does not know is adopted (an older sheet's `QC-2023-001`, or
   an ID written by a sync that crashed before storing);
 - a row without an ID whose content matches exactly one case missing from the sheet gets
@@ -25,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from kakosheet.core.case_ids import EARLIEST_YEAR, FormulaId, IdFormat, IdProblem, Key, formula_message, problem_message
 from kakosheet.core.cells import display
 from kakosheet.core.clock import Clock
 from kakosheet.core.derived import derived_columns
@@ -35,7 +39,7 @@ from kakosheet.core.table import Table
 NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
 # ID issues the planner decides itself: validation flags every copy of a duplicated ID,
 # the plan knows which row keeps it.
-PLANNED_CODES = frozenset({"duplicate-id", "malformed-id"})
+PLANNED_CODES = frozenset({"duplicate-id", "malformed-id", "formula-id"})
 
 
 class StoredState(NamedTuple):
@@ -135,6 +139,7 @@ class _TableRows:
         self.year_field = schema.id.year_from if schema.id else None
         self._year_of_code: np.ndarray | None = None
         self._fillable_rows: set[int] | None = None
+        self.untrusted_years: np.ndarray | None = None  # per row: its year_from cell has an error on it
 
     def _row_lists(self, field_name: str) -> tuple[list[Any], list[Any], list[bool]]:
         """The field's value, cell as read, and whether the cell did not fit, per row."""
@@ -214,18 +219,25 @@ class _TableRows:
         return self.years([index])[0]
 
     def years(self, indexes: list[int]) -> list[int]:
-        """``year`` of many rows at once."""
+        """``year`` of many rows at once; a date with an error on it gives the sync's year."""
         typed = self.columns.get(self.year_field) if self.year_field else None
         if typed is None:
             return [self.now.year] * len(indexes)
-        return self._years_by_code()[typed.codes[indexes]].tolist()
+        years = self._years_by_code()[typed.codes[indexes]]
+        if self.untrusted_years is not None:
+            years = np.where(self.untrusted_years[indexes], self.now.year, years)
+        return years.tolist()
 
     def _years_by_code(self) -> np.ndarray:
-        """The year of each distinct value of the year_from field (the sync's for a blank or bad cell), found once."""
+        """The year of each distinct value of the year_from field, found once: the sync's for a blank or
+        bad cell, or a year outside EARLIEST_YEAR to the sync's (a mistyped 2027, 1900 or 9999)."""
         if self._year_of_code is None:
             typed = self.columns[self.year_field]  # type: ignore[index]
+            now = self.now.year
             by_code = [
-                value.year if problem is None and isinstance(value, (dt.date, dt.datetime)) else self.now.year
+                value.year
+                if problem is None and isinstance(value, (dt.date, dt.datetime)) and EARLIEST_YEAR <= value.year <= now
+                else now
                 for value, problem in zip(typed.values[:-1], typed.problems, strict=True)
             ]
             by_code.append(self.now.year)  # what the blank cell's code, -1, picks
@@ -366,6 +378,7 @@ def row_cases(table: Table, issues: Iterable[Issue], *, fields: list[str], clock
         if issue.row is not None and issue.sheet == table.sheet and issue.log == schema.name:
             by_row[issue.row].append(issue)
     source = _TableRows(table, fields, clock)
+    source.untrusted_years = _untrusted_years(table, by_row)
     prints, matches = fingerprints(table, fields, clock)
     id_texts = _id_texts(table)
     sheet_ids = id_texts if id_texts is not None else [None] * len(prints)
@@ -401,14 +414,30 @@ def _notes_by_index(rows: list[int], by_row: Mapping[int, list[Issue]]) -> tuple
     return notes, incomplete
 
 
+def _untrusted_years(table: Table, by_row: Mapping[int, list[Issue]]) -> np.ndarray | None:
+    """Per row, whether its year_from cell has an error on it (its year is then not an ID's year)."""
+    id_format = table.schema.id
+    if id_format is None or id_format.year_from is None or id_format.year_from not in table.columns or not by_row:
+        return None
+    label = table.label(id_format.year_from)
+    flagged = [row for row, issues in by_row.items() if any(i.column == label and i.severity == ERROR for i in issues)]
+    return np.isin(table.rows, flagged) if flagged else None
+
+
 def _id_texts(table: Table) -> list[str | None] | None:
-    """Each row's ID cell as typed, trimmed (None when blank); each distinct cell trimmed once."""
+    """Each row's ID cell as typed, trimmed (None when blank); each distinct cell trimmed once.
+
+    A cell holding a formula is a ``FormulaId`` (also when it shows nothing): never an ID."""
     schema = table.schema
     if schema.id is None or schema.id.field not in table.columns:
         return None
     typed = table.columns[schema.id.field]
     texts = np.array([None if raw is None else str(raw).strip() or None for raw in typed.raw], dtype=object)
-    return texts[typed.codes].tolist()
+    by_row = texts[typed.codes]
+    if schema.id.field in table.formulas:
+        for index in np.flatnonzero(table.formula_mask(schema.id.field)).tolist():
+            by_row[index] = FormulaId(by_row[index] or "")
+    return by_row.tolist()
 
 
 def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
@@ -417,11 +446,20 @@ def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
     return tuple(issue_note(i) for i in own), any(i.severity == ERROR for i in own)
 
 
-def _well_formed_ids(schema: LogSchema, cases: list[RowCase]) -> bool:
-    """Whether every ID typed in the sheet is well-formed, in one regex call (usually they all are)."""
-    assert schema.id is not None
-    ids = [case.sheet_id for case in cases if case.sheet_id is not None]
-    return not any("\n" in case_id for case_id in ids) and schema.id.all_match(ids)
+def _id_keys(id_format: IdFormat, cases: list[RowCase]) -> dict[str, Key | IdProblem]:
+    """Each distinct ID typed in the sheet -> its key (year and number), or why it is not an ID."""
+    ids = list(dict.fromkeys(c.sheet_id for c in cases if c.sheet_id is not None and type(c.sheet_id) is str))
+    return dict(zip(ids, id_format.keys(ids), strict=True))
+
+
+def _stored_by_key(id_format: IdFormat, stored: Mapping[str, StoredState]) -> dict[Key, str]:
+    """Key -> stored case ID (the first in order when an older version stored two forms of one)."""
+    ids = sorted(stored)
+    by_key: dict[Key, str] = {}
+    for case_id, key in zip(ids, id_format.keys(ids), strict=True):
+        if not isinstance(key, IdProblem):
+            by_key.setdefault(key, case_id)
+    return by_key
 
 
 def plan_log(
@@ -438,27 +476,22 @@ def plan_log(
     ``foreign`` maps IDs found in the sheet that belong to another source to that source;
     ``fields`` are the stored fields the rows' fingerprints cover.
     """
-    assert schema.id is not None
+    id_format = schema.id
+    assert id_format is not None
     plan = LogPlan(log=schema.name, sheet=sheet)
-    label = schema.column(schema.id.field).label
+    label = schema.column(id_format.field).label
     claimed: dict[str, RowCase] = {}
-    by_id: dict[str, list[RowCase]] = defaultdict(list)
+    by_key: dict[Key, list[RowCase]] = defaultdict(list)
     without_id: list[RowCase] = []
-    all_well_formed = _well_formed_ids(schema, cases)
+    keys = _id_keys(id_format, cases)
     for case in cases:
+        key = keys.get(case.sheet_id) if case.sheet_id is not None else None
         if case.sheet_id is None:
             without_id.append(case)
-        elif not all_well_formed and not schema.id.regex.match(case.sheet_id):
-            plan.conflicts.append(
-                (
-                    case,
-                    "malformed-id",
-                    (
-                        f"{label}: {case.sheet_id!r} is not an ID kakosheet issued (like {schema.id.example()}); "
-                        "fix it, or clear it and the next sync assigns one"
-                    ),
-                )
-            )
+        elif isinstance(case.sheet_id, FormulaId):
+            plan.conflicts.append((case, "formula-id", f"{label}: {formula_message(case.sheet_id)}"))
+        elif isinstance(key, IdProblem):
+            plan.conflicts.append((case, "malformed-id", f"{label}: {problem_message(key, case.sheet_id, id_format)}"))
         elif case.sheet_id in foreign:
             plan.conflicts.append(
                 (
@@ -472,20 +505,32 @@ def plan_log(
                 )
             )
         else:
-            by_id[case.sheet_id].append(case)
-    for case_id, rows in by_id.items():
-        known = stored.get(case_id)
+            assert key is not None
+            by_key[key].append(case)
+    stored_keys: dict[Key, str] | None = None  # built only when an ID is not typed exactly as stored
+    for key, rows in by_key.items():
+        case_id = next((r.sheet_id for r in rows if r.sheet_id in stored), None)
+        if case_id is None:
+            if stored_keys is None:
+                stored_keys = _stored_by_key(id_format, stored) if stored else {}
+            case_id = stored_keys.get(key)
+        known = stored.get(case_id) if case_id is not None else None
         keeper = rows[0] if len(rows) == 1 or known is None else _keeper(rows, known, fields)
+        case_id = case_id if case_id is not None else keeper.sheet_id  # adopted as typed
+        assert case_id is not None
         claimed[case_id] = keeper
         for other in rows:
             if other is not keeper:
+                same = other.sheet_id == keeper.sheet_id
                 plan.conflicts.append(
                     (
                         other,
                         "duplicate-id",
                         (
-                            f"{label}: {case_id} is also on row {keeper.row}; a copied row keeps no ID, so clear "
-                            "this one and the next sync assigns a new one"
+                            f"{label}: {other.sheet_id} is "
+                            + ("also" if same else f"the same ID as {keeper.sheet_id}, written another way,")
+                            + f" on row {keeper.row}; a copied row keeps no ID, so clear this one and the next "
+                            "sync assigns a new one"
                         ),
                     )
                 )
@@ -608,9 +653,9 @@ def format_new_ids(schema: LogSchema, cases: list[RowCase], first_numbers: Mappi
     if not row_fields:  # QC-{year}-{number:04d}: nothing to read from the rows
         by_year = {year: _number_formatter(id_format.template, year) for year in set(years)}
         ids = [by_year[year](number) for year, number in zip(years, numbers, strict=True)]
-    else:
+    else:  # the row fields written by the grammar's one rule (case_ids.id_part)
         ids = [
-            id_format.format(year=year, number=number, **{name: _id_part(case.value(name)) for name in row_fields})
+            id_format.format(year=year, number=number, **{name: case.value(name) for name in row_fields})
             for case, year, number in zip(ordered, years, numbers, strict=True)
         ]
     return dict(zip(ids, ordered, strict=True))
@@ -641,12 +686,6 @@ def _numbers_in_order(years: list[int], first_numbers: Mapping[int, int]) -> lis
     return numbers.tolist()
 
 
-def _id_part(value: Any) -> str:
-    """A row field inside an ID (the vendor code of a refund); NONE when it is blank."""
-    text = "".join(ch for ch in str(value or "") if ch.isalnum()).upper()
-    return text or "NONE"
-
-
 def case_years(cases: Sequence[RowCase]) -> list[int]:
     """The year each case's new ID carries (``RowCase.year``), found column-wise per table."""
     if cases and all(case.source is cases[0].source for case in cases):  # one tab's rows: the usual case
@@ -672,8 +711,7 @@ def highest_numbers(schema: LogSchema, case_ids: Iterable[str]) -> dict[int, int
     assert schema.id is not None
     highest: dict[int, int] = {}
     for case_id in case_ids:
-        match = schema.id.regex.match(case_id)
-        if match:
-            year, number = int(match.group("year")), int(match.group("number"))
-            highest[year] = max(highest.get(year, 0), number)
+        parsed = schema.id.parse(case_id)
+        if not isinstance(parsed, IdProblem):
+            highest[parsed.year] = max(highest.get(parsed.year, 0), parsed.number)
     return highest

@@ -9,11 +9,12 @@ strange failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kakosheet.core.case_ids import IdFormat, compile_id_format
 from kakosheet.core.derived import FILLS
 from kakosheet.errors import SchemaError
 
@@ -47,7 +48,6 @@ LOG_KINDS = ("log", "reference")
 
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_ID_PLACEHOLDER = re.compile(r"\{(\w+)(?::0(\d+)d)?\}")
 
 
 @dataclass(frozen=True)
@@ -106,34 +106,6 @@ class Column:
     @property
     def written_by_kakosheet(self) -> bool:
         return self.kind != "input"
-
-
-@dataclass(frozen=True)
-class IdFormat:
-    """How a log's case IDs look, e.g. ``QC-{year}-{number:04d}``.
-
-    The number runs per log and year, zero-padded to the width shown and growing past it.
-    Other placeholders name a field of the row (``{vendor_id}``).
-    """
-
-    field: str
-    template: str
-    year_from: str | None
-    regex: re.Pattern[str]
-    many: re.Pattern[str]  # any number of IDs, one per line
-
-    def all_match(self, ids: Iterable[str]) -> bool:
-        return self.many.fullmatch("\n".join(ids)) is not None
-
-    @property
-    def row_fields(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in _ID_PLACEHOLDER.findall(self.template) if name not in ("year", "number"))
-
-    def format(self, *, year: int, number: int, **parts: str) -> str:
-        return self.template.format(year=year, number=number, **parts)
-
-    def example(self) -> str:
-        return self.format(year=2026, number=1, **{f: "VEND" for f in self.row_fields})
 
 
 # Checks that look across a log and a reference tab; each names its parameters, and
@@ -275,8 +247,10 @@ class _Reader:
     def __init__(self, source: str, data: Any, path: str = "") -> None:
         self.source = source
         self.path = path
+        if data is None:
+            self.fail("is empty; give its keys" if path else "the file is empty; it should hold a log's keys")
         if not isinstance(data, dict):
-            self.fail(f"expected a mapping of keys, found {type(data).__name__}")
+            self.fail(f"should be {_KIND_WORDS[dict]}, found {_shown(data)}")
         self.data: dict[str, Any] = data
         self.used: set[str] = set()
 
@@ -288,7 +262,16 @@ class _Reader:
     def child(self, key: str, data: Any) -> _Reader:
         return _Reader(self.source, data, f"{self.path}.{key}" if self.path else key)
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = None,
+        *,
+        required: bool = False,
+        expected: str | None = None,
+    ) -> Any:
+        """The key's value, checked against ``kind``; ``expected`` says in words what it should be."""
         self.used.add(key)
         if key not in self.data or self.data[key] is None:
             if required:
@@ -297,16 +280,18 @@ class _Reader:
         value = self.data[key]
         kinds = _as_tuple(kind)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            self.fail(f"should be {names}, found {value!r}", key)
+            words = expected or " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
+            self.fail(f"should be {words}, found {_shown(value)}", key)
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
-        value = self.get(key, (list, str), ())
+        value = self.get(key, (list, str), (), expected="a list of names, e.g. [Open, Closed]")
         items = [value] if isinstance(value, str) else value
         for item in items:
+            if isinstance(item, (bool, int, float)):
+                self.fail(f"should be a list of names, found {_shown(item)}; put it in quotes to make it a name", key)
             if not isinstance(item, str) or not item.strip():
-                self.fail(f"should be a list of names, found {item!r}", key)
+                self.fail(f"should be a list of names, found {_shown(item)}", key)
         return tuple(item.strip() for item in items)
 
     def finish(self) -> None:
@@ -319,15 +304,42 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
+# What a YAML value should be, in the words of the person editing the file.
+_KIND_WORDS: dict[type, str] = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping of keys (key: value lines)",
+}
+
+
+def _shown(value: Any) -> str:
+    """A YAML value as the person wrote it, not as Python names it."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if isinstance(value, dict):
+        return "a mapping of keys"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 def _decimal(reader: _Reader, key: str) -> Decimal | None:
-    value = reader.get(key, (int, float, str))
+    value = reader.get(key, (int, float, str), expected="a number")
     if value is None:
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
-        reader.fail(f"should be a number, found {value!r}", key)
-    return None
+        number = None
+    if number is None or not number.is_finite():
+        reader.fail(f"should be a number, found {_shown(value)}", key)
+    return number
 
 
 def _condition(reader: _Reader, key: str) -> Condition | None:
@@ -367,6 +379,7 @@ def _column(reader: _Reader) -> Column:
         except re.error as exc:
             reader.fail(f"is not a valid regular expression: {exc}", "pattern")
     values = reader.strings("values")
+    _check_type_takes(reader, column_type)
     if column_type == "enum" and not values:
         reader.fail("an enum column needs its 'values'", "values")
     if values and column_type != "enum":
@@ -399,11 +412,49 @@ def _column(reader: _Reader) -> Column:
         fill=reader.get("fill", str),
     )
     reader.finish()
+    if column.exclusive_minimum and column.minimum is None:
+        reader.fail("'exclusive_min' needs a 'min' to exclude", "exclusive_min")
+    if column.minimum is not None and column.maximum is not None and column.minimum > column.maximum:
+        reader.fail(f"min ({column.minimum}) is more than max ({column.maximum})", "min")
+    if column.pattern_hint is not None and column.pattern is None:
+        reader.fail("'pattern_hint' describes a 'pattern'; give the pattern too, or remove the hint", "pattern_hint")
+    if column.width is not None and column.width <= 0:
+        reader.fail(f"should be a positive whole number of characters, found {column.width}", "width")
     if column.fill is not None and column.fill not in FILLS:  # the registry of derivations (core/derived.py)
         reader.fail(f"{column.fill!r} is not a way to fill a column; choose one of {', '.join(FILLS)}", "fill")
     if column.fill is not None and column.kind != "fill_when_blank":
         reader.fail("only fill_when_blank columns take 'fill'", "fill")
     return column
+
+
+# Keys that only some column types take, and which. Any other type would ignore them, or
+# fail on the first row: a `min` on a text column compares text with a number.
+NUMBER_TYPES = ("money", "number", "integer", "percent")
+TEXT_TYPES = ("text", "code", "email", "urls")
+DATE_TYPES = ("date", "datetime")
+_TYPES_TAKING: dict[str, tuple[tuple[str, ...], str]] = {
+    "min": (NUMBER_TYPES, "number"),
+    "max": (NUMBER_TYPES, "number"),
+    "exclusive_min": (NUMBER_TYPES, "number"),
+    "pattern": (TEXT_TYPES, "text"),
+    "pattern_hint": (TEXT_TYPES, "text"),
+    "references": (("code", "text"), "code or text"),
+    "not_future": (DATE_TYPES, "date"),
+    "not_before": (DATE_TYPES, "date"),
+}
+# Types whose values a condition's `in`/`not_in` can match (it compares text).
+_CONDITION_TYPES = frozenset({"enum", "id", "currency", "country", *TEXT_TYPES})
+
+
+def _check_type_takes(reader: _Reader, column_type: str) -> None:
+    for key, (types, what) in _TYPES_TAKING.items():
+        value = reader.data.get(key)
+        if value is not None and value is not False and column_type not in types:  # min: 0 is given, false is not
+            reader.fail(
+                f"only {what} columns ({', '.join(types)}) take {key!r}; this column is {column_type}; "
+                f"remove {key!r} or change the type",
+                key,
+            )
 
 
 def _id_format(reader: _Reader, fields: set[str]) -> IdFormat | None:
@@ -415,41 +466,14 @@ def _id_format(reader: _Reader, fields: set[str]) -> IdFormat | None:
     template = sub.get("template", str, required=True)
     year_from = sub.get("year_from", str)
     sub.finish()
-    names = [name for name, _ in _ID_PLACEHOLDER.findall(template)]
-    if "year" not in names or "number" not in names:
-        sub.fail("the template needs {year} and {number:0Nd}, e.g. QC-{year}-{number:04d}", "template")
-    for name in names:
-        if name not in ("year", "number") and name not in fields:
-            sub.fail(f"{{{name}}} is not a field of this log", "template")
     for name in (id_field, year_from):
         if name is not None and name not in fields:
             sub.fail(f"{name!r} is not a field of this log", "field" if name == id_field else "year_from")
-    regex_parts: list[str] = []
-    plain_parts: list[str] = []
-    position = 0
-    for match in _ID_PLACEHOLDER.finditer(template):
-        regex_parts.append(re.escape(template[position : match.start()]))
-        plain_parts.append(re.escape(template[position : match.start()]))
-        name, width = match.group(1), match.group(2)
-        if name == "year":
-            part = r"\d{4}"
-        elif name == "number":
-            part = rf"\d{{{int(width or 1)},}}"
-        else:
-            part = r"[A-Za-z0-9]+"
-        regex_parts.append(f"(?P<{name}>{part})")
-        plain_parts.append(part)
-        position = match.end()
-    regex_parts.append(re.escape(template[position:]))
-    plain_parts.append(re.escape(template[position:]))
-    plain = "".join(plain_parts)
-    return IdFormat(
-        field=id_field,
-        template=template,
-        year_from=year_from,
-        regex=re.compile("^" + "".join(regex_parts) + "$"),
-        many=re.compile(f"{plain}(?:\n{plain})*"),
-    )
+    try:
+        return compile_id_format(id_field, template, year_from, fields)
+    except ValueError as exc:
+        sub.fail(str(exc), "template")
+    return None
 
 
 def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
@@ -466,10 +490,10 @@ def _sla(reader: _Reader, fields: set[str]) -> Sla | None:
         if name is not None and name not in fields:
             sub.fail(f"{name!r} is not a field of this log")
     for stage, value in days.items():
-        if not isinstance(value, int) or value < 0:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             sub.fail(f"days for {stage!r} should be a whole number of days, found {value!r}", "days")
     for priority, value in factors.items():
-        if not isinstance(value, (int, float)) or value <= 0:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             sub.fail(f"factor for {priority!r} should be a positive number", "priority_factor")
     return Sla(stage_field=stage_field, days=dict(days), priority_field=priority_field, priority_factor=dict(factors))
 
@@ -484,7 +508,11 @@ def _transitions(reader: _Reader, fields: set[str]) -> Transitions | None:
     reason_field = sub.get("reason_field", str)
     transitions = Transitions(
         field=field_name,
-        forbidden=frozenset(tuple(pair) for pair in pairs if isinstance(pair, list) and len(pair) == 2),
+        forbidden=frozenset(
+            tuple(pair)
+            for pair in pairs
+            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(state, str) for state in pair)
+        ),
         reopen_from=sub.strings("reopen_from"),
         reason_field=reason_field,
     )
@@ -579,15 +607,21 @@ def _check_columns(schema: LogSchema, reader: _Reader) -> None:
                     reader.fail(f"{ref!r} is not a field of this log", f"{where}.{name}")
             if condition.field:
                 target = schema.column(condition.field)
+                if target.type not in _CONDITION_TYPES:
+                    reader.fail(
+                        f"'in' and 'not_in' compare text, and {target.label} is a {target.type} column; "
+                        "name an enum or text column, or use 'any_present'",
+                        f"{where}.{name}",
+                    )
                 for value in condition.values_in + condition.values_not_in:
                     if target.type == "enum" and value not in target.values:
                         reader.fail(f"{value!r} is not one of {target.label}'s values", f"{where}.{name}")
         if column.not_before and column.not_before not in fields:
             reader.fail(f"{column.not_before!r} is not a field of this log", f"{where}.not_before")
-        if column.not_before and column.type not in ("date", "datetime"):
-            reader.fail("only date columns take 'not_before'", f"{where}.not_before")
-        if column.not_future and column.type not in ("date", "datetime"):
-            reader.fail("only date columns take 'not_future'", f"{where}.not_future")
+        if column.not_before and schema.column(column.not_before).type not in DATE_TYPES:
+            reader.fail(
+                f"{column.not_before!r} is not a date column, so no date can be before it", f"{where}.not_before"
+            )
     if schema.key and schema.key not in fields:
         reader.fail(f"{schema.key!r} is not a field of this log", "key")
     for name in schema.match_also:

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from kakosheet.core.cells import display
+from kakosheet.core.case_ids import IdProblem, formula_message, id_part, problem_message
+from kakosheet.core.cells import display, quoted
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
 from kakosheet.core.issues import ERROR, WARNING, Issue
@@ -141,7 +142,7 @@ def _check_pattern(typed: TypedColumn, report: RowReporter) -> None:
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
         report.add(
-            int(index), column.field, "pattern", f"{display(value)!r} does not follow the format: {hint}", value=value
+            int(index), column.field, "pattern", f"{quoted(value)} does not follow the format: {hint}", value=value
         )
 
 
@@ -205,7 +206,7 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
             int(index),
             typed.column.field,
             code,
-            f"{display(value)!r} {message} (also on {others} other row{'s' if others > 1 else ''}, "
+            f"{quoted(value)} {message} (also on {others} other row{'s' if others > 1 else ''}, "
             f"first on row {first_row[int(typed.codes[index])]})",
             value=value,
         )
@@ -232,6 +233,37 @@ def _check_copied_ids(typed: TypedColumn, report: RowReporter) -> None:
         )
 
 
+def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, str]], report: RowReporter) -> None:
+    """Two paddings of one number (QC-2026-0001, QC-2026-00001) are one ID on two rows: a duplicate."""
+    id_format = table.schema.id
+    assert id_format is not None
+    keys = id_format.keys([text for _, text in ids])
+    if len(set(keys)) == len(keys):
+        return  # each ID typed one way only: _check_unique saw every duplicate
+    key_index = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct value -> its key's number
+    numbered: dict[object, int] = {}
+    for (i, _), key in zip(ids, keys, strict=True):
+        if not isinstance(key, IdProblem):
+            key_index[i] = numbered.setdefault(key, len(numbered))
+    row_keys = key_index[typed.codes]
+    for key in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
+        rows = np.flatnonzero(row_keys == key)
+        first = int(rows[0])
+        first_value = typed.values[typed.codes[first]]
+        for index in rows[1:]:
+            value = typed.values[typed.codes[index]]
+            if value != first_value:
+                report.add(
+                    int(index),
+                    typed.column.field,
+                    "duplicate-id",
+                    f"{display(value)} is the same ID as {display(first_value)} on row {int(table.rows[first])}, "
+                    "written another way; a copied row keeps no ID, so clear this one and the next sync assigns "
+                    "a new one",
+                    value=value,
+                )
+
+
 def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, report: RowReporter) -> None:
     flags = [False] * len(typed.problems)
     for i, value in typed.valid_uniques():
@@ -242,7 +274,7 @@ def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, repor
             int(index),
             typed.column.field,
             "unknown-reference",
-            f"{display(value)!r} is not on the {title} tab; check the spelling or add it there first",
+            f"{quoted(value)} is not on the {title} tab; check the spelling or add it there first",
             value=value,
         )
 
@@ -384,6 +416,7 @@ def _check_ids(table: Table, report: RowReporter) -> None:
     typed = table.columns[id_format.field]
     flags = [False] * len(typed.problems)
     parsed: dict[int, dict[str, str]] = {}
+    rejected: dict[int, IdProblem] = {}
     valid = typed.valid_uniques()
     # Usually every ID is well-formed: one regex over all of them says so at C speed.
     if id_format.row_fields or not id_format.all_match(str(value) for _, value in valid):
@@ -391,19 +424,24 @@ def _check_ids(table: Table, report: RowReporter) -> None:
             match = id_format.regex.match(str(value))
             if match is None:
                 flags[i] = True
+                rejected[i] = id_format.problem(str(value))
             else:
                 parsed[i] = match.groupdict()
     for index in typed.rows_where(flags):
-        value = typed.values[typed.codes[index]]
+        code = int(typed.codes[index])
+        value = typed.values[code]
         report.add(
             int(index),
             id_format.field,
             "malformed-id",
-            f"{display(value)!r} is not a {table.label(id_format.field)} kakosheet issued (they look like "
-            f"{id_format.example()}); clear the cell and the next sync assigns one",
+            problem_message(rejected[code], display(value), id_format),
             value=value,
         )
+    for index in np.flatnonzero(table.formula_mask(id_format.field)):
+        value = typed.values[typed.codes[index]]
+        report.add(int(index), id_format.field, "formula-id", formula_message(display(value)), value=value)
     _check_copied_ids(typed, report)
+    _check_same_number(table, typed, [(i, str(value)) for i, value in valid if i not in rejected], report)
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:
@@ -412,12 +450,12 @@ def _check_ids(table: Table, report: RowReporter) -> None:
         for index in _rows(typed.present):
             groups = parsed.get(int(typed.codes[index]))
             expected = other_values[index]
-            if groups and isinstance(expected, str) and groups[part].upper() != expected.upper():
+            if groups and isinstance(expected, str) and groups[part].upper() != id_part(expected):
                 report.add(
                     index,
                     id_format.field,
                     "id-mismatch",
-                    f"{typed.values[typed.codes[index]]!r} ends with {groups[part]!r} but "
-                    f"{table.label(part)} is {expected!r}; check which one is right",
+                    f"{quoted(typed.values[typed.codes[index]])} ends with {quoted(groups[part])} but "
+                    f"{table.label(part)} is {quoted(expected)}; check which one is right",
                     value=typed.values[typed.codes[index]],
                 )

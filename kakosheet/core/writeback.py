@@ -45,6 +45,7 @@ class SheetWrite:
     first_column: int
     last_column: int
     issues_column: int | None
+    id_column: int | None = None  # a row whose ID cell could not be written is left for the next sync
     labels: dict[str, int] = field(default_factory=dict)  # column label as typed -> index
     cells: list[CellUpdate] = field(default_factory=list)
 
@@ -69,11 +70,33 @@ class WriteBack:
 
 
 def note_text(notes: Iterable[str]) -> str | None:
-    """The Issues cell: notes separated by "; " (a highlight rule looks for "; Label:")."""
+    """The Issues cell: notes separated by "; " (a highlight rule looks for "; Label:").
+
+    Past NOTE_LIMIT characters, whole notes are left off and the cell says how many; a first
+    note longer than the cell is cut, visibly (…).
+    """
+    notes = list(notes)
     text = "; ".join(notes)
-    if len(text) > NOTE_LIMIT:
-        text = text[: NOTE_LIMIT - 1] + "…"
-    return text or None
+    if len(text) <= NOTE_LIMIT:
+        return text or None
+    kept: list[str] = []
+    length = 0  # of the kept notes, each with the "; " after it
+    for note in notes:
+        left = len(notes) - len(kept) - 1
+        if length + len(note) + (len(_more_notes(left)) + 2 if left else 0) > NOTE_LIMIT:
+            break
+        kept.append(note)
+        length += len(note) + 2
+    if not kept:
+        left = len(notes) - 1
+        room = NOTE_LIMIT - (len(_more_notes(left)) + 2 if left else 0)
+        kept = [notes[0][: room - 1] + "…"]
+    left = len(notes) - len(kept)
+    return "; ".join([*kept, _more_notes(left)] if left else kept)
+
+
+def _more_notes(count: int) -> str:
+    return f"… and {count} more (see the Issues tab)"
 
 
 def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> SheetWrite:
@@ -92,12 +115,12 @@ def sheet_write(table: Table, plan: LogPlan, new_ids: dict[str, RowCase]) -> She
         first_column=min(columns.values()),
         last_column=max(columns.values()),
         issues_column=columns.get("issues"),
+        id_column=columns.get(schema.id.field),
         labels={table.header.labels[f]: index for f, index in columns.items()},
     )
-    id_column = columns.get(schema.id.field)
-    if id_column is not None:
+    if write.id_column is not None:
         _write_ids(
-            write, id_column, _cells_read(table, schema.id.field), _on_sheet(table.sheet, new_ids, plan.restored)
+            write, write.id_column, _cells_read(table, schema.id.field), _on_sheet(table.sheet, new_ids, plan.restored)
         )
     if write.issues_column is not None:
         _write_notes(write, table, plan, new_ids)

@@ -15,11 +15,15 @@ class WriteResult:
 
     A file is written whole or not at all. A shared sheet is edited while a sync runs: a row
     that moved or changed after it was read is left alone (``skipped``, as (tab, row) pairs),
-    so the cases read from it must not be stored under an ID it does not show.
+    so the cases read from it must not be stored under an ID it does not show. ``warnings``
+    name what the write-back could not do (a protected tab, a cell it could not put back).
     """
 
     written: bool
     skipped: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+    warnings: tuple[str, ...] = ()
+    # Cells a write-back left as they were because they hold a formula, as (tab, row, column index).
+    formulas_kept: frozenset[tuple[str, int, int]] = field(default_factory=frozenset)
 
 
 class Source(Protocol):

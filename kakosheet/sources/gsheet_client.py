@@ -96,6 +96,15 @@ class SheetsServerError(SourceError):
     """The API kept failing on its side (5xx): the request may or may not have been applied."""
 
 
+class SheetsRefusedError(SourceError):
+    """Google refused a change (400 or 403): it was not applied; ``reason`` is Google's own words."""
+
+    def __init__(self, message: str, *, status: int, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
 class SheetsHTTPClient(HTTPClient):
     """gspread's client, rooted at the configured API and retrying 429 and 5xx within bounds."""
 
@@ -184,9 +193,10 @@ class SheetsClient:
         reply = self._call("read", self.http.values_batch_get, self.key, ranges, params=params)
         return reply.get("valueRanges", [])
 
-    def write_values(self, data: list[dict[str, Any]]) -> dict[str, Any]:
-        """Values written as they are (RAW): a text starting with = is never evaluated."""
-        body = {"valueInputOption": "RAW", "data": data}
+    def write_values(self, data: list[dict[str, Any]], *, formulas: bool = False) -> dict[str, Any]:
+        """Values written as they are (RAW): a text starting with = is never evaluated. With
+        ``formulas`` as a person types them (USER_ENTERED): only to put back a formula."""
+        body = {"valueInputOption": "USER_ENTERED" if formulas else "RAW", "data": data}
         return self._call("write", self.http.values_batch_update, self.key, body)
 
     def batch_update(self, requests_: list[dict[str, Any]], *, resend_on_server_error: bool = True) -> dict[str, Any]:
@@ -227,6 +237,11 @@ class SheetsClient:
         except APIError as exc:
             raise self._explain(exc, purpose) from None
         except google.auth.exceptions.RefreshError as exc:
+            if getattr(exc, "retryable", False):  # the sign-in service failed on its side (5xx, 429)
+                raise SourceError(
+                    f"{self.label}: Google's sign-in service kept failing for {self.principal} "
+                    f"({_refresh_reason(exc)}); run the command again later (the next run finishes the job)"
+                ) from None
             raise SourceError(
                 f"{self.label}: Google refused the credentials of {self.principal} ({_refresh_reason(exc)}); "
                 "check the key file, or make a new key if this one was deleted or revoked"
@@ -248,9 +263,11 @@ class SheetsClient:
                 "that address as Editor"
             )
         if status == 403:
-            return SourceError(
-                f"{self.label}: {self.principal} may read the sheet but not edit it; share it as Editor "
-                "(or edit the protected ranges)"
+            return SheetsRefusedError(
+                f"{self.label}: {self.principal} may read the sheet but not edit it ({message}); share it as "
+                "Editor (or edit the protected ranges)",
+                status=status,
+                reason=message,
             )
         if status == 401:
             return SourceError(f"{self.label}: Google did not accept the credentials of {self.principal}: {message}")
@@ -258,6 +275,12 @@ class SheetsClient:
             return (SheetsServerError if status != 429 else SourceError)(
                 f"{self.label}: the Sheets API kept answering {status} ({message}) after "
                 f"{self.http.backoff.attempts} tries; run the command again later (the next run finishes the job)"
+            )
+        if status == 400 and purpose == "write":
+            return SheetsRefusedError(
+                f"{self.label}: the Sheets API refused the {purpose} ({status}: {message})",
+                status=status,
+                reason=message,
             )
         return SourceError(f"{self.label}: the Sheets API refused the {purpose} ({status}: {message})")
 

@@ -27,7 +27,8 @@ from typing import Any
 
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
-from kakosheet.core.schema import Column, LogSchema, SchemaSet, normalize_label
+from kakosheet.core.schema import Column, LogSchema, SchemaSet
+from kakosheet.core.tabs import find_tab
 from kakosheet.errors import SourceError
 from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
 from kakosheet.sources.gsheet_looks import (
@@ -174,12 +175,9 @@ def _cells(data: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str, Any]]:
 
 
 def _tab_of(found: FoundSheet, schema: LogSchema) -> FoundTab | None:
-    """The tab named like the log or one of its aliases, case and spacing ignored (as sync reads it)."""
-    by_label = {normalize_label(title): tab for title, tab in found.tabs.items()}
-    for name in (schema.tab, *schema.tab_aliases):
-        if normalize_label(name) in by_label:
-            return by_label[normalize_label(name)]
-    return None
+    """The tab sync reads as the log: its exact name first, else one that reads the same."""
+    match = find_tab(list(found.tabs), (schema.tab, *schema.tab_aliases))
+    return found.tabs[match.tab] if match is not None else None
 
 
 # --------------------------------------------------------------------------- planning

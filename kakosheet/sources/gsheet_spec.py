@@ -16,18 +16,36 @@ GOOGLE_ROOT = "https://sheets.googleapis.com"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 API_URL_ENV = "KAKOSHEET_SHEETS_API_URL"
 
-_KEY_IN_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
+# A sheet's address as people paste it: with or without the scheme, http or https, with the
+# /u/N/ of a browser signed in to several accounts, whatever follows the key.
+_SHEET_URL = re.compile(r"^(?:https?://)?docs\.google\.com/spreadsheets/(?:u/[0-9]+/)?", re.IGNORECASE)
+_KEY_IN_URL = re.compile(r"d/([A-Za-z0-9_-]+)")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+_PREFIX = "gsheet:"
+
+
+def _address(spec: str) -> str:
+    """The spec without surrounding spaces or a ``gsheet:`` prefix (also before a URL)."""
+    text = spec.strip()
+    if text[: len(_PREFIX)].lower() == _PREFIX:
+        text = text[len(_PREFIX) :].strip()
+    return text
 
 
 def is_google_sheet(spec: str) -> bool:
-    return spec.startswith("gsheet:") or spec.startswith("https://docs.google.com/spreadsheets/")
+    text = spec.strip()
+    return text[: len(_PREFIX)].lower() == _PREFIX or _SHEET_URL.match(text) is not None
 
 
 def sheet_key(spec: str) -> str:
-    """The spreadsheet key of ``gsheet:KEY`` or of a sheet's URL."""
-    match = _KEY_IN_URL.match(spec)
-    key = match.group(1) if match else spec.removeprefix("gsheet:").strip()
+    """The spreadsheet key of ``gsheet:KEY`` or of a sheet's URL, in any form it is pasted."""
+    text = _address(spec)
+    url = _SHEET_URL.match(text)
+    if url is not None:
+        match = _KEY_IN_URL.match(text, url.end())
+        key = match.group(1) if match else ""
+    else:
+        key = text
     if not _KEY.match(key):
         raise SourceError(
             f"{spec!r} does not name a Google Sheet; use gsheet:KEY (the long code in the sheet's address "

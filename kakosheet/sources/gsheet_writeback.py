@@ -2,37 +2,44 @@
 
 The Sheets API writes to positions and has no compare-and-set, so a write-back:
 1. re-reads the tabs and leaves alone every target row that no longer holds what was read
-   (it moved or changed: the next sync takes it);
+   (it moved or changed: the next sync takes it), and every row identical to another apart
+   from the cells to write (after a move nothing would tell them apart);
 2. writes the IDs, notes and filled blanks in one ``values:batchUpdate`` (RAW: a note that
    starts with "=" stays text);
-3. re-reads, and where a row slid into a written position in between (a row inserted
-   above), puts back what that row held and leaves the intended row for the next sync;
+3. re-reads, and where rows or columns moved in between (gsheet_landing.py: headers compared,
+   rows aligned), puts back exactly what each wrongly written cell held, names the cells whose
+   former value cannot be known (and leaves them), and leaves the intended rows for the next sync;
 4. brings the formats up to date in one ``spreadsheets:batchUpdate``: kakosheet's
    highlight rule, date formats of filled dates, and the Issues tab. Adding a rule or a
    tab is not idempotent, so a 5xx answer is not blindly re-sent: the sheet's state is
-   fetched again and only what is still missing is sent.
+   fetched again and only what is still missing is sent. A part the sheet's protections
+   keep kakosheet from writing is not sent (the metadata says so); when Google refuses the
+   request anyway, each part is sent on its own and the refused ones are named with Google's
+   reason. Either way the sync goes on: the IDs are in the sheet, so its cases are stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
-from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
+from kakosheet.core.writeback import CellUpdate, SheetWrite, WriteBack
 from kakosheet.sources.base import WriteResult
-from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
+from kakosheet.sources.gsheet_client import SheetsClient, SheetsRefusedError, quote_sheet
+from kakosheet.sources.gsheet_landing import Placed, api_value, check_landing, indistinct_rows, row_of, trimmed
 
-EPOCH = dt.datetime(1899, 12, 30)
 HIGHLIGHT_MARK = '"; "&'  # in the formula of kakosheet's highlight rule
 HIGHLIGHT = {"red": 1.0, "green": 0.78, "blue": 0.81}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 PIXELS_PER_CHARACTER = 7
+
+Area = tuple[int, int | None, int, int | None]  # rows [r0, r1), columns [c0, c1); None: to the end
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Tab:
     title: str
     row_count: int
     rules: list[dict[str, Any]] = field(default_factory=list)  # conditional formats, in order
+    locked: list[tuple[Area, str]] = field(default_factory=list)  # protected against kakosheet: area, description
 
 
 @dataclass
@@ -63,6 +71,7 @@ class SheetState:
                 title=props["title"],
                 row_count=props.get("gridProperties", {}).get("rowCount", 0),
                 rules=list(sheet.get("conditionalFormats", [])),
+                locked=[_locked(p) for p in sheet.get("protectedRanges", []) if _refuses(p)],
             )
         return cls(title=metadata.get("properties", {}).get("title", ""), tabs=tabs)
 
@@ -71,32 +80,49 @@ class SheetState:
         self.read = {sheet: [list(row) for row in grid.rows] for sheet, grid in grids.items()}
 
 
-@dataclass(frozen=True)
-class Placed:
-    """A cell to write, on its tab."""
+def _refuses(protected: dict[str, Any]) -> bool:
+    return protected.get("requestingUserCanEdit") is False and not protected.get("warningOnly")
 
-    sheet: str
-    cell: CellUpdate
+
+def _locked(protected: dict[str, Any]) -> tuple[Area, str]:
+    grid = protected.get("range", {})
+    area = (
+        grid.get("startRowIndex", 0),
+        grid.get("endRowIndex"),
+        grid.get("startColumnIndex", 0),
+        grid.get("endColumnIndex"),
+    )
+    return area, str(protected.get("description") or "")
 
 
 def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> WriteResult:
     targets = [write for write in changes.sheets if write.cells]
     skipped: set[tuple[str, int]] = set()
     written: list[Placed] = []
+    warnings: list[str] = []
     if targets:
         before = _current_rows(client, [write.sheet for write in targets])
         safe, moved = _unmoved(targets, state.read, before)
         skipped |= moved
+        by_sheet: dict[str, list[CellUpdate]] = defaultdict(list)
+        for placed in safe:
+            by_sheet[placed.sheet].append(placed.cell)
+        alike, notes = indistinct_rows(by_sheet, before)
+        skipped |= alike
+        warnings += notes
+        safe = [placed for placed in safe if (placed.sheet, placed.cell.row) not in alike]
         if safe:
             client.write_values(_value_ranges(safe))
             written = safe
             after = _current_rows(client, [write.sheet for write in targets])
-            repairs, misplaced = _misplaced(safe, before, after)
-            if repairs:
-                client.write_values(_value_ranges(repairs))
-            skipped |= misplaced
-    formatted = _update_formats(client, state, changes, [p for p in written if (p.sheet, p.cell.row) not in skipped])
-    return WriteResult(written=bool(written) or formatted, skipped=frozenset(skipped))
+            landing = check_landing(safe, {write.sheet: write.header_row for write in targets}, before, after)
+            _put_back(client, landing.repairs)
+            skipped |= landing.left
+            warnings += landing.warnings
+    unmoved = [p for p in written if (p.sheet, p.cell.row) not in skipped]
+    formatted, notes = _update_formats(client, state, changes, unmoved)
+    warnings += notes
+    return WriteResult(written=bool(written) or formatted, skipped=frozenset(skipped), warnings=tuple(warnings))
 
 
 # --------------------------------------------------------------------------- values
@@ -105,17 +131,6 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
 def _current_rows(client: SheetsClient, sheets: list[str]) -> dict[str, list[list[Any]]]:
     ranges = client.batch_get([quote_sheet(sheet) for sheet in sheets], "FORMULA")
     return {sheet: value_range.get("values") or [] for sheet, value_range in zip(sheets, ranges, strict=True)}
-
-
-def _trimmed(row: list[Any] | None) -> list[Any]:
-    row = list(row or [])
-    while row and row[-1] in ("", None):
-        row.pop()
-    return row
-
-
-def _row(rows: list[list[Any]], sheet_row: int) -> list[Any]:
-    return _trimmed(rows[sheet_row - 1]) if 0 < sheet_row <= len(rows) else []
 
 
 def _unmoved(
@@ -128,7 +143,7 @@ def _unmoved(
         for cell in write.cells:
             if (write.sheet, cell.row) in moved:
                 continue
-            if _row(read.get(write.sheet, []), cell.row) == _row(current[write.sheet], cell.row):
+            if row_of(read.get(write.sheet, []), cell.row) == row_of(current[write.sheet], cell.row):
                 safe.append(Placed(write.sheet, cell))
             else:
                 moved.add((write.sheet, cell.row))
@@ -136,55 +151,15 @@ def _unmoved(
     return safe, moved
 
 
-def _misplaced(
-    written: list[Placed], before: dict[str, list[list[Any]]], after: dict[str, list[list[Any]]]
-) -> tuple[list[Placed], set[tuple[str, int]]]:
-    """Values that landed in a row other than the one checked (a row slid in between the check
-    and the write), with what to put back, and the rows that therefore did not get theirs."""
-    ours: dict[str, set[int]] = defaultdict(set)
-    for placed in written:
-        ours[placed.sheet].add(placed.cell.column)
-
-    def content(row: list[Any], sheet: str) -> tuple[Any, ...]:
-        return tuple(_trimmed([value for column, value in enumerate(row) if column not in ours[sheet]]))
-
-    rows_by_content: dict[str, dict[tuple[Any, ...], list[int]]] = {}
-    repairs: list[Placed] = []
-    misplaced: set[tuple[str, int]] = set()
-    for placed in written:
-        sheet, cell = placed.sheet, placed.cell
-        now, checked = _row(after[sheet], cell.row), _row(before[sheet], cell.row)
-        if content(now, sheet) == content(checked, sheet):
-            continue
-        landed = now[cell.column] if cell.column < len(now) else ""
-        if not _same(landed, _api_value(cell.value)):
-            continue  # not ours any more: the row moved after the write (taking the value along)
-        if sheet not in rows_by_content:
-            index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-            for number, row in enumerate(before[sheet], start=1):
-                index[content(row, sheet)].append(number)
-            rows_by_content[sheet] = index
-        origin = rows_by_content[sheet].get(content(now, sheet), [])
-        held = _row(before[sheet], origin[0]) if len(origin) == 1 else []
-        restored = held[cell.column] if cell.column < len(held) else ""
-        repairs.append(Placed(sheet, CellUpdate(cell.row, cell.column, restored or None, landed)))
-        misplaced.add((sheet, cell.row))
-    return repairs, misplaced
-
-
-def _same(a: Any, b: Any) -> bool:
-    return str(a if a is not None else "") == str(b if b is not None else "")
-
-
-def _api_value(value: CellValue | Any) -> Any:
-    """A value as the API stores it: dates as serial numbers, None as a cleared cell."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return round((value - EPOCH).total_seconds() / 86400, 6)
-    if isinstance(value, dt.date):
-        return (value - EPOCH.date()).days
-    return value
+def _put_back(client: SheetsClient, repairs: list[Placed]) -> None:
+    """What the cells held, as it was: text and numbers RAW, a formula as a formula."""
+    is_formula = [isinstance(p.cell.value, str) and p.cell.value.startswith("=") for p in repairs]
+    formulas = [p for p, formula in zip(repairs, is_formula, strict=True) if formula]
+    plain = [p for p, formula in zip(repairs, is_formula, strict=True) if not formula]
+    if plain:
+        client.write_values(_value_ranges(plain))
+    if formulas:
+        client.write_values(_value_ranges(formulas), formulas=True)
 
 
 def _value_ranges(cells: Iterable[Placed]) -> list[dict[str, Any]]:
@@ -206,7 +181,7 @@ def _value_ranges(cells: Iterable[Placed]) -> list[dict[str, Any]]:
                     {
                         "range": f"{quote_sheet(sheet)}!{letters}{run[0].row}:{letters}{run[-1].row}",
                         "majorDimension": "ROWS",
-                        "values": [[_api_value(c.value)] for c in run],
+                        "values": [[api_value(c.value)] for c in run],
                     }
                 )
             run = [cell] if cell is not None else []
@@ -216,28 +191,115 @@ def _value_ranges(cells: Iterable[Placed]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- formats
 
 
-def _update_formats(client: SheetsClient, state: SheetState, changes: WriteBack, written: list[Placed]) -> bool:
-    """Send what the formats lack, in one request (after a 5xx, look again before re-sending)."""
+@dataclass(frozen=True)
+class _Part:
+    """One part of the formats request, as a warning names it, with where it writes."""
 
-    def plan(attempt: int) -> list[dict[str, Any]]:
+    what: str
+    tab: str | None
+    area: Area | None  # None: not a cell write (a rule)
+    requests: list[dict[str, Any]]
+
+
+def _update_formats(
+    client: SheetsClient, state: SheetState, changes: WriteBack, written: list[Placed]
+) -> tuple[bool, list[str]]:
+    """Send what the formats lack, in one request (after a 5xx, look again before re-sending).
+
+    Parts on a range protected against kakosheet are not sent. A refused request is planned
+    again from the sheet as it is now (a tab may have been deleted meanwhile), then split into
+    its parts, so what may be written is, and what was refused is named with Google's reason.
+    """
+
+    def parts(attempt: int) -> list[_Part]:
         fresh = state
         if attempt:
             fresh = SheetState.of(client.metadata())
             fresh.read = state.read
-        return _format_requests(fresh, changes, written)
+        return _format_parts(fresh, changes, written)
 
-    return client.send_missing(plan) > 0
+    def plan_of(names: set[str], *, fresh: bool = False) -> Callable[[int], list[dict[str, Any]]]:
+        return lambda attempt: [r for part in parts(attempt + fresh) if part.what in names for r in part.requests]
+
+    warnings: list[str] = []
+    wanted: list[str] = []
+    for part in parts(0):
+        lock = _lock_over(state.tabs.get(part.tab or ""), part.area)
+        if lock is None:
+            wanted.append(part.what)
+            continue
+        described = f" ({lock})" if lock else ""
+        warnings.append(
+            f"{part.what} was not updated: it is protected{described} and {client.principal} is not among its "
+            f"editors; add {client.principal} to the protection's editors, or remove the protection"
+        )
+    if not wanted:
+        return False, warnings
+    try:
+        return client.send_missing(plan_of(set(wanted))) > 0, warnings
+    except SheetsRefusedError:
+        pass  # refused as a whole, so nothing was applied; the sheet may have changed (a tab deleted)
+    try:
+        return client.send_missing(plan_of(set(wanted), fresh=True)) > 0, warnings
+    except SheetsRefusedError as refusal:
+        if len(wanted) == 1:
+            return False, [*warnings, _refused(wanted[0], refusal)]
+    sent = 0
+    for what in wanted:  # which part is refused?
+        try:
+            sent += client.send_missing(plan_of({what}, fresh=True))
+        except SheetsRefusedError as refusal:
+            warnings.append(_refused(what, refusal))
+    return sent > 0, warnings
 
 
-def _format_requests(state: SheetState, changes: WriteBack, written: list[Placed]) -> list[dict[str, Any]]:
-    requests: list[dict[str, Any]] = []
+def _refused(what: str, refusal: SheetsRefusedError) -> str:
+    return (
+        f"{what} was not written: Google refused it ({refusal.status}: {refusal.reason}); the IDs and notes are "
+        "in the sheet and the cases are stored. If the team protected it, give kakosheet's account edit rights "
+        "on it or remove the protection"
+    )
+
+
+def _lock_over(tab: Tab | None, area: Area | None) -> str | None:
+    """The description of a protection against kakosheet over the area ("" without one), else None."""
+    if tab is None or area is None:
+        return None
+    for (r0, r1, c0, c1), description in tab.locked:
+        if _overlap(r0, r1, area[0], area[1]) and _overlap(c0, c1, area[2], area[3]):
+            return description
+    return None
+
+
+def _overlap(a0: int, a1: int | None, b0: int, b1: int | None) -> bool:
+    return (b1 is None or a0 < b1) and (a1 is None or b0 < a1)
+
+
+def _format_parts(state: SheetState, changes: WriteBack, written: list[Placed]) -> list[_Part]:
+    parts: list[_Part] = []
     for write in changes.sheets:
         tab = state.tabs.get(write.sheet)
         if tab is not None and write.issues_column is not None:
-            requests += _highlight_requests(tab, write)
-    requests += _date_format_requests(state, written)
-    requests += _issues_tab_requests(state, changes)
-    return requests
+            requests = _highlight_requests(tab, write)
+            if requests:
+                parts.append(_Part(f"kakosheet's highlight rule on {write.sheet!r}", write.sheet, None, requests))
+    dated: dict[str, list[Placed]] = defaultdict(list)
+    for placed in written:
+        if isinstance(placed.cell.value, dt.date):
+            dated[placed.sheet].append(placed)
+    for sheet, cells in dated.items():
+        requests = _date_format_requests(state, cells)
+        if requests:
+            rows = [p.cell.row for p in cells]
+            columns = [p.cell.column for p in cells]
+            cells_area: Area = (min(rows) - 1, max(rows), min(columns), max(columns) + 1)
+            parts.append(_Part(f"the date format of the dates filled in {sheet!r}", sheet, cells_area, requests))
+    requests = _issues_tab_requests(state, changes)
+    if requests:
+        title = issues_tab_title(state)
+        whole: Area | None = (0, None, 0, None) if title in state.tabs else None
+        parts.append(_Part(f"the {title!r} tab (every open issue)", title, whole, requests))
+    return parts
 
 
 def _highlight_rule(tab: Tab, write: SheetWrite) -> dict[str, Any]:
@@ -342,7 +404,7 @@ def _link(state: SheetState, target: str) -> str | None:
 def issues_tab_title(state: SheetState) -> str:
     """The Issues tab's title: "kakosheet Issues" when the team has a tab of its own called Issues."""
     read = state.read.get(ISSUES_TAB)
-    if ISSUES_TAB in state.tabs and read and _row(read, 1)[:1] != [ISSUES_MARK]:
+    if ISSUES_TAB in state.tabs and read and row_of(read, 1)[:1] != [ISSUES_MARK]:
         return f"kakosheet {ISSUES_TAB}"
     return ISSUES_TAB
 
@@ -352,7 +414,7 @@ def _issues_tab_requests(state: SheetState, changes: WriteBack) -> list[dict[str
     title = issues_tab_title(state)
     tab = state.tabs.get(title)
     read = state.read.get(title)
-    if tab is not None and read is not None and [_trimmed(r) for r in read] == [_trimmed(r) for r in wanted]:
+    if tab is not None and read is not None and [trimmed(r) for r in read] == [trimmed(r) for r in wanted]:
         return []
     requests: list[dict[str, Any]] = []
     rows_needed = max(len(wanted) + 50, 1000)

@@ -16,6 +16,7 @@ from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import WriteResult
+from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
 from kakosheet.sources.xlsx_identity import workbook_identity
 from kakosheet.sources.xlsx_package import (
     CellScan,
@@ -25,7 +26,7 @@ from kakosheet.sources.xlsx_package import (
     inspect_package,
     measure_extent,
 )
-from kakosheet.sources.xlsx_writeback import FileStamp, check_patchable, write_back
+from kakosheet.sources.xlsx_writeback import check_patchable, write_back
 
 EXTENSIONS = (".xlsx", ".xlsm")
 # A tab whose rectangle from A1 to its farthest cell holds more cells than this is refused
@@ -44,20 +45,24 @@ class XlsxSource:
             )
         if not path.is_file():
             raise SourceError(f"{path}: no such file; check the path (or `source` in kakosheet.toml)")
+        self._stamp = FileStamp.of(path)  # before anything is read: a save from then on is noticed
         check_container(path)
-        self._stamp = FileStamp.of(path)
-        self._package: Package = inspect_package(path)
-        self._identity = workbook_identity(path)
-        self._digest: str | None = self._package.digest
         self._sized: set[str] = set()
         try:
+            self._package: Package = inspect_package(path)
+            self._identity = workbook_identity(path)
             self._workbook = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
             raise SourceError(
                 f"{path.name}: the workbook is encrypted with a password; save a copy without one"
             ) from exc
         except (calamine.CalamineError, OSError, ValueError) as exc:
-            raise SourceError(f"{path.name}: cannot read the workbook ({_short(exc)}); the file is damaged") from exc
+            raise changed_or_damaged(path, self._stamp, _short(exc)) from exc
+        except SourceError as exc:  # a save in progress reads as a damaged package
+            if self._changed():
+                raise changed_or_damaged(path, self._stamp, str(exc)) from exc
+            raise
+        self._digest: str | None = self._package.digest
 
     @property
     def name(self) -> str:
@@ -73,18 +78,31 @@ class XlsxSource:
 
     def check_writable(self) -> None:
         check_patchable(self.path)
-        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+        real = real_file(self.path)  # through a symlink, the real file is replaced, in its own folder
+        if not os.access(real, os.W_OK) or not os.access(real.parent, os.W_OK):
             raise SourceError(f"{self.name}: kakosheet may not write to it or its folder; check the permissions")
+        check_backup_usable(self.path)
 
     @property
     def content_digest(self) -> str | None:
         return self._digest
 
     def write_back(self, changes: WriteBack) -> WriteResult:
-        written = write_back(self.path, self._package.sheet_parts, changes, self._stamp)
-        if written is not None:
-            self._digest = written
-        return WriteResult(written=written is not None)
+        patched = write_back(self.path, self._package.sheet_parts, changes, self._stamp, date1904=self.date1904)
+        if patched.digest is not None:
+            self._digest = patched.digest
+        # A new row whose ID cell holds a formula does not show its ID: its case waits (sources/base.py).
+        id_columns = {write.sheet: write.id_column for write in changes.sheets}
+        skipped = frozenset((tab, row) for tab, row, column in patched.formulas_kept if id_columns.get(tab) == column)
+        return WriteResult(written=patched.digest is not None, skipped=skipped, formulas_kept=patched.formulas_kept)
+
+    def _changed(self) -> bool:
+        return changed_since(self.path, self._stamp)
+
+    def _check_still_as_read(self) -> None:
+        """Refuse cells read from a workbook someone saved while it was read: parts of two versions."""
+        if self._changed():
+            raise changed_or_damaged(self.path, self._stamp, "")
 
     @property
     def date1904(self) -> bool:
@@ -119,6 +137,8 @@ class XlsxSource:
         try:
             yield
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            if self._changed():
+                raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
             raise SourceError(
                 f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged"
             ) from exc
@@ -128,6 +148,8 @@ class XlsxSource:
         try:
             return self._workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except (calamine.CalamineError, OSError, ValueError) as exc:
+            if self._changed():
+                raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
             raise SourceError(
                 f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the tab is damaged"
             ) from exc
@@ -148,6 +170,7 @@ class XlsxSource:
             grids = {sheet: Grid(sheet=sheet, rows=self._rows(sheet)) for sheet in sheets}
             with self._damaged(", ".join(parts)):
                 marks = scan.result()
+        self._check_still_as_read()
         for sheet, part in parts.items():
             grids[sheet].errors, grids[sheet].formulas = marks[part]
         return grids

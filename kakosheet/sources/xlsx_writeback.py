@@ -8,7 +8,8 @@ and takes ~30 s to save 100k rows, so a write-back edits only:
 - a conditional format on each log tab that highlights the cells an Issues note names;
 - kakosheet's own Issues tab (and, the first time, the workbook, relationship and
   content-type entries that add it).
-Every other part is copied unchanged. The file is replaced atomically, after a backup.
+Every other part is copied unchanged; a cell holding a formula is never replaced. The file
+is replaced atomically, after a backup (kakosheet/sources/xlsx_file.py).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import tempfile
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import escape, quoteattr
@@ -30,13 +31,24 @@ from xml.sax.saxutils import escape, quoteattr
 from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
-from kakosheet.errors import SourceChangedError, SourceError
+from kakosheet.errors import SourceError
+from kakosheet.sources.xlsx_file import (
+    FileStamp,
+    changed_or_damaged,
+    check_unchanged,
+    real_file,
+    swap_in,
+    write_failure,
+)
 from kakosheet.sources.xlsx_identity import identity_parts
 from kakosheet.sources.xlsx_package import package_digest, row_segments
+
+__all__ = ["FileStamp", "Patched", "check_patchable", "write_back"]
 
 HIGHLIGHT_MARK = '"; "&amp;'  # in the formula of kakosheet's highlight rule
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+EXCEL_1904_EPOCH = dt.datetime(1904, 1, 1)  # day 0 of a workbook with workbookPr date1904
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -51,6 +63,7 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _COL = re.compile(rb"<col\b([^>]*)/?>")
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
+_FORMULA = re.compile(rb"<f[\s>/]")  # a formula, a shared formula's anchor or one of its cells
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Elements that follow <conditionalFormatting> in a worksheet (ECMA-376 CT_Worksheet order).
 _AFTER_CF = (
@@ -80,16 +93,12 @@ _AFTER_CF = (
 
 
 @dataclass(frozen=True)
-class FileStamp:
-    """How the file looked when it was read: a write-back refuses a file that changed since."""
+class Patched:
+    """What a write-back did: the new package's digest (None: nothing had to change), and the cells
+    it left as they were because they hold a formula, as (tab, sheet row, column index)."""
 
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, path: Path) -> FileStamp:
-        stat = path.stat()
-        return cls(stat.st_size, stat.st_mtime_ns)
+    digest: str | None
+    formulas_kept: frozenset[tuple[str, int, int]] = frozenset()
 
 
 def check_patchable(path: Path) -> None:
@@ -109,39 +118,38 @@ def check_patchable(path: Path) -> None:
         )
 
 
-def check_unchanged(path: Path, stamp: FileStamp) -> None:
-    lock = path.with_name("~$" + path.name)
-    if lock.exists():
-        raise SourceChangedError(
-            f"{path.name} is open in Excel (its lock file {lock.name} is there); nothing was written to it. "
-            "Close it and run sync again: the store is consistent and the next sync finishes the job"
-        )
-    if not path.exists() or FileStamp.of(path) != stamp:
-        raise SourceChangedError(
-            f"{path.name} changed on disk while the sync ran; nothing was written to it. Run sync again: "
-            "the store is consistent and the next sync finishes the job"
-        )
-
-
 @dataclass
 class _SheetPatch:
     """What a write-back does to one log tab's part: its cells, row by row, and the highlight."""
 
     write: SheetWrite
     by_row: dict[int, list[CellUpdate]]
+    kept: list[tuple[int, int]] = field(default_factory=list)  # (row, column) left: they hold a formula
 
 
-def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp) -> str | None:
-    """Apply the write-back; returns the new package's digest, None when nothing had to change.
+def write_back(
+    path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp, *, date1904: bool = False
+) -> Patched:
+    """Apply the write-back (dates counted in the workbook's date system).
 
     The log tabs' parts, the biggest by far, are never held whole: they are patched as they
     stream from the old package into the new one. Every other part is small.
     """
+    try:
+        return _write_back(path, sheet_parts, changes, stamp, date1904)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise changed_or_damaged(path, stamp, str(exc)) from exc
+
+
+def _write_back(
+    path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp, date1904: bool
+) -> Patched:
+    """write_back itself; a package that stops reading as a zip midway comes out of write_back."""
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         small = {name: archive.read(name) for name in _SMALL_PARTS if name in names}
-        styles = _Styles(small.get("xl/styles.xml"))
+        styles = _Styles(small.get("xl/styles.xml"), date1904=date1904)
         patches: dict[str, _SheetPatch] = {}
         for sheet in changes.sheets:
             member = sheet_parts.get(sheet.sheet)
@@ -154,9 +162,11 @@ def write_back(path: Path, sheet_parts: dict[str, str], changes: WriteBack, stam
         if changes.identity is not None:
             updated |= identity_parts(archive, small | updated, changes.identity)
     if not patches and not updated:
-        return None
-    check_unchanged(path, stamp)
-    return _replace_atomically(path, infos, patches, updated, styles)
+        return Patched(None)
+    check_unchanged(path, stamp)  # before the work of building the new version; again before the swap
+    digest = _replace_atomically(path, stamp, infos, patches, updated, styles)
+    kept = frozenset((patch.write.sheet, row, column) for patch in patches.values() for row, column in patch.kept)
+    return Patched(digest, kept)
 
 
 # Parts read whole: the Issues tab and styles are appended to, the others name the Issues tab.
@@ -194,7 +204,7 @@ def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: _Styles
         return b'<c r="' + ref + b'"' + style_attr + b"/>"
     if isinstance(value, (dt.datetime, dt.date)):
         moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-        serial = (moment - EXCEL_EPOCH).total_seconds() / 86400
+        serial = (moment - styles.epoch).total_seconds() / 86400
         style_attr = b' s="' + str(styles.datetime_style(style)).encode() + b'"'
         return b'<c r="' + ref + b'"' + style_attr + b"><v>" + repr(round(serial, 8)).encode() + b"</v></c>"
     return (
@@ -244,9 +254,11 @@ def _patch_row(
     updates: list[CellUpdate],
     column_styles: dict[int, bytes],
     styles: _Styles,
+    kept: list[tuple[int, int]],
     referenced: bool = False,
 ) -> bytes:
     """The row with its updated cells: found by their reference, replaced or inserted in column order.
+    A cell holding a formula is left as it is and added to ``kept``.
 
     ``referenced`` says the caller knows every cell of the row starts with its reference.
     """
@@ -255,12 +267,15 @@ def _patch_row(
     if b"spans=" in head:
         head = _SPANS.sub(b"", head)
     if not referenced and body.count(b"<c ") != body.count(b'<c r="'):
-        return head + _rebuild_cells(body, row, updates, column_styles, styles) + b"</row>"
+        return head + _rebuild_cells(body, row, updates, column_styles, styles, kept) + b"</row>"
     for update in updates if len(updates) == 1 else sorted(updates, key=lambda u: u.column):
         ref = _cell_ref(update.column, row)
         start = body.find(b'<c r="' + ref + b'"')
         if start != -1:
             end = _cell_end(body, start)
+            if _FORMULA.search(body, start, end):
+                kept.append((row, update.column))
+                continue
             style_match = _STYLE.search(body, start, body.index(b">", start))
             style = style_match.group(1) if style_match else column_styles.get(update.column)
             body = body[:start] + _cell_xml(ref, style, update.value, styles) + body[end:]
@@ -294,7 +309,12 @@ def _insert_at(body: bytes, column: int) -> int:
 
 
 def _rebuild_cells(
-    body: bytes, row: int, updates: list[CellUpdate], column_styles: dict[int, bytes], styles: _Styles
+    body: bytes,
+    row: int,
+    updates: list[CellUpdate],
+    column_styles: dict[int, bytes],
+    styles: _Styles,
+    kept: list[tuple[int, int]],
 ) -> bytes:
     """The slow way, for rows whose cells do not start with their reference: parse every cell."""
     cells: dict[int, bytes] = {}
@@ -307,6 +327,9 @@ def _rebuild_cells(
         cells[column_index(ref.group(1))] = cell.group(0)
     for update in updates:
         existing = cells.get(update.column)
+        if existing is not None and _FORMULA.search(existing):
+            kept.append((row, update.column))
+            continue
         style_match = _STYLE.search(existing) if existing else None
         style = style_match.group(1) if style_match else column_styles.get(update.column)
         cells[update.column] = _cell_xml(
@@ -324,7 +347,7 @@ def _stream_patched_sheet(source: IO[bytes], target: _Behind, patch: _SheetPatch
         if column_styles is None:
             column_styles = _column_styles(segment)  # <cols> comes before the first row
         if remaining:
-            segment = _patch_rows(segment, patch.by_row, remaining, column_styles, styles)
+            segment = _patch_rows(segment, patch, remaining, column_styles, styles)
         highlighted = highlighted or HIGHLIGHT_MARK.encode() in segment
         if patch.write.issues_column is not None and not highlighted and b"</worksheet>" in segment:
             segment = _add_highlight(segment, patch.write, styles)
@@ -335,7 +358,7 @@ def _stream_patched_sheet(source: IO[bytes], target: _Behind, patch: _SheetPatch
 
 def _patch_rows(
     xml: bytes,
-    by_row: dict[int, list[CellUpdate]],
+    patch: _SheetPatch,
     remaining: set[int],
     column_styles: dict[int, bytes],
     styles: _Styles,
@@ -357,7 +380,9 @@ def _patch_rows(
             raise SourceError("a row of the sheet has no number; open the file in Excel and save it again")
         row = int(number.group(1))
         if row in remaining:
-            patched = _patch_row(chunk[start:] + b"</row>", row, by_row[row], column_styles, styles, referenced)
+            patched = _patch_row(
+                chunk[start:] + b"</row>", row, patch.by_row[row], column_styles, styles, patch.kept, referenced
+            )
             chunks[k] = chunk[:start] + patched[: -len(b"</row>")]
             remaining.discard(row)
             if not remaining:
@@ -392,12 +417,14 @@ def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
 
 
 class _Styles:
-    """styles.xml, appended to only when kakosheet needs a format it does not find."""
+    """How cells show values: styles.xml, appended to only when kakosheet needs a format it does not
+    find, and the workbook's date system (the day its date numbers count from)."""
 
-    def __init__(self, xml: bytes | None) -> None:
+    def __init__(self, xml: bytes | None, *, date1904: bool = False) -> None:
         if xml is None:
             raise SourceError("the workbook has no styles part; open it in Excel and save it again")
         self.xml = xml
+        self.epoch = EXCEL_1904_EPOCH if date1904 else EXCEL_EPOCH
         self.changed = False
         self._datetime: dict[bytes | None, int] = {}
         self._dxf: int | None = None
@@ -587,14 +614,33 @@ def _issues_sheet_xml(changes: WriteBack) -> bytes:
 
 def _replace_atomically(
     path: Path,
+    stamp: FileStamp,
     infos: list[zipfile.ZipInfo],
     patches: dict[str, _SheetPatch],
     updated: dict[str, bytes],
     styles: _Styles,
 ) -> str:
-    """Write the new package beside the old one, keep one backup, then swap them. Returns the
-    digest of what was written (taken before the swap: a later save by someone else differs)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".~kakosheet-", suffix=path.suffix)
+    """Write the new package beside the real file (through a symlink), then swap it in (swap_in).
+    Returns the digest of what was written (taken before the swap: a later save by someone else
+    differs). Whatever fails, the workbook is untouched and no temporary file is left."""
+    handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
+    try:
+        digest = _write_package(path, handle, infos, patches, updated, styles)
+        swap_in(path, Path(temporary), stamp)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return digest
+
+
+def _write_package(
+    path: Path,
+    handle: int,
+    infos: list[zipfile.ZipInfo],
+    patches: dict[str, _SheetPatch],
+    updated: dict[str, bytes],
+    styles: _Styles,
+) -> str:
+    """The new package, into the open temporary file; returns its digest. A full disk says so in a sentence."""
     try:
         with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive, zipfile.ZipFile(path) as source:
             for info in _in_writing_order(infos, patches):
@@ -607,20 +653,12 @@ def _replace_atomically(
                     _write_part(archive, info, data)
             for name in updated.keys() - {info.filename for info in infos}:
                 _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
+            archive.close()  # the central directory, written before the file is flushed to disk
             raw.flush()
             os.fsync(raw.fileno())
-            digest = package_digest(archive.infolist())
-        shutil.copymode(path, temporary)
-        backup = path.with_name(path.stem + ".backup" + path.suffix)
-        backup.unlink(missing_ok=True)
-        try:
-            os.link(path, backup)
-        except OSError:
-            shutil.copy2(path, backup)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return digest
+            return package_digest(archive.infolist())
+    except OSError as exc:
+        raise SourceError(write_failure(path, exc)) from exc
 
 
 def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPatch]) -> list[zipfile.ZipInfo]:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
+from kakosheet.core.case_ids import IdProblem
 from kakosheet.core.derived import derived_fields
 from kakosheet.core.plan import StoredState
 from kakosheet.core.schema import SchemaSet
@@ -160,15 +161,26 @@ class Store:
         }
 
     def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
-        """case ID -> the source it belongs to, for the IDs that are in the store at all."""
+        """case ID -> the source it belongs to, for the IDs that are in the store at all, also
+        under another form of the same ID (``QC-2023-001`` stored, ``QC-2023-0001`` asked)."""
         table = self.table(log)
+        forms = self._stored_forms(log, case_ids)
+        ids = list(forms)
         found: dict[str, str] = {}
-        ids = list(case_ids)
         with self._transaction() as connection:
             for start in range(0, len(ids), CHUNK):
                 query = select(table.c.case_id, table.c._source).where(table.c.case_id.in_(ids[start : start + CHUNK]))
-                found.update({row.case_id: row._source for row in connection.execute(query)})
+                for row in connection.execute(query):
+                    for asked in forms[row.case_id]:
+                        found.setdefault(asked, row._source)
         return found
+
+    def _stored_forms(self, log: str, case_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each form a case with one of these IDs may be stored under -> the IDs asked for."""
+        id_format = self.schemas[log].id
+        if id_format is None:
+            return {case_id: [case_id] for case_id in case_ids}
+        return id_format.lookup_forms(case_ids)
 
     def case_values(self, log: str, case_ids: Sequence[str], *, connection: Connection) -> dict[str, dict[str, Any]]:
         """The stored rows of some cases, read inside the caller's transaction."""
@@ -191,14 +203,19 @@ class Store:
         return versions
 
     def case(self, case_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The log and current stored row of a case, looked up by its ID's format."""
+        """The log and current stored row of a case, looked up by its ID's format (in any padding:
+        ``QC-2026-00001`` finds ``QC-2026-0001``; the form typed first when an older version stored two)."""
         for schema in self.schemas.case_logs:
-            if schema.id and schema.id.regex.match(case_id):
-                table = self.table(schema.name)
-                with self._transaction() as connection:
-                    row = connection.execute(select(table).where(table.c.case_id == case_id)).first()
-                if row is not None:
-                    return schema.name, dict(row._mapping)
+            parsed = schema.id.parse(case_id) if schema.id else None
+            if schema.id is None or parsed is None or isinstance(parsed, IdProblem):
+                continue
+            table = self.table(schema.name)
+            forms = schema.id.stored_forms(parsed, case_id)
+            with self._transaction() as connection:
+                rows = {r.case_id: r for r in connection.execute(select(table).where(table.c.case_id.in_(forms)))}
+            row = rows.get(case_id) or next((rows[form] for form in forms if form in rows), None)
+            if row is not None:
+                return schema.name, dict(row._mapping)
         return None
 
     def history(self, case_id: str) -> list[HistoryEvent]:

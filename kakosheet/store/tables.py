@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy import types as sqltypes
 from sqlalchemy.types import TypeEngine
 
+from kakosheet.core.case_ids import ID_MAX_LENGTH
 from kakosheet.core.schema import LogSchema, SchemaSet
 
 
@@ -135,7 +136,7 @@ def stored_fields(schema: LogSchema) -> list[str]:
 
 def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     """The current version of every case of one log."""
-    columns = [Column("case_id", String(64), primary_key=True)]
+    columns = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
     for field in stored_fields(schema):
         columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
     columns += [
@@ -163,7 +164,7 @@ def build_metadata(schemas: SchemaSet) -> MetaData:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("log", String(64), nullable=False),
-        Column("case_id", String(64), nullable=False),
+        Column("case_id", String(ID_MAX_LENGTH), nullable=False),
         Column("version", Integer, nullable=False),
         Column("run_id", Integer, nullable=False),
         Column("source", String(512), nullable=False),

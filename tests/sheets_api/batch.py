@@ -15,6 +15,7 @@ from .a1 import GridRange
 from .batch_common import block_of, mask_of, sheet_of
 from .batch_ranges import RANGE_HANDLERS
 from .errors import RequestError, invalid
+from .protection import check_edit
 from .state import Sheet, Spreadsheet
 from .styles import expand_mask, normal_format
 
@@ -149,6 +150,7 @@ def update_cells(book: Spreadsheet, params: dict[str, Any]) -> None:
         block_of(book, {"sheetId": sheet.id, "startRowIndex": r0, "endRowIndex": r0 + max(len(rows), 1),
                         "startColumnIndex": c0, "endColumnIndex": c0 + max(width, 1)})  # fmt: skip
         limit = (r0 + len(rows), c0 + width)
+    check_edit(book, sheet, (r0, limit[0], c0, limit[1]))
     for dr, row in enumerate(rows):
         for dc, data in enumerate(row.get("values") or []):
             if r0 + dr < limit[0] and c0 + dc < limit[1]:
@@ -158,6 +160,7 @@ def update_cells(book: Spreadsheet, params: dict[str, Any]) -> None:
 def repeat_cell(book: Spreadsheet, params: dict[str, Any]) -> None:
     mask = _cell_mask(mask_of(params))
     sheet, (r0, r1, c0, c1) = block_of(book, params.get("range") or {})
+    check_edit(book, sheet, (r0, r1, c0, c1))
     data = params.get("cell") or {}
     cache: dict[int, Any] = {}
     for row in range(r0, r1):

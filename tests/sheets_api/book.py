@@ -155,6 +155,19 @@ class Book:
             dimensions.delete(self._sheet(tab), dimensions.ROWS, start, start + count)
             self._book().touch()
 
+    def insert_columns(self, tab: str, before_column: int, count: int = 1) -> None:
+        """Insert columns left of 0-based before_column as a person does: all to the right shifts right."""
+        with self._api._lock:
+            inherit = before_column > 0
+            dimensions.insert(self._sheet(tab), dimensions.COLUMNS, before_column, before_column + count, inherit)
+            self._book().touch()
+
+    def delete_columns(self, tab: str, first_column: int, count: int = 1) -> None:
+        """Delete columns from 0-based first_column on: all to the right shifts left."""
+        with self._api._lock:
+            dimensions.delete(self._sheet(tab), dimensions.COLUMNS, first_column, first_column + count)
+            self._book().touch()
+
     def batch_update(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Apply spreadsheets.batchUpdate requests directly (setup: conditional formats, protection...)."""
         with self._api._lock:

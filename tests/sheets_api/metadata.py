@@ -11,6 +11,7 @@ from typing import Any
 
 from . import cells, fields
 from .numfmt import Locale
+from .protection import can_edit
 from .state import Sheet, Spreadsheet
 
 Block = tuple[int, int, int, int]
@@ -59,7 +60,9 @@ def sheet_json(book: Spreadsheet, sheet: Sheet, blocks: list[Block] | None) -> d
     if sheet.conditional:
         out["conditionalFormats"] = copy.deepcopy(sheet.conditional)
     if sheet.protected:
-        out["protectedRanges"] = [dict(copy.deepcopy(p), requestingUserCanEdit=True) for p in sheet.protected]
+        out["protectedRanges"] = [
+            dict(copy.deepcopy(p), requestingUserCanEdit=can_edit(p, book.principal)) for p in sheet.protected
+        ]
     if sheet.basic_filter:
         out["basicFilter"] = copy.deepcopy(sheet.basic_filter)
     return out

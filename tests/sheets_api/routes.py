@@ -66,7 +66,11 @@ class Router:
         rest = match.group(2)
         if call.method != "GET" and SHEETS_SCOPE not in call.grant.scopes:
             raise ApiError(403, "Request had insufficient authentication scopes.")
-        return 200, self._sheets_route(call, book, rest)
+        book.principal = call.grant.email
+        try:
+            return 200, self._sheets_route(call, book, rest)
+        finally:
+            book.principal = None
 
     def _book(self, call: Call, key: str) -> Spreadsheet:
         book = self.books.get(key)

@@ -223,6 +223,7 @@ class Spreadsheet:
         }
         self.sheets: list[Sheet] = []
         self.shared_with: set[str] | None = None  # None: every registered principal
+        self.principal: str | None = None  # who sent the request being handled (None: a test's own edit)
         self.created = self.modified = _now()
 
     def clone(self) -> Spreadsheet:

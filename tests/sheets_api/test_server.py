@@ -439,6 +439,24 @@ def test_protected_range_id_collision(api: SheetsApiServer, client: Client) -> N
     assert len(book.sheet("Log")["protectedRanges"]) == 1
 
 
+def test_a_range_protected_against_the_caller_refuses_its_cells(api: SheetsApiServer, client: Client) -> None:
+    """Only the listed editors change a protected range's cells; the rest of the tab stays writable."""
+    book = api.create_spreadsheet(tabs={"Log": [["a"], ["b"]]})
+    only_owner = {"range": {"sheetId": 0, "endRowIndex": 1}, "editors": {"users": ["owner@team.example"]}}
+    book.batch_update([{"addProtectedRange": {"protectedRange": only_owner}}])
+    (shown,) = client.get(book.key).json()["sheets"][0]["protectedRanges"]
+    assert shown["requestingUserCanEdit"] is False and book.sheet("Log")["protectedRanges"][0]["requestingUserCanEdit"]
+    refused = client.write(book.key, "Log!A1", [["x"]])
+    assert error_of(refused)[:2] == (400, "INVALID_ARGUMENT") and "protected cell or object" in error_of(refused)[2]
+    cells = {"updateCells": {"range": _rows(0, 1), "rows": [{"values": [{"userEnteredValue": {"stringValue": "y"}}]}],
+                             "fields": "userEnteredValue"}}  # fmt: skip
+    assert client.batch(book.key, _note_cell(0, 1, 0, "kept out"), cells).status_code == 400
+    assert book.note("Log", "A2") is None  # the batch is refused whole
+    assert client.write(book.key, "Log!A2", [["c"]]).status_code == 200
+    book.set_values("Log", "A1", [["typed by the owner"]])
+    assert book.values("Log") == [["typed by the owner"], ["c"]]
+
+
 def _rows(first: int, last: int, **cols: int) -> dict[str, Any]:
     """A GridRange on sheet 0 over rows [first, last) (and columns if given)."""
     return {"sheetId": 0, "startRowIndex": first, "endRowIndex": last, **cols}

@@ -12,6 +12,7 @@ from typing import Any
 from . import cells
 from .a1 import WHOLE, Span, col_letters
 from .errors import invalid
+from .protection import check_edit
 from .state import FORMATTED, FORMULA, UNFORMATTED, Sheet, Spreadsheet
 
 Block = tuple[int, int, int, int]
@@ -82,6 +83,8 @@ class _Write:
         self.width = max((len(row) for row in self.rows), default=0)
         if bounded:
             self._check_fits(book)
+            r0, c0 = self.span.r0, self.span.c0
+            check_edit(book, self.sheet, (r0, r0 + self.height, c0, c0 + self.width))
 
     def _check_fits(self, book: Spreadsheet) -> None:
         span = self.span
@@ -188,6 +191,7 @@ def _totals(writes: list[_Write], replies: list[dict[str, Any]]) -> dict[str, in
 
 def clear(book: Spreadsheet, text: str) -> dict[str, Any]:
     sheet, block = read_block(book, text)
+    check_edit(book, sheet, block)
     sheet.clear_values(*block)
     book.touch()
     return {"spreadsheetId": book.id, "clearedRange": book.echo(sheet, block)}
@@ -195,6 +199,8 @@ def clear(book: Spreadsheet, text: str) -> dict[str, Any]:
 
 def batch_clear(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
     targets = [read_block(book, text) for text in body.get("ranges") or []]
+    for sheet, block in targets:
+        check_edit(book, sheet, block)
     for sheet, block in targets:
         sheet.clear_values(*block)
     book.touch()
