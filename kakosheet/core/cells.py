@@ -313,10 +313,6 @@ def normalize_integer(value: Any, ctx: CellContext) -> Result:
         return number, problem
     if number != number.to_integral_value():
         return number, Problem("not-a-whole-number", f"{display(value)} should be a whole number")
-    if not _BIGINT[0] <= number <= _BIGINT[1]:
-        return display(value), Problem(
-            "number-too-large", f"{display(value)} has more digits than a whole number can hold (19); check the value"
-        )
     return int(number), None
 
 
@@ -398,11 +394,11 @@ WHOLE_TEXT_PATTERNS = {
 }
 
 
-# What the stores hold: PostgreSQL's NUMERIC (digits before and after the point) and BIGINT.
-# A number beyond is an issue on its cell, kept as typed, never a sync the store refuses.
+# What PostgreSQL's NUMERIC holds (digits before and after the point; NUMBER_LIMIT keeps whole
+# numbers, BIGINT ones too, far below): more is an issue on its cell, kept as typed, never a
+# sync the store refuses.
 _MAX_WHOLE_DIGITS = 131072
 _MAX_DECIMAL_PLACES = 16383
-_BIGINT = (-(2**63), 2**63 - 1)
 
 
 def _storable(normalize: Callable[[Any, CellContext], Result]) -> Callable[[Any, CellContext], Result]:
@@ -415,7 +411,7 @@ def _storable(normalize: Callable[[Any, CellContext], Result]) -> Callable[[Any,
             if len(digits) + int(exponent) > _MAX_WHOLE_DIGITS or -int(exponent) > _MAX_DECIMAL_PLACES:
                 return display(value), Problem(
                     "too-many-digits",
-                    f"{display(value)[:20]!r}... has more digits than a number can hold; check the value",
+                    f"{quoted(value)} has more digits than a number can hold; check the value",
                 )
         return number, problem
 
