@@ -131,8 +131,8 @@ def read_source(
                 )
             )
     archive_tabs: list[tuple[str, str]] = []
-    for log_name, tabs in (archives or {}).items():
-        for tab in tabs:
+    for log_name, archive_names in (archives or {}).items():
+        for tab in archive_names:
             archive = find_tab(sheet_names, (tab,))
             if archive is not None:
                 archive_tabs.append((log_name, archive.tab))

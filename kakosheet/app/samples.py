@@ -70,7 +70,7 @@ def make_world(
             }
         )
     suppliers = [v for v in vendor_rows if v["type"] != "Logistics"]
-    product_rows = []
+    product_rows: list[dict[str, Any]] = []
     for i in range(products):
         currency = rng.choice(["USD", "EUR", "USD", "CNY"])
         product_rows.append(

@@ -24,7 +24,7 @@ from kakosheet.app import identity, unchanged
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult
-from kakosheet.app.validate import open_configured_source, read_and_validate
+from kakosheet.app.validate import known_ids_of, open_configured_source, open_store, read_and_validate
 from kakosheet.config import Config
 from kakosheet.core.clock import Clock
 from kakosheet.core.issues import ERROR, Issue, Report
@@ -44,7 +44,7 @@ from kakosheet.core.writeback import WriteBack, sheet_write
 from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.sources.base import Source
 from kakosheet.store.changes import apply_log_plan
-from kakosheet.store.store import Store, resolve_url
+from kakosheet.store.store import Store
 from kakosheet.store.tables import stored_fields
 
 
@@ -118,7 +118,8 @@ def sync_source(
             if state is not None and judged is not None and state[0] == judged and found.write is None:
                 return _recorded_result(store, opened, key, state[1], state[2], clock)
             store.forget_source_state(key)  # whatever happens next, the record is stale
-        read, report = read_and_validate(config, schemas, opened, today=clock.today, progress=progress)
+        known = known_ids_of(store, key) if store.has_tables() else None
+        read, report = read_and_validate(config, schemas, opened, today=clock.today, progress=progress, known_ids=known)
         moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read))
         if moved is not None:
             store.refile_source(moved, key)
@@ -271,11 +272,6 @@ def _frozen_heap() -> Iterator[None]:
         if was_enabled:
             gc.enable()
         gc.unfreeze()
-
-
-def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None, *, create: bool = True) -> Store:
-    """The store named by --store, else by kakosheet.toml, else kakosheet.db beside the config."""
-    return Store(resolve_url(store_url or config.store, config.root), schemas, create=create)
 
 
 def _plan(

@@ -47,6 +47,9 @@ class CellContext:
     date1904: bool = False
     today: dt.date = dt.date(2100, 1, 1)
     timezone: dt.tzinfo = dt.UTC  # the team's: a text date with an offset is read as its local time here
+    # The source's decimal and grouping symbols, for amounts typed as text (a Google Sheet's
+    # locale: de_DE writes 1.500,25); None when the source does not say (a workbook file).
+    number_symbols: tuple[str, str] | None = None
 
 
 Result = tuple[Any, Problem | None]
@@ -61,6 +64,10 @@ _YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:\s+(\d{1,2}):(\d{
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _NAMED_MONTH_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d-%b-%y")
 _MONEY_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# 1,500 or 1.500 as text: one and a half, or fifteen hundred? Only a locale can tell.
+_EITHER_WAY = re.compile(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
+_SPACES = str.maketrans("", "", " \u00a0\u202f")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _URL_SEPARATORS = re.compile(r"[\s,;]+")
@@ -138,8 +145,8 @@ def normalize_code(value: Any, ctx: CellContext) -> Result:
     if isinstance(value, float) and abs(value) >= 1e15:
         return display(value), Problem(
             "digits-lost",
-            "this number has more than 15 digits, so Excel stored it rounded; format the column "
-            "as Text and type the number again",
+            "this number has more than 15 digits, so the spreadsheet stored it rounded (Excel and Google "
+            "Sheets keep 15); format the column as Text and type the number again",
         )
     return _as_text(value), None
 
@@ -261,15 +268,20 @@ def normalize_date(value: Any, ctx: CellContext) -> Result:
     return parsed.date(), None
 
 
-def _to_decimal(value: Any) -> Decimal | None:
+def _to_decimal(value: Any, symbols: tuple[str, str] | None = None) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             return None
         return to_decimal(value)
-    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-    if not _MONEY_TEXT.match(text):
+    text = str(value).strip().translate(_SPACES)
+    if symbols is not None:  # the source's locale says which symbol is which
+        decimal, group = symbols
+        text = text.replace(group, "").replace(decimal, ".")
+        if not _PLAIN_NUMBER.match(text):
+            return None
+    elif not _MONEY_TEXT.match(text):
         return None
     try:
         return Decimal(text.replace(",", ""))
@@ -282,7 +294,13 @@ def normalize_number(value: Any, ctx: CellContext) -> Result:
         return _formula_problem(value)
     if is_blank(value):
         return _BLANK
-    number = _to_decimal(value)
+    if ctx.number_symbols is None and isinstance(value, str) and _EITHER_WAY.match(value.strip().translate(_SPACES)):
+        return display(value), Problem(
+            "ambiguous-number",
+            f"{quoted(value)} could be a number with a thousands separator or with decimals; type it "
+            "as a number (in a cell formatted as Number), or without the separator (1500, or 1.5)",
+        )
+    number = _to_decimal(value, ctx.number_symbols)
     if number is None:
         return display(value), Problem(
             "not-a-number", f"{quoted(value)} is not a number; type digits with a dot for decimals (e.g. 12.50)"
@@ -290,7 +308,7 @@ def normalize_number(value: Any, ctx: CellContext) -> Result:
     if abs(number) >= NUMBER_LIMIT:
         return display(value), Problem(
             "too-large",
-            f"{quoted(value)} has more than 15 digits before the decimal point, more than Excel keeps exactly; "
+            f"{quoted(value)} has more than 15 digits before the decimal point, more than a spreadsheet keeps exactly; "
             "check the number",
         )
     return number, None

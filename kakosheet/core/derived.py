@@ -59,7 +59,7 @@ class DerivedColumn:
 def derived_columns(schema: LogSchema) -> tuple[DerivedColumn, ...]:
     """The log's columns whose values kakosheet derives (a fill_when_blank column without a
     rule is the staff's alone: kakosheet never writes it)."""
-    return tuple(DerivedColumn(c.field, FILLS[c.fill]) for c in schema.columns if _rule(c) is not None)
+    return tuple(DerivedColumn(c.field, FILLS[rule]) for c in schema.columns if (rule := _rule(c)) is not None)
 
 
 def derived_fields(schema: LogSchema) -> frozenset[str]:

@@ -490,6 +490,8 @@ def plan_log(
             without_id.append(case)
         elif isinstance(case.sheet_id, FormulaId):
             plan.conflicts.append((case, "formula-id", f"{label}: {formula_message(case.sheet_id)}"))
+        elif isinstance(key, IdProblem) and case.sheet_id in stored:
+            by_key[("stored", case.sheet_id)].append(case)  # issued under an ID format the schema since changed
         elif isinstance(key, IdProblem):
             plan.conflicts.append((case, "malformed-id", f"{label}: {problem_message(key, case.sheet_id, id_format)}"))
         elif case.sheet_id in foreign:

@@ -75,7 +75,7 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
             for f, mapped in header.columns.items():
                 if mapped == col:
                     cells[f][index] = FormulaError(code)
-    columns = {f: normalize_column(values, schema.column(f), ctx) for f, values in cells.items()}
+    columns = {f: normalize_column(list(values), schema.column(f), ctx) for f, values in cells.items()}
 
     is_case = np.zeros(len(data), dtype=bool)
     for column in schema.mandatory:

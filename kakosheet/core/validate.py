@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,12 +24,17 @@ from kakosheet.core.reporter import RowReporter
 from kakosheet.core.schema import Column, Condition
 from kakosheet.core.table import Table
 
+# (log, IDs) -> those of them the store holds for the source: IDs kakosheet issued under an ID
+# format the schema has since changed are still the cases' own (IDs are permanent).
+KnownIds = Callable[[str, list[str]], set[str]]
+
 
 def validate_table(
     table: Table,
     *,
     today: dt.date,
     references: ReferenceIndex | None = None,
+    known_ids: KnownIds | None = None,
 ) -> list[Issue]:
     """All issues of one typed table; reference checks need the reference tabs' index."""
     report = RowReporter(table)
@@ -55,7 +60,7 @@ def validate_table(
         _check_conditions(table, column, report)
         _check_order(table, column, report)
     if schema.id and schema.id.field in table.columns:
-        _check_ids(table, report)
+        _check_ids(table, report, known_ids)
     if references is not None:
         for check in schema.checks:
             run_cross_check(table, check, references, report)
@@ -246,8 +251,8 @@ def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, st
         if not isinstance(key, IdProblem):
             key_index[i] = numbered.setdefault(key, len(numbered))
     row_keys = key_index[typed.codes]
-    for key in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
-        rows = np.flatnonzero(row_keys == key)
+    for number in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
+        rows = np.flatnonzero(row_keys == number)
         first = int(rows[0])
         first_value = typed.values[typed.codes[first]]
         for index in rows[1:]:
@@ -410,7 +415,7 @@ def _check_order(table: Table, column: Column, report: RowReporter) -> None:
         )
 
 
-def _check_ids(table: Table, report: RowReporter) -> None:
+def _check_ids(table: Table, report: RowReporter, known_ids: KnownIds | None) -> None:
     id_format = table.schema.id
     assert id_format is not None
     typed = table.columns[id_format.field]
@@ -427,6 +432,11 @@ def _check_ids(table: Table, report: RowReporter) -> None:
                 rejected[i] = id_format.problem(str(value))
             else:
                 parsed[i] = match.groupdict()
+    if rejected and known_ids is not None:
+        known = known_ids(table.schema.name, [str(typed.values[i]) for i in rejected])
+        for i in [i for i in rejected if str(typed.values[i]) in known]:
+            flags[i] = False
+            del rejected[i]
     for index in typed.rows_where(flags):
         code = int(typed.codes[index])
         value = typed.values[code]

@@ -39,6 +39,12 @@ class Source(Protocol):
         """True when bare date numbers count from 1904 (old Mac Excel workbooks)."""
         ...
 
+    @property
+    def number_symbols(self) -> tuple[str, str] | None:
+        """The decimal and grouping symbols of amounts typed as text, when the source says (a
+        Google Sheet's locale); None for a workbook file, whose text carries no locale."""
+        ...
+
     def sheet_names(self) -> list[str]:
         """The worksheet tabs, in the workbook's order."""
         ...

@@ -45,6 +45,11 @@ class GoogleSheetSource:
         return self.location  # a Google Sheet's key is its own: a moved or renamed sheet keeps it
 
     @property
+    def number_symbols(self) -> tuple[str, str] | None:
+        """The sheet's locale's symbols (de_DE: 1.500,25): amounts typed as text are read in it."""
+        return locale_number_symbols(self._state.locale)
+
+    @property
     def date1904(self) -> bool:
         return False  # Google Sheets counts dates from 1899-12-30, as Excel does
 
@@ -119,3 +124,16 @@ def _grid(sheet: str, value_range: dict[str, Any]) -> Grid:
         sheet=sheet,
         rows=[[float(v) if type(v) is int else v for v in row] + [""] * (width - len(row)) for row in rows],
     )
+
+
+def locale_number_symbols(locale: str | None) -> tuple[str, str] | None:
+    """(decimal, group) of a Sheets locale such as de_DE, from CLDR (babel); None when unknown."""
+    if not locale:
+        return None
+    from babel import UnknownLocaleError
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    try:
+        return get_decimal_symbol(locale), get_group_symbol(locale)
+    except (UnknownLocaleError, ValueError):
+        return None

@@ -58,6 +58,7 @@ class SheetState:
     title: str
     tabs: dict[str, Tab]
     read: dict[str, list[list[Any]]] = field(default_factory=dict)  # FORMULA-rendered rows as read
+    locale: str | None = None  # the spreadsheet's (File > Settings), e.g. de_DE
 
     @classmethod
     def of(cls, metadata: dict[str, Any]) -> SheetState:
@@ -73,7 +74,8 @@ class SheetState:
                 rules=list(sheet.get("conditionalFormats", [])),
                 locked=[_locked(p) for p in sheet.get("protectedRanges", []) if _refuses(p)],
             )
-        return cls(title=metadata.get("properties", {}).get("title", ""), tabs=tabs)
+        properties = metadata.get("properties", {})
+        return cls(title=properties.get("title", ""), tabs=tabs, locale=properties.get("locale"))
 
     def remember(self, grids: dict[str, Grid]) -> None:
         """Keep the rows as read, before formulas are replaced by their values."""

@@ -105,6 +105,10 @@ class XlsxSource:
             raise changed_or_damaged(self.path, self._stamp, "")
 
     @property
+    def number_symbols(self) -> tuple[str, str] | None:
+        return None  # a number typed in Excel is a number cell; text carries no locale
+
+    @property
     def date1904(self) -> bool:
         return self._package.date1904
 

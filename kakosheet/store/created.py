@@ -69,9 +69,10 @@ def store_created(
     first = creations[0][1].source
     by_table: dict[int, Sequence[tuple[str, RowCase]]] = {id(first): creations}
     if not all(case.source is first for _, case in creations):  # rows of archive tabs too
-        by_table = {}
+        grouped: dict[int, list[tuple[str, RowCase]]] = {}
         for case_id, case in creations:
-            by_table.setdefault(id(case.source), []).append((case_id, case))  # type: ignore[union-attr]
+            grouped.setdefault(id(case.source), []).append((case_id, case))
+        by_table = dict(grouped)
     fields = [c.name for c in table.columns if c.name != "case_id" and not c.name.startswith("_")]
     history_insert = BulkInsert(connection, history, HISTORY_COLUMNS)
     written = 0

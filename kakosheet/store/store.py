@@ -160,6 +160,19 @@ class Store:
             for r in rows
         }
 
+    def known_ids(self, log: str, source: str, case_ids: Iterable[str]) -> set[str]:
+        """Of some IDs, those the store holds for a source's cases of a log."""
+        table = self.table(log)
+        ids = sorted(set(case_ids))
+        found: set[str] = set()
+        with self._transaction() as connection:
+            for start in range(0, len(ids), CHUNK):
+                query = select(table.c.case_id).where(
+                    table.c._source == source, table.c.case_id.in_(ids[start : start + CHUNK])
+                )
+                found.update(connection.execute(query).scalars())
+        return found
+
     def owners(self, log: str, case_ids: Iterable[str]) -> dict[str, str]:
         """case ID -> the source it belongs to, for the IDs that are in the store at all, also
         under another form of the same ID (``QC-2023-001`` stored, ``QC-2023-0001`` asked)."""
@@ -312,7 +325,9 @@ class Store:
             result = connection.execute(
                 runs.insert().values(source=source, started_at=at or utc_now(), status="running")
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(
         self, run_id: int, status: str, counts: Mapping[str, Any], connection: Connection | None = None

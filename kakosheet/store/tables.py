@@ -136,20 +136,20 @@ def stored_fields(schema: LogSchema) -> list[str]:
 
 def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     """The current version of every case of one log."""
-    columns = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
+    columns: list[Column[Any]] = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
     for field in stored_fields(schema):
         columns.append(Column(field, COLUMN_TYPES[schema.column(field).type](), nullable=True))
     columns += [
         Column("_source", String(512), nullable=False),
-        Column("_version", Integer, nullable=False),
+        Column("_version", Integer(), nullable=False),
         Column("_fingerprint", String(40), nullable=False),
         Column("_match", String(16), nullable=True),  # the match print (core/plan.py); None in older stores
-        Column("_incomplete", Boolean, nullable=False),
+        Column("_incomplete", Boolean(), nullable=False),
         Column("_issues", JSON, nullable=True),  # short notes of what is wrong
         Column("_notes_digest", String(16), nullable=False, server_default=""),  # to tell if the notes changed
         Column("_raw", JSON, nullable=True),  # cells whose text did not fit the column's type
-        Column("_missing_since", Integer, nullable=True),  # the sync run that no longer found the row
-        Column("_updated_run", Integer, nullable=False),
+        Column("_missing_since", Integer(), nullable=True),  # the sync run that no longer found the row
+        Column("_updated_run", Integer(), nullable=False),
     ]
     name = case_table_name(schema.name)
     return Table(name, metadata, *columns, Index(f"ix_{name}_source", "_source"))

@@ -185,3 +185,32 @@ def test_another_padding_of_another_sources_id_is_foreign(team: Config, store_ur
     result = sync_source(team, str(other), store_url=store_url, now=NOW)
     assert [code for _, code, _ in result.plans["qc"].conflicts] == ["foreign-id"]
     assert stored_ids(store_url) == ["QC-2026-0001"]
+
+
+def test_ids_issued_before_the_id_format_changed_stay_their_cases_own(team: Config) -> None:
+    """IDs are permanent: after the schema's prefix changes, the cases keep theirs, validate and
+    sync say the same (nothing wrong), and only new rows get the new prefix."""
+    path = fill(team, [qc_case(Original_Order_ID=f"ORD-{i}") for i in range(2)])
+    now = dt.datetime(2026, 6, 30, 9)
+    sync_source(team, now=now)  # into the team's own store, which validate reads too
+    qc = team.root / "schemas" / "qc.yaml"
+    qc.write_text(qc.read_text().replace("QC-{year}", "QA-{year}"))
+    team = load_config(team.path)
+    book = load_workbook(path)
+    tab = book["QC Log"]
+    header = [cell.value for cell in tab[1]]
+    tab.append([qc_case(Original_Order_ID="ORD-new").get(_field(label)) for label in header])
+    book.save(path)
+
+    validated = validate_source(team, today=now.date())
+    synced = sync_source(team, now=now + dt.timedelta(days=1))
+
+    assert [i for i in validated.issues if i.code == "malformed-id"] == []
+    assert synced.open_errors == 0 and synced.counts["qc"]["gone"] == 0
+    assert synced.counts["qc"]["unchanged"] == 2 and synced.counts["qc"]["new"] == 1
+    # Numbers run per log and year whatever the prefix: one case per (log, year, number).
+    assert column(path, "Case ID") == ["QC-2026-0001", "QC-2026-0002", "QA-2026-0003"]
+
+
+def _field(label: str) -> str:
+    return {"Case ID": "case_id"}.get(label) or label.lower().replace(" ", "_")

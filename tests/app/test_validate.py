@@ -376,3 +376,11 @@ def test_serial_number_is_required_for_serialized_products(config: Config, tmp_p
     assert {(i.row, i.code, i.column) for i in report.issues if i.log == "returns" and i.code != "missing-column"} == {
         (2, "required-when", "Serial Number")
     }
+
+
+def test_an_amount_typed_as_text_that_reads_two_ways_is_flagged(config: Config, tmp_path: Path) -> None:
+    """A workbook file says no locale: 1,500 as text could be 1500 or 1.5, so it is asked about."""
+    rows = [qc_row(Replacement_Cost="1,500"), qc_row(Replacement_Cost="2.500"), qc_row(Replacement_Cost="1,500.25")]
+    report = validate(config, write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab(rows)}))
+    found = [(i.row, i.code) for i in report.issues if i.column == "Replacement Cost"]
+    assert found == [(2, "ambiguous-number"), (3, "ambiguous-number")]

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from kakosheet.app.sync import sync_source
 from kakosheet.app.validate import validate_source
 from kakosheet.config import Config
 from kakosheet.errors import SourceError
+from kakosheet.store.tables import build_metadata
 from tests.gsheet.sheets import EMAIL, GoogleSheet
 from tests.helpers import QC_LABELS, qc_row, qc_tab, run_kakosheet
 from tests.sheets_api import Formula, SheetsApiServer
@@ -176,6 +178,35 @@ def test_dates_as_text_and_a_comma_decimal_locale(
     assert str(cost) in ("12.5", "12.50") and str(identified).startswith("2026-03-01")
 
 
+@pytest.mark.parametrize(
+    ("locale", "typed", "stored"),
+    [
+        ("de_DE", ["1,500", "1.500", "1.500,25"], ["1.5", "1500", "1500.25"]),
+        ("en_US", ["1,500", "1.500", "1,500.25"], ["1500", "1.5", "1500.25"]),
+        ("fr_FR", ["1\u202f500,5", "12,5", "3"], ["1500.5", "12.5", "3"]),
+    ],
+)
+def test_amounts_typed_as_text_are_read_in_the_sheets_locale(
+    api: SheetsApiServer,
+    tmp_path: Path,
+    team: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    locale: str,
+    typed: list[str],
+    stored: list[str],
+) -> None:
+    sheet = GoogleSheet(api, tmp_path, locale=locale)
+    for name, value in sheet.environment().items():
+        monkeypatch.setenv(name, value)
+    sheet.create({"QC Log": qc_tab([qc_row(Replacement_Cost=t, Description=f"case {t}") for t in typed])})
+    result = sync_source(team, sheet.spec, now=NOW)
+    assert result.report.errors == 0, result.report.issues
+    table = build_metadata(team.load_schemas()).tables["case_qc"]
+    with create_engine(f"sqlite:///{team.root / 'kakosheet.db'}").connect() as connection:
+        costs = dict(connection.execute(select(table.c.description, table.c.replacement_cost)).all())
+    assert [costs[f"case {t}"] for t in typed] == [Decimal(s) for s in stored]
+
+
 def test_the_number_of_requests_does_not_grow_with_the_rows(
     google_sheet: GoogleSheet, team: Config, api: SheetsApiServer, tmp_path: Path
 ) -> None:
@@ -269,3 +300,19 @@ def test_an_empty_tab_and_ragged_rows_are_read(google_sheet: GoogleSheet, team: 
     report = validate_source(team, google_sheet.spec, today=NOW.date())
     assert report.rows_read == {"qc": 2} and report.errors == 0
     assert [(i.sheet, i.code, i.severity) for i in report.issues] == [("Vendors", "no-header", "warning")]
+
+
+def test_staff_formulas_in_date_logged_are_never_replaced(google_sheet: GoogleSheet, team: Config) -> None:
+    """A formula is not a blank, also one that shows nothing: kakosheet fills neither."""
+    logged = QC_LABELS.index("Date Logged")
+    rows = qc_tab([qc_row(Description="shows a date"), qc_row(Description="shows nothing")])
+    rows[1][logged] = Formula('=IF(C2="","",NOW())', 46203.5)
+    rows[2][logged] = Formula('=IF(C3="x",NOW(),"")', "")
+    google_sheet.create({"QC Log": rows})
+
+    sync_source(team, google_sheet.spec, now=NOW)
+    sync_source(team, google_sheet.spec, now=NOW + dt.timedelta(days=1))
+
+    assert google_sheet.book.formula("QC Log", "D2") == '=IF(C2="","",NOW())'
+    assert google_sheet.book.formula("QC Log", "D3") == '=IF(C3="x",NOW(),"")'
+    assert sorted(stored(team).values()) == ["shows a date", "shows nothing"]
