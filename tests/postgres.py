@@ -61,7 +61,7 @@ def start_postgres() -> PostgresServer:
         capture_output=True,
         check=True,
     )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
     started = subprocess.run(
         [*prefix, "pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", options, "-w", "-t", "60", "start"],
         capture_output=True,

@@ -61,3 +61,14 @@ def test_core_imports_no_io_or_framework() -> None:
             assert not any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_IN_CORE), (
                 f"{path.relative_to(PACKAGE)} imports {name}"
             )
+
+
+def test_the_two_source_adapters_do_not_import_each_other() -> None:
+    """What both need (looks, tab layouts) lives in core: a Google Sheet never loads openpyxl."""
+    for path in (PACKAGE / "sources").glob("*.py"):
+        kind = "gsheet" if path.stem.startswith("gsheet") else "xlsx" if path.stem.startswith("xlsx") else None
+        if kind is None:
+            continue
+        other = "xlsx" if kind == "gsheet" else "gsheet"
+        for name in _imports(path):
+            assert not name.startswith(f"kakosheet.sources.{other}"), f"{path.relative_to(PACKAGE)} imports {name}"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kakosheet.core.cells import CellContext
 from kakosheet.core.header import SCAN_ROWS, header_score, locate_header
 from kakosheet.core.issues import ERROR, WARNING, Issue
+from kakosheet.core.looks import LISTS_TAB
 from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.table import Table, build_table
 from kakosheet.core.tabs import TabMatch, find_tab
@@ -24,6 +26,7 @@ class ReadResult:
     tables: dict[str, Table] = field(default_factory=dict)
     archives: dict[str, list[Table]] = field(default_factory=dict)  # log -> its archive tabs
     issues: list[Issue] = field(default_factory=list)
+    lists: list[list[Any]] | None = None  # kakosheet's Lists tab, when the source has one
 
     def all_tables(self) -> list[Table]:
         return [*self.tables.values(), *(t for tables in self.archives.values() for t in tables)]
@@ -148,7 +151,10 @@ def read_source(
                         severity=WARNING,
                     )
                 )
-    grids = source.read_grids([*found.values(), *(sheet for _, sheet in archive_tabs)])
+    lists = [LISTS_TAB] if LISTS_TAB in sheet_names and LISTS_TAB not in found.values() else []
+    grids = source.read_grids([*found.values(), *(sheet for _, sheet in archive_tabs), *lists])
+    if lists:  # read along in the same pass (one request for a Google Sheet): sync says when it is behind
+        result.lists = grids[LISTS_TAB].rows
     for log_name, sheet in [*found.items(), *archive_tabs]:
         schema = schemas[log_name]
         header = locate_header(grids[sheet], schema)

@@ -27,6 +27,7 @@ from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import known_ids_of, open_configured_source, open_store, read_and_validate
 from kakosheet.config import Config
 from kakosheet.core.clock import Clock
+from kakosheet.core.drift import schema_drift
 from kakosheet.core.issues import ERROR, Issue, Report
 from kakosheet.core.plan import (
     PLANNED_CODES,
@@ -69,6 +70,7 @@ class SyncResult:
     judgement_kept: bool = False  # the sheet ends the sync as validation judged it
     moved_from: str | None = None  # where the workbook was last seen, when it moved
     outcome: dict[str, Any] = field(default_factory=dict)  # what a re-sync of it would report
+    behind: list[str] = field(default_factory=list)  # what the sheet lacks of its schemas (`kakosheet setup`)
 
     @property
     def counts(self) -> dict[str, dict[str, int]]:
@@ -128,6 +130,7 @@ def sync_source(
                 store, opened, schemas, read, report, _Run(key, clock, found.write), dry_run=dry_run, progress=progress
             )
         result.moved_from = found.moved_from or moved or moved_from
+        result.behind = schema_drift(read.lists, read.tables.values(), schemas)
         if result.judgement_kept and not dry_run:
             judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
             store.save_source_state(key, judged, result.run_id, result.outcome)

@@ -97,6 +97,33 @@ def init(directory: Path, logs: str | None, timezone: str, date_order: str, forc
     click.echo("Next: add cases, then `kakosheet validate`.", err=True)
 
 
+@main.command()
+@click.argument("source", required=False)
+@click.pass_context
+def setup(ctx: click.Context, source: str | None) -> None:
+    """Bring the team's live master up to its schemas; safe to run again.
+
+    After a reason, a column or a rule was added to schemas/*.yaml: the hidden Lists tab's
+    values, the dropdowns and date and number checks, header notes and colours, missing
+    columns (added at the right), the highlight rules. Only kakosheet's own parts are added
+    or corrected: no staff cell is cleared or moved, your own validations, rules and notes
+    stay. A second run changes nothing (the file is not written).
+
+    SOURCE is a workbook or a Google Sheet, as for `validate`; without it, `source` from
+    kakosheet.toml. `kakosheet gsheet setup` is its alias for a Google Sheet.
+
+    \b
+    Examples:
+      kakosheet setup
+      kakosheet setup master.xlsx
+      kakosheet setup gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg
+    """
+    from kakosheet.app.upgrade import upgrade_source
+
+    result = upgrade_source(configured(ctx, source, "setup"), source)
+    click.echo(result.describe())
+
+
 @main.group()
 def template() -> None:
     """The master workbook template generated from the schemas."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 from collections.abc import Callable
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, TextIO
@@ -103,10 +104,17 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             "new_ids": {log: sorted(ids) for log, ids in result.new_ids.items()},
             "errors": result.report.errors,
             "warnings": result.report.warnings,
+            "behind_schemas": result.behind,
         }
         json.dump(document, out, indent=1)
         out.write("\n")
         return
+    if result.behind:
+        shown = "; ".join(result.behind[:5]) + ("; ..." if len(result.behind) > 5 else "")
+        print(
+            f"Note: {result.source} is behind its schemas ({shown}); run `kakosheet setup` to bring it up to date.",
+            file=sys.stderr,
+        )
     verb = "would" if result.dry_run else "did"
     out.write(f"{'Dry run: ' if result.dry_run else ''}{result.source} -> {result.store}\n")
     if result.unchanged_since is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -411,16 +412,40 @@ WHOLE_TEXT_PATTERNS = {
 }
 
 
+# What PostgreSQL's NUMERIC holds (digits before and after the point; NUMBER_LIMIT keeps whole
+# numbers, BIGINT ones too, far below): more is an issue on its cell, kept as typed, never a
+# sync the store refuses.
+_MAX_WHOLE_DIGITS = 131072
+_MAX_DECIMAL_PLACES = 16383
+
+
+def _storable(normalize: Callable[[Any, CellContext], Result]) -> Callable[[Any, CellContext], Result]:
+    """A number normalizer that flags a number with more digits than a store's NUMERIC holds."""
+
+    def checked(value: Any, ctx: CellContext) -> Result:
+        number, problem = normalize(value, ctx)
+        if problem is None and isinstance(number, Decimal) and number.is_finite():
+            _sign, digits, exponent = number.as_tuple()
+            if len(digits) + int(exponent) > _MAX_WHOLE_DIGITS or -int(exponent) > _MAX_DECIMAL_PLACES:
+                return display(value), Problem(
+                    "too-many-digits",
+                    f"{quoted(value)} has more digits than a number can hold; check the value",
+                )
+        return number, problem
+
+    return checked
+
+
 NORMALIZERS = {
     "id": normalize_code,
     "text": normalize_text,
     "code": normalize_code,
     "date": normalize_date,
     "datetime": normalize_datetime,
-    "money": normalize_money,
-    "number": normalize_number,
+    "money": _storable(normalize_money),
+    "number": _storable(normalize_number),
     "integer": normalize_integer,
-    "percent": normalize_percent,
+    "percent": _storable(normalize_percent),
     "email": normalize_email,
     "urls": normalize_urls,
     "currency": normalize_currency,

@@ -45,6 +45,7 @@ def validate_table(
         if typed is None:
             continue
         _check_values(typed, report)
+        _check_removed(typed, report)
         _check_pattern(typed, report)
         _check_range(typed, report)
         _check_not_future(typed, report, today)
@@ -117,6 +118,20 @@ def _check_values(typed: TypedColumn, report: RowReporter) -> None:
         assert problem is not None
         report.add(
             int(index), typed.column.field, problem.code, problem.message, severity=problem.severity, value=raw[code]
+        )
+
+
+def _check_removed(typed: TypedColumn, report: RowReporter) -> None:
+    """Cells stored without the characters no database can hold (core.columns)."""
+    if not typed.removed:
+        return
+    flags = np.zeros(len(typed.problems), dtype=bool)
+    flags[list(typed.removed)] = True
+    for index in typed.rows_where(flags):
+        code = int(typed.codes[index])
+        problem = typed.removed[code]
+        report.add(
+            int(index), typed.column.field, problem.code, problem.message, severity=WARNING, value=typed.raw[code]
         )
 
 

@@ -1,6 +1,6 @@
 """How a master Google Sheet's cells look and what they accept, as the Sheets API spells it.
 
-The same choices as the xlsx template (sources/xlsx_template.py) — header colours by who
+The choices of kakosheet/core/looks.py (shared with the xlsx adapter) — header colours by who
 writes the column, number formats, dropdown lists, date and minimum checks — and the way to
 compare them with what Google echoes back (colours rounded, zero channels and false flags
 left out, quotes dropped), so that a second setup finds nothing to change.
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kakosheet.core.codes import COUNTRIES, CURRENCIES
 from kakosheet.core.grid import column_letters
+from kakosheet.core.looks import LISTS_TAB, NUMBER_FORMATS, OWNED_CELL_COLOUR, header_colour
 from kakosheet.core.schema import Column, SchemaSet
 from kakosheet.sources.gsheet_client import quote_sheet
-from kakosheet.sources.xlsx_template import LISTS_TAB, NUMBER_FORMATS, OWNED_CELL_FILL, header_fill
 
 HEADER_FORMAT_FIELDS = "userEnteredFormat(backgroundColor,textFormat.bold,wrapStrategy,verticalAlignment)"
 SHEETS_NUMBER_TYPES = {
@@ -31,7 +30,7 @@ SHEETS_NUMBER_TYPES = {
 
 def header_style(column: Column) -> dict[str, Any]:
     return {
-        "backgroundColor": colour(header_fill(column).fgColor.rgb),
+        "backgroundColor": colour(header_colour(column)),
         "textFormat": {"bold": True},
         "wrapStrategy": "WRAP",
         "verticalAlignment": "MIDDLE",
@@ -46,7 +45,7 @@ def data_format(column: Column) -> tuple[dict[str, Any], str]:
         wanted["numberFormat"] = {"type": SHEETS_NUMBER_TYPES[column.type], "pattern": NUMBER_FORMATS[column.type]}
         masks.append("userEnteredFormat.numberFormat")
     if column.kind in ("owned", "computed"):
-        wanted["backgroundColor"] = colour(OWNED_CELL_FILL.fgColor.rgb)
+        wanted["backgroundColor"] = colour(OWNED_CELL_COLOUR)
         masks.append("userEnteredFormat.backgroundColor")
     return wanted, ",".join(masks)
 
@@ -82,15 +81,6 @@ def hex_colour(colour: dict[str, Any] | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def dropdown_lists(schemas: SchemaSet) -> dict[str, tuple[str, ...]]:
-    """The Lists tab's columns, in the xlsx template's order: a master.xlsx imported into Drive
-    already has the same Lists tab and dropdowns."""
-    lists = dict(schemas.enum_lists())
-    lists["currency"] = tuple(sorted(CURRENCIES))
-    lists["country"] = tuple(sorted(COUNTRIES))
-    return lists
 
 
 def list_ranges(lists: dict[str, tuple[str, ...]]) -> dict[str, str]:

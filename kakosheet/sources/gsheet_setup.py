@@ -1,6 +1,6 @@
 """`kakosheet gsheet setup`: a Google Sheet made into the master workbook, the Sheets way.
 
-The sheet gets what the xlsx template has (sources/xlsx_template.py): a tab per log and per
+The sheet gets what the xlsx template has (kakosheet/core/looks.py): a tab per log and per
 reference table, headers coloured by who writes the column, a note on every header, dropdowns
 from a hidden Lists tab, date and number checks, blank mandatory cells highlighted, number
 formats (identifiers as text), a frozen header, and kakosheet's own columns guarded by a
@@ -27,7 +27,16 @@ from typing import Any
 
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
+from kakosheet.core.looks import (
+    BLANK_MANDATORY_COLOUR,
+    LISTS_TAB,
+    column_note,
+    column_width,
+    dropdown_lists,
+    wanted_schemas,
+)
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
+from kakosheet.core.setup_result import SetupResult
 from kakosheet.core.tabs import find_tab
 from kakosheet.errors import SourceError
 from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
@@ -36,20 +45,12 @@ from kakosheet.sources.gsheet_looks import (
     colour,
     column_rule,
     data_format,
-    dropdown_lists,
     format_key,
     header_style,
     hex_colour,
     list_ranges,
     rule_key,
     validation_kind,
-)
-from kakosheet.sources.xlsx_template import (
-    BLANK_MANDATORY_FILL,
-    LISTS_TAB,
-    REFERENCE_ORDER,
-    column_note,
-    column_width,
 )
 
 PROTECTION_MARK = "kakosheet:"
@@ -61,39 +62,6 @@ GRID_FIELDS = (
     "sheets(properties(sheetId,title),"
     "data(startRow,rowData(values(userEnteredValue,note,dataValidation,userEnteredFormat))))"
 )
-
-
-# --------------------------------------------------------------------------- result
-
-
-@dataclass
-class SetupResult:
-    """What a setup run changed, counted by kind, for the one line the CLI prints."""
-
-    sheet: str
-    added_tabs: list[str] = field(default_factory=list)
-    added_columns: dict[str, list[str]] = field(default_factory=dict)
-    counts: Counter[str] = field(default_factory=Counter)
-    resent: int = 0  # batchUpdates re-planned after a 5xx answer
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added_tabs or self.added_columns or self.counts)
-
-    def describe(self) -> str:
-        if not self.changed:
-            return f"{self.sheet}: already set up; nothing changed"
-        parts = []
-        if self.added_tabs:
-            parts.append(f"added tab{'s' if len(self.added_tabs) > 1 else ''} {', '.join(self.added_tabs)}")
-        for tab, labels in self.added_columns.items():
-            parts.append(f"added to {tab}: {', '.join(labels)}")
-        parts += [_counted(kind, number) for kind, number in self.counts.items()]
-        return f"{self.sheet}: " + "; ".join(parts)
-
-
-def _counted(kind: str, number: int) -> str:
-    return f"{number} {kind}" if number == 1 else f"{number} {kind}s"
 
 
 # --------------------------------------------------------------------------- the sheet as found
@@ -426,7 +394,7 @@ def _plan_blank_rules(plan: Plan, placed: Placed) -> None:
                     "type": "CUSTOM_FORMULA",
                     "values": [{"userEnteredValue": f"=AND(COUNTA($A{top}:${last}{top})>0,ISBLANK({letter}{top}))"}],
                 },
-                "format": {"backgroundColor": colour(BLANK_MANDATORY_FILL.fgColor.rgb)},
+                "format": {"backgroundColor": colour(BLANK_MANDATORY_COLOUR)},
             },
         }
         wanted[_blank_rule_key(rule)] = rule
@@ -546,13 +514,4 @@ def _text_cell(text: str) -> dict[str, Any]:
     return {"userEnteredValue": {"stringValue": text}} if text else {}
 
 
-# --------------------------------------------------------------------------- the run
-
-
-def wanted_schemas(schemas: SchemaSet, logs: tuple[str, ...]) -> list[LogSchema]:
-    """The configured logs, then every reference tab in the template's order."""
-    references = sorted(
-        schemas.references,
-        key=lambda s: (REFERENCE_ORDER.index(s.name) if s.name in REFERENCE_ORDER else len(REFERENCE_ORDER), s.name),
-    )
-    return [*(schemas[name] for name in logs), *references]
+__all__ = ["SetupResult", "plan_setup", "read_sheet", "wanted_schemas"]

@@ -19,101 +19,54 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from kakosheet.core.codes import COUNTRIES, CURRENCIES
+from kakosheet.core.looks import (
+    BLANK_MANDATORY_COLOUR,
+    FILLED_WHEN_BLANK_COLOUR,
+    INPUT_COLOUR,
+    KAKOSHEET_COLOUR,
+    LAST_ROW,
+    LISTS_TAB,
+    MANDATORY_COLOUR,
+    NUMBER_FORMATS,
+    OWNED_CELL_COLOUR,
+    blank_rule_formula,
+    column_note,
+    column_width,
+    dropdown_lists,
+    header_colour,
+    is_kakosheets,
+    wanted_schemas,
+)
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
+from kakosheet.sources.xlsx_checks import column_check, list_formula
 
-LISTS_TAB = "Lists"
-REFERENCE_ORDER = ("vendors", "products", "orders", "known_defects")
 GUIDE_TAB = "Guide"
-LAST_ROW = 1048576
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 FIXED_STAMP = b"2026-01-01T00:00:00Z"
 
-MANDATORY_FILL = PatternFill("solid", fgColor="FFD966")
-INPUT_FILL = PatternFill("solid", fgColor="DDEBF7")
-KAKOSHEET_FILL = PatternFill("solid", fgColor="D9D9D9")
-OWNED_CELL_FILL = PatternFill("solid", fgColor="F2F2F2")
-FILLED_WHEN_BLANK_FILL = PatternFill("solid", fgColor="E2EFDA")
-BLANK_MANDATORY_FILL = PatternFill("solid", bgColor="FCE4D6", fgColor="FCE4D6")
+MANDATORY_FILL = PatternFill("solid", fgColor=MANDATORY_COLOUR)
+INPUT_FILL = PatternFill("solid", fgColor=INPUT_COLOUR)
+KAKOSHEET_FILL = PatternFill("solid", fgColor=KAKOSHEET_COLOUR)
+OWNED_CELL_FILL = PatternFill("solid", fgColor=OWNED_CELL_COLOUR)
+FILLED_WHEN_BLANK_FILL = PatternFill("solid", fgColor=FILLED_WHEN_BLANK_COLOUR)
+BLANK_MANDATORY_FILL = PatternFill("solid", bgColor=BLANK_MANDATORY_COLOUR, fgColor=BLANK_MANDATORY_COLOUR)
 HEADER_FONT = Font(bold=True)
-
-NUMBER_FORMATS = {
-    "date": "yyyy-mm-dd",
-    "datetime": "yyyy-mm-dd hh:mm",
-    "money": "#,##0.00",
-    "number": "0.####",
-    "integer": "0",
-    "percent": "0.00%",
-    "id": "@",
-    "code": "@",
-}
-
-TYPE_WIDTHS = {
-    "id": 18,
-    "date": 12,
-    "datetime": 17,
-    "money": 13,
-    "integer": 10,
-    "percent": 10,
-    "currency": 10,
-    "country": 10,
-    "bool": 10,
-    "email": 26,
-    "urls": 30,
-    "text": 24,
-    "code": 18,
-}
-
-
-def column_width(column: Column) -> float:
-    if column.width:
-        return column.width
-    width = TYPE_WIDTHS.get(column.type, 18)
-    if column.type == "enum":
-        width = max(len(v) for v in column.values) + 4
-    return max(width, len(column.label) + 4)
-
-
-def column_note(column: Column, schema: LogSchema) -> str:
-    lines = [column.description or column.label]
-    labels = schema.labels
-    if column.kind == "owned":
-        lines.append("Written by kakosheet; do not type here.")
-    elif column.kind == "computed":
-        lines.append("Computed by kakosheet on each sync.")
-    elif column.kind == "fill_when_blank":
-        lines.append("kakosheet fills it when left blank.")
-    if column.required and column.kind == "input":
-        lines.append("Mandatory.")
-    if column.required_when:
-        lines.append(f"Mandatory when {column.required_when.describe(labels)}.")
-    if column.only_when:
-        lines.append(f"Only when {column.only_when.describe(labels)}.")
-    if column.type == "enum":
-        lines.append("Choose from the list.")
-    if column.type in ("date", "datetime"):
-        lines.append("A date, e.g. 2026-03-15.")
-    if column.references:
-        lines.append(f"Must be on the {column.references.replace('_', ' ').title()} tab when it holds data.")
-    return "\n".join(lines)
 
 
 def _list_ranges(schemas: SchemaSet, sheet: Worksheet) -> dict[str, str]:
     """Write every dropdown list as a column of the Lists tab; name -> its range formula."""
-    lists = dict(schemas.enum_lists())
-    lists["currency"] = tuple(sorted(CURRENCIES))
-    lists["country"] = tuple(sorted(COUNTRIES))
+    lists = dropdown_lists(schemas)
     ranges = {}
     for index, (name, values) in enumerate(lists.items(), start=1):
         letter = get_column_letter(index)
         sheet.cell(row=1, column=index, value=name).font = HEADER_FONT
         for row, value in enumerate(values, start=2):
             sheet.cell(row=row, column=index, value=value).data_type = "s"
-        ranges[name] = f"{quote_sheetname(LISTS_TAB)}!${letter}$2:${letter}${len(values) + 1}"
+        ranges[name] = list_formula(letter, len(values))
     return ranges
 
 
@@ -123,71 +76,23 @@ def _add_validation(sheet: Worksheet, validation: DataValidation, letter: str) -
 
 
 def _column_validation(column: Column, schemas: SchemaSet, lists: dict[str, str]) -> DataValidation | None:
-    label = column.label
-    if column.kind in ("owned", "computed"):
-        return DataValidation(
-            type="custom",
-            formula1="FALSE",
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="warning",
-            errorTitle="kakosheet's column",
-            error=f"{label} is written by kakosheet on each sync. Leave it to kakosheet, "
-            "or choose Yes to keep your value.",
-        )
-    if column.type == "enum":
-        return DataValidation(
-            type="list",
-            formula1=f"={lists[schemas.list_name(column.values)]}",
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="stop",
-            errorTitle=label,
-            error=f"Choose a {label} from the list.",
-        )
-    if column.type in ("currency", "country"):
-        return DataValidation(
-            type="list",
-            formula1=f"={lists[column.type]}",
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="warning",
-            errorTitle=label,
-            error=f"Not a known {column.type} code.",
-        )
-    if column.type in ("date", "datetime"):
-        return DataValidation(
-            type="date",
-            operator="greaterThan",
-            formula1="DATE(1990,1,1)",
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="warning",
-            errorTitle=label,
-            error="Type a date, e.g. 2026-03-15.",
-        )
-    if column.type in ("money", "number", "integer", "percent") and column.minimum is not None:
-        return DataValidation(
-            type="whole" if column.type == "integer" else "decimal",
-            operator="greaterThanOrEqual",
-            formula1=str(column.minimum),
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="warning",
-            errorTitle=label,
-            error=f"{label} should be a number of at least {column.minimum}.",
-        )
-    return None
+    check = column_check(column, schemas, lists)
+    if check is None:
+        return None
+    return DataValidation(
+        type=check.type,
+        operator=check.operator,
+        formula1=check.formula1,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle=check.error_style,
+        errorTitle=check.error_title,
+        error=check.error,
+    )
 
 
 def header_fill(column: Column) -> PatternFill:
-    if column.kind in ("owned", "computed"):
-        return KAKOSHEET_FILL
-    if column.kind == "fill_when_blank":
-        return FILLED_WHEN_BLANK_FILL
-    if column.required:
-        return MANDATORY_FILL
-    return INPUT_FILL
+    return PatternFill("solid", fgColor=header_colour(column))
 
 
 def _write_log_tab(sheet: Worksheet, schema: LogSchema, schemas: SchemaSet, lists: dict[str, str]) -> None:
@@ -206,7 +111,7 @@ def _write_log_tab(sheet: Worksheet, schema: LogSchema, schemas: SchemaSet, list
         dimension.width = column_width(column)
         if column.type in NUMBER_FORMATS:
             dimension.number_format = NUMBER_FORMATS[column.type]
-        if column.kind in ("owned", "computed"):
+        if is_kakosheets(column):
             dimension.fill = OWNED_CELL_FILL
         validation = _column_validation(column, schemas, lists)
         if validation is not None:
@@ -215,7 +120,7 @@ def _write_log_tab(sheet: Worksheet, schema: LogSchema, schemas: SchemaSet, list
             sheet.conditional_formatting.add(
                 f"{letter}2:{letter}{LAST_ROW}",
                 FormulaRule(
-                    formula=[f"AND(COUNTA($A2:${last_letter}2)>0,ISBLANK({letter}2))"],
+                    formula=[blank_rule_formula(letter, 2, last_letter)],
                     fill=BLANK_MANDATORY_FILL,
                     stopIfTrue=False,
                 ),
@@ -262,11 +167,7 @@ def build_master_workbook(schemas: SchemaSet, logs: tuple[str, ...], target: Pat
     workbook.remove(workbook.active)
     lists_sheet = workbook.create_sheet(LISTS_TAB)
     lists = _list_ranges(schemas, lists_sheet)
-    references = sorted(
-        schemas.references,
-        key=lambda s: (REFERENCE_ORDER.index(s.name) if s.name in REFERENCE_ORDER else len(REFERENCE_ORDER), s.name),
-    )
-    for schema in (*(schemas[name] for name in logs), *references):
+    for schema in wanted_schemas(schemas, logs):
         _write_log_tab(workbook.create_sheet(schema.tab), schema, schemas, lists)
     _write_guide(workbook.create_sheet(GUIDE_TAB), schemas)
     workbook.move_sheet(LISTS_TAB, offset=len(workbook.sheetnames) - 1)

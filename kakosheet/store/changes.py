@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
+from kakosheet.errors import StoreError
 from kakosheet.store.created import store_created
 from kakosheet.store.minor import minor_values, money_fields
 from kakosheet.store.store import Store, utc_now
@@ -26,6 +28,95 @@ def _diff(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> d
 
 
 def apply_log_plan(
+    store: Store,
+    connection: Connection,
+    schema: LogSchema,
+    plan: LogPlan,
+    new_ids: dict[str, RowCase],
+    *,
+    run_id: int,
+    source: str,
+    recorded_at: dt.datetime | None = None,
+) -> int:
+    """Apply one log's plan inside the sync's transaction; returns the rows written.
+
+    Validation keeps every value storable (unbounded text, no NUL, numbers in range); should
+    the database still refuse one, the sync stops naming the cell, not with a traceback, and
+    nothing of it is stored: the next sync adopts the IDs the sheet already shows."""
+    savepoint = connection.begin_nested()  # a refused value leaves the transaction usable, to find it
+    try:
+        written = _apply_log_plan(
+            store, connection, schema, plan, new_ids, run_id=run_id, source=source, recorded_at=recorded_at
+        )
+    except REFUSED as exc:
+        savepoint.rollback()
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        where = _refused_cell(store, connection, schema, plan, new_ids, run_id=run_id, source=source)
+        raise StoreError(
+            f"the store refused {where or 'a change to the ' + schema.name + ' log'} ({reason}); nothing of "
+            "this sync was stored: fix the cell and run sync again (it keeps the IDs the sheet shows)"
+        ) from exc
+    savepoint.commit()
+    return written
+
+
+REFUSED = (SQLAlchemyError, ValueError, OverflowError, UnicodeError)
+
+
+def _refused_cell(
+    store: Store,
+    connection: Connection,
+    schema: LogSchema,
+    plan: LogPlan,
+    new_ids: dict[str, RowCase],
+    *,
+    run_id: int,
+    source: str,
+) -> str | None:
+    """The cell the store refused, as "the Column of row N on Sheet (ID)", found by writing again,
+    each try undone: halves of the cases until one is left, then that case with one field
+    blank at a time. Runs only after a refusal; None when no single case explains it."""
+    table = store.table(schema.name)
+    fields = stored_fields(schema)
+
+    def tries(items: list[tuple[str, RowCase]], *, created: bool, blank: str | None = None) -> bool:
+        rows = [
+            {
+                "key": case_id,
+                **{f: case.values.get(f) for f in _present(case, fields)},
+                **_meta(case, case.raw, source, run_id, version=1),
+                **({blank: None} if blank else {}),
+            }
+            for case_id, case in items
+        ]
+        savepoint = connection.begin_nested()
+        try:
+            if created:
+                connection.execute(table.insert().values(case_id=bindparam("key")), rows)
+            else:
+                connection.execute(update(table).where(table.c.case_id == bindparam("key")), rows)
+            return True
+        except REFUSED:
+            return False
+        finally:
+            savepoint.rollback()
+
+    groups = (({**new_ids, **plan.adopted}, True), ({**plan.changed, **plan.returned, **plan.restored}, False))
+    for cases, created in groups:
+        group = list(cases.items())
+        if not group or tries(group, created=created):
+            continue
+        while len(group) > 1:
+            half = group[: len(group) // 2]
+            group = half if not tries(half, created=created) else group[len(half) :]
+        case_id, case = group[0]
+        culprit = next((f for f in fields if tries(group, created=created, blank=f)), None)
+        label = f"the {schema.column(culprit).label} of " if culprit else ""
+        return f"{label}row {case.row} on {case.sheet} ({case_id})"
+    return None
+
+
+def _apply_log_plan(
     store: Store,
     connection: Connection,
     schema: LogSchema,

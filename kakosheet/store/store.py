@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
-from sqlalchemy.schema import CreateColumn
 
 from kakosheet.core.case_ids import IdProblem
 from kakosheet.core.derived import derived_fields
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import KakosheetError, SourceBusyError, StoreError, UsageError
+from kakosheet.store.migrate import migrate
 from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.tables import build_metadata, case_table_name
 
@@ -105,7 +105,7 @@ class Store:
         except (NoSuchModuleError, ArgumentError) as exc:
             raise UsageError(f"store: cannot use {safe_url(url)} ({type(exc).__name__})") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the store {safe_url(url)}: {_reason(exc, url)}") from exc
+            raise StoreError(_unreachable(exc, url)) from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -118,31 +118,29 @@ class Store:
     # ------------------------------------------------------------------ schema
 
     def prepare(self) -> list[str]:
-        """Create missing tables, and add columns a schema gained since the last sync.
+        """Create missing tables and bring existing ones up to the schemas (store/migrate.py):
+        columns added, staff text widened, columns whose type changed converted.
 
-        Returns the columns added. Existing columns and their data are never dropped.
+        Returns what was done, per column. Existing data is never dropped.
         """
-        added: list[str] = []
         with self._transaction() as connection:
             if self.dialect == "postgresql":
                 # Syncs starting at once would race to create the same tables.
                 connection.execute(select(func.pg_advisory_xact_lock(PREPARE_LOCK)))
             self.metadata.create_all(connection)
-            inspector = inspect(connection)
-            for table in self.metadata.sorted_tables:
-                present = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in present:
-                        column_sql = CreateColumn(column).compile(dialect=connection.dialect)
-                        connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {column_sql}'))
-                        added.append(f"{table.name}.{column.name}")
+            done = migrate(connection, self.metadata, self.schemas)
             for schema in self.schemas.case_logs:  # an older store: its amounts in minor units, once
                 table = self.table(schema.name)
-                new = {name.split(".", 1)[1] for name in added if name.startswith(f"{table.name}.")}
+                prefix = f"{table.name}."
+                new = {
+                    entry[len(prefix) :].removesuffix(" added")
+                    for entry in done
+                    if entry.startswith(prefix) and entry.endswith(" added")
+                }
                 fill_minor_units(connection, table, schema, new)
                 for index in table.indexes:  # an index added since the table was made
                     index.create(connection, checkfirst=True)
-        return added
+        return done
 
     def has_tables(self) -> bool:
         """Whether a sync ever prepared this store (a dry run does not create tables)."""
@@ -150,7 +148,7 @@ class Store:
             with self.engine.connect() as connection:
                 return inspect(connection).has_table("sync_runs")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the store {self.display_url}: {_reason(exc, self.url)}") from exc
+            raise StoreError(_unreachable(exc, self.url)) from exc
 
     def table(self, log: str):  # type: ignore[no-untyped-def]
         return self.metadata.tables[case_table_name(log)]
@@ -489,6 +487,18 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unreachable(exc: SQLAlchemyError, url: str) -> str:
+    """One sentence: which store, the driver's reason, and what to check."""
+    if make_url(url).get_backend_name() == "sqlite":
+        hint = "check that its folder exists and that you may write in it, or give another store with --store"
+    else:
+        hint = (
+            "check that the database server is running and that the host, user, password and database "
+            "in the store URL (--store or kakosheet.toml) are right"
+        )
+    return f"cannot reach the store {safe_url(url)} ({_reason(exc, url)}); {hint}"
 
 
 def _reason(exc: SQLAlchemyError, url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy import types as sqltypes
 from sqlalchemy.types import TypeEngine
 
 from kakosheet.core.case_ids import ID_MAX_LENGTH
@@ -52,23 +54,75 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return value if isinstance(value, Decimal) else Decimal(value)
 
 
+# Staff text of any kind is unbounded TEXT: a value of the wrong length (a 300-character order
+# number, a currency typed as a word) is kept as typed, never refused by the database.
 COLUMN_TYPES: dict[str, Any] = {
-    "id": lambda: String(64),
+    "id": lambda: Text(),
     "text": lambda: Text(),
-    "code": lambda: String(255),
-    "enum": lambda: String(255),
+    "code": lambda: Text(),
+    "enum": lambda: Text(),
     "date": lambda: Date(),
     "datetime": lambda: DateTime(),
     "money": lambda: ExactDecimal(),
     "number": lambda: ExactDecimal(),
     "percent": lambda: ExactDecimal(),
     "integer": lambda: BigInteger(),
-    "email": lambda: String(320),
+    "email": lambda: Text(),
     "urls": lambda: Text(),
-    "currency": lambda: String(3),
-    "country": lambda: String(2),
+    "currency": lambda: Text(),
+    "country": lambda: Text(),
     "bool": lambda: Boolean(),
 }
+
+
+class Kind(Enum):
+    """How a column's values are held, whatever the schema type's name: what a type change must convert."""
+
+    TEXT = "text"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    INTEGER = "integer"
+    BOOL = "bool"
+
+
+KINDS: dict[str, Kind] = {
+    "id": Kind.TEXT,
+    "text": Kind.TEXT,
+    "code": Kind.TEXT,
+    "enum": Kind.TEXT,
+    "email": Kind.TEXT,
+    "urls": Kind.TEXT,
+    "currency": Kind.TEXT,
+    "country": Kind.TEXT,
+    "date": Kind.DATE,
+    "datetime": Kind.DATETIME,
+    "money": Kind.DECIMAL,
+    "number": Kind.DECIMAL,
+    "percent": Kind.DECIMAL,
+    "integer": Kind.INTEGER,
+    "bool": Kind.BOOL,
+}
+
+
+def stored_kinds(reflected: TypeEngine[Any], dialect: str) -> frozenset[Kind]:
+    """The kinds a column the database reports may hold. SQLite keeps money as VARCHAR(64) (an
+    older store also had ID references so: converting them to TEXT once keeps their values)."""
+    if isinstance(reflected, String):  # VARCHAR, TEXT, CHAR
+        if dialect == "sqlite" and reflected.length == 64:
+            return frozenset({Kind.DECIMAL})
+        return frozenset({Kind.TEXT})
+    if isinstance(reflected, Numeric) and not isinstance(reflected, sqltypes.Float):
+        return frozenset({Kind.DECIMAL})
+    if isinstance(reflected, sqltypes.Integer):
+        return frozenset({Kind.INTEGER})
+    if isinstance(reflected, sqltypes.DateTime):
+        return frozenset({Kind.DATETIME})
+    if isinstance(reflected, sqltypes.Date):
+        return frozenset({Kind.DATE})
+    if isinstance(reflected, sqltypes.Boolean):
+        return frozenset({Kind.BOOL})
+    return frozenset()
 
 
 def case_table_name(log: str) -> str:

@@ -118,7 +118,8 @@ def test_a_save_made_while_the_new_version_is_built_is_kept_and_the_next_sync_fi
         os.killpg(sync.pid, signal.SIGCONT)
     _, stderr = sync.communicate(timeout=120)
     assert sync.returncode == 4, stderr
-    assert "changed on disk while the sync ran; nothing was written" in stderr
+    # Found by the check right before the swap, or (on a slow machine) by the one after the read.
+    assert "changed on disk while" in stderr and "nothing was written" in stderr
     assert workbook.read_bytes() == staff_version
     assert not temporaries(folder)
 
