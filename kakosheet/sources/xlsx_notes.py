@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, unescape
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.looks import column_note
+from kakosheet.sources.xlsx_order import elements_after
 from kakosheet.sources.xlsx_setup_sheet import TabChanges, TabLayout, insert_in_order
 
 AUTHOR = "kakosheet"
@@ -27,16 +28,7 @@ VML_CONTENT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _COMMENT = re.compile(rb'<comment\b[^>]*\bref="([A-Z]{1,3}\d+)"[^>]*\bauthorId="(\d+)"[^>]*>.*?</comment>', re.S)
-_AFTER_LEGACY = (
-    "legacyDrawingHF",
-    "drawingHF",
-    "picture",
-    "oleObjects",
-    "controls",
-    "webPublishItems",
-    "tableParts",
-    "extLst",
-)
+_AFTER_LEGACY = elements_after("legacyDrawing")
 _VML_NAMES = (
     'xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
     'xmlns:x="urn:schemas-microsoft-com:office:excel"'

@@ -32,6 +32,7 @@ from kakosheet.core.looks import (
 )
 from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.sources.xlsx_checks import CellCheck, column_check, is_kakosheet_check
+from kakosheet.sources.xlsx_order import elements_after
 from kakosheet.sources.xlsx_setup_styles import StyleBook
 
 HIGHLIGHT_MARK = '"; "&'  # in the (unescaped) formula of kakosheet's Issues-note highlight
@@ -42,30 +43,8 @@ _REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _RANGE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 # Elements that follow <conditionalFormatting> / <dataValidations> in a worksheet (CT_Worksheet order).
-_AFTER_DV = (
-    "hyperlinks",
-    "printOptions",
-    "pageMargins",
-    "pageSetup",
-    "headerFooter",
-    "rowBreaks",
-    "colBreaks",
-    "customProperties",
-    "cellWatches",
-    "ignoredErrors",
-    "smartTags",
-    "drawing",
-    "legacyDrawing",
-    "legacyDrawingHF",
-    "drawingHF",
-    "picture",
-    "oleObjects",
-    "controls",
-    "webPublishItems",
-    "tableParts",
-    "extLst",
-)
-_AFTER_CF = ("dataValidations", *_AFTER_DV)
+_AFTER_DV = elements_after("dataValidations")
+_AFTER_CF = elements_after("conditionalFormatting")
 
 
 @dataclass

@@ -41,6 +41,7 @@ from kakosheet.sources.xlsx_file import (
     write_failure,
 )
 from kakosheet.sources.xlsx_identity import identity_parts
+from kakosheet.sources.xlsx_order import elements_after
 from kakosheet.sources.xlsx_package import package_digest, row_segments
 
 __all__ = ["FileStamp", "Patched", "check_patchable", "write_back"]
@@ -67,30 +68,7 @@ _FORMULA = re.compile(rb"<f[\s>/]")  # a formula, a shared formula's anchor or o
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NOT_PLAIN_XML = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Elements that follow <conditionalFormatting> in a worksheet (ECMA-376 CT_Worksheet order).
-_AFTER_CF = (
-    "dataValidations",
-    "hyperlinks",
-    "printOptions",
-    "pageMargins",
-    "pageSetup",
-    "headerFooter",
-    "rowBreaks",
-    "colBreaks",
-    "customProperties",
-    "cellWatches",
-    "ignoredErrors",
-    "smartTags",
-    "drawing",
-    "legacyDrawing",
-    "legacyDrawingHF",
-    "drawingHF",
-    "picture",
-    "oleObjects",
-    "controls",
-    "webPublishItems",
-    "tableParts",
-    "extLst",
-)
+_AFTER_CF = elements_after("conditionalFormatting")
 
 
 @dataclass(frozen=True)
