@@ -26,20 +26,21 @@ def soffice() -> str:
     return found
 
 
-def test_a_synced_workbook_opens_in_libreoffice_with_its_ids(tmp_path: Path) -> None:
-    (tmp_path / "team").mkdir()
-    workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
-    config = team_for(tmp_path / "team", workbook)
-    sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=dt.datetime(2026, 6, 30, 9))
-    out = tmp_path / "out"
+# Every tab, as CSV (44: comma, 34: quotes, 76: UTF-8, -1: all sheets).
+CSV_EVERY_TAB = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+def convert(workbook: Path, to: str, scratch: Path) -> Path:
+    """LibreOffice, as a real client, converts the workbook (headless, its own profile); the folder it wrote."""
+    out = scratch / "out"
     result = subprocess.run(
         [
             soffice(),
             "--headless",
             "--norestore",
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            f"-env:UserInstallation=file://{scratch / 'profile'}",
             "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            to,
             "--outdir",
             str(out),
             str(workbook),
@@ -50,7 +51,21 @@ def test_a_synced_workbook_opens_in_libreoffice_with_its_ids(tmp_path: Path) -> 
         cwd=PROJECT,
     )
     assert result.returncode == 0, result.stderr
-    sheets = {path.stem: list(csv.reader(path.open(encoding="utf-8"))) for path in out.glob("*.csv")}
+    return out
+
+
+def as_csv_tabs(workbook: Path, scratch: Path) -> dict[str, list[list[str]]]:
+    """Every tab of the workbook as LibreOffice reads it: file stem -> rows."""
+    out = convert(workbook, CSV_EVERY_TAB, scratch)
+    return {path.stem: list(csv.reader(path.open(encoding="utf-8"))) for path in out.glob("*.csv")}
+
+
+def test_a_synced_workbook_opens_in_libreoffice_with_its_ids(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
+    config = team_for(tmp_path / "team", workbook)
+    sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=dt.datetime(2026, 6, 30, 9))
+    sheets = as_csv_tabs(workbook, tmp_path)
     qc = next(rows for name, rows in sheets.items() if name.endswith("QC Log"))
     assert [row[0] for row in qc[1:4]] == ["QC-2026-0001", "QC-2026-0002", "QC-2026-0003"]
     issues = next(rows for name, rows in sheets.items() if name.endswith("Issues"))

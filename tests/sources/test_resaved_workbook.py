@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -12,32 +11,13 @@ import python_calamine
 
 from kakosheet.app.sync import sync_source
 from kakosheet.core.issues_tab import ISSUES_MARK, ISSUES_TAB
-from tests.helpers import PROJECT
-from tests.sources.test_libreoffice import soffice
+from tests.sources.test_libreoffice import convert
 from tests.sources.test_writeback import rich_workbook, team_for
 
 
 def _save_in_libreoffice(workbook: Path, scratch: Path) -> None:
     """Open and save the workbook as LibreOffice Calc does (every text cell a shared string)."""
-    out = scratch / "saved"
-    result = subprocess.run(
-        [
-            soffice(),
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{scratch / 'profile'}",
-            "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
-            "--outdir",
-            str(out),
-            str(workbook),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=PROJECT,
-    )
-    assert result.returncode == 0, result.stderr
+    out = convert(workbook, "xlsx:Calc MS Excel 2007 XML", scratch)
     shutil.copyfile(out / workbook.name, workbook)
 
 

@@ -3,7 +3,6 @@ of the package stays byte for byte, and a second run changes nothing."""
 
 from __future__ import annotations
 
-import csv
 import re
 import subprocess
 import sys
@@ -23,8 +22,8 @@ from kakosheet.config import Config, load_config
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_package import inspect_package
 from kakosheet.sources.xlsx_writeback import iter_sheet_rows
-from tests.helpers import PROJECT, qc_row
-from tests.sources.test_libreoffice import soffice
+from tests.helpers import qc_row
+from tests.sources.test_libreoffice import as_csv_tabs
 
 QC_PART = "xl/worksheets/sheet1.xml"  # the template's first tab
 X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
@@ -178,26 +177,7 @@ def test_a_new_reason_is_accepted_by_the_workbook_libreoffice_opens(tmp_path: Pa
     config, path = live_master(tmp_path)
     add_to_schema(config)
     upgrade_source(config)
-    out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            soffice(),
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=PROJECT,
-    )
-    assert result.returncode == 0, result.stderr
-    sheets = {p.stem: list(csv.reader(p.open(encoding="utf-8"))) for p in out.glob("*.csv")}
+    sheets = as_csv_tabs(path, tmp_path)
     qc = next(rows for name, rows in sheets.items() if name.endswith("QC Log"))
     assert qc[0][22:24] == ["Team", "Inspector Grade"] and [row[22] for row in qc[1:4]] == ["2", "3", "4"]
     lists = next(rows for name, rows in sheets.items() if name.endswith("Lists"))
