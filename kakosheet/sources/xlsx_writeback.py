@@ -15,6 +15,7 @@ is replaced atomically, after a backup (kakosheet/sources/xlsx_file.py).
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
 import re
 import tempfile
@@ -160,14 +161,18 @@ def _cells_by_row(write: SheetWrite) -> dict[int, list[CellUpdate]]:
 
 
 def _has_highlight(archive: zipfile.ZipFile, member: str) -> bool:
-    """Whether kakosheet's highlight rule is in a sheet part, streaming it (it comes after the data)."""
-    mark = HIGHLIGHT_MARK.encode()
+    """Whether kakosheet's highlight rule is in a sheet part, streaming it (it comes after the data).
+
+    LibreOffice saves the rule's quotes as ``&quot;``: the same rule, not a reason to add another."""
+    marks = (HIGHLIGHT_MARK.encode(), HIGHLIGHT_MARK.replace('"', "&quot;").encode())
+    longest = max(len(mark) for mark in marks)
     overlap = b""  # the end of the previous block, for a mark split between two
     with archive.open(member) as handle:
         while block := handle.read(_SCAN_BLOCK):
-            if mark in overlap + block[: len(mark)] or mark in block:
+            seam = overlap + block[:longest]
+            if any(mark in seam or mark in block for mark in marks):
                 return True
-            overlap = block[-len(mark) :]
+            overlap = block[-longest:]
     return False
 
 
@@ -517,10 +522,11 @@ def _issues_tab(
     workbook = parts["xl/workbook.xml"]
     rels_name = "xl/_rels/workbook.xml.rels"
     rels = parts.get(rels_name, b"")
-    existing = _find_issues_part(archive, members)
+    shared = _SharedStrings(archive, members)
+    existing = _find_issues_part(archive, members, shared)
     sheet_xml = _issues_sheet_xml(changes)
     if existing is not None:
-        return {} if archive.read(existing) == sheet_xml else {existing: sheet_xml}
+        return {} if _same_issue_cells(archive.read(existing), sheet_xml, shared) else {existing: sheet_xml}
     if not changes.issues:
         return {}
     names = set(re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', workbook))
@@ -552,13 +558,12 @@ def _issues_tab(
     }
 
 
-def _find_issues_part(archive: zipfile.ZipFile, members: list[str]) -> str | None:
+def _find_issues_part(archive: zipfile.ZipFile, members: list[str], shared: _SharedStrings) -> str | None:
     """kakosheet's Issues tab, known by the mark in its first cell (only each part's head is read).
 
     kakosheet writes the mark inline; once Excel has saved the workbook, it is a shared string.
     """
     mark = escape(ISSUES_MARK).encode()
-    shared: list[bytes] | None = None
     for name in members:
         if name.startswith("xl/worksheets/sheet"):
             with archive.open(name) as handle:
@@ -566,26 +571,72 @@ def _find_issues_part(archive: zipfile.ZipFile, members: list[str]) -> str | Non
             if mark in head:
                 return name
             first = _FIRST_SHARED_CELL.search(head)
-            if first is not None and _SHARED_TYPE.search(first.group(1)):
-                shared = _shared_texts(archive, members) if shared is None else shared
-                index = int(first.group(2))
-                if index < len(shared) and shared[index] == mark:
-                    return name
+            if first is not None and _SHARED_TYPE.search(first.group(1)) and shared.text(int(first.group(2))) == mark:
+                return name
     return None
 
 
 _FIRST_SHARED_CELL = re.compile(rb'<c\b([^>]*\br="A1"[^>]*)>\s*<v>(\d+)</v>')
 _SHARED_TYPE = re.compile(rb'\bt="s"')
-_SHARED_ITEM = re.compile(rb"<si>(.*?)</si>", re.S)
 _TEXT_RUN = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+_CELL_TYPE = re.compile(rb'\bt="([^"]*)"')
+_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
 
 
-def _shared_texts(archive: zipfile.ZipFile, members: list[str]) -> list[bytes]:
-    """The shared strings' texts (XML-escaped, runs joined), in table order; none without the part."""
-    if "xl/sharedStrings.xml" not in members:
-        return []
-    xml = archive.read("xl/sharedStrings.xml")
-    return [b"".join(_TEXT_RUN.findall(item)) for item in _SHARED_ITEM.findall(xml)]
+class _SharedStrings:
+    """The shared strings' texts (XML-escaped, runs joined), read only when one is asked for; each
+    item's text is taken out only when asked for (a synced workbook Excel saved holds every ID)."""
+
+    def __init__(self, archive: zipfile.ZipFile, members: list[str]) -> None:
+        self._archive = archive
+        self._present = "xl/sharedStrings.xml" in members
+        self._items: list[bytes] | None = None
+
+    def text(self, index: int) -> bytes | None:
+        """The text of item ``index``; None when there is no such item."""
+        if self._items is None:
+            xml = self._archive.read("xl/sharedStrings.xml") if self._present else b""
+            self._items = xml.split(b"<si>")[1:]  # <si> has no attributes; each item ends at its </si>
+        if not 0 <= index < len(self._items):
+            return None
+        item = self._items[index]
+        end = item.find(b"</si>")
+        item = item if end == -1 else item[:end]
+        if b"<rPh" in item:  # phonetic guides are not the cell's text
+            item = _PHONETIC.sub(b"", item)
+        return b"".join(_TEXT_RUN.findall(item))
+
+
+def _same_issue_cells(current: bytes, rendered: bytes, shared: _SharedStrings) -> bool:
+    """Whether the Issues tab's part holds the cell values kakosheet would write now. Once Excel
+    (or LibreOffice) has saved the workbook, the same values are shared strings, with other
+    styles and attributes: that is no reason to rewrite the workbook."""
+    return current == rendered or _issue_cells(current, shared) == _issue_cells(rendered, shared)
+
+
+def _issue_cells(xml: bytes, shared: _SharedStrings) -> dict[bytes, str] | None:
+    """Reference -> value of every cell that shows something (None: a cell kakosheet cannot read)."""
+    cells: dict[bytes, str] = {}
+    for match in _CELL.finditer(xml):
+        attributes, body = match.group(1), match.group(2) or b""
+        ref = _CELL_REF.search(attributes)
+        if ref is None:
+            return None
+        kind = _CELL_TYPE.search(attributes)
+        if kind is not None and kind.group(1) == b"s":
+            found = _CELL_VALUE.search(body)
+            text = shared.text(int(found.group(1))) if found and found.group(1).isdigit() else None
+            if text is None:
+                return None
+        elif kind is not None and kind.group(1) == b"inlineStr":
+            text = b"".join(_TEXT_RUN.findall(_PHONETIC.sub(b"", body)))
+        else:  # a number, or the text a formula left
+            found = _CELL_VALUE.search(body)
+            text = found.group(1) if found else b""
+        if text:
+            cells[ref.group(0)] = html.unescape(text.decode("utf-8", "replace"))
+    return cells
 
 
 def _issues_sheet_xml(changes: WriteBack) -> bytes:
