@@ -481,44 +481,64 @@ def plan_log(
     plan = LogPlan(log=schema.name, sheet=sheet)
     label = schema.column(id_format.field).label
     claimed: dict[str, RowCase] = {}
-    by_key: dict[Key, list[RowCase]] = defaultdict(list)
+    # Each key's first row, and the other rows of the few keys shown on more than one: a list per
+    # key would be a hundred thousand lists for a log whose every ID is shown once.
+    first: dict[Key, RowCase] = {}
+    more: dict[Key, list[RowCase]] = {}
     without_id: list[RowCase] = []
     keys = _id_keys(id_format, cases)
     for case in cases:
-        key = keys.get(case.sheet_id) if case.sheet_id is not None else None
-        if case.sheet_id is None:
+        sheet_id = case.sheet_id
+        if sheet_id is None:
             without_id.append(case)
-        elif isinstance(case.sheet_id, FormulaId):
-            plan.conflicts.append((case, "formula-id", f"{label}: {formula_message(case.sheet_id)}"))
-        elif isinstance(key, IdProblem) and case.sheet_id in stored:
-            by_key[("stored", case.sheet_id)].append(case)  # issued under an ID format the schema since changed
-        elif isinstance(key, IdProblem):
-            plan.conflicts.append((case, "malformed-id", f"{label}: {problem_message(key, case.sheet_id, id_format)}"))
-        elif case.sheet_id in foreign:
+            continue
+        if isinstance(sheet_id, FormulaId):
+            plan.conflicts.append((case, "formula-id", f"{label}: {formula_message(sheet_id)}"))
+            continue
+        key = keys[sheet_id]
+        if isinstance(key, IdProblem):
+            if sheet_id not in stored:
+                plan.conflicts.append((case, "malformed-id", f"{label}: {problem_message(key, sheet_id, id_format)}"))
+                continue
+            key = ("stored", sheet_id)  # issued under an ID format the schema since changed
+        elif sheet_id in foreign:
             plan.conflicts.append(
                 (
                     case,
                     "foreign-id",
                     (
-                        f"{label}: {case.sheet_id} is a case of another workbook ({foreign[case.sheet_id]}); "
+                        f"{label}: {sheet_id} is a case of another workbook ({foreign[sheet_id]}); "
                         "clear it and the next sync assigns this row its own (if this workbook is that one, "
-                        f"moved, run kakosheet sync --moved-from '{foreign[case.sheet_id]}' instead)"
+                        f"moved, run kakosheet sync --moved-from '{foreign[sheet_id]}' instead)"
                     ),
                 )
             )
+            continue
+        if key in first:
+            more.setdefault(key, []).append(case)
         else:
-            assert key is not None
-            by_key[key].append(case)
+            first[key] = case
     stored_keys: dict[Key, str] | None = None  # built only when an ID is not typed exactly as stored
-    for key, rows in by_key.items():
-        case_id = next((r.sheet_id for r in rows if r.sheet_id in stored), None)
-        if case_id is None:
+    for key, keeper in first.items():
+        others = more.get(key)
+        if others is None:  # the ID is shown once: nearly every row
+            case_id = keeper.sheet_id
+            if case_id not in stored:
+                if stored_keys is None:
+                    stored_keys = _stored_by_key(id_format, stored) if stored else {}
+                case_id = stored_keys.get(key, case_id)  # else adopted as typed
+            assert case_id is not None
+            claimed[case_id] = keeper
+            continue
+        rows = [keeper, *others]
+        found = next((r.sheet_id for r in rows if r.sheet_id in stored), None)
+        if found is None:
             if stored_keys is None:
                 stored_keys = _stored_by_key(id_format, stored) if stored else {}
-            case_id = stored_keys.get(key)
-        known = stored.get(case_id) if case_id is not None else None
-        keeper = rows[0] if len(rows) == 1 or known is None else _keeper(rows, known, fields)
-        case_id = case_id if case_id is not None else keeper.sheet_id  # adopted as typed
+            found = stored_keys.get(key)
+        known = stored.get(found) if found is not None else None
+        keeper = rows[0] if known is None else _keeper(rows, known, fields)
+        case_id = found if found is not None else keeper.sheet_id  # adopted as typed
         assert case_id is not None
         claimed[case_id] = keeper
         for other in rows:
@@ -537,14 +557,16 @@ def plan_log(
                     )
                 )
     _restore_by_content(plan, without_id, stored, claimed)
+    restored = plan.restored
     for case_id, case in claimed.items():
-        if case_id in plan.restored:
+        if restored and case_id in restored:
             continue
         known = stored.get(case_id)
         if known is None:
             plan.adopted[case_id] = case
             continue
-        same = _same_content(case, known, fields)  # also gives blank derived cells the stored values
+        # The fingerprints compared first: _same_content also gives blank derived cells the stored values.
+        same = case.fingerprint == known.fingerprint or _same_content(case, known, fields)
         if known.missing:
             plan.returned[case_id] = case
         elif not same:
@@ -552,19 +574,15 @@ def plan_log(
         else:
             if known.match != case.match:
                 plan.reprinted[case_id] = case
-            _unchanged(plan, case_id, case, known)
-    plan.gone = sorted(case_id for case_id, state in stored.items() if case_id not in claimed and not state.missing)
+            if known.notes != (notes_digest(case.notes) if case.notes else ""):
+                plan.notes_changed[case_id] = case
+            else:
+                plan.unchanged[case_id] = case
+    gone = stored.keys() - claimed.keys()
+    plan.gone = sorted(case_id for case_id in gone if not stored[case_id].missing)
     if schema.transitions is not None:
         _hold_back_transitions(schema, plan, stored)
     return plan
-
-
-def _unchanged(plan: LogPlan, case_id: str, case: RowCase, known: StoredState) -> None:
-    """A row holding its stored case's content: only its notes may have changed."""
-    if known.notes != notes_digest(case.notes):
-        plan.notes_changed[case_id] = case
-    else:
-        plan.unchanged[case_id] = case
 
 
 def _same_content(case: RowCase, known: StoredState, fields: list[str]) -> bool:
@@ -594,6 +612,8 @@ def _restore_by_content(
     """A row without an ID whose content (but for kakosheet's own values: ID, derived columns)
     is that of exactly one stored case missing from the sheet gets that case's ID back; the
     other rows without an ID are new."""
+    if not without_id:  # a re-sync of a log whose every row has its ID
+        return
     unclaimed: dict[str, list[str]] = defaultdict(list)
     for case_id, state in stored.items():
         if case_id not in claimed:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table
 
 Processor = Callable[[Any], Any]
 
@@ -53,3 +53,21 @@ class BulkInsert:
             params = [tuple(row[i] for i in self.order) for row in rows]
         self.connection.exec_driver_sql(self.sql, params)
         return len(rows)
+
+
+def driver_rows(connection: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a query as the driver gives them, in the caller's transaction: plain tuples,
+    no value converted (the caller converts the few it needs, by the column types' processors).
+
+    SQLAlchemy builds a Row and runs the result processors for every row: reading a log's 100k
+    stored cases took twice as long through it."""
+    dialect = connection.dialect
+    compiled = query.compile(dialect=dialect)
+    params = compiled.construct_params()
+    bound: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, bound)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

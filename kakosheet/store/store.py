@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from kakosheet.core.case_ids import IdProblem
 from kakosheet.core.derived import derived_fields
 from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import KakosheetError, SourceBusyError, StoreError, UsageError
+from kakosheet.store.bulk import driver_rows
 from kakosheet.store.migrate import migrate
 from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.tables import build_metadata, case_table_name
@@ -157,7 +158,11 @@ class Store:
 
     def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
         """The planner's view of a source's cases: prints, notes, the status when the log has
-        transition rules, and the values of its derived columns."""
+        transition rules, and the values of its derived columns.
+
+        Read as the driver gives them (a re-sync reads every case of a big log): when a case went
+        missing is only asked whether it did, and the derived values are converted by their
+        column types when the planner reads one (a row whose derived cell is blank)."""
         from kakosheet.core.plan import StoredState
 
         table = self.table(log)
@@ -169,13 +174,22 @@ class Store:
         columns += [table.c[f] for f in derived]
         query = select(*columns).where(table.c._source == source)
         with self._transaction() as connection:
-            rows = connection.execute(query).all()
+            rows = driver_rows(connection, query)
+        status = transitions and self._result_processor(table.c[transitions.field])
+        if status:
+            rows = [(*r[:5], None if r[5] is None else status(r[5]), *r[6:]) for r in rows]
         if not derived:
             return {r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4]) for r in rows}
+        convert = _Conversions(tuple(derived), tuple(self._result_processor(table.c[f]) for f in derived))
         return {
-            r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4], dict(zip(derived, r[6:], strict=True)))
-            for r in rows
+            r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4], _StoredValues(r[6:], convert)) for r in rows
         }
+
+    def _result_processor(self, column: Any) -> Callable[[Any], Any] | None:
+        """How the driver's value of a column becomes what SQLAlchemy would give (None: as it is)."""
+        dialect = self.engine.dialect
+        processor: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        return processor
 
     def known_ids(self, log: str, source: str, case_ids: Iterable[str]) -> set[str]:
         """Of some IDs, those the store holds for a source's cases of a log."""
@@ -414,6 +428,36 @@ class Store:
         folder = Path(database).parent if database and database != ":memory:" else _runtime_dir()
         with _file_lock(folder / f".kakosheet-{key & 0xFFFFFFFF:08x}.lock", busy):
             yield
+
+
+class _Conversions:
+    """The derived fields of a log and how each column's stored value becomes a Python value."""
+
+    def __init__(self, fields: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]) -> None:
+        self.fields = fields
+        self.index = {f: i for i, f in enumerate(fields)}
+        self.processors = processors
+
+
+class _StoredValues(Mapping[str, Any]):
+    """One stored case's derived values, each converted when read."""
+
+    __slots__ = ("_convert", "_raw")
+
+    def __init__(self, raw: tuple[Any, ...], convert: _Conversions) -> None:
+        self._raw = raw
+        self._convert = convert
+
+    def __getitem__(self, field_name: str) -> Any:
+        index = self._convert.index[field_name]
+        value, processor = self._raw[index], self._convert.processors[index]
+        return value if value is None or processor is None else processor(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._convert.fields)
+
+    def __len__(self) -> int:
+        return len(self._convert.fields)
 
 
 @contextmanager
