@@ -15,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kakosheet.app import identity, unchanged
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
@@ -47,6 +49,9 @@ from kakosheet.sources.base import Source
 from kakosheet.store.changes import apply_log_plan
 from kakosheet.store.store import Store
 from kakosheet.store.tables import stored_fields
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 @dataclass
@@ -195,8 +200,8 @@ def _sync_read(
         )
     # One verdict: the sync's own findings about IDs (which row of a copy keeps it) replace
     # validation's, in the summary, --strict, the Issues column and tab, and the recorded outcome.
-    result.report = _sync_report(report, result.plans, {})
     if dry_run:
+        result.report = _sync_report(report, result.plans, {})
         return result
     result.run_id = store.start_run(run.key, at=run.clock.utc)
     for name, plan in result.plans.items():
@@ -212,32 +217,31 @@ def _sync_read(
         identity=run.identity,
     )
     progress.stage(f"writing back to {opened.name}")
+    storing = _StoringBehind(store, schemas, result, run)  # inserts while the sheet is written; commits after
     try:
         outcome = opened.write_back(changes)
     except SourceChangedError:
+        storing.abandon()
         store.finish_run(result.run_id, "source-changed", result.counts)
         raise
     except SourceError:
+        storing.abandon()
         store.finish_run(result.run_id, "write-failed", result.counts)
+        raise
+    except BaseException:
+        storing.abandon()
         raise
     result.written = outcome.written
     result.write_warnings = list(outcome.warnings)
-    if outcome.skipped:
-        result.rows_left = _leave_unwritten(result, outcome.skipped)
     progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
-    with store.changes() as connection:
-        for name, plan in result.plans.items():
-            result.rows_stored += apply_log_plan(
-                store,
-                connection,
-                schemas[name],
-                plan,
-                result.new_ids[name],
-                run_id=result.run_id,
-                source=run.key,
-                recorded_at=run.clock.utc,
-            )
-        store.finish_run(result.run_id, "done", result.counts, connection=connection)
+    if outcome.skipped:  # rows moved meanwhile: what was inserted is rolled back, the rest stored again
+        storing.abandon()
+        result.rows_left = _leave_unwritten(result, outcome.skipped)
+        with store.changes() as connection:
+            result.rows_stored = _store_plans(store, connection, schemas, result, run)
+            store.finish_run(result.run_id, "done", result.counts, connection=connection)
+    else:
+        result.rows_stored = storing.commit(result.counts)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
     result.judgement_kept = (
         not result.rows_left
@@ -246,6 +250,73 @@ def _sync_read(
     )
     result.outcome = unchanged.outcome(with_ids, result.plans, result.new_ids)
     return result
+
+
+def _store_plans(store: Store, connection: Connection, schemas: SchemaSet, result: SyncResult, run: _Run) -> int:
+    """Every log's plan into the store, inside the caller's transaction; returns the rows written."""
+    assert result.run_id is not None
+    return sum(
+        apply_log_plan(
+            store,
+            connection,
+            schemas[name],
+            plan,
+            result.new_ids[name],
+            run_id=result.run_id,
+            source=run.key,
+            recorded_at=run.clock.utc,
+        )
+        for name, plan in result.plans.items()
+    )
+
+
+class _StoringBehind:
+    """The store's transaction of a sync, on a thread while the write-back runs (SQLite, zlib
+    and the driver's sockets release the GIL: on a first sync of 100k rows the inserts take as
+    long as the write-back). It commits only once the sheet is written (step 3 after step 2
+    of the module docstring): a crash or a refused write-back leaves nothing of it stored."""
+
+    def __init__(self, store: Store, schemas: SchemaSet, result: SyncResult, run: _Run) -> None:
+        self._store = store
+        self._verdict: queue.SimpleQueue[dict[str, dict[str, int]] | None] = queue.SimpleQueue()
+        self._rows = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(schemas, result, run), name="kakosheet-store", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, schemas: SchemaSet, result: SyncResult, run: _Run) -> None:
+        try:
+            with self._store.changes() as connection:
+                rows = _store_plans(self._store, connection, schemas, result, run)
+                counts = self._verdict.get()
+                if counts is None:
+                    raise _Abandoned
+                assert result.run_id is not None
+                self._store.finish_run(result.run_id, "done", counts, connection=connection)
+            self._rows = rows
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # handed to the sync's own thread, which raises it
+            self._error = exc
+
+    def commit(self, counts: dict[str, dict[str, int]]) -> int:
+        """Commit what was inserted (recording the run as done); returns the rows written."""
+        self._verdict.put(counts)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._rows
+
+    def abandon(self) -> None:
+        """Roll back whatever was inserted, and wait for it (the next step may need the store)."""
+        self._verdict.put(None)
+        self._thread.join()
+
+
+class _Abandoned(Exception):
+    """The sheet was not written as planned: the transaction is rolled back."""
 
 
 def _leave_unwritten(result: SyncResult, skipped: frozenset[tuple[str, int]]) -> int:
@@ -338,17 +409,30 @@ def _open_issues(report: Report, plans: dict[str, LogPlan]) -> list[Issue]:
     return issues
 
 
-def _ids_by_row(plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> dict[tuple[str | None, int], str]:
+def _ids_by_row(
+    plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]], wanted: set[tuple[str | None, int]]
+) -> dict[tuple[str | None, int], str]:
+    """The case ID of each wanted (tab, row) that ends up stored; the rows are checked by number first,
+    without building a pair for each of a big log's rows."""
+    numbers = {row for _, row in wanted}
     return {
         (case.sheet, case.row): case_id
         for name, plan in plans.items()
-        for case_id, case in [*new_ids.get(name, {}).items(), *plan.rows()]
+        for group in (new_ids.get(name, {}), *_stored_groups(plan))
+        for case_id, case in group.items()
+        if case.row in numbers and (case.sheet, case.row) in wanted
     }
+
+
+def _stored_groups(plan: LogPlan) -> tuple[dict[str, RowCase], ...]:
+    """The plan's groups of rows that end up stored (as ``LogPlan.rows`` walks them)."""
+    return (plan.adopted, plan.restored, plan.changed, plan.returned, plan.notes_changed, plan.unchanged)
 
 
 def report_with_ids(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[str, RowCase]]) -> Report:
     """The report as validating the sheet again would give it: the new rows have their IDs now."""
-    ids_by_row = _ids_by_row(plans, new_ids)
+    wanted = {(issue.sheet, issue.row) for issue in report.issues if not issue.case_id and issue.row is not None}
+    ids_by_row = _ids_by_row(plans, new_ids, wanted) if wanted else {}
     again = Report()
     again.extend(
         issue if issue.case_id or issue.row is None else _with_id(issue, ids_by_row.get((issue.sheet, issue.row)))

@@ -82,7 +82,7 @@ def outcome(report: Report, plans: dict[str, LogPlan], new_ids: dict[str, dict[s
         "logs": {
             name: {
                 "sheet": plan.sheet,
-                "unchanged": len(new_ids.get(name, {})) + sum(1 for _ in plan.rows()),
+                "unchanged": len(new_ids.get(name, {})) + plan.stored_rows,
                 "conflicts": len(plan.conflicts),
             }
             for name, plan in plans.items()

@@ -360,6 +360,12 @@ class LogPlan:
             "conflicts": len(self.conflicts),
         }
 
+    @property
+    def stored_rows(self) -> int:
+        """How many rows ``rows`` gives."""
+        groups = (self.adopted, self.restored, self.changed, self.returned, self.notes_changed, self.unchanged)
+        return sum(len(group) for group in groups)
+
     def rows(self) -> Iterable[tuple[str, RowCase]]:
         """Every row that ends up stored, with its case ID (new rows once they have one)."""
         for group in (self.adopted, self.restored, self.changed, self.returned, self.notes_changed, self.unchanged):
