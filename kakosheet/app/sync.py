@@ -220,6 +220,7 @@ def _sync_read(
     storing = _StoringBehind(store, schemas, result, run)  # inserts while the sheet is written; commits after
     try:
         outcome = opened.write_back(changes)
+        progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
     except SourceChangedError:
         storing.abandon()
         store.finish_run(result.run_id, "source-changed", result.counts)
@@ -233,7 +234,6 @@ def _sync_read(
         raise
     result.written = outcome.written
     result.write_warnings = list(outcome.warnings)
-    progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
     if outcome.skipped:  # rows moved meanwhile: what was inserted is rolled back, the rest stored again
         storing.abandon()
         result.rows_left = _leave_unwritten(result, outcome.skipped)
