@@ -17,7 +17,7 @@ import numpy as np
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
-from kakosheet.core.owned_tab import CellLink
+from kakosheet.core.owned_tab import CellLink, OwnedTab
 from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
 from kakosheet.core.table import Table
 
@@ -56,6 +56,7 @@ class WriteBack:
     sheets: list[SheetWrite] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # every open issue, for the Issues tab
     identity: str | None = None  # to write into a workbook that does not carry it yet (app/identity.py)
+    tabs: list[OwnedTab] = field(default_factory=list)  # kakosheet's own tabs, each written whole (core/owned_tab.py)
 
     def cell_of(self, issue: Issue) -> CellLink | None:
         """Where an issue's cell is ('QC Log'!E12), for a link; the row's first cell without a column."""
