@@ -12,8 +12,8 @@ delete_rows / insert_columns / delete_columns / batch_update ...), api.requests 
 (scripted Google errors, with skip= to hit exactly the Nth matching request), api.before(hook) (runs before each
 /v4 request, outside the lock). Protected ranges with an editors list refuse other principals' cell writes
 (Google's 400) and show requestingUserCanEdit accordingly. Charts (addChart, updateChartSpec,
-updateEmbeddedObjectPosition, deleteEmbeddedObject) are kept per sheet and listed under sheets[].charts. Error cells are CellError: a str ("#N/A") that reads
-render as their text, except FORMULA, which gives the formula.
+updateEmbeddedObjectPosition, deleteEmbeddedObject) are kept per sheet and listed under sheets[].charts.
+Error cells are CellError: a str ("#N/A") that reads render as their text, except FORMULA, which gives the formula.
 """
 
 from .book import Book
