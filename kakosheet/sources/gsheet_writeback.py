@@ -244,10 +244,7 @@ def _update_formats(
         fresh = state
         if attempt:
             fresh = SheetState.of(client.metadata())
-            fresh.read = state.read
-            unread = gsheet_owned.titles_to_read(fresh, changes.tabs)  # a tab added by the attempt before
-            if unread:
-                fresh.read.update(_current_rows(client, unread))
+            fresh.read = state.read  # an owned tab added by the attempt before is unread: its part is not re-sent
         return _format_parts(fresh, changes, written)
 
     def plan_of(names: set[str], *, fresh: bool = False) -> Callable[[int], list[dict[str, Any]]]:
