@@ -191,13 +191,14 @@ class _Drawing:
     # -- grid --------------------------------------------------------------------------------------------------
 
     def _size_needed(self) -> tuple[int, int]:
-        """Rows and columns the cells, the filter and the charts' anchors and sources need."""
+        """Rows and columns the cells, the filter and the charts (drawn over cells of the grid) need."""
         tab = self.tab
         rows, columns = len(tab.rows), max(tab.column_count, len(tab.widths), 1)
         if tab.filter is not None:
             rows, columns = max(rows, tab.filter.last_row), max(columns, tab.filter.last_column + 1)
         for chart in tab.charts:
-            rows, columns = max(rows, chart.anchor_row), max(columns, chart.anchor_column + 1)
+            rows = max(rows, chart.anchor_row + chart.height_rows - 1)
+            columns = max(columns, chart.anchor_column + chart.width_columns)
             for span in (chart.categories, *(series.values for series in chart.series)):
                 rows, columns = max(rows, span.last_row), max(columns, span.column + 1)
         return rows, columns
