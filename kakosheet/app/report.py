@@ -132,7 +132,33 @@ def _write_tab(source: Source, report: Report) -> str:
 
 
 def _scope(report: Report) -> str:
-    return f"logs={','.join(report.logs)};source={report.source or '*'}"
+    return scope_of(report.logs, report.source)
+
+
+def scope_of(logs: tuple[str, ...], source: str | None) -> str:
+    """What a publication covered: its logs and its source (every source: *)."""
+    return f"logs={','.join(logs)};source={source or '*'}"
+
+
+def publish_due(
+    config: Config, kind: PeriodKind, *, now: dt.datetime, source: str | None = None, store_url: str | None = None
+) -> ReportRun | None:
+    """The scheduled job's report: the last complete period's report tab, written into the
+    source the first time a run comes after the period completed, and never again (a manager
+    re-runs `kakosheet report --format sheet` to refresh it). None when it is not due."""
+    into = _report_source(config, source)
+    store = Store(resolve_url(store_url or config.store, config.root), config.load_schemas(), create=False)
+    try:
+        if not store.exists or not store.has_tables():
+            return None
+        period = last_complete(kind, now.astimezone(ZoneInfo(config.timezone)).date())
+        scope = scope_of(config.logs, _source_key(store, into))
+        if last_publication(store, kind=kind, period=period.label, scope=scope, output_format="sheet") is not None:
+            return None
+    finally:
+        store.engine.dispose()
+    options = ReportOptions(kind, period.label, source, None, None, store_url, now)
+    return run_report(config, options, "sheet", into=into)
 
 
 def make_report(config: Config, options: ReportOptions) -> Report:
@@ -175,14 +201,15 @@ def _build(
     if opened is None and options.source:
         opened = _open(config, options.source)
     source = _source_key(store, opened) if opened is not None else None
-    rates = load_rates(options.rates, config.base_currency) if options.rates else Rates(config.base_currency)
+    rates_file = options.rates or config.rates  # --rates, else kakosheet.toml's
+    rates = load_rates(rates_file, config.base_currency) if rates_file else Rates(config.base_currency)
     request = ReportRequest(
         period=period,
         logs=facts,
         rates=rates,
         timezone=config.timezone,
         source=source,
-        rates_given=options.rates is not None,
+        rates_given=rates_file is not None,
     )
     return build_report(Reads(store), request)
 
@@ -202,7 +229,7 @@ def load_rates(path: Path, base: str) -> Rates:
                 for number, row in enumerate(reader, start=2)
             ]
     except OSError as exc:
-        raise UsageError(f"--rates: cannot read {path.name} ({exc.strerror})") from exc
+        raise UsageError(f"rates: cannot read {path.name} ({exc.strerror})") from exc
     return parse_rates(base, rows, where=path.name)
 
 
