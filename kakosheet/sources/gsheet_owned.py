@@ -294,7 +294,7 @@ class _Drawing:
         return out
 
     def _spec(self, chart: Chart) -> dict[str, Any]:
-        """A basic chart: the categories as its domain, a series per Series; names from the row above."""
+        """A basic chart: the categories as its domain, a series per Series, named from the row above."""
         header = self._names_above(chart)
         axis = "BOTTOM_AXIS" if chart.kind is ChartKind.BAR else "LEFT_AXIS"  # where the values are measured
         series = [
@@ -313,13 +313,20 @@ class _Drawing:
         }
 
     def _names_above(self, chart: Chart) -> bool:
-        """Whether each series' name is the cell above its values (then that row is the chart's header)."""
+        """Whether a text cell sits above each series' values, in one row with the categories' first row.
+
+        Google names a series by the first cell of its range (BasicChartSeries has no name of its own): with
+        ``headerCount`` 1 that row is the chart's header, so the legend shows the column's header (the series'
+        name where the layout puts it there). Without one, the series are left unnamed."""
         first = chart.categories.first_row
         if first < 2 or any(s.values.first_row != first for s in chart.series):
             return False
         above = self.tab.rows[first - 2] if first - 2 < len(self.tab.rows) else ()
         return all(
-            s.values.column < len(above) and (cell := above[s.values.column]) is not None and cell.value == s.name
+            s.values.column < len(above)
+            and (cell := above[s.values.column]) is not None
+            and isinstance(cell.value, str)
+            and bool(cell.value)
             for s in chart.series
         )
 

@@ -144,14 +144,18 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
             skipped |= landing.left
             warnings += landing.warnings
     unmoved = [p for p in written if (p.sheet, p.cell.row) not in skipped]
-    warnings += [gsheet_owned.no_room(tab) for tab in changes.tabs if gsheet_owned.place(state, tab) is None]
+    places = {tab.mark: (tab, gsheet_owned.place(state, tab)) for tab in changes.tabs}
+    warnings += [gsheet_owned.no_room(tab) for tab, where in places.values() if where is None]
+    titles = {mark: where.title for mark, (tab, where) in places.items() if where and (where.exists or tab.create)}
     formatted, notes = _update_formats(client, state, changes, unmoved)
     warnings += notes
     if formatted:  # tabs, sizes and charts changed: the next write looks again, and reads its tabs anew
         state.stale = True
         for title in {title for tab in changes.tabs for title in gsheet_owned.candidate_titles(tab)}:
             state.read.pop(title, None)
-    return WriteResult(written=bool(written) or formatted, skipped=frozenset(skipped), warnings=tuple(warnings))
+    return WriteResult(
+        written=bool(written) or formatted, skipped=frozenset(skipped), warnings=tuple(warnings), tab_titles=titles
+    )
 
 
 # --------------------------------------------------------------------------- values

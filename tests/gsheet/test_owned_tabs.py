@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +19,14 @@ from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK
 from kakosheet.core.owned_tab import CellLink as Link
 from kakosheet.core.owned_tab import Chart, ChartKind, Filter, OwnedTab, Series, Span, TabCell
 from kakosheet.core.writeback import WriteBack
+from kakosheet.reports.render_sheet import render_sheet
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet import GoogleSheetSource
 from kakosheet.sources.gsheet_owned import chart_id
 from kakosheet.sources.gsheet_spec import GoogleAccess
 from tests.gsheet.sheets import GoogleSheet
 from tests.helpers import QC_LABELS, qc_row, qc_tab
+from tests.reports.test_render import built
 from tests.sheets_api import SheetsApiServer
 
 NOW = dt.datetime(2026, 11, 23, 8, 0)
@@ -323,3 +327,32 @@ def test_the_issues_tab_is_written_with_links_and_emptied_when_the_issues_are_fi
     api.reset_requests()
     sync_source(team, google_sheet.spec, now=NOW + dt.timedelta(hours=2))
     assert batch_updates(api, google_sheet) == []  # nothing changed: nothing sent
+
+
+def test_the_weekly_report_tab_written_twice_keeps_one_chart_per_slot(
+    google_sheet: GoogleSheet, api: SheetsApiServer, tmp_path: Path
+) -> None:
+    """The report as `report --format sheet` lays it out (reports/render_sheet.py): the server checks every
+    chart's ranges against the grid; a second run of the same report sends nothing, a changed one updates
+    each chart in its slot."""
+    report, _ = built(tmp_path)
+    tab = render_sheet(report)
+    with_log(google_sheet)
+    first = write(google_sheet, tab)
+    assert first.written and not first.warnings and first.tab_titles == {tab.mark: tab.title}
+    book = google_sheet.book
+    report_id = book.sheet_id(tab.title)
+    slots = {chart_id(report_id, chart.slot) for chart in tab.charts}
+    assert {c["chartId"] for c in book.charts(tab.title)} == slots and len(slots) == 3
+    values = book.values(tab.title)
+    assert values[0][0] == tab.mark and len(values) == len(tab.rows)
+    api.reset_requests()
+    assert not write(google_sheet, tab).written and batch_updates(api, google_sheet) == []
+
+    fewer = replace(tab, rows=tab.rows[:-1], filter=replace(tab.filter, last_row=len(tab.rows) - 1))
+    moved = replace(fewer, charts=tuple(replace(c, anchor_row=c.anchor_row + 1) for c in tab.charts))
+    assert write(google_sheet, moved).written
+    assert {c["chartId"] for c in book.charts(tab.title)} == slots and book.tabs() == ["QC Log", tab.title]
+    assert len(book.values(tab.title)) == len(tab.rows) - 1
+    anchors = {c["position"]["overlayPosition"]["anchorCell"]["rowIndex"] for c in book.charts(tab.title)}
+    assert anchors == {c.anchor_row for c in tab.charts}  # 1-based before, so one lower now
