@@ -25,7 +25,7 @@ from kakosheet.sources.gsheet import GoogleSheetSource
 from kakosheet.sources.gsheet_owned import chart_id
 from kakosheet.sources.gsheet_spec import GoogleAccess
 from tests.gsheet.sheets import GoogleSheet
-from tests.helpers import QC_LABELS, qc_row, qc_tab
+from tests.helpers import QC_LABELS, qc_row, qc_tab, run_kakosheet
 from tests.reports.test_render import built
 from tests.sheets_api import SheetsApiServer
 
@@ -356,3 +356,24 @@ def test_the_weekly_report_tab_written_twice_keeps_one_chart_per_slot(
     assert len(book.values(tab.title)) == len(tab.rows) - 1
     anchors = {c["position"]["overlayPosition"]["anchorCell"]["rowIndex"] for c in book.charts(tab.title)}
     assert anchors == {c.anchor_row for c in tab.charts}  # 1-based before, so one lower now
+
+
+def test_report_format_sheet_into_a_google_sheet_twice(google_sheet: GoogleSheet, team: Config) -> None:
+    """`kakosheet report weekly --format sheet` after a sync, run twice as separate processes: the same tab,
+    its charts each in its slot under the same IDs, the Issues tab beside it as the sync left it."""
+    cases = [qc_row(Description=f"case {i}", Exception_Type=("Damaged", "Missing")[i % 2]) for i in range(5)]
+    google_sheet.create({"QC Log": qc_tab(cases)})
+    sync_source(team, google_sheet.spec, now=NOW)
+    book = google_sheet.book
+    issues = book.values("Issues")
+    charts: list[list[int]] = []
+    for _ in range(2):
+        args = ("report", "weekly", "--period", "2026-W10", "--format", "sheet", "--source", google_sheet.spec)
+        run = run_kakosheet(*args, cwd=team.root)
+        assert run.returncode == 0, run.stderr
+        assert "tab 'Report 2026-W10'" in run.stderr
+        charts.append(sorted(c["chartId"] for c in book.charts("Report 2026-W10")))
+    assert book.tabs() == ["QC Log", "Issues", "Report 2026-W10"] and book.values("Issues") == issues
+    report_id = book.sheet_id("Report 2026-W10")
+    assert charts[0] == charts[1] and len(charts[0]) == 3, charts
+    assert set(charts[0]) <= {chart_id(report_id, slot) for slot in ("reasons", "parties", "trend")}
