@@ -121,6 +121,7 @@ class _Drawing:
         self.title = title
         self.sheet_id = sheet_id
         self.ids = ids  # sheet ID by title, for links (owned tabs under their own title too)
+        self._plain: dict[tuple[type, Any], tuple[dict[str, Any], Any]] = {}
         self.rows = [[self._cell(cell) for cell in row] for row in tab.rows]
 
     def requests(self, existing: Tab | None, read: list[list[Any]] | None, chart_ids: set[int]) -> list[dict[str, Any]]:
@@ -152,6 +153,18 @@ class _Drawing:
         if cell is None:
             return {}, None
         value: Any = cell.value
+        if cell.link is None and cell.number_format is None and not cell.bold:  # most cells: plain text or a number
+            kind = type(value)
+            if kind is str or kind is int or (kind is float and math.isfinite(value)):
+                # One CellData per distinct value: an Issues tab repeats its tabs, columns and codes on every
+                # row, and every object kept until the request is sent is more for the garbage collector.
+                key = (kind, value)
+                known = self._plain.get(key)
+                if known is None:
+                    field = "stringValue" if kind is str else "numberValue"
+                    known = ({"userEnteredValue": {field: value}}, value) if value != "" else ({}, None)
+                    self._plain[key] = known
+                return known
         extended: dict[str, Any] | None = None
         number_format: dict[str, str] | None = None
         if cell.link is not None and value is not None and cell.link.sheet in self.ids:
