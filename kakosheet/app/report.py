@@ -17,6 +17,7 @@ from kakosheet.reports.money import Rates, parse_rates
 from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
 from kakosheet.reports.publication import Recorded, compare, figures
 from kakosheet.reports.render import render
+from kakosheet.store.orders import party_orders
 from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
 from kakosheet.store.store import Store, resolve_url
@@ -133,6 +134,7 @@ def _build(config: Config, options: ReportOptions, store: Store, facts: tuple[Lo
         rates=rates,
         timezone=config.timezone,
         source=source,
+        orders=party_orders(store, period.start, period.end),  # by Vendor ID, or by name via the Vendors tab
         rates_given=options.rates is not None,
     )
     return build_report(Reads(store), request)
