@@ -211,12 +211,17 @@ class PartyOrders(Mapping[str, int]):
             named.setdefault(fold(name), set()).add(fold(vendor))
         self._by_name = {name: codes.pop() for name, codes in named.items() if len(codes) == 1}
 
-    def __getitem__(self, party: str) -> int:
+    def vendor_of(self, party: str) -> str | None:
+        """The Vendor ID whose orders a party's are (one vendor named two ways is one party), if any."""
         folded = fold(party)
         code = folded if folded in self._by_code else self._by_name.get(folded)
-        if code is None or code not in self._by_code:
+        return self._ids.get(code) if code is not None else None
+
+    def __getitem__(self, party: str) -> int:
+        vendor = self.vendor_of(party)
+        if vendor is None:
             raise KeyError(party)
-        return self._by_code[code]
+        return self._by_code[fold(vendor)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids.values())
