@@ -30,6 +30,7 @@ from kakosheet.config import Config
 from kakosheet.core.clock import Clock
 from kakosheet.core.drift import schema_drift
 from kakosheet.core.issues import ERROR, Issue, Report
+from kakosheet.core.issues_tab import issues_tab
 from kakosheet.core.plan import (
     PLANNED_CODES,
     LogPlan,
@@ -212,6 +213,7 @@ def _sync_read(
         issues=with_ids.issues,
         identity=run.identity,
     )
+    changes.tabs.append(issues_tab(changes))
     progress.stage(f"writing back to {opened.name}")
     try:
         outcome = opened.write_back(changes)
