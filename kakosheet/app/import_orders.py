@@ -14,12 +14,14 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kakosheet.app.validate import open_store
 from kakosheet.config import CONFIG_NAME, Config
 from kakosheet.core.cells import CellContext
 from kakosheet.core.clock import Clock
+from kakosheet.core.columns import TypedColumn
 from kakosheet.core.grid import Grid
 from kakosheet.core.header import SCAN_ROWS, locate_header
 from kakosheet.core.issues import ERROR, WARNING, Issue, Report
@@ -193,35 +195,35 @@ def reference_rows(table: Table, issues: list[Issue]) -> tuple[list[ReferenceRow
     bad.discard(None)
     if not len(table) or schema.key not in table.columns:
         return [], [], 0
-    values = {f: typed.row_values() for f, typed in table.columns.items()}
-    valid = {f: typed.mask_where([p is None for p in typed.problems]) for f, typed in table.columns.items()}
-    keys = values[schema.key]
+    fields = list(table.columns)
+    columns = [_valid_values(typed) for typed in table.columns.values()]
+    keys = columns[fields.index(schema.key)]
+    sheet_rows = table.rows.tolist()
     rows_of: dict[str, list[int]] = {}
     keyless = 0
-    for index, row in enumerate(table.rows.tolist()):
-        key = keys[index] if valid[schema.key][index] else None
+    for index, key in enumerate(keys):
         if key is None:
-            keyless += row in bad
+            keyless += sheet_rows[index] in bad
             continue
         rows_of.setdefault(str(key), []).append(index)
+    by_row = list(zip(*columns, strict=True))
     rows: list[ReferenceRow] = []
     refused: list[Refused] = []
     for key, indexes in rows_of.items():
-        sheet_rows = [int(table.rows[i]) for i in indexes]
-        bad_rows = tuple(r for r in sheet_rows if r in bad)
-        if bad_rows:
-            refused.append(Refused(key, bad_rows, tuple(r for r in sheet_rows if r not in bad)))
+        if bad and any(sheet_rows[i] in bad for i in indexes):
+            bad_rows = tuple(sheet_rows[i] for i in indexes if sheet_rows[i] in bad)
+            held = tuple(sheet_rows[i] for i in indexes if sheet_rows[i] not in bad)
+            refused.append(Refused(key, bad_rows, held))
             continue
-        for index, sheet_row in zip(indexes, sheet_rows, strict=True):
-            row_values = {f: _python(values[f][index]) for f in values if valid[f][index]}
-            rows.append(ReferenceRow(key, row_values, sheet_row))
+        rows.extend(ReferenceRow(key, dict(zip(fields, by_row[i], strict=True)), sheet_rows[i]) for i in indexes)
     return rows, refused, keyless
 
 
-def _python(value: object) -> object:
-    """A typed cell as the database driver takes it (numpy scalars become Python's)."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, dt.date) else value
+def _valid_values(typed: TypedColumn) -> list[Any]:
+    """A column's row values, None where the cell has a problem, as a Python list (one pass in numpy)."""
+    values = typed.row_values()  # a new array: indexing by the codes copies
+    values[~typed.mask_where([p is None for p in typed.problems])] = None
+    return values.tolist()  # type: ignore[no-any-return]
 
 
 def refusal_issues(result: ImportResult) -> list[Issue]:

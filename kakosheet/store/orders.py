@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -92,24 +91,22 @@ def upsert_rows(
         by_key.setdefault(row.key, []).append(row)
     every = [c.field for c in schema.columns]
     compared = [f for f in every if fields is None or f in fields]
-    digests = {key: _digest(every, lines) for key, lines in by_key.items()}
+    seen = {key: _digest(compared, lines) for key, lines in by_key.items()}
     key_column = table.c[_key(schema)]
     with store.changes() as connection:
         if store.dialect == "postgresql":
             connection.execute(select(func.pg_advisory_xact_lock(UPSERT_LOCK)))
         if compared == every:
-            stored = _stored_digests(connection, table, schema, list(digests))
-            seen = digests
+            stored = _stored_digests(connection, table, schema, list(seen))
         else:
-            before = _stored_lines(connection, table, schema, every, list(digests))
+            before = _stored_lines(connection, table, schema, every, list(seen))
             stored = {key: _digest(compared, lines) for key, lines in before.items()}
-            seen = {key: _digest(compared, lines) for key, lines in by_key.items()}
             for key, lines in by_key.items():  # a column the file lacks keeps what the store holds for it
                 if key in before and stored[key] != seen[key]:
                     by_key[key] = _carried(lines, before[key], every, compared)
-                    digests[key] = _digest(every, by_key[key])
-        new = [key for key in digests if key not in stored]
-        changed = [key for key in digests if key in stored and stored[key] != seen[key]]
+        new = [key for key in seen if key not in stored]
+        changed = [key for key in seen if key in stored and stored[key] != seen[key]]
+        digests = {key: seen[key] if compared == every else _digest(every, by_key[key]) for key in [*new, *changed]}
         for chunk in _chunks(changed):
             connection.execute(table.delete().where(key_column.in_(chunk)))
         inserts = [
@@ -125,7 +122,7 @@ def upsert_rows(
         ]
         for start in range(0, len(inserts), CHUNK):
             connection.execute(table.insert(), inserts[start : start + CHUNK])
-    return Upserted(imported=len(new), updated=len(changed), unchanged=len(digests) - len(new) - len(changed))
+    return Upserted(imported=len(new), updated=len(changed), unchanged=len(seen) - len(new) - len(changed))
 
 
 def _stored_digests(connection: Connection, table: Table, schema: LogSchema, keys: list[str]) -> dict[str, str]:
@@ -164,12 +161,17 @@ def _carried(
 
 def _digest(fields: Sequence[str], lines: Sequence[ReferenceRow]) -> str:
     """One key's rows as a digest, whatever their order in the tab (a re-sorted file changes nothing)."""
-    texts = sorted(json.dumps([_plain(line.values.get(f)) for f in fields]) for line in lines)
+    texts = [repr([_plain(line.values.get(f)) for f in fields]) for line in lines]
+    if len(texts) > 1:
+        texts.sort()
     return hashlib.sha1("\n".join(texts).encode()).hexdigest()
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
+    if type(value) in _PLAIN:
         return value
     if isinstance(value, dt.date):
         return value.isoformat()
