@@ -19,6 +19,7 @@ from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
 from kakosheet.reports.publication import Recorded, compare, figures
 from kakosheet.reports.render import render
 from kakosheet.sources.base import Source
+from kakosheet.store.orders import party_orders
 from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
 from kakosheet.store.store import Store, resolve_url
@@ -209,6 +210,7 @@ def _build(
         rates=rates,
         timezone=config.timezone,
         source=source,
+        orders=party_orders(store, period.start, period.end),  # by Vendor ID, or by name via the Vendors tab
         rates_given=rates_file is not None,
     )
     return build_report(Reads(store), request)
