@@ -2,7 +2,8 @@
 alike), with date bucketing per dialect and exact money sums in minor units.
 
 Nothing here loads every case: a query returns one row per group, with the IDs of the cases
-behind it aggregated by the database.
+behind it aggregated by the database (only for the cases a report lists, e.g. the period's and
+the previous period's, when a query groups a longer span such as a trend).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    not_,
     or_,
     select,
 )
@@ -104,7 +104,10 @@ class Scope:
 
 @dataclass(frozen=True)
 class Group:
-    """One group of cases: its keys, how many, which, and its exact money sums."""
+    """One group of cases: its keys, how many, which, and its exact money sums.
+
+    With ``ids_within`` (Reads.groups), the IDs (``case_ids``, ``unsummed``, ``summed``,
+    ``flagged``) are those of the group's cases within it only; ``count`` and the sums are of all."""
 
     keys: tuple[Any, ...]
     count: int
@@ -112,6 +115,7 @@ class Group:
     minor: dict[str, int] = field(default_factory=dict)  # money field -> sum in minor units of the group's currency
     unsummed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # money field -> cases whose amount has none
     summed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # money field -> cases in its sum
+    flagged: tuple[tuple[str, ...], ...] = ()  # per condition asked for, the group's cases that meet it
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,15 @@ class Span:
 
     case_id: str
     opened: dt.date
+    closed: dt.date
+
+
+@dataclass(frozen=True)
+class Closing:
+    """A case that closed: the date it closed, and its own date (None when it has none)."""
+
+    case_id: str
+    opened: dt.date | None
     closed: dt.date
 
 
@@ -133,30 +146,50 @@ class Reads:
         self.store = store
         self.dialect = store.dialect
 
-    def groups(self, scope: Scope, by: Sequence[Key], *, money: Sequence[str] = ()) -> list[Group]:
-        """Cases of ``scope`` grouped by ``by`` (fields, a period of the date, an age bucket)."""
+    def groups(
+        self,
+        scope: Scope,
+        by: Sequence[Key],
+        *,
+        money: Sequence[str] = (),
+        ids_within: Condition | None = None,
+        flagged: Sequence[Condition] = (),
+    ) -> list[Group]:
+        """Cases of ``scope`` grouped by ``by`` (fields, a period of the date, an age bucket), in one
+        query; the IDs only of cases ``ids_within`` when given (a trend lists the last periods' only),
+        and per condition of ``flagged`` the cases that meet it."""
         table = self.store.table(scope.log)
         date_field = self._date_field(scope.log)
         keys = [self._key(table, key, date_field).label(f"k{i}") for i, key in enumerate(by)]
-        columns: list[ColumnElement[Any]] = [*keys, func.count().label("n"), self._ids(table.c.case_id).label("ids")]
+        listed = None if ids_within is None else self._condition(table, ids_within)
+
+        def ids_where(condition: ColumnElement[bool] | None) -> ColumnElement[Any]:
+            both = [c for c in (listed, condition) if c is not None]
+            if not both:
+                return self._ids(table.c.case_id)
+            return self._ids(case((and_(*both), table.c.case_id), else_=None))
+
+        columns: list[ColumnElement[Any]] = [*keys, func.count().label("n"), ids_where(None).label("ids")]
         for i, name in enumerate(money):
             amount, minor = table.c[name], table.c[minor_column(name)]
             columns.append(func.sum(minor).label(f"m{i}"))
-            unsummed = case((and_(amount.is_not(None), minor.is_(None)), table.c.case_id), else_=None)
-            columns.append(self._ids(unsummed).label(f"u{i}"))
-            columns.append(self._ids(case((minor.is_not(None), table.c.case_id), else_=None)).label(f"s{i}"))
+            columns.append(ids_where(and_(amount.is_not(None), minor.is_(None))).label(f"u{i}"))
+            columns.append(ids_where(minor.is_not(None)).label(f"s{i}"))
+        columns += [ids_where(self._condition(table, c)).label(f"f{i}") for i, c in enumerate(flagged)]
         query = select(*columns).where(*self._where(table, scope))
         if keys:
             query = query.group_by(*keys)
         with self.store.engine.connect() as connection:
             rows = connection.execute(query).all()
         groups = []
+        first_money = len(by) + 2
+        first_flag = first_money + 3 * len(money)
         for row in rows:
             values = tuple(self._value(key, row[i]) for i, key in enumerate(by))
             count = int(row[len(by)])
             if count == 0 or any(isinstance(k, AgeOf) and v == _LEFT_OUT for k, v in zip(by, values, strict=True)):
                 continue  # an aggregate without groups still returns one row; cases an age leaves out
-            rest = row[len(by) + 2 :]
+            rest = row[first_money:first_flag]
             groups.append(
                 Group(
                     keys=values,
@@ -165,20 +198,26 @@ class Reads:
                     minor={name: int(rest[3 * i] or 0) for i, name in enumerate(money)},
                     unsummed={name: ids for i, name in enumerate(money) if (ids := _split(rest[3 * i + 1]))},
                     summed={name: _split(rest[3 * i + 2]) for i, name in enumerate(money)},
+                    flagged=tuple(_split(ids) for ids in row[first_flag:]),
                 )
             )
         return sorted(groups, key=lambda g: tuple(_sortable(k) for k in g.keys))
 
     def spans(self, scope: Scope, closed_on: str) -> list[Span]:
         """The date and closing date of each case in scope that has both (one period's closed cases)."""
+        return [Span(c.case_id, c.opened, c.closed) for c in self.closings(scope, closed_on) if c.opened is not None]
+
+    def closings(self, scope: Scope, closed_on: str) -> list[Closing]:
+        """The closing date (and the case's own date, if any) of each case in scope that has one, by ID:
+        the cases closed in a period and the period before, in one query on the closing date's index."""
         table = self.store.table(scope.log)
         date_field = self._date_field(scope.log)
         query = select(table.c.case_id, table.c[date_field], table.c[closed_on]).where(
-            *self._where(table, scope), table.c[date_field].is_not(None), table.c[closed_on].is_not(None)
+            *self._where(table, scope), table.c[closed_on].is_not(None)
         )
         with self.store.engine.connect() as connection:
             rows = connection.execute(query.order_by(table.c.case_id)).all()
-        return [Span(r[0], _as_date(r[1]), _as_date(r[2])) for r in rows]
+        return [Closing(r[0], None if r[1] is None else _as_date(r[1]), _as_date(r[2])) for r in rows]
 
     def rows(self, scope: Scope, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         """The case ID and some columns of each case in scope, by ID: for one period's cases only."""
@@ -237,8 +276,15 @@ class Reads:
             return and_(column >= _bound(column, condition.start), column < _bound(column, condition.end))
         if isinstance(condition, In):
             column = table.c[condition.field]
-            inside = column.in_(sorted(condition.values))
-            return or_(column.is_(None), not_(inside)) if condition.negate else inside
+            if not condition.negate:
+                return column.in_(sorted(condition.values))
+            # Any other value as ranges between the values left out: both databases read ranges off
+            # the field's index (open cases of all time), where NOT IN would read every case.
+            values = sorted(condition.values)
+            if not values:
+                return literal(True)
+            between = [and_(column > low, column < high) for low, high in zip(values, values[1:], strict=False)]
+            return or_(column.is_(None), column < values[0], *between, column > values[-1])
         if condition.name == "incomplete":
             return table.c._incomplete.is_(True) if self.dialect == "postgresql" else table.c._incomplete == 1
         if condition.name == "has_issues":

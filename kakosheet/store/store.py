@@ -138,8 +138,6 @@ class Store:
                     if entry.startswith(prefix) and entry.endswith(" added")
                 }
                 fill_minor_units(connection, table, schema, new)
-                for index in table.indexes:  # an index added since the table was made
-                    index.create(connection, checkfirst=True)
         return done
 
     def has_tables(self) -> bool:
