@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -93,8 +94,19 @@ def _union(groups: Sequence[Group]) -> tuple[str, ...]:
 
 
 def build_report(reads: Reads, request: ReportRequest) -> m.Report:
-    """The whole report for one period."""
-    context = _Context(reads, request)
+    """The whole report for one period, read from one snapshot of the store."""
+    collecting = gc.isenabled()
+    gc.disable()  # every record made is kept till the end: a collection on the way would find nothing to free
+    try:
+        with reads.snapshot():
+            return _build(_Context(reads, request))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(context: _Context) -> m.Report:
+    request = context.request
     period = request.period
     return m.Report(
         kind=period.kind.value,

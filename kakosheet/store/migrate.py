@@ -17,8 +17,6 @@ from sqlalchemy import Connection, MetaData, String, Table, bindparam, column, i
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeEngine
 
-from kakosheet.core.cells import CellContext, display
-from kakosheet.core.columns import BLANK, normalize_column
 from kakosheet.core.schema import Column as SchemaColumn
 from kakosheet.core.schema import SchemaSet
 from kakosheet.store.tables import KINDS, case_table_name, stored_fields, stored_kinds
@@ -89,6 +87,9 @@ def _widens(connection: Connection, wanted: TypeEngine[Any], old: TypeEngine[Any
 def _convert_column(connection: Connection, table: Table, wanted: SchemaColumn, old: TypeEngine[Any]) -> int:
     """Re-type one column: read every value (and its as-typed text), drop and re-add the column
     with the new type, write back the values that fit; returns how many were kept as typed."""
+    from kakosheet.core.cells import CellContext, display  # pandas: only when a column is converted, never for a report
+    from kakosheet.core.columns import BLANK, normalize_column
+
     name = wanted.field
     rows = connection.execute(select(table.c.case_id, column(name, old), table.c._raw).select_from(table)).all()
     cells = [_cell(value, (raw or {}).get(name)) for _, value, raw in rows]

@@ -9,7 +9,8 @@ the previous period's, when a query groups a longer span such as a trend).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,7 +18,9 @@ from typing import Any
 from sqlalchemy import (
     TIMESTAMP,
     ColumnElement,
+    Connection,
     Date,
+    Executable,
     Table,
     Text,
     and_,
@@ -137,6 +140,9 @@ class Closing:
 
 
 _LEFT_OUT = -1  # the bucket of cases an AgeOf leaves out
+READ_ONLY = "kakosheet_read_only"  # a connection option: SQLite begins a deferred transaction (store.py)
+SQLITE_CACHE_KB = 65536
+POSTGRES_WORK_MEM = "64MB"
 
 
 class Reads:
@@ -145,6 +151,35 @@ class Reads:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.dialect = store.dialect
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees the store at one moment, so a report's figures agree with each other
+        while a sync writes: one read transaction (SQLite: a deferred one, which takes no write lock;
+        PostgreSQL: repeatable read, read only)."""
+        if self.dialect == "sqlite":
+            options: dict[str, Any] = {READ_ONLY: True}
+        else:
+            options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        with self.store.engine.connect().execution_options(**options) as connection:
+            if self.dialect == "sqlite":  # the pages one query read stay for the next (the same period's)
+                connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+            else:  # a trend's groups are sorted in memory, not in temporary files
+                connection.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+            self._connection = connection
+            try:
+                yield
+            finally:
+                self._connection = None
+                if self.dialect == "sqlite":
+                    connection.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection goes back to the pool
+
+    def _all(self, query: Executable) -> list[Any]:
+        if self._connection is not None:
+            return list(self._connection.execute(query).all())
+        with self.store.engine.connect() as connection:
+            return list(connection.execute(query).all())
 
     def groups(
         self,
@@ -179,8 +214,7 @@ class Reads:
         query = select(*columns).where(*self._where(table, scope))
         if keys:
             query = query.group_by(*keys)
-        with self.store.engine.connect() as connection:
-            rows = connection.execute(query).all()
+        rows = self._all(query)
         groups = []
         first_money = len(by) + 2
         first_flag = first_money + 3 * len(money)
@@ -215,16 +249,14 @@ class Reads:
         query = select(table.c.case_id, table.c[date_field], table.c[closed_on]).where(
             *self._where(table, scope), table.c[closed_on].is_not(None)
         )
-        with self.store.engine.connect() as connection:
-            rows = connection.execute(query.order_by(table.c.case_id)).all()
+        rows = self._all(query.order_by(table.c.case_id))
         return [Closing(r[0], None if r[1] is None else _as_date(r[1]), _as_date(r[2])) for r in rows]
 
     def rows(self, scope: Scope, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         """The case ID and some columns of each case in scope, by ID: for one period's cases only."""
         table = self.store.table(scope.log)
         query = select(table.c.case_id, *(table.c[f] for f in fields)).where(*self._where(table, scope))
-        with self.store.engine.connect() as connection:
-            return [tuple(r) for r in connection.execute(query.order_by(table.c.case_id))]
+        return [tuple(r) for r in self._all(query.order_by(table.c.case_id))]
 
     # ------------------------------------------------------------------ SQL pieces
 
