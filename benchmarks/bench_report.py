@@ -106,8 +106,8 @@ def _values(schema, rng: random.Random, n: int, start: int):  # type: ignore[no-
 GENERATOR = 2  # bumped when the generated cases change: stores of an older generator are built again
 
 
-def team_folder(data: Path, size: int, backend: str) -> Path:
-    return data / f"report-{size}-{backend}"
+def team_folder(data: Path, size: int, backend: str, layout: str = "random") -> Path:
+    return data / f"report-{size}-{backend}{'' if layout == 'random' else '-' + layout}"
 
 
 def _write_team(folder: Path, url: str | None = None) -> None:
@@ -152,11 +152,43 @@ def build_sqlite(folder: Path, size: int) -> float:
     return time.perf_counter() - started
 
 
-def build_postgres(server_url: str, sqlite_folder: Path, folder: Path, size: int) -> tuple[str, float]:
-    """The same cases in a PostgreSQL database (copied from the SQLite store with COPY), made once."""
+def build_dated(random_folder: Path, folder: Path, size: int) -> float:
+    """The same cases stored in date order, as syncs over the years leave them (a case is stored when
+    it is logged), where the random layout spreads every period's cases over the whole table."""
+    mark = folder / "BUILT"
+    if mark.exists() and json.loads(mark.read_text()) == {"generator": GENERATOR, "cases": size}:
+        return 0.0
+    started = time.perf_counter()
+    if folder.exists():
+        shutil.rmtree(folder)
+    _write_team(folder)
+    config = load_config(folder / "kakosheet.toml")
+    store = Store(f"sqlite:///{folder.resolve() / 'kakosheet.db'}", config.load_schemas())
+    store.prepare()
+    store.engine.dispose()
+    target = sqlite3.connect(folder / "kakosheet.db")
+    target.execute("ATTACH DATABASE ? AS source", (str(random_folder / "kakosheet.db"),))
+    for log in SHARES:
+        schema = config.load_schemas()[log]
+        assert schema.id is not None
+        columns = ", ".join(f'"{r[1]}"' for r in target.execute(f"PRAGMA table_info(case_{log})"))
+        target.execute(
+            f"INSERT INTO case_{log} ({columns}) SELECT {columns} FROM source.case_{log} "
+            f'ORDER BY "{schema.id.year_from}", case_id'
+        )
+    target.execute("INSERT INTO sync_runs SELECT * FROM source.sync_runs")
+    target.commit()
+    target.close()
+    mark.write_text(json.dumps({"generator": GENERATOR, "cases": size}))
+    return time.perf_counter() - started
+
+
+def build_postgres(server_url: str, sqlite_folder: Path, folder: Path, size: int, layout: str) -> tuple[str, float]:
+    """The same cases in a PostgreSQL database (copied from the SQLite store with COPY, in its
+    order), made once."""
     import psycopg
 
-    name = f"report_{size}_g{GENERATOR}"
+    name = f"report_{size}_g{GENERATOR}{'' if layout == 'random' else '_' + layout}"
     url = server_url.rsplit("/", 1)[0] + "/" + name
     _write_team(folder, url)
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
@@ -173,7 +205,7 @@ def build_postgres(server_url: str, sqlite_folder: Path, folder: Path, size: int
     source = sqlite3.connect(sqlite_folder / "kakosheet.db")
     with psycopg.connect(building.replace("postgresql+psycopg://", "postgresql://")) as target:
         for table in [*(f"case_{log}" for log in SHARES), "sync_runs"]:
-            cursor = source.execute(f'select * from "{table}"')
+            cursor = source.execute(f'select * from "{table}" order by rowid')
             columns = ", ".join(f'"{d[0]}"' for d in cursor.description)
             with target.cursor().copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
                 for row in cursor:
@@ -411,7 +443,9 @@ def run_pandas(url: str, report_json: Path | None) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the run
 
 
-def measure(folder: Path, url: str, backend: str, size: int, built: float, args: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    folder: Path, url: str, backend: str, layout: str, size: int, built: float, args: argparse.Namespace
+) -> dict[str, Any]:
     weekly = ("report", "weekly", "--period", PERIOD)
     run_cli(folder, *weekly, "--format", "json")  # warm-up: an index added since the store was built is made now
     runs = [run_cli(folder, *weekly, "--format", "json") for _ in range(args.repeat)]
@@ -424,6 +458,7 @@ def measure(folder: Path, url: str, backend: str, size: int, built: float, args:
     xlsx_time, xlsx_mb, xlsx_cpu = min(xlsx)
     result: dict[str, Any] = {
         "backend": backend,
+        "layout": layout,
         "cases": size,
         "period_cases": len(json.loads(document)["cases"]),
         "store_built_s": round(built, 1),
@@ -433,6 +468,7 @@ def measure(folder: Path, url: str, backend: str, size: int, built: float, args:
         "xlsx_s": round(xlsx_time, 2),
         "xlsx_peak_mb": xlsx_mb,
         "xlsx_cpu_s": round(xlsx_cpu, 2),
+        "load": round(os.getloadavg()[0], 1),  # other work on the machine: wall times beside CPU times
     }
     if args.pandas:
         pandas = run_pandas(url, report_json if args.check else None)
@@ -448,18 +484,23 @@ def measure(folder: Path, url: str, backend: str, size: int, built: float, args:
 def _growth(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """How each time grew from the smallest size to each larger one, against the cases' growth."""
     rows = []
-    for backend in dict.fromkeys(r["backend"] for r in results):
-        mine = sorted((r for r in results if r["backend"] == backend), key=lambda r: r["cases"])
+    for backend, layout in dict.fromkeys((r["backend"], r["layout"]) for r in results):
+        mine = [r for r in results if (r["backend"], r["layout"]) == (backend, layout)]
+        mine.sort(key=lambda r: r["cases"])
         for later in mine[1:]:
             first = mine[0]
             rows.append(
                 {
                     "backend": backend,
+                    "layout": layout,
                     "from": first["cases"],
                     "to": later["cases"],
                     "cases_x": round(later["cases"] / first["cases"], 2),
+                    "period_cases_x": round(later["period_cases"] / first["period_cases"], 2),
                     "json_x": round(later["json_s"] / first["json_s"], 2),
+                    "json_cpu_x": round(later["json_cpu_s"] / first["json_cpu_s"], 2),
                     "xlsx_x": round(later["xlsx_s"] / first["xlsx_s"], 2),
+                    "xlsx_cpu_x": round(later["xlsx_cpu_s"] / first["xlsx_cpu_s"], 2),
                 }
             )
     return rows
@@ -472,6 +513,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,300000,1000000")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--layouts",
+        default="random",
+        help="random: a period's cases spread over the table (worst case); dated: in date order, as syncs store them",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs of the json report, best kept")
     parser.add_argument("--no-pandas", dest="pandas", action="store_false")
     parser.add_argument("--no-check", dest="check", action="store_false", help="skip checking pandas' figures")
@@ -485,18 +531,23 @@ def main() -> None:
     results = []
     try:
         for size in sizes:
-            sqlite_folder = team_folder(args.data, size, "sqlite")
-            built = build_sqlite(sqlite_folder, size)
-            for backend in backends:
-                if backend == "sqlite":
-                    folder, url, took = sqlite_folder, f"sqlite:///{sqlite_folder / 'kakosheet.db'}", built
-                else:
-                    assert server is not None
-                    folder = team_folder(args.data, size, backend)
-                    url, took = build_postgres(server, sqlite_folder, folder, size)
-                result = measure(folder, url, backend, size, took, args)
-                results.append(result)
-                print(json.dumps(result), flush=True)
+            random_folder = team_folder(args.data, size, "sqlite")
+            built = build_sqlite(random_folder, size)
+            for layout in args.layouts.split(","):
+                sqlite_folder = random_folder
+                if layout == "dated":
+                    sqlite_folder = team_folder(args.data, size, "sqlite", layout)
+                    built = build_dated(random_folder, sqlite_folder, size)
+                for backend in backends:
+                    if backend == "sqlite":
+                        folder, url, took = sqlite_folder, f"sqlite:///{sqlite_folder / 'kakosheet.db'}", built
+                    else:
+                        assert server is not None
+                        folder = team_folder(args.data, size, backend, layout)
+                        url, took = build_postgres(server, sqlite_folder, folder, size, layout)
+                    result = measure(folder, url, backend, layout, size, took, args)
+                    results.append(result)
+                    print(json.dumps(result), flush=True)
     finally:
         if stop is not None:
             stop()
@@ -506,7 +557,9 @@ def main() -> None:
     out = Path(__file__).resolve().parent / "results" / f"report-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    out.write_text(json.dumps({"commit": commit, "note": args.note, "results": results, "growth": growth}, indent=1))
+    load = os.getloadavg()  # the machine's load when done: wall times beside CPU times say how busy it was
+    record = {"commit": commit, "note": args.note, "load": load, "results": results, "growth": growth}
+    out.write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

@@ -490,29 +490,32 @@ def _cases(context: _Context) -> tuple[m.CaseLine, ...]:
             "_incomplete",
             *(minor_column(f) for f in money),
         ]
+        at = {name: i for i, name in enumerate(fields, start=1)}
+        minors = [(at[minor_column(f)], -1 if f in facts.recovered else 1) for f in money]
+        date_at, reason_at, status_at = at[facts.date_field], at[facts.reason_field], at[facts.status_field]
+        party_at = at[party.field] if party else None
+        kind_at = at.get(kind_field or "")
+        currency_at, logged_at, incomplete_at = at.get("currency"), at.get(logged_by or ""), at["_incomplete"]
         for row in context.reads.rows(context.scope(facts, context.period), fields):
-            values = dict(zip(fields, row[1:], strict=True))
-            minor = [values[minor_column(f)] for f in money]
-            currency = values.get("currency")
+            currency = row[currency_at] if currency_at else None
             net = None
-            if currency and any(v is not None for v in minor):
-                signed = [(-1 if f in facts.recovered else 1) * (v or 0) for f, v in zip(money, minor, strict=True)]
-                net = amount_of(sum(signed), currency)
-            day = _day(values[facts.date_field])
+            if currency and any(row[i] is not None for i, _ in minors):
+                net = amount_of(sum(sign * (row[i] or 0) for i, sign in minors), currency)
+            day = _day(row[date_at])
             lines.append(
                 m.CaseLine(
                     log=facts.log,
                     case_id=row[0],
                     date=day,
-                    reason=values[facts.reason_field],
-                    party=values[party.field] if party else None,
-                    party_kind=(party.kind or values.get(kind_field or "")) if party else None,
-                    status=values[facts.status_field],
+                    reason=row[reason_at],
+                    party=row[party_at] if party_at else None,
+                    party_kind=(party.kind or (row[kind_at] if kind_at else None)) if party else None,
+                    status=row[status_at],
                     currency=currency,
                     net_cost=net,
                     age_days=(last_day - day).days,
-                    logged_by=values.get(logged_by or ""),
-                    incomplete=bool(values["_incomplete"]),
+                    logged_by=row[logged_at] if logged_at else None,
+                    incomplete=bool(row[incomplete_at]),
                 )
             )
     return tuple(lines)

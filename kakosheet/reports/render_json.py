@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import operator
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -43,17 +45,32 @@ def _field_names(record: type) -> tuple[str, ...]:
 
 def _encodable(value: Any) -> Any:
     """What the C encoder cannot write itself, one level down: the same values as ``jsonable``."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: getattr(value, name) for name in _field_names(type(value))}
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    kind = type(value)
+    convert = _CONVERTERS.get(kind)
+    if convert is None:
+        convert = _CONVERTERS[kind] = _converter(kind)
+    return convert(value)
+
+
+def _converter(kind: type) -> Callable[[Any], Any]:
+    if dataclasses.is_dataclass(kind):
+        names = _field_names(kind)
+        values = operator.attrgetter(*names)
+        if len(names) == 1:
+            return lambda record: {names[0]: values(record)}
+        return lambda record: dict(zip(names, values(record), strict=True))
+    if issubclass(kind, Decimal):
+        return str
+    if issubclass(kind, dt.date):
+        return kind.isoformat
+    if issubclass(kind, Enum):
+        return operator.attrgetter("value")
+    if issubclass(kind, set | frozenset):
+        return list
+    raise TypeError(f"{kind.__name__} is not JSON")
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def render_json(report: Report) -> str:

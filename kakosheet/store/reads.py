@@ -9,7 +9,8 @@ the previous period's, when a query groups a longer span such as a trend).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -215,27 +216,30 @@ class Reads:
         if keys:
             query = query.group_by(*keys)
         rows = self._all(query)
-        groups = []
-        first_money = len(by) + 2
+        width = len(by)
+        convert = [self._converter(key) for key in by]
+        ages = [i for i, key in enumerate(by) if isinstance(key, AgeOf)]
+        first_money = width + 2
         first_flag = first_money + 3 * len(money)
+        decorated = []
         for row in rows:
-            values = tuple(self._value(key, row[i]) for i, key in enumerate(by))
-            count = int(row[len(by)])
-            if count == 0 or any(isinstance(k, AgeOf) and v == _LEFT_OUT for k, v in zip(by, values, strict=True)):
+            count = int(row[width])
+            values = tuple(v if c is None else c(v) for c, v in zip(convert, row[:width], strict=True))
+            if count == 0 or any(values[i] == _LEFT_OUT for i in ages):
                 continue  # an aggregate without groups still returns one row; cases an age leaves out
             rest = row[first_money:first_flag]
-            groups.append(
-                Group(
-                    keys=values,
-                    count=count,
-                    case_ids=_split(row[len(by) + 1]),
-                    minor={name: int(rest[3 * i] or 0) for i, name in enumerate(money)},
-                    unsummed={name: ids for i, name in enumerate(money) if (ids := _split(rest[3 * i + 1]))},
-                    summed={name: _split(rest[3 * i + 2]) for i, name in enumerate(money)},
-                    flagged=tuple(_split(ids) for ids in row[first_flag:]),
-                )
+            group = Group(
+                keys=values,
+                count=count,
+                case_ids=_split(row[width + 1]),
+                minor={name: int(rest[3 * i] or 0) for i, name in enumerate(money)},
+                unsummed={name: ids for i, name in enumerate(money) if (ids := _split(rest[3 * i + 1]))},
+                summed={name: _split(rest[3 * i + 2]) for i, name in enumerate(money)},
+                flagged=tuple(_split(ids) for ids in row[first_flag:]),
             )
-        return sorted(groups, key=lambda g: tuple(_sortable(k) for k in g.keys))
+            decorated.append((tuple((1, "") if v is None else (0, v) for v in values), group))
+        decorated.sort(key=lambda pair: pair[0])  # in Python: the databases order NULLs and text differently
+        return [group for _, group in decorated]
 
     def spans(self, scope: Scope, closed_on: str) -> list[Span]:
         """The date and closing date of each case in scope that has both (one period's closed cases)."""
@@ -327,12 +331,14 @@ class Reads:
         raise ValueError(f"unknown condition {condition.name!r}")
 
     @staticmethod
-    def _value(key: Key, value: Any) -> Any:
+    def _converter(key: Key) -> Callable[[Any], Any] | None:
+        """How a group key's value comes back: a period's first day as a date (each converted once),
+        an age bucket as its index, a field as it is."""
         if isinstance(key, PeriodOf):
-            return _as_date(value)
+            return functools.cache(_as_date)
         if isinstance(key, AgeOf):
-            return int(value)
-        return value
+            return int
+        return None
 
 
 def _bound(column: ColumnElement[Any], day: dt.date) -> dt.date | dt.datetime:
@@ -352,7 +358,3 @@ def _as_date(value: Any) -> dt.date:
 
 def _split(ids: str | None) -> tuple[str, ...]:
     return tuple(sorted(ids.split(","))) if ids else ()
-
-
-def _sortable(value: Any) -> tuple[int, Any]:
-    return (1, "") if value is None else (0, value)
