@@ -403,34 +403,21 @@ def _trend(context: _Context) -> m.TrendSection:
 def _repeats(context: _Context) -> m.RepeatsSection:
     rows = []
     three = context.period.back(3)
-    bucket = context.bucket
     for facts in context.request.logs:
         if facts.sku_field is None:
             continue
-        span = Period(three[0].start, context.period.end, context.period.kind)
-        groups = context.groups(facts, span, [facts.sku_field, facts.reason_field, PeriodOf(bucket)])
-        by_pair: dict[tuple[str, str], dict[dt.date, Group]] = {}
-        for group in groups:
-            sku, reason, start = group.keys
-            if sku is None or reason is None:
-                continue
-            by_pair.setdefault((sku, reason), {})[start] = group
-        for (sku, reason), per_period in sorted(by_pair.items()):
-            this = per_period.get(context.period.start)
-            if this is None:
-                continue
-            if this.count >= REPEAT_MIN:
-                why = f"{REPEAT_MIN} or more in the period"
-            elif all(p.start in per_period for p in three):
-                why = "in 3 consecutive periods"
+        periods = [Between(facts.date_field, p.start, p.end) for p in three]
+        found = context.reads.repeats(
+            context.scope(facts, None), [facts.sku_field, facts.reason_field], periods, REPEAT_MIN
+        )
+        for repeat in found:
+            sku, reason = repeat.keys
+            this = repeat.case_ids[-1]
+            if len(this) >= REPEAT_MIN:
+                why, ids = f"{REPEAT_MIN} or more in the period", this
             else:
-                continue
-            ids = (
-                this.case_ids
-                if this.count >= REPEAT_MIN
-                else tuple(sorted(i for g in per_period.values() for i in g.case_ids))
-            )
-            rows.append(m.RepeatRow(facts.log, sku, reason, this.count, why, ids))
+                why, ids = "in 3 consecutive periods", tuple(sorted(i for p in repeat.case_ids for i in p))
+            rows.append(m.RepeatRow(facts.log, sku, reason, len(this), why, ids))
     rows.sort(key=lambda r: (-r.count, r.log, r.sku, r.reason))
     worsened, note = worsened_parties(context.reads, context.request, context.previous)
     return m.RepeatsSection(tuple(rows), worsened, note)

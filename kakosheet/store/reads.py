@@ -123,6 +123,14 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """A group of cases in consecutive periods: its keys, and per period (oldest first) its cases."""
+
+    keys: tuple[Any, ...]
+    case_ids: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
 class Span:
     """A case's date and the date it closed, for times to close."""
 
@@ -240,6 +248,24 @@ class Reads:
             decorated.append((tuple((1, "") if v is None else (0, v) for v in values), group))
         decorated.sort(key=lambda pair: pair[0])  # in Python: the databases order NULLs and text differently
         return [group for _, group in decorated]
+
+    def repeats(self, scope: Scope, by: Sequence[str], periods: Sequence[Between], minimum: int) -> list[Repeat]:
+        """Groups of ``by`` (none of it blank) with at least ``minimum`` cases in the last of some
+        consecutive periods, or cases in each of them: the database keeps only those, with their cases
+        per period (an SKU's repeated problem, among thousands of SKU and reason pairs)."""
+        table = self.store.table(scope.log)
+        keys = [table.c[name] for name in by]
+        inside = [self._condition(table, period) for period in periods]
+        counts = [func.sum(case((within, 1), else_=0)) for within in inside]
+        ids = [self._ids(case((within, table.c.case_id), else_=None)) for within in inside]
+        span = Between(periods[0].field, periods[0].start, periods[-1].end)
+        query = (
+            select(*keys, *ids)
+            .where(*self._where(table, scope), self._condition(table, span), *(k.is_not(None) for k in keys))
+            .group_by(*keys)
+            .having(or_(counts[-1] >= minimum, and_(*(c > 0 for c in counts))))
+        )
+        return [Repeat(tuple(row[: len(by)]), tuple(_split(i) for i in row[len(by) :])) for row in self._all(query)]
 
     def spans(self, scope: Scope, closed_on: str) -> list[Span]:
         """The date and closing date of each case in scope that has both (one period's closed cases)."""

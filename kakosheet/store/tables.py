@@ -160,21 +160,28 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     if schema.id and schema.id.year_from:  # the case's own date: reports read one period at a time
         indexes.append(Index(f"ix_{name}_date", schema.id.year_from))
     fields = set(stored_fields(schema))
-    indexes += [Index(f"ix_{name}_{f}", f) for f in REPORT_INDEXED.get(schema.name, ()) if f in fields]
+    state, closed_on = REPORT_INDEXED.get(schema.name, (None, None))
+    present, missing = text("_missing_since IS NULL"), text("_missing_since IS NOT NULL")
+    if state in fields and schema.id and schema.id.year_from:
+        # The present cases by state, with their date and ID: a report's open cases of all time
+        # are read off this index alone, never the table's rows.
+        columns_of = (state, schema.id.year_from, "case_id")
+        indexes.append(Index(f"ix_{name}_{state}_present", *columns_of, sqlite_where=present, postgresql_where=present))
+    if closed_on in fields:
+        indexes.append(Index(f"ix_{name}_{closed_on}", closed_on))
     # Only the cases missing from the sheet (a few): an index of every case's _missing_since, nearly
     # all NULL, would be picked by SQLite over the date's for the present cases of a period.
-    missing = text("_missing_since IS NOT NULL")
     indexes.append(Index(f"ix_{name}_missing", "_missing_since", sqlite_where=missing, postgresql_where=missing))
     return Table(name, metadata, *columns, *indexes)
 
 
 # The fields reports select by besides the case's date, per log (reports/logs.py names them): the
-# state a case is in (the open cases of all time are ranges of its index) and the date it closed.
-REPORT_INDEXED: dict[str, tuple[str, ...]] = {
+# state a case is in, and the date it closed (None: the log keeps none).
+REPORT_INDEXED: dict[str, tuple[str, str | None]] = {
     "qc": ("status", "closure_date"),
     "refunds": ("status", "completed_at"),
-    "returns": ("status",),
-    "after_sales": ("stage",),
+    "returns": ("status", None),
+    "after_sales": ("stage", None),
 }
 
 
