@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kakosheet.core.grid import Grid, column_letters
+from kakosheet.core.grid import Grid, MergedArea, column_letters
 from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
+from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import CellUpdate, SheetWrite, WriteBack
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, SheetsRefusedError, quote_sheet
@@ -49,6 +50,7 @@ class Tab:
     row_count: int
     rules: list[dict[str, Any]] = field(default_factory=list)  # conditional formats, in order
     locked: list[tuple[Area, str]] = field(default_factory=list)  # protected against kakosheet: area, description
+    merges: list[MergedArea] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class SheetState:
                 row_count=props.get("gridProperties", {}).get("rowCount", 0),
                 rules=list(sheet.get("conditionalFormats", [])),
                 locked=[_locked(p) for p in sheet.get("protectedRanges", []) if _refuses(p)],
+                merges=_merged_areas(sheet.get("merges", []), props.get("gridProperties", {})),
             )
         properties = metadata.get("properties", {})
         return cls(title=properties.get("title", ""), tabs=tabs, locale=properties.get("locale"))
@@ -80,6 +83,19 @@ class SheetState:
     def remember(self, grids: dict[str, Grid]) -> None:
         """Keep the rows as read, before formulas are replaced by their values."""
         self.read = {sheet: [list(row) for row in grid.rows] for sheet, grid in grids.items()}
+
+
+def _merged_areas(merges: list[dict[str, Any]], grid: dict[str, Any]) -> list[MergedArea]:
+    """The tab's merges (GridRanges: 0-based, end exclusive; Google leaves out a 0 start) as
+    sheet rows and column indexes; an open end reaches the tab's edge."""
+    areas = []
+    for merge in merges:
+        r0, c0 = merge.get("startRowIndex", 0), merge.get("startColumnIndex", 0)
+        r1 = merge.get("endRowIndex", grid.get("rowCount", r0 + 1))
+        c1 = merge.get("endColumnIndex", grid.get("columnCount", c0 + 1))
+        if (r1 - r0) * (c1 - c0) > 1:
+            areas.append(MergedArea(first_row=r0 + 1, last_row=r1, first_column=c0, last_column=c1 - 1))
+    return areas
 
 
 def _refuses(protected: dict[str, Any]) -> bool:
@@ -98,8 +114,10 @@ def _locked(protected: dict[str, Any]) -> tuple[Area, str]:
 
 
 def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> WriteResult:
+    # A cell hidden under a merge is never written; a row whose ID cell is hidden waits.
+    changes, unshown = drop_hidden(changes, {title: tab.merges for title, tab in state.tabs.items()})
     targets = [write for write in changes.sheets if write.cells]
-    skipped: set[tuple[str, int]] = set()
+    skipped: set[tuple[str, int]] = set(unshown)
     written: list[Placed] = []
     warnings: list[str] = []
     if targets:
