@@ -92,8 +92,7 @@ def merged_cells(table: Table) -> list[MergedCell]:
             if end - start == 1 and int(table.rows[start]) == area.first_row and column == area.first_column:
                 continue  # the top-left cell, showing its one case's own value
             found.extend(MergedCell(index, field_name, area) for index in range(start, end))
-    order = {f: position for position, f in enumerate(written_fields(table.schema))}
-    return sorted(found, key=lambda cell: (cell.index, order[cell.field]))
+    return sorted(found, key=lambda cell: (cell.index, columns[cell.field]))
 
 
 def merged_message(table: Table, cell: MergedCell) -> str:
