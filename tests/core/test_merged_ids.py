@@ -141,6 +141,7 @@ def test_after_unmerging_every_case_gets_its_own_visible_id_stored_once(team: Co
     unmerge(path, "A3:A5")
     result = sync(team)
     assert merged(result.report.issues) == [] and result.counts["qc"]["conflicts"] == 0
+    assert result.counts["qc"]["new"] == 3  # the three held back, now each with its own ID
     ids = cells(path, "Case ID")
     assert len(set(ids.values())) == 6 and None not in ids.values()
     assert stored(team) == {ids[row]: f"case {row - 2}" for row in range(2, 8)}
