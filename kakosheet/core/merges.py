@@ -16,8 +16,9 @@ held by a merge:
   else's: it is not flagged, and kakosheet writes into it;
 - merges in the header rows, or in columns kakosheet never writes, are the staff's own.
 
-Whatever the plan decides, a source's write-back never writes into a hidden cell
-(``drop_hidden``): a merge added between the read and the write hides nothing kakosheet wrote.
+Beneath the plan, a source's write-back never writes into a cell hidden under a merge it
+read (``drop_hidden``), whatever it is asked to write; a row whose ID cell it leaves is left
+for the next sync, as a row that moved is.
 """
 
 from __future__ import annotations
