@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kakosheet.core.owned_tab import CELL_CHARS, SHEET_ROWS, CellLink, Filter, OwnedTab, TabCell
 from kakosheet.core.writeback import WriteBack
 
 ISSUES_TAB = "Issues"
 ISSUES_MARK = "kakosheet: every open issue of the last sync"
 ISSUES_HEADER = ("Sheet", "Row", "Column", "Case ID", "Severity", "Code", "Message", "Value")
 ISSUES_WIDTHS = (14, 7, 20, 18, 9, 16, 90, 24)  # in characters
-SHEET_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice)
-CELL_CHARS = 32_767  # characters a cell holds in Excel
 _TOP_ROWS = 2  # the mark and the header
 _MESSAGE = ISSUES_HEADER.index("Message")
 
@@ -25,7 +24,32 @@ class IssueLine:
     """One row of the Issues tab and the cell it points to ("'QC Log'!E12"), if any."""
 
     values: tuple[str | int | None, ...]
-    target: str | None
+    target: CellLink | None
+
+
+def issues_tab(changes: WriteBack) -> OwnedTab:
+    """The Issues tab as an owned tab: the mark, the header, a row per issue linking to its cell.
+
+    Added to a workbook only when there is an issue to list; once there, rewritten on every sync
+    (emptied when every issue is fixed)."""
+    lines = issue_lines(changes)
+    header = tuple(TabCell(name, bold=True) for name in ISSUES_HEADER)
+    rows: list[tuple[TabCell | None, ...]] = [(TabCell(ISSUES_MARK),), header]
+    for line in lines:
+        cells = tuple(None if value is None or value == "" else TabCell(value) for value in line.values)
+        if line.target is not None and cells[0] is not None:
+            cells = (TabCell(cells[0].value, link=line.target), *cells[1:])
+        rows.append(cells)
+    last = len(rows)
+    return OwnedTab(
+        title=ISSUES_TAB,
+        mark=ISSUES_MARK,
+        rows=tuple(rows),
+        widths=ISSUES_WIDTHS,
+        frozen_rows=_TOP_ROWS,
+        filter=Filter(_TOP_ROWS, last, 0, len(ISSUES_HEADER) - 1) if last > _TOP_ROWS else None,
+        create=bool(changes.issues),
+    )
 
 
 def issue_lines(changes: WriteBack) -> list[IssueLine]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
+from kakosheet.core.owned_tab import CellLink, OwnedTab
 from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
 from kakosheet.core.table import Table
 
@@ -55,14 +56,15 @@ class WriteBack:
     sheets: list[SheetWrite] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # every open issue, for the Issues tab
     identity: str | None = None  # to write into a workbook that does not carry it yet (app/identity.py)
+    tabs: list[OwnedTab] = field(default_factory=list)  # kakosheet's own tabs, each written whole (core/owned_tab.py)
 
-    def cell_of(self, issue: Issue) -> str | None:
-        """Where an issue's cell is ("'QC Log'!E12"), for a link; the row's first cell without a column."""
+    def cell_of(self, issue: Issue) -> CellLink | None:
+        """Where an issue's cell is ('QC Log'!E12), for a link; the row's first cell without a column."""
         sheet = next((s for s in self.sheets if s.sheet == issue.sheet), None)
         if sheet is None or issue.row is None:
             return None
         column = sheet.labels.get(issue.column or "", sheet.first_column)
-        return f"'{sheet.sheet.replace(chr(39), chr(39) * 2)}'!{column_letters(column)}{issue.row}"
+        return CellLink(sheet.sheet, f"{column_letters(column)}{issue.row}")
 
     @property
     def cell_count(self) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 from kakosheet.core.grid import Grid, MergedArea, column_letters
 from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
 from kakosheet.core.merges import drop_hidden
+from kakosheet.core.owned_tab import CellLink
 from kakosheet.core.writeback import CellUpdate, SheetWrite, WriteBack
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, SheetsRefusedError, quote_sheet
@@ -412,13 +413,12 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, int | float | bool) else str(value)
 
 
-def _link(state: SheetState, target: str) -> str | None:
-    sheet, _, cell = target.rpartition("!")
-    tab = state.tabs.get(sheet[1:-1].replace("''", "'"))
+def _link(state: SheetState, target: CellLink) -> str | None:
+    tab = state.tabs.get(target.sheet)
     if tab is None:
         return None
     label = tab.title.replace('"', '""')
-    return f'=HYPERLINK("#gid={tab.sheet_id}&range={cell}","{label}")'
+    return f'=HYPERLINK("#gid={tab.sheet_id}&range={target.cell}","{label}")'
 
 
 def issues_tab_title(state: SheetState) -> str:

@@ -594,7 +594,7 @@ def _issues_sheet_xml(changes: WriteBack) -> bytes:
     for line in issue_lines(changes):
         rows.append([value if value is None or isinstance(value, int) else str(value) for value in line.values])
         if line.target:
-            target = line.target
+            target = line.target.reference
             links.append(f'<hyperlink ref="A{len(rows)}" location={quoteattr(target)} display={quoteattr(target)}/>')
     body = []
     for number, values in enumerate(rows, start=1):
