@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from kakosheet.config import CONFIG_NAME, Config
 from kakosheet.core.writeback import WriteBack
-from kakosheet.errors import ConfigError, UsageError
+from kakosheet.errors import ConfigError, SourceError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
@@ -49,6 +49,7 @@ class ReportRun:
     published: bool
     tab: str | None = None  # the report tab written (format sheet), as titled in the source
     source: str | None = None  # the source it was written into, as messages name it
+    warnings: tuple[str, ...] = ()  # what the source could not write (a protected tab, no room)
 
 
 def run_report(
@@ -99,10 +100,13 @@ def _published(
             published, now_figures, changed, published_at=last.published_at, published_as=last.output_format
         )
         report = replace(report, since_publication=check)
-    tab = None
+    tab: str | None = None
+    warnings: tuple[str, ...] = ()
     if output_format == "sheet":
         assert into is not None
-        tab = _write_tab(into, report)
+        tab, warnings = _write_tab(into, report)
+        if tab is None:  # nothing written, so nothing published
+            raise SourceError(f"{into.name}: the report tab was not written: {'; '.join(warnings) or 'no room for it'}")
         rendered: str | bytes = ""
     else:
         rendered = render(report, output_format)
@@ -120,16 +124,18 @@ def _published(
         record_publication(
             store, kind=report.kind, period=report.period, scope=scope, output_format=output_format, figures=recorded
         )
-    return ReportRun(report, rendered, publishing, tab=tab, source=into.name if into is not None else None)
+    source = into.name if into is not None else None
+    return ReportRun(report, rendered, publishing, tab=tab, source=source, warnings=warnings)
 
 
-def _write_tab(source: Source, report: Report) -> str:
-    """The report tab, written into the source (replacing the same period's); returns its title."""
+def _write_tab(source: Source, report: Report) -> tuple[str | None, tuple[str, ...]]:
+    """The report tab, written into the source (replacing the same period's): the title it got
+    (None when it could not be written) and what the source could not do."""
     from kakosheet.reports.render_sheet import render_sheet
 
     tab = render_sheet(report)
     outcome = source.write_back(WriteBack(tabs=[tab]))
-    return outcome.tab_titles.get(tab.mark, tab.title)
+    return outcome.tab_titles.get(tab.mark), outcome.warnings
 
 
 def _scope(report: Report) -> str:

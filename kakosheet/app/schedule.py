@@ -90,7 +90,9 @@ def publish_step(config: Config, settings: RunSettings) -> StepResult:
             config, PeriodKind(kind), now=settings.now(), source=settings.source, store_url=settings.store_url
         )
         if run is not None:
-            published.append({"report": kind, "period": run.report.period, "tab": run.tab})
+            published.append(
+                {"report": kind, "period": run.report.period, "tab": run.tab, "warnings": list(run.warnings)}
+            )
     return StepResult({"published": published})
 
 

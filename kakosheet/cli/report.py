@@ -70,6 +70,8 @@ def report(
     run = run_report(config_from(ctx), options, output_format, out=out, publish=publish)
     if run.report.since_publication is not None:
         click.echo(f"Since publication: {run.report.since_publication.note}.", err=True)
+    for warning in run.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if run.tab is not None:
         click.echo(f"Wrote the {kind} report of {run.report.period} into {run.source}, tab {run.tab!r}.", err=True)
     elif out is None:

@@ -5,8 +5,6 @@ re-run for the same period replaces it, charts included, each in its slot."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from kakosheet.core.owned_tab import SHEET_ROWS, Chart, ChartKind, Filter, OwnedTab, Series, Span, TabCell, fit_text
 from kakosheet.reports.formats import CASE_COLUMNS, case_cells, cell_format
 from kakosheet.reports.model import Report
@@ -45,6 +43,8 @@ def render_sheet(report: Report) -> OwnedTab:
         sheet.add(())
         title_row = sheet.add((TabCell(table.title, bold=True),))
         first, last = _table(sheet, table)
+        if table.key == "trend":  # a chart's lines are the columns of a table, each named by its header
+            first, last = _trend_by_log(sheet, report)
         chart = _chart(report, table, first, last, max(title_row, next_chart_row))
         if chart is not None:
             charts.append(chart)
@@ -142,23 +142,20 @@ def _chart(report: Report, table: Table, first: int, last: int, anchor_row: int)
             title = "Cases by party (no order data: counts, not rates)"
         return _placed("parties", ChartKind.BAR, title, Span(1, first, shown), series, anchor_row)
     if table.key == "trend":
-        blocks = _blocks([point.log for point in report.trend.points], first)
-        if not blocks:
-            return None
-        lines = tuple(Series(log, Span(3, start, end)) for log, (start, end) in blocks.items())
-        start, end = next(iter(blocks.values()))
-        return _placed("trend", ChartKind.LINE, "Cases per period", Span(0, start, end), lines, anchor_row)
+        lines = tuple(Series(log, Span(1 + index, first, last)) for index, log in enumerate(report.logs))
+        return _placed("trend", ChartKind.LINE, "Cases per period", Span(0, first, last), lines, anchor_row)
     return None
 
 
-def _blocks(logs: Sequence[str], first: int) -> dict[str, tuple[int, int]]:
-    """Each log's consecutive rows of the trend table (its points come log by log)."""
-    blocks: dict[str, tuple[int, int]] = {}
-    for offset, log in enumerate(logs):
-        row = first + offset
-        start, _ = blocks.get(log, (row, row))
-        blocks[log] = (start, row)
-    return blocks
+def _trend_by_log(sheet: _Sheet, report: Report) -> tuple[int, int]:
+    """The trend's cases as a period-by-log table (what its chart draws); its first and last data rows."""
+    counts = {(point.period, point.log): point.cases.count for point in report.trend.points}
+    sheet.add(())
+    sheet.add((TabCell("Period", bold=True), *(TabCell(log, bold=True) for log in report.logs)))
+    first = sheet.last_row + 1
+    for period in report.trend.periods:
+        sheet.add((TabCell(period), *(TabCell(counts.get((period, log), 0), "0") for log in report.logs)))
+    return first, sheet.last_row
 
 
 def _placed(

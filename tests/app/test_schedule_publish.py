@@ -51,7 +51,9 @@ def test_each_completed_week_is_published_once_into_the_workbook(tmp_path: Path,
     first = run_once(settings()).to_json()
     assert first["exit_code"] == 0, first
     assert [s["step"] for s in first["steps"]] == ["sync", "publish"]
-    assert first["steps"][1]["published"] == [{"report": "weekly", "period": "2026-W47", "tab": "Report 2026-W47"}]
+    assert first["steps"][1]["published"] == [
+        {"report": "weekly", "period": "2026-W47", "tab": "Report 2026-W47", "warnings": []}
+    ]
     book = load_workbook(workbook)
     assert "Report 2026-W47" in book.sheetnames
     assert book["Report 2026-W47"]["A1"].value == "kakosheet: weekly report 2026-W47"
@@ -65,7 +67,9 @@ def test_each_completed_week_is_published_once_into_the_workbook(tmp_path: Path,
 
     clock["now"] = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)  # 2026-W49: W48 completed
     later = run_once(settings()).to_json()
-    assert later["steps"][1]["published"] == [{"report": "weekly", "period": "2026-W48", "tab": "Report 2026-W48"}]
+    assert later["steps"][1]["published"] == [
+        {"report": "weekly", "period": "2026-W48", "tab": "Report 2026-W48", "warnings": []}
+    ]
     book = load_workbook(workbook)
     assert {"Report 2026-W47", "Report 2026-W48", "QC Log"} <= set(book.sheetnames)
     cases_column = [row[1] for row in book["Report 2026-W48"].iter_rows(values_only=True)]

@@ -69,6 +69,12 @@ def test_the_tab_holds_every_section_with_its_cases_and_charts_over_the_right_ce
     for series in trend.series:
         counts = [p["cases"]["count"] for p in doc["trend"]["points"] if p["log"] == series.name]
         assert _values(tab, series.values) == counts
+        # Each line is a column named by its header cell (Google Sheets names a series only so).
+        assert _value(tab, series.values.first_row - 1, series.values.column) == series.name
+        assert (series.values.first_row, series.values.last_row) == (
+            trend.categories.first_row,
+            trend.categories.last_row,
+        )
 
     parties = charts["parties"]
     assert _values(tab, parties.categories) == [r["party"] for r in doc["parties"]["rows"]][:20]
