@@ -232,18 +232,18 @@ def scan_cells(path: Path, member: str) -> CellMarks:
     """The error, formula and merged cells of one sheet part.
 
     Streams the part and parses the cells of a chunk only when the chunk holds a formula or
-    an error at all; merges are only looked for where ``mergeCell`` appears (after the rows).
+    an error at all. Merges are looked for in the last chunk alone: ``<mergeCells>`` follows
+    the rows, and the last chunk holds all that comes after the last row (row_segments).
     Cells without an ``r`` reference are skipped.
     """
     errors: dict[tuple[int, int], str] = {}
     formulas: set[tuple[int, int]] = set()
-    merges: list[MergedArea] = []
+    tail = b""
     for segment in _segments(path, member):
         if b"f>" in segment or b"<f " in segment or b":f " in segment or b't="e"' in segment:
             _scan_segment(segment, errors, formulas)
-        if b"mergeCell" in segment:
-            merges.extend(merged_areas(segment))
-    return CellMarks(errors, formulas, merges)
+        tail = segment
+    return CellMarks(errors, formulas, merged_areas(tail) if b"mergeCell" in tail else [])
 
 
 def merged_areas(xml: bytes) -> list[MergedArea]:
