@@ -161,12 +161,12 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
         indexes.append(Index(f"ix_{name}_date", schema.id.year_from))
     fields = set(stored_fields(schema))
     state, closed_on = REPORT_INDEXED.get(schema.name, (None, None))
-    present, missing = text("_missing_since IS NULL"), text("_missing_since IS NOT NULL")
-    if state in fields and schema.id and schema.id.year_from:
-        # The present cases by state, with their date and ID: a report's open cases of all time
-        # are read off this index alone, never the table's rows.
-        columns_of = (state, schema.id.year_from, "case_id")
-        indexes.append(Index(f"ix_{name}_{state}_present", *columns_of, sqlite_where=present, postgresql_where=present))
+    missing = text("_missing_since IS NOT NULL")
+    if state in fields:
+        # A report's open cases of all time: ranges of this index. One holding the date and ID too
+        # would spare reading their rows (0.1 s of a 1M-case report) but cost a first sync of 100k
+        # cases about 0.25 s more: the sync runs far more often.
+        indexes.append(Index(f"ix_{name}_{state}", state))
     if closed_on in fields:
         indexes.append(Index(f"ix_{name}_{closed_on}", closed_on))
     # Only the cases missing from the sheet (a few): an index of every case's _missing_since, nearly
