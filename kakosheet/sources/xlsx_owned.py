@@ -650,22 +650,42 @@ def _runs_text(item: bytes) -> str:
 
 
 def _chart_look(xml: bytes) -> tuple[object, ...]:
-    """What a chart draws: its kind, title, series names and the ranges it reads."""
+    """What a chart draws: its kinds, its title, and each series' name and the ranges it reads."""
     root = _parse(xml, "a chart")
     c = f"{{{CHART_NS}}}"
     plot = root.find(f"{c}chart/{c}plotArea")
+    charts = [child for child in (plot if plot is not None else []) if child.tag.endswith("Chart")]
     kinds = tuple(
-        (child.tag.rsplit("}", 1)[-1], "" if (bar := child.find(f"{c}barDir")) is None else bar.get("val", ""))
-        for child in (plot if plot is not None else [])
-        if child.tag.endswith("Chart")
+        (chart.tag.rsplit("}", 1)[-1], "" if (bar := chart.find(f"{c}barDir")) is None else bar.get("val", ""))
+        for chart in charts
     )
     title = root.find(f"{c}chart/{c}title")
     heading = "".join(t.text or "" for t in title.iter(f"{{{DRAWINGML_NS}}}t")) if title is not None else ""
-    names = tuple(
-        "".join(v.text or "" for v in tx.iter(f"{c}v")) for tx in root.iter(f"{c}tx") if tx.find(f"{c}v") is not None
+    series = tuple(
+        (_series_name(ser.find(f"{c}tx")), _formula(ser.find(f"{c}cat")), _formula(ser.find(f"{c}val")))
+        for chart in charts
+        for ser in chart.iter(f"{c}ser")
     )
-    formulas = tuple(f.text or "" for f in root.iter(f"{c}f"))
-    return kinds, heading, names, formulas
+    return kinds, heading, series
+
+
+def _series_name(tx: ElementTree.Element | None) -> str:
+    """A series' name: kakosheet and Excel write it as a value, LibreOffice as a quoted formula."""
+    if tx is None:
+        return ""
+    value = tx.find(f"{{{CHART_NS}}}v")
+    if value is not None:
+        return value.text or ""
+    formula = _formula(tx)
+    if len(formula) > 1 and formula[0] == formula[-1] == '"':
+        return formula[1:-1].replace('""', '"')
+    cached = [v.text or "" for v in tx.iter(f"{{{CHART_NS}}}v")]
+    return "".join(cached) or formula
+
+
+def _formula(element: ElementTree.Element | None) -> str:
+    found = element.find(f".//{{{CHART_NS}}}f") if element is not None else None
+    return (found.text or "") if found is not None else ""
 
 
 def _no_shared(index: int) -> str | None:
