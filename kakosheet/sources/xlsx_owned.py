@@ -46,6 +46,7 @@ WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 CONTENT_TYPES = "[Content_Types].xml"
 _XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_OWN_HEAD = f'{_XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension '.encode()  # a part kakosheet wrote
 _HEAD_BYTES = 16384  # of a sheet part, enough to hold its first cell
 _NOT_IN_TITLES = re.compile(r"[\[\]:*?/\\]")  # characters Excel refuses in a tab's title
 
@@ -300,6 +301,8 @@ class _Package:
         charts_before = [self.archive.read(self.members[name.lower()]) for name in present]
         if before == parts[layout.sheet] and charts_before == wanted_charts:
             return True
+        if before.startswith(_OWN_HEAD):  # as kakosheet wrote it: other bytes are other values
+            return False
         return same_look(
             _look(before, charts_before, self.shared_text), _look(parts[layout.sheet], wanted_charts, _no_shared)
         )
@@ -547,6 +550,12 @@ def _cell_xml(ref: str, cell: TabCell, styles: CellStyles) -> str:
     """A typed cell: text always inline (never a formula, even "=HYPERLINK(…)"), numbers as numbers,
     dates as serial numbers in the workbook's date system with their format."""
     value, number_format = cell.value, cell.number_format
+    if type(value) is str and number_format is None and not cell.bold:  # most cells: no style to look up
+        return (
+            f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{xml_text(fit_text(value))}</t></is></c>'
+            if value
+            else ""
+        )
     if number_format is None and isinstance(value, dt.date):
         number_format = DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
     style = styles.cell_style(number_format, cell.bold) if number_format or cell.bold else 0

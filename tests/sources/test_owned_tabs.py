@@ -4,6 +4,7 @@ other part byte for byte, replaced in place on a re-run, no orphan part, no dang
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import posixpath
 import re
@@ -257,6 +258,13 @@ def test_an_unchanged_tab_is_not_written_even_after_libreoffice_saved_it(tmp_pat
     saved = workbook.read_bytes()
     assert not write(workbook, report())
     assert workbook.read_bytes() == saved
+    # Written with an ID for the log tab, the unchanged tab adds no format to the styles either.
+    ids = SheetWrite("QC Log", header_row=1, first_column=0, last_column=1, issues_column=None, id_column=0)
+    ids.cells.append(CellUpdate(5, 0, "QC-2026-0009", "QC-2026-0004"))
+    assert XlsxSource(workbook).write_back(WriteBack(sheets=[ids], tabs=[report()])).written
+    after, before = parts(workbook), parts_of(saved)
+    assert after["xl/styles.xml"] == before["xl/styles.xml"]
+    assert {name for name in before if after.get(name) != before[name]} == {part_of(before, "QC Log")}
     assert write(workbook, report(cases=13))  # a value changed: written
 
 
@@ -386,6 +394,11 @@ def test_a_full_disk_while_writing_a_report_leaves_the_workbook_as_it_was(tmp_pa
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def parts_of(package: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def resave(workbook: Path, scratch: Path) -> None:
