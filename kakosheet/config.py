@@ -18,6 +18,7 @@ from kakosheet.schema_files import load_schemas
 CONFIG_NAME = "kakosheet.toml"
 DEFAULT_LOGS = ("qc", "refunds", "returns", "after_sales")
 DATE_ORDERS = ("DMY", "MDY")
+PUBLISHED_KINDS = ("weekly", "monthly")  # the reports a schedule can publish
 
 CONFIG_TEMPLATE = """\
 # kakosheet settings for this team. Paths are relative to this file.
@@ -48,12 +49,23 @@ base_currency = "{base_currency}"
 # Left empty, only ISO dates (2026-04-03) and unambiguous ones are read; others are issues.
 date_order = "{date_order}"
 
+# A rate table for reports to total costs in the base currency: a CSV with the columns
+# currency, rate (1 unit in the base currency), valid_from (2026-01-01). Without one, costs
+# are totalled per currency only, never added across currencies.
+# rates = "rates.csv"
+
+# Reports the scheduled job (kakosheet schedule) writes into the source by itself, once
+# each period completes: "weekly", "monthly", or both.
+# publish = ["weekly"]
+
 # Tabs staff move old cases to. Their cases keep their IDs and are not "missing".
 [archives]
 # qc = ["QC Archive"]
 """
 
 _KNOWN_KEYS = {
+    "publish",
+    "rates",
     "source",
     "store",
     "logs",
@@ -91,6 +103,8 @@ class Config:
     archives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # log -> tabs its old cases moved to
     credentials: Path | None = None  # Google credentials JSON (else GOOGLE_APPLICATION_CREDENTIALS)
     sheets_api_url: str | None = None  # another Sheets API root (else KAKOSHEET_SHEETS_API_URL, else Google's)
+    rates: Path | None = None  # a rate table CSV for reports (currency, rate, valid_from)
+    publish: tuple[str, ...] = ()  # the reports the scheduled job writes into the source: weekly, monthly
 
     def today(self) -> dt.date:
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
@@ -174,6 +188,10 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
             "run `kakosheet init` to copy the default schemas"
         )
     credentials = text("credentials")
+    rates = text("rates")
+    publish = data.get("publish", [])
+    if not isinstance(publish, list) or not all(isinstance(x, str) and x in PUBLISHED_KINDS for x in publish):
+        raise ConfigError(f'{where("publish")}: should be a list of "weekly" and "monthly", e.g. ["weekly"]')
     return Config(
         root=root,
         path=path,
@@ -187,6 +205,8 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
         timezone=timezone,
         base_currency=currency,
         date_order=date_order,
+        rates=root / Path(rates).expanduser() if rates else None,
+        publish=tuple(dict.fromkeys(publish)),
     )
 
 

@@ -31,6 +31,7 @@ class DemoResult:
     report: Report
     sync: SyncResult
     weekly: Path  # last week's manager report, as one HTML file
+    weekly_tab: str | None = None  # the same report as a tab of the demo workbook
 
 
 def default_folder() -> Path:
@@ -62,4 +63,7 @@ def run_demo(folder: Path, *, cases: int = 400, seed: int = 7, progress: Progres
     progress.stage("writing the weekly report")
     weekly = folder / "weekly-report.html"
     run_report(config, ReportOptions(kind=PeriodKind.WEEKLY), "html", out=weekly)
-    return DemoResult(config=init.config, workbook=init.workbook, report=report, sync=synced, weekly=weekly)
+    tab = run_report(config, ReportOptions(kind=PeriodKind.WEEKLY), "sheet").tab
+    return DemoResult(
+        config=init.config, workbook=init.workbook, report=report, sync=synced, weekly=weekly, weekly_tab=tab
+    )

@@ -9,7 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kakosheet.config import CONFIG_NAME, Config
-from kakosheet.errors import ConfigError, UsageError
+from kakosheet.core.writeback import WriteBack
+from kakosheet.errors import ConfigError, SourceError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
@@ -17,6 +18,8 @@ from kakosheet.reports.money import Rates, parse_rates
 from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
 from kakosheet.reports.publication import Recorded, compare, figures
 from kakosheet.reports.render import render
+from kakosheet.sources.base import Source
+from kakosheet.store.orders import party_orders
 from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
 from kakosheet.store.store import Store, resolve_url
@@ -36,28 +39,57 @@ class ReportOptions:
 
 
 PUBLISHED_FORMATS = frozenset({"xlsx", "html", "sheet"})  # written for people: their figures are recorded
+FORMATS = ("json", "md", "html", "xlsx", "sheet")
 
 
 @dataclass(frozen=True)
 class ReportRun:
     report: Report
-    rendered: str | bytes
+    rendered: str | bytes  # empty for a report tab, which goes into the source
     published: bool
+    tab: str | None = None  # the report tab written (format sheet), as titled in the source
+    source: str | None = None  # the source it was written into, as messages name it
+    warnings: tuple[str, ...] = ()  # what the source could not write (a protected tab, no room)
 
 
 def run_report(
-    config: Config, options: ReportOptions, output_format: str, *, out: Path | None = None, publish: bool = False
+    config: Config,
+    options: ReportOptions,
+    output_format: str,
+    *,
+    out: Path | None = None,
+    publish: bool = False,
+    into: Source | None = None,
 ) -> ReportRun:
     """Build the report, say what changed since it was published, render it, write it, and record
-    its figures when it is published (written as xlsx or html, or --publish)."""
-    store, report = _built(config, options)
+    its figures when it is published (written as xlsx, html or a report tab, or --publish).
+
+    Format ``sheet`` writes a report tab into the source (``into``, e.g. the workbook a scheduled
+    run just synced; else --source or kakosheet.toml's), reporting that source's cases."""
+    if output_format == "sheet" and into is None:
+        into = _report_source(config, options.source)
+    store, report = _built(config, options, into if output_format == "sheet" else None)
     try:
-        return _published(store, report, output_format, out=out, publish=publish)
+        run = _published(store, report, output_format, out=out, publish=publish, into=into)
     finally:
         store.engine.dispose()  # a scheduled job runs reports for ever: no pool left behind
+    return run
 
 
-def _published(store: Store, report: Report, output_format: str, *, out: Path | None, publish: bool) -> ReportRun:
+def _report_source(config: Config, source: str | None) -> Source:
+    from kakosheet.app.validate import open_configured_source  # opens a workbook or a sheet: only for a report tab
+
+    if source is None and config.source is None:
+        raise UsageError(
+            f"--format sheet writes a report tab into the team's workbook: name it with --source master.xlsx, "
+            f"or set source in {CONFIG_NAME}"
+        )
+    return open_configured_source(config, source)
+
+
+def _published(
+    store: Store, report: Report, output_format: str, *, out: Path | None, publish: bool, into: Source | None
+) -> ReportRun:
     scope = _scope(report)
     last = last_publication(store, kind=report.kind, period=report.period, scope=scope)
     now_figures = figures(report)
@@ -68,7 +100,16 @@ def _published(store: Store, report: Report, output_format: str, *, out: Path | 
             published, now_figures, changed, published_at=last.published_at, published_as=last.output_format
         )
         report = replace(report, since_publication=check)
-    rendered = render(report, output_format)
+    tab: str | None = None
+    warnings: tuple[str, ...] = ()
+    if output_format == "sheet":
+        assert into is not None
+        tab, warnings = _write_tab(into, report)
+        if tab is None:  # nothing written, so nothing published
+            raise SourceError(f"{into.name}: the report tab was not written: {'; '.join(warnings) or 'no room for it'}")
+        rendered: str | bytes = ""
+    else:
+        rendered = render(report, output_format)
     if out is not None:
         try:
             if isinstance(rendered, bytes):
@@ -77,17 +118,54 @@ def _published(store: Store, report: Report, output_format: str, *, out: Path | 
                 out.write_text(rendered, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"--out: cannot write {out} ({exc.strerror})") from exc
-    publishing = publish or (out is not None and output_format in PUBLISHED_FORMATS)
+    publishing = publish or output_format == "sheet" or (out is not None and output_format in PUBLISHED_FORMATS)
     if publishing:
         recorded = {k: {"value": v.value, "case_ids": list(v.case_ids)} for k, v in now_figures.items()}
         record_publication(
             store, kind=report.kind, period=report.period, scope=scope, output_format=output_format, figures=recorded
         )
-    return ReportRun(report, rendered, publishing)
+    source = into.name if into is not None else None
+    return ReportRun(report, rendered, publishing, tab=tab, source=source, warnings=warnings)
+
+
+def _write_tab(source: Source, report: Report) -> tuple[str | None, tuple[str, ...]]:
+    """The report tab, written into the source (replacing the same period's): the title it got
+    (None when it could not be written) and what the source could not do."""
+    from kakosheet.reports.render_sheet import render_sheet
+
+    tab = render_sheet(report)
+    outcome = source.write_back(WriteBack(tabs=[tab]))
+    return outcome.tab_titles.get(tab.mark), outcome.warnings
 
 
 def _scope(report: Report) -> str:
-    return f"logs={','.join(report.logs)};source={report.source or '*'}"
+    return scope_of(report.logs, report.source)
+
+
+def scope_of(logs: tuple[str, ...], source: str | None) -> str:
+    """What a publication covered: its logs and its source (every source: *)."""
+    return f"logs={','.join(logs)};source={source or '*'}"
+
+
+def publish_due(
+    config: Config, kind: PeriodKind, *, now: dt.datetime, source: str | None = None, store_url: str | None = None
+) -> ReportRun | None:
+    """The scheduled job's report: the last complete period's report tab, written into the
+    source the first time a run comes after the period completed, and never again (a manager
+    re-runs `kakosheet report --format sheet` to refresh it). None when it is not due."""
+    into = _report_source(config, source)
+    store = Store(resolve_url(store_url or config.store, config.root), config.load_schemas(), create=False)
+    try:
+        if not store.exists or not store.has_tables():
+            return None
+        period = last_complete(kind, now.astimezone(ZoneInfo(config.timezone)).date())
+        scope = scope_of(config.logs, _source_key(store, into))
+        if last_publication(store, kind=kind, period=period.label, scope=scope, output_format="sheet") is not None:
+            return None
+    finally:
+        store.engine.dispose()
+    options = ReportOptions(kind, period.label, source, None, None, store_url, now)
+    return run_report(config, options, "sheet", into=into)
 
 
 def make_report(config: Config, options: ReportOptions) -> Report:
@@ -97,8 +175,8 @@ def make_report(config: Config, options: ReportOptions) -> Report:
     return report
 
 
-def _built(config: Config, options: ReportOptions) -> tuple[Store, Report]:
-    """The store (its engine still open) and the report built from it."""
+def _built(config: Config, options: ReportOptions, source: Source | None = None) -> tuple[Store, Report]:
+    """The store (its engine still open) and the report built from it (of ``source``'s cases when given)."""
     if config.path is None and options.store_url is None:
         raise ConfigError(
             f"no {CONFIG_NAME} found in this folder or above; run `kakosheet report` in the team's folder, "
@@ -112,28 +190,34 @@ def _built(config: Config, options: ReportOptions) -> tuple[Store, Report]:
     facts = tuple(f for name in logs if (f := log_facts(schemas[name])) is not None)
     store = Store(resolve_url(options.store_url or config.store, config.root), schemas, create=False)
     try:
-        return store, _build(config, options, store, facts)
+        return store, _build(config, options, store, facts, source)
     except BaseException:
         store.engine.dispose()
         raise
 
 
-def _build(config: Config, options: ReportOptions, store: Store, facts: tuple[LogFacts, ...]) -> Report:
+def _build(
+    config: Config, options: ReportOptions, store: Store, facts: tuple[LogFacts, ...], opened: Source | None
+) -> Report:
     if not store.exists or not store.has_tables():  # and a report creates no store
         raise UsageError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
     store.prepare()  # an older store gets what reports read (amounts in minor units)
     zone = ZoneInfo(config.timezone)
     today = (options.now.astimezone(zone) if options.now else dt.datetime.now(zone)).date()
     period = parse_period(options.kind, options.period) if options.period else last_complete(options.kind, today)
-    source = _source_key(config, store, options.source) if options.source else None
-    rates = load_rates(options.rates, config.base_currency) if options.rates else Rates(config.base_currency)
+    if opened is None and options.source:
+        opened = _open(config, options.source)
+    source = _source_key(store, opened) if opened is not None else None
+    rates_file = options.rates or config.rates  # --rates, else kakosheet.toml's
+    rates = load_rates(rates_file, config.base_currency) if rates_file else Rates(config.base_currency)
     request = ReportRequest(
         period=period,
         logs=facts,
         rates=rates,
         timezone=config.timezone,
         source=source,
-        rates_given=options.rates is not None,
+        orders=party_orders(store, period.start, period.end),  # by Vendor ID, or by name via the Vendors tab
+        rates_given=rates_file is not None,
     )
     return build_report(Reads(store), request)
 
@@ -153,14 +237,17 @@ def load_rates(path: Path, base: str) -> Rates:
                 for number, row in enumerate(reader, start=2)
             ]
     except OSError as exc:
-        raise UsageError(f"--rates: cannot read {path.name} ({exc.strerror})") from exc
+        raise UsageError(f"rates: cannot read {path.name} ({exc.strerror})") from exc
     return parse_rates(base, rows, where=path.name)
 
 
-def _source_key(config: Config, store: Store, source: str) -> str:
-    """The identity the store files a source's cases under (what sync records): the one the
-    workbook carries, else the one last seen where it is, else its location."""
+def _open(config: Config, source: str) -> Source:
     from kakosheet.app.validate import open_configured_source  # reads the source's identity: only when asked
 
-    opened = open_configured_source(config, source)
+    return open_configured_source(config, source)
+
+
+def _source_key(store: Store, opened: Source) -> str:
+    """The identity the store files a source's cases under (what sync records): the one the
+    workbook carries, else the one last seen where it is, else its location."""
     return opened.identity or store.source_at(opened.location) or opened.location

@@ -1,6 +1,6 @@
-"""`kakosheet schedule`: the scheduled job. Each run is a list of steps (sync today; the
-reminders and the period's report join it as steps), one run at a time per source, one
-JSON line per run.
+"""`kakosheet schedule`: the scheduled job. Each run is a list of steps (sync, then the
+reports of `publish` once their period completes; the reminders join them), one run at a
+time per source, one JSON line per run.
 
 A run never leaves anything behind for the next: the config and schemas are read again,
 the store is opened and closed, and the process-wide state a step may touch (the garbage
@@ -44,6 +44,7 @@ class RunSettings:
     source: str | None = None
     store_url: str | None = None
     strict: bool = False  # a run with open errors exits 1, as `sync --strict`
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))  # which periods are complete
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Step:
 
     name: str
     run: Callable[[Config, RunSettings], StepResult]
+    wanted: Callable[[Config], bool] = lambda config: True  # a step the team's config leaves out is not run
 
 
 def sync_step(config: Config, settings: RunSettings) -> StepResult:
@@ -78,7 +80,26 @@ def sync_step(config: Config, settings: RunSettings) -> StepResult:
     return StepResult(counts, EXIT_ISSUES if settings.strict and result.open_errors else EXIT_OK)
 
 
-STEPS: tuple[Step, ...] = (Step("sync", sync_step),)
+def publish_step(config: Config, settings: RunSettings) -> StepResult:
+    """The reports of `publish` in kakosheet.toml: each period's report tab, once, after it completes."""
+    from kakosheet.app.report import PeriodKind, publish_due  # the report code loads only for a team that publishes
+
+    published = []
+    for kind in config.publish:
+        run = publish_due(
+            config, PeriodKind(kind), now=settings.now(), source=settings.source, store_url=settings.store_url
+        )
+        if run is not None:
+            published.append(
+                {"report": kind, "period": run.report.period, "tab": run.tab, "warnings": list(run.warnings)}
+            )
+    return StepResult({"published": published})
+
+
+STEPS: tuple[Step, ...] = (
+    Step("sync", sync_step),
+    Step("publish", publish_step, wanted=lambda config: bool(config.publish)),
+)
 
 
 @dataclass
@@ -162,7 +183,7 @@ def run_once(
 def _run_steps(
     record: RunRecord, steps: Sequence[Step], config: Config, settings: RunSettings, stop: threading.Event
 ) -> None:
-    for step in steps:
+    for step in (step for step in steps if step.wanted(config)):
         if stop.is_set():
             record.stopped = True
             return

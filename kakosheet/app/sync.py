@@ -22,6 +22,7 @@ from typing import Any
 
 from kakosheet.app import identity, unchanged
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
+from kakosheet.app.import_orders import store_reference_tabs
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult
 from kakosheet.app.validate import known_ids_of, open_configured_source, open_store, read_and_validate
@@ -240,6 +241,8 @@ def _sync_read(
                 recorded_at=run.clock.utc,
             )
         store.finish_run(result.run_id, "done", result.counts, connection=connection)
+    # The Orders and Vendors tabs' valid rows, as `kakosheet import orders` stores a file's.
+    store_reference_tabs(store, read.tables, result.report.issues, source=run.key, at=run.clock.utc)
     judged = [*tables.values(), *(t for ts in read.archives.values() for t in ts)]
     result.judgement_kept = (
         not result.rows_left

@@ -110,6 +110,7 @@ def config_from(ctx: click.Context) -> Config:
 # Commands register themselves on `main`.
 from kakosheet.cli import commands as _commands  # noqa: E402,F401
 from kakosheet.cli import gsheet as _gsheet  # noqa: E402,F401
+from kakosheet.cli import orders as _orders  # noqa: E402,F401
 from kakosheet.cli import report as _report  # noqa: E402,F401
 
 if __name__ == "__main__":

@@ -190,6 +190,9 @@ def demo(directory: Path | None, cases: int, seed: int) -> None:
     click.echo(f"\nLook at: {result.workbook}: the Case ID and Issues columns (the cells a note names are", err=True)
     click.echo("         highlighted) and the Issues tab, which links to every cell with an issue.", err=True)
     click.echo(f"Report:  {result.weekly}: last week's manager report (open it in a browser);", err=True)
+    if result.weekly_tab:
+        where = f"the tab {result.weekly_tab!r} of {result.workbook.name}"
+        click.echo(f"         the same as {where}, with charts;", err=True)
     click.echo(f"         cd {folder} && kakosheet report weekly --format xlsx --out weekly.xlsx", err=True)
     click.echo(f"Try:     cd {folder} && kakosheet validate --format json", err=True)
     if first:

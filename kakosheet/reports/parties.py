@@ -18,7 +18,16 @@ if TYPE_CHECKING:
 WATCH, ALARM = 0.95, 0.998  # coverage of the funnel plot's control limits
 WATCH_Z = 1.959964  # one-sided 97.5%: a rate worse than the previous period's
 UNSPECIFIED = "Unspecified"
-NO_ORDERS = "no order data: parties ranked by case count, not by rate (a rate needs the orders behind it)"
+NO_ORDERS = (
+    "no order data: parties ranked by case count, not by rate (a rate needs the orders behind it: "
+    "`kakosheet import orders FILE`, or the workbook's Orders tab)"
+)
+RATE_NOTE = (
+    "after-sales rate = cases / orders in the period: orders are distinct Order IDs by Order Date, not units "
+    "of Quantity (a case concerns an order); a party's orders are those whose Vendor ID is the party as its "
+    "cases name it, or whose Vendors-tab Name is (case and spacing ignored). Flagged outside funnel-plot "
+    "control limits of the binomial around the overall rate (watch 95%, alarm 99.8%), never by raw rank"
+)
 
 
 def party_cases(
@@ -102,11 +111,7 @@ def parties_section(reads: Reads, request: ReportRequest, previous: Period) -> m
                 str(r.party),
             )
         )
-        note = (
-            "after-sales rate = cases / orders in the period; flagged outside funnel-plot control limits "
-            "of the binomial around the overall rate (watch 95%, alarm 99.8%), never by raw rank"
-        )
-        return m.PartiesSection(tuple(rows), "rate", note, _rate(overall))
+        return m.PartiesSection(tuple(rows), "rate", RATE_NOTE, _rate(overall))
     rows.sort(key=lambda r: (-r.figure.count, r.kind, str(r.party)))
     return m.PartiesSection(tuple(rows), "count", NO_ORDERS)
 

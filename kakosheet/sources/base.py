@@ -24,6 +24,8 @@ class WriteResult:
     warnings: tuple[str, ...] = ()
     # Cells a write-back left as they were because they hold a formula, as (tab, row, column index).
     formulas_kept: frozenset[tuple[str, int, int]] = field(default_factory=frozenset)
+    # The title each owned tab was written under, by its mark ("kakosheet Issues" beside a team's "Issues").
+    tab_titles: dict[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):

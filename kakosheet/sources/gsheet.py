@@ -14,11 +14,17 @@ from typing import Any
 
 from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.issues_tab import ISSUES_TAB
+from kakosheet.core.owned_tab import fallback_title
 from kakosheet.core.writeback import WriteBack
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
 from kakosheet.sources.gsheet_spec import GoogleAccess, sheet_key
 from kakosheet.sources.gsheet_writeback import SheetState, write_back
+
+# kakosheet's own tabs a sync rewrites: read with the logs, in the same request, so the write-back can tell
+# whether they changed without reading again. Any other owned tab is read when it is written; which tab is
+# kakosheet's is told by the mark in its first cell (gsheet_owned.py), never by its title.
+READ_WITH_THE_LOGS = (ISSUES_TAB, fallback_title(ISSUES_TAB))
 
 # What the Sheets API shows for a formula that fails (and the readers give as a blank).
 ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#ERROR!", "#SPILL!"})
@@ -54,6 +60,8 @@ class GoogleSheetSource:
         return False  # Google Sheets counts dates from 1899-12-30, as Excel does
 
     def sheet_names(self) -> list[str]:
+        if self._state.stale:
+            self._state.refresh(self._client.metadata())
         return [tab.title for tab in self._state.tabs.values()]
 
     @property
@@ -69,8 +77,10 @@ class GoogleSheetSource:
         return _grid(sheet, value_range)
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
-        """The tabs (and kakosheet's Issues tab, to know whether it needs rewriting)."""
-        ours = [tab for tab in (ISSUES_TAB, f"kakosheet {ISSUES_TAB}") if tab in self._state.tabs]
+        """The tabs (and kakosheet's own tabs a sync rewrites, to know whether they changed)."""
+        if self._state.stale:
+            self._state.refresh(self._client.metadata())
+        ours = [tab for tab in READ_WITH_THE_LOGS if tab in self._state.tabs and tab not in sheets]
         wanted = list(dict.fromkeys([*sheets, *ours]))
         ranges = self._client.batch_get([quote_sheet(sheet) for sheet in wanted], "FORMULA")
         grids = {sheet: _grid(sheet, value_range) for sheet, value_range in zip(wanted, ranges, strict=True)}

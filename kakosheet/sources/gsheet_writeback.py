@@ -1,16 +1,18 @@
 """Writing kakosheet's cells into a Google Sheet that staff keep editing meanwhile.
 
 The Sheets API writes to positions and has no compare-and-set, so a write-back:
-1. re-reads the tabs and leaves alone every target row that no longer holds what was read
-   (it moved or changed: the next sync takes it), and every row identical to another apart
-   from the cells to write (after a move nothing would tell them apart);
+1. re-reads the tabs (with kakosheet's own tabs it is about to rewrite, in the same request) and
+   leaves alone every target row that no longer holds what was read (it moved or changed: the
+   next sync takes it), and every row identical to another apart from the cells to write (after
+   a move nothing would tell them apart);
 2. writes the IDs, notes and filled blanks in one ``values:batchUpdate`` (RAW: a note that
    starts with "=" stays text);
 3. re-reads, and where rows or columns moved in between (gsheet_landing.py: headers compared,
    rows aligned), puts back exactly what each wrongly written cell held, names the cells whose
    former value cannot be known (and leaves them), and leaves the intended rows for the next sync;
 4. brings the formats up to date in one ``spreadsheets:batchUpdate``: kakosheet's
-   highlight rule, date formats of filled dates, and the Issues tab. Adding a rule or a
+   highlight rule, date formats of filled dates, and the tabs kakosheet owns (``changes.tabs``,
+   drawn by gsheet_owned.py: the Issues tab, a report). Adding a rule or a
    tab is not idempotent, so a 5xx answer is not blindly re-sent: the sheet's state is
    fetched again and only what is still missing is sent. A part the sheet's protections
    keep kakosheet from writing is not sent (the metadata says so); when Google refuses the
@@ -27,18 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kakosheet.core.grid import Grid, column_letters
-from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
-from kakosheet.core.owned_tab import CellLink
 from kakosheet.core.writeback import CellUpdate, SheetWrite, WriteBack
+from kakosheet.sources import gsheet_owned
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, SheetsRefusedError, quote_sheet
-from kakosheet.sources.gsheet_landing import Placed, api_value, check_landing, indistinct_rows, row_of, trimmed
+from kakosheet.sources.gsheet_landing import Placed, api_value, check_landing, indistinct_rows, row_of
 
 HIGHLIGHT_MARK = '"; "&'  # in the formula of kakosheet's highlight rule
 HIGHLIGHT = {"red": 1.0, "green": 0.78, "blue": 0.81}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
-PIXELS_PER_CHARACTER = 7
 
 Area = tuple[int, int | None, int, int | None]  # rows [r0, r1), columns [c0, c1); None: to the end
 
@@ -50,6 +50,10 @@ class Tab:
     row_count: int
     rules: list[dict[str, Any]] = field(default_factory=list)  # conditional formats, in order
     locked: list[tuple[Area, str]] = field(default_factory=list)  # protected against kakosheet: area, description
+    column_count: int = 26
+    frozen_rows: int = 0
+    has_filter: bool = False
+    charts: list[dict[str, Any]] = field(default_factory=list)  # EmbeddedCharts drawn over the tab
 
 
 @dataclass
@@ -60,6 +64,7 @@ class SheetState:
     tabs: dict[str, Tab]
     read: dict[str, list[list[Any]]] = field(default_factory=dict)  # FORMULA-rendered rows as read
     locale: str | None = None  # the spreadsheet's (File > Settings), e.g. de_DE
+    stale: bool = False  # a write changed the tabs' metadata: look again before the next write
 
     @classmethod
     def of(cls, metadata: dict[str, Any]) -> SheetState:
@@ -68,15 +73,25 @@ class SheetState:
             props = sheet.get("properties", {})
             if props.get("sheetType", "GRID") != "GRID":
                 continue
+            grid = props.get("gridProperties", {})
             tabs[props["title"]] = Tab(
-                sheet_id=props["sheetId"],
+                sheet_id=props.get("sheetId", 0),
                 title=props["title"],
-                row_count=props.get("gridProperties", {}).get("rowCount", 0),
+                row_count=grid.get("rowCount", 0),
                 rules=list(sheet.get("conditionalFormats", [])),
                 locked=[_locked(p) for p in sheet.get("protectedRanges", []) if _refuses(p)],
+                column_count=grid.get("columnCount", 0),
+                frozen_rows=grid.get("frozenRowCount", 0),
+                has_filter="basicFilter" in sheet,
+                charts=list(sheet.get("charts", [])),
             )
         properties = metadata.get("properties", {})
         return cls(title=properties.get("title", ""), tabs=tabs, locale=properties.get("locale"))
+
+    def refresh(self, metadata: dict[str, Any]) -> None:
+        """Take the tabs as the sheet shows them now (after a write), keeping the rows read."""
+        fresh = SheetState.of(metadata)
+        self.title, self.tabs, self.locale, self.stale = fresh.title, fresh.tabs, fresh.locale, False
 
     def remember(self, grids: dict[str, Grid]) -> None:
         """Keep the rows as read, before formulas are replaced by their values."""
@@ -99,12 +114,18 @@ def _locked(protected: dict[str, Any]) -> tuple[Area, str]:
 
 
 def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> WriteResult:
+    if state.stale:  # written before in this run (a sync, then a report): its tabs and charts changed
+        state.refresh(client.metadata())
     targets = [write for write in changes.sheets if write.cells]
     skipped: set[tuple[str, int]] = set()
     written: list[Placed] = []
     warnings: list[str] = []
+    owned = gsheet_owned.titles_to_read(state, changes.tabs)  # read with the re-read below, in one request
+    if owned and not targets:
+        state.read.update(_current_rows(client, owned))
     if targets:
-        before = _current_rows(client, [write.sheet for write in targets])
+        before = _current_rows(client, [*[write.sheet for write in targets], *owned])
+        state.read.update({title: before.pop(title) for title in owned})
         safe, moved = _unmoved(targets, state.read, before)
         skipped |= moved
         by_sheet: dict[str, list[CellUpdate]] = defaultdict(list)
@@ -123,9 +144,18 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
             skipped |= landing.left
             warnings += landing.warnings
     unmoved = [p for p in written if (p.sheet, p.cell.row) not in skipped]
+    places = {tab.mark: (tab, gsheet_owned.place(state, tab)) for tab in changes.tabs}
+    warnings += [gsheet_owned.no_room(tab) for tab, where in places.values() if where is None]
+    titles = {mark: where.title for mark, (tab, where) in places.items() if where and (where.exists or tab.create)}
     formatted, notes = _update_formats(client, state, changes, unmoved)
     warnings += notes
-    return WriteResult(written=bool(written) or formatted, skipped=frozenset(skipped), warnings=tuple(warnings))
+    if formatted:  # tabs, sizes and charts changed: the next write looks again, and reads its tabs anew
+        state.stale = True
+        for title in {title for tab in changes.tabs for title in gsheet_owned.candidate_titles(tab)}:
+            state.read.pop(title, None)
+    return WriteResult(
+        written=bool(written) or formatted, skipped=frozenset(skipped), warnings=tuple(warnings), tab_titles=titles
+    )
 
 
 # --------------------------------------------------------------------------- values
@@ -218,7 +248,7 @@ def _update_formats(
         fresh = state
         if attempt:
             fresh = SheetState.of(client.metadata())
-            fresh.read = state.read
+            fresh.read = state.read  # an owned tab added by the attempt before is unread: its part is not re-sent
         return _format_parts(fresh, changes, written)
 
     def plan_of(names: set[str], *, fresh: bool = False) -> Callable[[int], list[dict[str, Any]]]:
@@ -297,11 +327,10 @@ def _format_parts(state: SheetState, changes: WriteBack, written: list[Placed]) 
             columns = [p.cell.column for p in cells]
             cells_area: Area = (min(rows) - 1, max(rows), min(columns), max(columns) + 1)
             parts.append(_Part(f"the date format of the dates filled in {sheet!r}", sheet, cells_area, requests))
-    requests = _issues_tab_requests(state, changes)
-    if requests:
-        title = issues_tab_title(state)
-        whole: Area | None = (0, None, 0, None) if title in state.tabs else None
-        parts.append(_Part(f"the {title!r} tab (every open issue)", title, whole, requests))
+    for where, requests in gsheet_owned.plan(state, changes.tabs):
+        if requests:
+            whole: Area | None = (0, None, 0, None) if where.exists else None
+            parts.append(_Part(f"the {where.title!r} tab", where.title, whole, requests))
     return parts
 
 
@@ -374,113 +403,3 @@ def _date_format_requests(state: SheetState, written: list[Placed]) -> list[dict
             }
         )
     return requests
-
-
-def issues_tab_rows(state: SheetState, changes: WriteBack) -> list[list[Any]]:
-    """The Issues tab as the API shows it (FORMULA render): links are HYPERLINK formulas."""
-    rows: list[list[Any]] = [[ISSUES_MARK], list(ISSUES_HEADER)]
-    for line in issue_lines(changes):
-        values = [_plain(value) for value in line.values]
-        link = _link(state, line.target) if line.target else None
-        if link is not None:
-            values[0] = link
-        rows.append(values)
-    return rows
-
-
-def _plain(value: Any) -> Any:
-    """A value as it reads back from the sheet: numbers stay numbers, the rest is text."""
-    if value is None:
-        return ""
-    return value if isinstance(value, int | float | bool) else str(value)
-
-
-def _link(state: SheetState, target: CellLink) -> str | None:
-    tab = state.tabs.get(target.sheet)
-    if tab is None:
-        return None
-    label = tab.title.replace('"', '""')
-    return f'=HYPERLINK("#gid={tab.sheet_id}&range={target.cell}","{label}")'
-
-
-def issues_tab_title(state: SheetState) -> str:
-    """The Issues tab's title: "kakosheet Issues" when the team has a tab of its own called Issues."""
-    read = state.read.get(ISSUES_TAB)
-    if ISSUES_TAB in state.tabs and read and row_of(read, 1)[:1] != [ISSUES_MARK]:
-        return f"kakosheet {ISSUES_TAB}"
-    return ISSUES_TAB
-
-
-def _issues_tab_requests(state: SheetState, changes: WriteBack) -> list[dict[str, Any]]:
-    wanted = issues_tab_rows(state, changes)
-    title = issues_tab_title(state)
-    tab = state.tabs.get(title)
-    read = state.read.get(title)
-    if tab is not None and read is not None and [trimmed(r) for r in read] == [trimmed(r) for r in wanted]:
-        return []
-    requests: list[dict[str, Any]] = []
-    rows_needed = max(len(wanted) + 50, 1000)
-    if tab is None:
-        sheet_id = max((t.sheet_id for t in state.tabs.values()), default=0) + 1
-        requests.append(
-            {
-                "addSheet": {
-                    "properties": {
-                        "sheetId": sheet_id,
-                        "title": title,
-                        "gridProperties": {
-                            "rowCount": rows_needed,
-                            "columnCount": len(ISSUES_HEADER),
-                            "frozenRowCount": 2,
-                        },
-                    }
-                }
-            }
-        )
-        requests += [
-            {
-                "updateDimensionProperties": {
-                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
-                    "properties": {"pixelSize": width * PIXELS_PER_CHARACTER},
-                    "fields": "pixelSize",
-                }
-            }
-            for i, width in enumerate(ISSUES_WIDTHS)
-        ]
-    else:
-        sheet_id = tab.sheet_id
-        if tab.row_count < len(wanted):
-            requests.append(
-                {
-                    "updateSheetProperties": {
-                        "properties": {"sheetId": sheet_id, "gridProperties": {"rowCount": rows_needed}},
-                        "fields": "gridProperties.rowCount",
-                    }
-                }
-            )
-    requests.append(
-        {
-            "updateCells": {
-                "range": {"sheetId": sheet_id},
-                "rows": [
-                    {"values": [_cell_data(value, link=number > 1 and column == 0) for column, value in enumerate(row)]}
-                    for number, row in enumerate(wanted)
-                ],
-                "fields": "userEnteredValue",
-            }
-        }
-    )
-    return requests
-
-
-def _cell_data(value: Any, *, link: bool) -> dict[str, Any]:
-    if value == "" or value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
-    text = str(value)
-    if link and text.startswith("=HYPERLINK("):
-        return {"userEnteredValue": {"formulaValue": text}}
-    return {"userEnteredValue": {"stringValue": text}}

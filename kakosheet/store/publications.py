@@ -38,14 +38,15 @@ def record_publication(
         return int(key[0])
 
 
-def last_publication(store: Store, *, kind: str, period: str, scope: str) -> Publication | None:
+def last_publication(
+    store: Store, *, kind: str, period: str, scope: str, output_format: str | None = None
+) -> Publication | None:
+    """The latest publication of a report (in one format when given)."""
     table = store.metadata.tables["report_publications"]
-    query = (
-        select(table)
-        .where(table.c.kind == kind, table.c.period == period, table.c.scope == scope)
-        .order_by(table.c.id.desc())
-        .limit(1)
-    )
+    query = select(table).where(table.c.kind == kind, table.c.period == period, table.c.scope == scope)
+    if output_format is not None:
+        query = query.where(table.c.format == output_format)
+    query = query.order_by(table.c.id.desc()).limit(1)
     with store.engine.connect() as connection:
         row = connection.execute(query).first()
     if row is None:

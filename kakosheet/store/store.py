@@ -29,6 +29,7 @@ from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import KakosheetError, SourceBusyError, StoreError, UsageError
 from kakosheet.store.migrate import migrate
 from kakosheet.store.minor import fill_minor_units
+from kakosheet.store.orders import reference_tables
 from kakosheet.store.tables import build_metadata, case_table_name
 
 if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never plans, does without it
@@ -79,6 +80,7 @@ class Store:
         self.url = url
         self.schemas = schemas
         self.metadata = build_metadata(schemas)
+        reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
         # Without `create`, a SQLite file that is not there yet is read as an empty store
         # (in memory) rather than made: a command that changes nothing creates nothing.
         self.exists = create or not _missing_sqlite_file(url)

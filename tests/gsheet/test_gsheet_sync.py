@@ -143,9 +143,11 @@ def test_a_500_on_the_formats_request_does_not_duplicate_rules_or_tabs(
     assert google_sheet.book.tabs().count("Issues") == 1
     rules = google_sheet.book.sheet("QC Log").get("conditionalFormats", [])
     assert len(rules) == 1
-    first, again = [r.body["requests"] for r in api.requests if r.path.endswith(formats)]
+    first, *again = [r.body["requests"] for r in api.requests if r.path.endswith(formats)]
     assert {"addSheet", "addConditionalFormatRule"} <= {kind for request in first for kind in request}
-    assert not {"addSheet", "addConditionalFormatRule"} & {kind for request in again for kind in request}
+    # The sheet is looked at again: what the lost answer applied is not sent again (here: nothing is left).
+    assert len(again) <= 1
+    assert not {"addSheet", "addConditionalFormatRule"} & {kind for sent in again for r in sent for kind in r}
 
 
 def test_formulas_dragged_down_are_not_cases_and_errors_are_reported(google_sheet: GoogleSheet, team: Config) -> None:

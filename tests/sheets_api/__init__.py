@@ -11,8 +11,9 @@ Test-side handles: Book (book.values / formula / note / validation / format / sh
 delete_rows / insert_columns / delete_columns / batch_update ...), api.requests (Request records), api.fail(...)
 (scripted Google errors, with skip= to hit exactly the Nth matching request), api.before(hook) (runs before each
 /v4 request, outside the lock). Protected ranges with an editors list refuse other principals' cell writes
-(Google's 400) and show requestingUserCanEdit accordingly. Error cells are CellError: a str ("#N/A") that reads
-render as their text, except FORMULA, which gives the formula.
+(Google's 400) and show requestingUserCanEdit accordingly. Charts (addChart, updateChartSpec,
+updateEmbeddedObjectPosition, deleteEmbeddedObject) are kept per sheet and listed under sheets[].charts.
+Error cells are CellError: a str ("#N/A") that reads render as their text, except FORMULA, which gives the formula.
 """
 
 from .book import Book

@@ -14,6 +14,7 @@ from . import cells, dimensions, fields, metadata
 from .a1 import GridRange
 from .batch_common import block_of, mask_of, sheet_of
 from .batch_ranges import RANGE_HANDLERS
+from .charts import CHART_HANDLERS
 from .errors import RequestError, invalid
 from .protection import check_edit
 from .state import Sheet, Spreadsheet
@@ -337,4 +338,5 @@ HANDLERS: dict[str, Handler] = {
     "clearBasicFilter": clear_basic_filter,
     "updateBorders": update_borders,
     **RANGE_HANDLERS,
+    **CHART_HANDLERS,
 }

@@ -111,6 +111,17 @@ class Book:
         with self._api._lock:
             return metadata.sheet_json(self._book(), self._sheet(tab), None)
 
+    def charts(self, tab: str) -> list[dict[str, Any]]:
+        """The EmbeddedCharts drawn over the tab (copies), as spreadsheets.get lists them."""
+        with self._api._lock:
+            return copy.deepcopy(self._sheet(tab).charts)
+
+    def column_pixels(self, tab: str, count: int) -> list[int]:
+        """The widths of the first count columns in pixels (100 where none was set)."""
+        with self._api._lock:
+            meta = self._sheet(tab).col_meta
+            return [int((meta.get(c) or {}).get("pixelSize", metadata.COLUMN_PIXELS)) for c in range(count)]
+
     def properties(self) -> dict[str, Any]:
         """The spreadsheet's properties (title, locale, timeZone, ...)."""
         with self._api._lock:

@@ -65,6 +65,8 @@ def sheet_json(book: Spreadsheet, sheet: Sheet, blocks: list[Block] | None) -> d
         ]
     if sheet.basic_filter:
         out["basicFilter"] = copy.deepcopy(sheet.basic_filter)
+    if sheet.charts:
+        out["charts"] = copy.deepcopy(sheet.charts)
     return out
 
 

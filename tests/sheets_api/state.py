@@ -44,6 +44,7 @@ class Sheet:
         self.protected: list[dict[str, Any]] = []
         self.merges: list[dict[str, Any]] = []
         self.basic_filter: dict[str, Any] | None = None
+        self.charts: list[dict[str, Any]] = []  # EmbeddedCharts drawn over this sheet (charts.py)
         self.row_meta: dict[int, dict[str, Any]] = {}
         self.col_meta: dict[int, dict[str, Any]] = {}
 
@@ -69,7 +70,7 @@ class Sheet:
         other.rows = [row[:] for row in self.rows]
         for name in ("formulas", "formats", "notes", "validation"):
             setattr(other, name, getattr(self, name).copy())
-        for name in ("conditional", "protected", "merges", "basic_filter", "row_meta", "col_meta"):
+        for name in ("conditional", "protected", "merges", "basic_filter", "charts", "row_meta", "col_meta"):
             setattr(other, name, copy.deepcopy(getattr(self, name)))
         return other
 

@@ -555,6 +555,120 @@ def test_spreadsheet_get_grid_data_and_fields(api: SheetsApiServer, client: Clie
     }
 
 
+# -- charts --------------------------------------------------------------------------------------------------------
+
+
+def _column(sheet_id: int, column: int, first: int, last: int) -> dict[str, Any]:
+    """A GridRange over rows [first, last) of one column."""
+    return {"sheetId": sheet_id, "startRowIndex": first, "endRowIndex": last,
+            "startColumnIndex": column, "endColumnIndex": column + 1}  # fmt: skip
+
+
+def _chart(sheet_id: int, title: str, chart_id: int | None = None, **series: dict[str, Any]) -> dict[str, Any]:
+    """An addChart request: a column chart of B2:B4 by A2:A4 over sheet_id, anchored at D2."""
+    values = series.get("values", _column(sheet_id, 1, 1, 4))
+    spec = {
+        "title": title,
+        "basicChart": {
+            "chartType": "COLUMN",
+            "headerCount": 0,
+            "domains": [{"domain": {"sourceRange": {"sources": [_column(sheet_id, 0, 1, 4)]}}}],
+            "series": [{"series": {"sourceRange": {"sources": [values]}}, "targetAxis": "LEFT_AXIS"}],
+        },
+    }
+    anchor = {"sheetId": sheet_id, "rowIndex": 1, "columnIndex": 3}
+    chart: dict[str, Any] = {"spec": spec, "position": {"overlayPosition": {"anchorCell": anchor, "widthPixels": 600}}}
+    if chart_id is not None:
+        chart["chartId"] = chart_id
+    return {"addChart": {"chart": chart}}
+
+
+def test_add_chart_keeps_its_id_and_refuses_it_twice(api: SheetsApiServer, client: Client) -> None:
+    book = api.create_spreadsheet(tabs={"Report": [["Reason", "Cases"], ["Scratch", 3], ["Dent", 2], ["Other", 1]]})
+    reply = client.batch(book.key, _chart(0, "Reasons", 4242))
+    assert reply.status_code == 200, reply.text
+    added = reply.json()["replies"][0]["addChart"]["chart"]
+    assert added["chartId"] == 4242 and added["spec"]["title"] == "Reasons"
+    assert added["position"]["overlayPosition"]["anchorCell"] == {"sheetId": 0, "rowIndex": 1, "columnIndex": 3}
+    (listed,) = book.sheet("Report")["charts"]
+    assert listed == added
+    again = client.batch(book.key, _note_cell(0, 0, 0, "not applied"), _chart(0, "Twice", 4242))
+    code, status, message = error_of(again)
+    assert (code, status) == (400, "INVALID_ARGUMENT") and message.startswith("Invalid requests[1].addChart: ")
+    assert "4242" in message
+    assert book.note("Report", "A1") is None and len(book.sheet("Report")["charts"]) == 1  # refused whole
+    assigned = client.batch(book.key, _chart(0, "No ID given")).json()["replies"][0]["addChart"]["chart"]
+    assert isinstance(assigned["chartId"], int) and assigned["chartId"] > 0 and assigned["chartId"] != 4242
+
+
+def test_charts_are_listed_under_the_fields_mask(api: SheetsApiServer, client: Client) -> None:
+    book = api.create_spreadsheet(tabs={"Log": [], "Report": [["Reason", "Cases"], ["Scratch", 3]]})
+    report = book.sheet_id("Report")
+    client.batch(book.key, _chart(report, "Reasons", 7))
+    only = client.get(book.key, fields="sheets(properties(title),charts(chartId,spec(title)))").json()
+    assert only == {
+        "sheets": [
+            {"properties": {"title": "Log"}},
+            {"properties": {"title": "Report"}, "charts": [{"chartId": 7, "spec": {"title": "Reasons"}}]},
+        ]
+    }
+    assert "charts" not in client.get(book.key).json()["sheets"][0]  # Google leaves out an empty list
+
+
+def test_update_chart_spec_and_position_and_delete(api: SheetsApiServer, client: Client) -> None:
+    book = api.create_spreadsheet(tabs={"Report": [["Reason", "Cases", "Refunds"], ["Scratch", 3, 1]]})
+    client.batch(book.key, _chart(0, "Reasons", 11))
+    spec = _chart(0, "Reasons, refunded", values=_column(0, 2, 1, 4))["addChart"]["chart"]["spec"]
+    assert client.batch(book.key, {"updateChartSpec": {"chartId": 11, "spec": spec}}).status_code == 200
+    (chart,) = book.sheet("Report")["charts"]
+    assert chart["spec"] == spec
+    move = {"objectId": 11, "newPosition": {"overlayPosition": {"anchorCell": {"sheetId": 0, "rowIndex": 9}}},
+            "fields": "anchorCell"}  # fmt: skip
+    moved = client.batch(book.key, {"updateEmbeddedObjectPosition": move}).json()["replies"][0]
+    overlay = moved["updateEmbeddedObjectPosition"]["position"]["overlayPosition"]
+    assert overlay == {"anchorCell": {"sheetId": 0, "rowIndex": 9, "columnIndex": 0}, "widthPixels": 600}
+    for kind, params, words in [
+        ("updateChartSpec", {"chartId": 12, "spec": spec}, "No chart with id: 12"),
+        ("deleteEmbeddedObject", {"objectId": 12}, "No object with id: 12"),
+        ("updateEmbeddedObjectPosition", dict(move, objectId=12), "No object with id: 12"),
+    ]:
+        code, status, message = error_of(client.batch(book.key, {kind: params}))
+        assert (code, status, message) == (400, "INVALID_ARGUMENT", f"Invalid requests[0].{kind}: {words}")
+    assert client.batch(book.key, {"deleteEmbeddedObject": {"objectId": 11}}).status_code == 200
+    assert "charts" not in book.sheet("Report")
+
+
+def test_a_charts_sources_must_be_lines_inside_an_existing_grid(api: SheetsApiServer, client: Client) -> None:
+    book = api.create_spreadsheet(tabs={"Report": [["Reason", "Cases"], ["Scratch", 3]]})
+    client.batch(book.key, {"updateSheetProperties": {"properties": {"sheetId": 0, "gridProperties": {"rowCount": 10}},
+                                                      "fields": "gridProperties.rowCount"}})  # fmt: skip
+    square = {"sheetId": 0, "startRowIndex": 1, "endRowIndex": 3, "startColumnIndex": 1, "endColumnIndex": 3}
+    for values, words in [
+        (_column(99, 1, 1, 4), "No grid with id: 99"),
+        (_column(0, 1, 1, 11), "exceeds grid limits"),
+        (square, "ChartSourceRange ranges require all rows or all columns to have length of 1"),
+    ]:
+        code, status, message = error_of(client.batch(book.key, _chart(0, "Bad", values=values)))
+        assert (code, status) == (400, "INVALID_ARGUMENT") and message.startswith("Invalid requests[0].addChart: ")
+        assert words in message
+        spec = _chart(0, "Bad", values=values)["addChart"]["chart"]["spec"]
+        client.batch(book.key, _chart(0, "Good", 5))
+        refused = client.batch(book.key, {"updateChartSpec": {"chartId": 5, "spec": spec}})
+        assert words in error_of(refused)[2]
+        client.batch(book.key, {"deleteEmbeddedObject": {"objectId": 5}})
+    assert "charts" not in book.sheet("Report")
+
+
+def test_deleting_a_sheet_deletes_its_charts(api: SheetsApiServer, client: Client) -> None:
+    book = api.create_spreadsheet(tabs={"Log": [], "Report": [["Reason", "Cases"], ["Scratch", 3]]})
+    report = book.sheet_id("Report")
+    client.batch(book.key, _chart(report, "Reasons", 21))
+    assert client.batch(book.key, {"deleteSheet": {"sheetId": report}}).status_code == 200
+    assert client.batch(book.key, {"deleteEmbeddedObject": {"objectId": 21}}).status_code == 400
+    client.batch(book.key, {"addSheet": {"properties": {"title": "Report", "sheetId": report}}})
+    assert client.batch(book.key, _chart(report, "Reasons", 21)).status_code == 200  # the ID is free again
+
+
 # -- faults, hooks, the request log --------------------------------------------------------------------------------
 
 
