@@ -95,7 +95,12 @@ class XlsxSource:
         # A new row whose ID cell holds a formula does not show its ID: its case waits (sources/base.py).
         id_columns = {write.sheet: write.id_column for write in changes.sheets}
         skipped = frozenset((tab, row) for tab, row, column in patched.formulas_kept if id_columns.get(tab) == column)
-        return WriteResult(written=patched.digest is not None, skipped=skipped, formulas_kept=patched.formulas_kept)
+        return WriteResult(
+            written=patched.digest is not None,
+            skipped=skipped,
+            formulas_kept=patched.formulas_kept,
+            tab_titles=patched.tab_titles,
+        )
 
     def _written(self, stamp: FileStamp | None) -> None:
         """After a write-back the file is the version kakosheet wrote: a second write in the same run

@@ -79,10 +79,12 @@ class CellStyles(Protocol):
 
 @dataclass
 class TabParts:
-    """What drawing the owned tabs does to the package: parts written (added or replaced) and parts removed."""
+    """What drawing the owned tabs does to the package: parts written (added or replaced), parts
+    removed, and the title each tab is under, by its mark (also when it needed no rewrite)."""
 
     written: dict[str, bytes] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 def owned_tab_parts(
@@ -141,6 +143,7 @@ class _Package:
         self.changed: set[str] = set()  # of the three above
         self.written: dict[str, bytes] = {}
         self.removed: set[str] = set()
+        self.titles: dict[str, str] = {}
         self.book_rels = _relationships(self.workbook_rels, WORKBOOK, WORKBOOK_RELS)
         self.sheets = self._sheets()
         self._graph: dict[str, list[str]] | None = None
@@ -155,7 +158,7 @@ class _Package:
         for name, data in ((WORKBOOK, self.workbook), (WORKBOOK_RELS, self.workbook_rels), (CONTENT_TYPES, self.types)):
             if name in self.changed:
                 written[name] = data
-        return TabParts(written, self.removed)
+        return TabParts(written, self.removed, self.titles)
 
     def member(self, name: str) -> str | None:
         return self.members.get(name.lower())
@@ -208,7 +211,7 @@ class _Package:
 
     def draw(self, tab: OwnedTab, sheet: _Sheet | None, styles: CellStyles) -> None:
         """Add the tab, or replace its previous version (unless it would show the same)."""
-        title = self._title_for(tab.title, sheet)
+        title = self.titles[tab.mark] = self._title_for(tab.title, sheet)
         layout = self._layout(tab, sheet)
         saved = styles.snapshot()
         parts = _drawn(tab, title, layout, styles)

@@ -78,11 +78,13 @@ _AFTER_CF = elements_after("conditionalFormatting")
 class Patched:
     """What a write-back did: the new package's digest (None: nothing had to change), the cells
     it left as they were because they hold a formula, as (tab, sheet row, column index), and the
-    stamp of the file it wrote (a later write in the same run checks the file against it)."""
+    stamp of the file it wrote (a later write in the same run checks the file against it), and the
+    title each owned tab is under, by its mark."""
 
     digest: str | None
     formulas_kept: frozenset[tuple[str, int, int]] = frozenset()
     stamp: FileStamp | None = None
+    tab_titles: dict[str, str] = field(default_factory=dict)
 
 
 def check_patchable(path: Path) -> None:
@@ -147,11 +149,11 @@ def _write_back(
         if changes.identity is not None:
             updated |= identity_parts(archive, small | updated, changes.identity)
     if not patches and not updated and not tabs.removed:
-        return Patched(None)
+        return Patched(None, tab_titles=tabs.titles)
     check_unchanged(path, stamp)  # before the work of building the new version; again before the swap
     digest, written = _replace_atomically(path, stamp, infos, _NewParts(patches, updated, tabs.removed), styles)
     kept = frozenset((patch.write.sheet, row, column) for patch in patches.values() for row, column in patch.kept)
-    return Patched(digest, kept, written)
+    return Patched(digest, kept, written, tabs.titles)
 
 
 @dataclass(frozen=True)

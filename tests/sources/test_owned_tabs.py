@@ -201,6 +201,41 @@ def check_with_libreoffice(workbook: Path, scratch: Path) -> None:
     assert {f"'{TITLE}'!$B$4:$B$7", f"'{TITLE}'!$C$4:$C$7"} <= formulas, formulas
 
 
+def test_the_weekly_report_tab_as_laid_out_is_drawn_twice_after_a_sync_with_one_chart_per_slot(
+    tmp_path: Path,
+) -> None:
+    """The report tab reports/render_sheet.py lays out, written into the team's workbook after a sync
+    wrote its Issues tab, then again: one tab, one chart part per slot, charts over the right cells."""
+    from kakosheet.reports.render_sheet import render_sheet
+    from tests.reports.test_render import built
+
+    report, _ = built(tmp_path)
+    tab = render_sheet(report)
+    workbook = rich_workbook(tmp_path / "log.xlsx", tmp_path)
+    source = XlsxSource(workbook)
+    issue = Issue("qc", "QC Log", 3, "Status", code="not-in-list", severity="error", message="not in the list")
+    sync = WriteBack(issues=[issue])
+    sync.tabs.append(issues_tab(sync))
+    assert source.write_back(sync).written
+    before = parts(workbook)
+    first = source.write_back(WriteBack(tabs=[tab]))
+    assert first.written and first.tab_titles == {tab.mark: tab.title}
+    again = source.write_back(WriteBack(tabs=[render_sheet(report)]))
+    assert not again.written and again.tab_titles == {tab.mark: tab.title}
+    after = parts(workbook)
+    assert {name for name, data in before.items() if after.get(name) != data} <= MAY_CHANGE
+    check_package(workbook, before=before)
+    sheet, _, charts = tab_parts(after, tab.title)
+    assert len(charts) == len(tab.charts) == 3 and all(schema_order_problems(after[name]) == [] for name in charts)
+    drawn = {c.anchor._from.row: c for c in load_workbook(workbook)[tab.title]._charts}
+    for wanted in tab.charts:
+        chart = drawn[wanted.anchor_row - 1]
+        quoted = "'" + tab.title.replace("'", "''") + "'!"
+        assert [s.val.numRef.f for s in chart.series] == [quoted + s.values.a1(absolute=True) for s in wanted.series]
+    rows = next(rows for name, rows in as_csv_tabs(workbook, tmp_path / "csv").items() if name.endswith(tab.title))
+    assert rows[0][0] == tab.mark
+
+
 # --------------------------------------------------------------------------- 2. re-runs
 
 
@@ -270,12 +305,15 @@ def test_an_unchanged_tab_is_not_written_even_after_libreoffice_saved_it(tmp_pat
 
 def test_a_team_tab_with_the_title_keeps_it_and_ours_takes_the_fallback(tmp_path: Path) -> None:
     workbook = write_workbook(tmp_path / "log.xlsx", {"QC Log": [["Case ID"]], TITLE: [["the team's own notes"]]})
-    assert write(workbook, report())
+    written = XlsxSource(workbook).write_back(WriteBack(tabs=[report()]))
+    assert written.written and written.tab_titles == {MARK: f"kakosheet {TITLE}"}
     book = load_workbook(workbook)
     assert book[TITLE]["A1"].value == "the team's own notes"
     ours = book[f"kakosheet {TITLE}"]
     assert ours["A1"].value == MARK
     assert ours._charts[0].series[0].val.numRef.f == f"'kakosheet {TITLE}'!$B$4:$B$7"  # charts read our tab
+    again = XlsxSource(workbook).write_back(WriteBack(tabs=[report()]))  # unchanged: not written, still there
+    assert not again.written and again.tab_titles == {MARK: f"kakosheet {TITLE}"}
     assert write(workbook, report(cases=14))
     assert load_workbook(workbook).sheetnames == ["QC Log", TITLE, f"kakosheet {TITLE}"]
 
@@ -284,7 +322,8 @@ def test_a_tab_not_to_create_is_not_added(tmp_path: Path) -> None:
     workbook = plain_workbook(tmp_path / "log.xlsx")
     before = workbook.read_bytes()
     empty = issues_tab(WriteBack())
-    assert not empty.create and not write(workbook, empty)
+    outcome = XlsxSource(workbook).write_back(WriteBack(tabs=[empty]))
+    assert not empty.create and not outcome.written and outcome.tab_titles == {}
     assert workbook.read_bytes() == before
 
 
