@@ -625,19 +625,19 @@ def graft(target: Path, donor: Path, out: Path) -> Path:
             types += f'<Default Extension="{extension}" ContentType="{defaults[extension]}"/>'.encode()
     package["[Content_Types].xml"] = package["[Content_Types].xml"].replace(b"</Types>", types + b"</Types>")
     sheet_ids = [int(i) for i in re.findall(rb'sheetId="(\d+)"', package["xl/workbook.xml"])]
-    entries, rels = b"", b""
+    new_sheets, new_rels = b"", b""
     for k, (name, part) in enumerate(sheets, start=1):
-        entries += (
+        new_sheets += (
             f'<sheet name="{name}" sheetId="{max(sheet_ids) + k}" r:id="rIdGraft{k}" '
             f'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
         ).encode()
-        rels += (
+        new_rels += (
             f'<Relationship Id="rIdGraft{k}" Target="{posixpath.relpath(renamed[part], "xl")}" '
             'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
         ).encode()
-    package["xl/workbook.xml"] = package["xl/workbook.xml"].replace(b"</sheets>", entries + b"</sheets>")
+    package["xl/workbook.xml"] = package["xl/workbook.xml"].replace(b"</sheets>", new_sheets + b"</sheets>")
     package["xl/_rels/workbook.xml.rels"] = package["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>", rels + b"</Relationships>"
+        b"</Relationships>", new_rels + b"</Relationships>"
     )
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in package.items():
