@@ -5,29 +5,36 @@ string once Excel or LibreOffice saved the workbook. A re-run replaces the tab's
 its drawing and chart parts in place, under the same names; the tab keeps its place and its
 sheetId. What only the old tab used (a chart no longer wanted, the style and colour parts Excel
 adds to a chart it saves) goes, with its relationships and content types: no orphan part and no
-dangling relationship is left. A tab that would show what it shows is not written at all.
+dangling relationship is left. A tab that would show what it shows is not written at all
+(compared by value: sources/xlsx_owned_look.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Protocol
+from typing import Protocol
 from urllib.parse import unquote
-from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.owned_tab import TITLE_CHARS, OwnedTab, TabCell, fallback_title, fit_text
 from kakosheet.errors import SourceError
-from kakosheet.sources.xlsx_charts import CHART_NS, DRAWINGML_NS, PlacedChart, chart_xml, drawing_xml
+from kakosheet.sources.xlsx_charts import CHART_NS, PlacedChart, chart_xml, drawing_xml
+from kakosheet.sources.xlsx_owned_look import (
+    SharedStrings,
+    attributes_of,
+    cell_value,
+    look_of,
+    no_shared,
+    parse_part,
+    same_look,
+)
 
 __all__ = ["CellStyles", "TabParts", "owned_tab_parts", "xml_text"]
 
@@ -147,7 +154,7 @@ class _Package:
         self.book_rels = _relationships(self.workbook_rels, WORKBOOK, WORKBOOK_RELS)
         self.sheets = self._sheets()
         self._graph: dict[str, list[str]] | None = None
-        self._shared: _SharedStrings | None = None
+        self._shared: SharedStrings | None = None
 
     def close(self) -> None:
         if self._shared is not None:
@@ -166,7 +173,7 @@ class _Package:
     def _sheets(self) -> list[_Sheet]:
         sheets = []
         for match in _SHEET.finditer(self.workbook):
-            attributes = _attributes(match.group(1))
+            attributes = attributes_of(match.group(1))
             rel_id = next((value for key, value in attributes.items() if key.endswith(":id")), "")
             relationship = self.book_rels.get(rel_id)
             part = None
@@ -197,14 +204,14 @@ class _Package:
         cell = _A1.search(head)
         if cell is None:
             return None
-        kind, value = _cell_value(cell.group(1), cell.group(2) or b"", self.shared_text)
+        kind, value = cell_value(cell.group(1), cell.group(2) or b"", self.shared_text)
         return value if kind == "s" and isinstance(value, str) else None
 
     def shared_text(self, index: int) -> str | None:
         if self._shared is None:
             relationship = next((r for r in self.book_rels.values() if r.type.endswith("/sharedStrings")), None)
             part = self.member(relationship.target) if relationship is not None else None
-            self._shared = _SharedStrings(self.archive.open(part) if part else None)
+            self._shared = SharedStrings(self.archive.open(part) if part else None)
         return self._shared.text(index)
 
     # ----------------------------------------------------------------- drawing
@@ -285,7 +292,7 @@ class _Package:
         """(name, chart part) of each chart a drawing holds, in its order."""
         targets = {r.id: r.target for r in self._rels_of(drawing) if r.type == CHART_TYPE}
         frames = []
-        root = _parse(self.archive.read(self.members[drawing.lower()]), drawing)
+        root = parse_part(self.archive.read(self.members[drawing.lower()]), drawing)
         for frame in root.iter(f"{{{_XDR_NS}}}graphicFrame"):
             properties = frame.find(f"{{{_XDR_NS}}}nvGraphicFramePr/{{{_XDR_NS}}}cNvPr")
             chart = frame.find(f".//{{{CHART_NS}}}chart")
@@ -307,7 +314,7 @@ class _Package:
         if before.startswith(_OWN_HEAD):  # as kakosheet wrote it: other bytes are other values
             return False
         return same_look(
-            _look(before, charts_before, self.shared_text), _look(parts[layout.sheet], wanted_charts, _no_shared)
+            look_of(before, charts_before, self.shared_text), look_of(parts[layout.sheet], wanted_charts, no_shared)
         )
 
     # ----------------------------------------------------------------- relationships
@@ -393,7 +400,7 @@ class _Package:
 
     def _rename(self, sheet: _Sheet, title: str) -> None:
         for match in _SHEET.finditer(self.workbook):
-            attributes = _attributes(match.group(1))
+            attributes = attributes_of(match.group(1))
             if any(key.endswith(":id") and value == sheet.rel_id for key, value in attributes.items()):
                 element = _NAME.sub(b"name=" + quoteattr(title).encode(), match.group(0), count=1)
                 self.workbook = self.workbook[: match.start()] + element + self.workbook[match.end() :]
@@ -405,16 +412,8 @@ class _Package:
 _XDR_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
 _NAME = re.compile(rb"""\bname\s*=\s*(?:"[^"]*"|'[^']*')""")
-_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _OVERRIDE = re.compile(rb"""<Override\b[^>]*?\bPartName\s*=\s*["']([^"']*)["'][^>]*>""")
 _A1 = re.compile(rb'<(?:\w+:)?c\b(?=[^>]*\br="A1")([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
-
-
-def _attributes(raw: bytes) -> dict[str, str]:
-    return {
-        key.decode(): html.unescape((double if double is not None else single).decode("utf-8", "replace"))
-        for key, double, single in _ATTRIBUTE.findall(raw)
-    }
 
 
 def _content_type(name: str) -> str | None:
@@ -454,7 +453,7 @@ def _relationships(xml: bytes, source: str, name: str) -> dict[str, _Relationshi
     if not xml:
         return {}
     found = {}
-    for element in _parse(xml, name):
+    for element in parse_part(xml, name):
         target = unquote(element.get("Target", "")).replace("\\", "/")
         external = element.get("TargetMode", "") == "External"
         if not external:
@@ -462,15 +461,6 @@ def _relationships(xml: bytes, source: str, name: str) -> dict[str, _Relationshi
             target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
         found[element.get("Id", "")] = _Relationship(element.get("Id", ""), element.get("Type", ""), target, external)
     return found
-
-
-def _parse(xml: bytes, name: str) -> ElementTree.Element:
-    try:
-        return ElementTree.fromstring(xml)
-    except ElementTree.ParseError as exc:
-        raise SourceError(
-            f"the part {name} is not valid XML ({exc}); open the file in Excel and save it again"
-        ) from exc
 
 
 def _rels_xml(source: str, relationships: list[tuple[str, str, str]]) -> bytes:
@@ -590,164 +580,3 @@ def _number_text(value: object, epoch: dt.datetime) -> str | None:
             return str(delta.days)
         return repr(round(delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400, 10))
     return None
-
-
-# --------------------------------------------------------------------------- what a tab shows
-
-Value = tuple[str, str | float]  # ("s", text) | ("n", number) | ("b", "1") | ("e", "#N/A")
-
-
-@dataclass(frozen=True)
-class Look:
-    """What a tab shows: its cells' values, its links, and what each chart draws."""
-
-    cells: dict[str, Value]
-    links: frozenset[tuple[str, str]]
-    charts: tuple[tuple[object, ...], ...]
-
-
-def same_look(before: Look, after: Look) -> bool:
-    """Whether an owned tab needs no rewrite: the same values (numbers to the precision Excel keeps),
-    links and charts."""
-    if before.links != after.links or before.charts != after.charts or before.cells.keys() != after.cells.keys():
-        return False
-    for ref, (kind, value) in after.cells.items():
-        was_kind, was = before.cells[ref]
-        if was_kind != kind or not (
-            was == value or (kind == "n" and math.isclose(float(was), float(value), rel_tol=1e-12, abs_tol=1e-9))
-        ):
-            return False
-    return True
-
-
-def _look(sheet: bytes, charts: list[bytes], shared: Callable[[int], str | None]) -> Look:
-    cells = {}
-    for match in _CELL.finditer(sheet):
-        ref = _REF.search(match.group(1))
-        kind, value = _cell_value(match.group(1), match.group(2) or b"", shared)
-        if ref is not None and value is not None and value != "":
-            cells[ref.group(1).decode()] = (kind, value)
-    links = set()
-    for match in _HYPERLINK.finditer(sheet):
-        attributes = _attributes(match.group(1))
-        links.add((attributes.get("ref", ""), attributes.get("location", "")))
-    return Look(cells, frozenset(links), tuple(_chart_look(chart) for chart in charts))
-
-
-def _cell_value(
-    attributes: bytes, content: bytes, shared: Callable[[int], str | None]
-) -> tuple[str, str | float | None]:
-    """A cell's value as (kind, value): text (inline, shared or a formula's), number, boolean or error."""
-    kind = _TYPE.search(attributes)
-    cell_type = kind.group(1) if kind else b"n"
-    if cell_type == b"inlineStr":
-        return "s", _runs_text(content)
-    value = _V.search(content)
-    if value is None:
-        return "s", None
-    text = value.group(1)
-    if cell_type == b"s":
-        return "s", shared(int(text)) if text.strip().isdigit() else None
-    if cell_type in (b"str", b"e", b"b"):
-        return ("s" if cell_type == b"str" else cell_type.decode()), html.unescape(text.decode("utf-8", "replace"))
-    try:
-        return "n", float(text)
-    except ValueError:
-        return "s", None
-
-
-def _runs_text(item: bytes) -> str:
-    """The text of an inline or shared string: its runs joined, phonetic guides left out."""
-    return html.unescape(b"".join(_TEXT_RUN.findall(_PHONETIC.sub(b"", item))).decode("utf-8", "replace"))
-
-
-def _chart_look(xml: bytes) -> tuple[object, ...]:
-    """What a chart draws: its kinds, its title, and each series' name and the ranges it reads."""
-    root = _parse(xml, "a chart")
-    c = f"{{{CHART_NS}}}"
-    plot = root.find(f"{c}chart/{c}plotArea")
-    charts = [child for child in (plot if plot is not None else []) if child.tag.endswith("Chart")]
-    kinds = tuple(
-        (chart.tag.rsplit("}", 1)[-1], "" if (bar := chart.find(f"{c}barDir")) is None else bar.get("val", ""))
-        for chart in charts
-    )
-    title = root.find(f"{c}chart/{c}title")
-    heading = "".join(t.text or "" for t in title.iter(f"{{{DRAWINGML_NS}}}t")) if title is not None else ""
-    series = tuple(
-        (_series_name(ser.find(f"{c}tx")), _formula(ser.find(f"{c}cat")), _formula(ser.find(f"{c}val")))
-        for chart in charts
-        for ser in chart.iter(f"{c}ser")
-    )
-    return kinds, heading, series
-
-
-def _series_name(tx: ElementTree.Element | None) -> str:
-    """A series' name: kakosheet and Excel write it as a value, LibreOffice as a quoted formula."""
-    if tx is None:
-        return ""
-    value = tx.find(f"{{{CHART_NS}}}v")
-    if value is not None:
-        return value.text or ""
-    formula = _formula(tx)
-    if len(formula) > 1 and formula[0] == formula[-1] == '"':
-        return formula[1:-1].replace('""', '"')
-    cached = [v.text or "" for v in tx.iter(f"{{{CHART_NS}}}v")]
-    return "".join(cached) or formula
-
-
-def _formula(element: ElementTree.Element | None) -> str:
-    found = element.find(f".//{{{CHART_NS}}}f") if element is not None else None
-    return (found.text or "") if found is not None else ""
-
-
-def _no_shared(index: int) -> str | None:
-    return None
-
-
-_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
-_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]+)"')
-_TYPE = re.compile(rb'\bt="(\w+)"')
-_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
-_TEXT_RUN = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>")
-_PHONETIC = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
-_HYPERLINK = re.compile(rb"<(?:\w+:)?hyperlink\b([^>]*?)/?>")
-_SHARED_ITEM = re.compile(rb"<(?:\w+:)?si(?:\s*/>|>(.*?)</(?:\w+:)?si>)", re.S)
-
-
-class _SharedStrings:
-    """The shared-string table, read only as far as the strings asked for (a log tab's header is
-    near its start; the whole table of a big workbook is megabytes)."""
-
-    BLOCK = 1 << 20
-
-    def __init__(self, handle: IO[bytes] | None) -> None:
-        self.handle = handle
-        self.texts: list[str] = []
-        self.pending = b""
-
-    def text(self, index: int) -> str | None:
-        while index >= len(self.texts) and self.handle is not None:
-            self._read()
-        return self.texts[index] if index < len(self.texts) else None
-
-    def _read(self) -> None:
-        assert self.handle is not None
-        block = self.handle.read(self.BLOCK)
-        if not block:
-            self.close()
-            return
-        self.pending += block
-        end = 0
-        for item in _items(self.pending):
-            self.texts.append(_runs_text(item.group(1) or b""))
-            end = item.end()
-        self.pending = self.pending[end:]
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-
-def _items(buffer: bytes) -> Iterator[re.Match[bytes]]:
-    return _SHARED_ITEM.finditer(buffer)
