@@ -12,7 +12,8 @@ from typing import Any
 
 import python_calamine as calamine
 
-from kakosheet.core.grid import Grid, column_letters
+from kakosheet.core.grid import Grid, MergedArea, column_letters
+from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import WriteResult
@@ -48,6 +49,7 @@ class XlsxSource:
         self._stamp = FileStamp.of(path)  # before anything is read: a save from then on is noticed
         check_container(path)
         self._sized: set[str] = set()
+        self._merges: dict[str, list[MergedArea]] = {}  # tab -> its merged areas, as read
         try:
             self._package: Package = inspect_package(path)
             self._identity = workbook_identity(path)
@@ -88,16 +90,17 @@ class XlsxSource:
         return self._digest
 
     def write_back(self, changes: WriteBack) -> WriteResult:
+        changes, unshown = drop_hidden(changes, self._merges)  # a cell hidden under a merge is never written
         patched = write_back(self.path, self._package.sheet_parts, changes, self._stamp, date1904=self.date1904)
         if patched.digest is not None:
             self._digest = patched.digest
             self._written(patched.stamp)
-        # A new row whose ID cell holds a formula does not show its ID: its case waits (sources/base.py).
+        # A new row whose ID cell holds a formula, or is hidden, does not show its ID: its case waits (sources/base.py).
         id_columns = {write.sheet: write.id_column for write in changes.sheets}
         skipped = frozenset((tab, row) for tab, row, column in patched.formulas_kept if id_columns.get(tab) == column)
         return WriteResult(
             written=patched.digest is not None,
-            skipped=skipped,
+            skipped=skipped | unshown,
             formulas_kept=patched.formulas_kept,
             tab_titles=patched.tab_titles,
         )
@@ -199,7 +202,9 @@ class XlsxSource:
                 marks = scan.result()
         self._check_still_as_read()
         for sheet, part in parts.items():
-            grids[sheet].errors, grids[sheet].formulas = marks[part]
+            found = marks[part]
+            grids[sheet].errors, grids[sheet].formulas, grids[sheet].merges = found.errors, found.formulas, found.merges
+            self._merges[sheet] = found.merges
         return grids
 
 
