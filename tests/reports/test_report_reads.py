@@ -199,7 +199,7 @@ def test_a_cell_excel_cannot_hold_is_cut_with_a_note(tmp_path: Path) -> None:
     data = render_xlsx(report)
     sheet = load_workbook(BytesIO(data))["Opened and closed"]
     header = [c.value for c in sheet[4]]
-    assert header[:5] == ["Log", "Opened", "Previous", "Closed", "Previous2"]  # a table's names are unique
+    assert header[:5] == ["Log", "Opened", "Opened before", "Closed", "Closed before"]  # a table's names are unique
     cell = str(sheet.cell(5, len(header)).value)
     assert len(cell) <= CELL_LIMIT and cell.startswith("QC-2026-000000, QC-2026-000001")
     kept = cell.split(" … ")[0].count(", ") + 1
