@@ -6,10 +6,10 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kakosheet.config import CONFIG_NAME, Config
-from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import ConfigError, SourceError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
@@ -18,11 +18,13 @@ from kakosheet.reports.money import Rates, parse_rates
 from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
 from kakosheet.reports.publication import Recorded, compare, figures
 from kakosheet.reports.render import render
-from kakosheet.sources.base import Source
 from kakosheet.store.orders import party_orders
 from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
 from kakosheet.store.store import Store, resolve_url
+
+if TYPE_CHECKING:  # a report's reads need neither the sources nor pandas (which the write-back's model imports)
+    from kakosheet.sources.base import Source
 
 __all__ = ["PeriodKind", "ReportOptions", "ReportRun", "make_report", "run_report"]
 
@@ -134,6 +136,8 @@ def _write_tab(source: Source, report: Report) -> tuple[str | None, tuple[str, .
     from kakosheet.reports.render_sheet import render_sheet
 
     tab = render_sheet(report)
+    from kakosheet.core.writeback import WriteBack  # pulls in pandas: only for a report tab
+
     outcome = source.write_back(WriteBack(tabs=[tab]))
     return outcome.tab_titles.get(tab.mark), outcome.warnings
 

@@ -12,7 +12,8 @@ class Grid:
 
     Every row has the same length (sources pad ragged rows). Cells whose formula returns
     an error are in ``errors`` (the readers return them as blanks); cells holding a
-    formula are in ``formulas``. Both are keyed by (sheet row, column index).
+    formula are in ``formulas``. Both are keyed by (sheet row, column index). The tab's
+    merged areas are in ``merges``.
     """
 
     sheet: str
@@ -20,6 +21,7 @@ class Grid:
     first_row: int = 1
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     formulas: set[tuple[int, int]] = field(default_factory=set)
+    merges: list[MergedArea] = field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -27,6 +29,29 @@ class Grid:
 
     def sheet_row(self, index: int) -> int:
         return self.first_row + index
+
+
+@dataclass(frozen=True, slots=True)
+class MergedArea:
+    """Cells merged into one: sheet rows ``first_row``..``last_row`` and columns ``first_column``..
+    ``last_column`` (0 = A), both inclusive. Only its top-left cell shows; the others are hidden."""
+
+    first_row: int
+    last_row: int
+    first_column: int
+    last_column: int
+
+    @property
+    def ref(self) -> str:
+        """As Excel names it: ``A12:A14``."""
+        return f"{column_letters(self.first_column)}{self.first_row}:{column_letters(self.last_column)}{self.last_row}"
+
+    def covers(self, row: int, column: int) -> bool:
+        return self.first_row <= row <= self.last_row and self.first_column <= column <= self.last_column
+
+    def hides(self, row: int, column: int) -> bool:
+        """Whether the cell is under the merge but not its top-left: a value there never shows."""
+        return self.covers(row, column) and (row, column) != (self.first_row, self.first_column)
 
 
 def column_index(letters: bytes | str) -> int:

@@ -22,6 +22,7 @@ CellData = str | int | float | Decimal | dt.date | dt.datetime | None
 SHEET_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice)
 CELL_CHARS = 32_767  # characters a cell holds in Excel
 TITLE_CHARS = 31  # characters of a tab's title in Excel
+TITLE_REFUSED = frozenset("[]:*?/\\")  # characters Excel refuses in a tab's title
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,8 @@ class OwnedTab:
             raise ValueError(f"an owned tab's first cell is its mark: {self.mark!r}")
         if len(self.title) > TITLE_CHARS:
             raise ValueError(f"a tab's title holds {TITLE_CHARS} characters: {self.title!r}")
+        if set(self.title) & TITLE_REFUSED or self.title.startswith("'") or self.title.endswith("'"):
+            raise ValueError(f"Excel refuses this tab title: {self.title!r}")
 
     @property
     def column_count(self) -> int:

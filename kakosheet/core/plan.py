@@ -7,8 +7,9 @@ Matching rules (ARCHITECTURE.md, invariant 2):
   (failing that, the top-most) and the others are flagged, never merged;
 - an ID is its year and number (kakosheet/core/case_ids.py): another padding of a stored
   case's ID is that case, and two paddings of one number in the sheet are a duplicate;
-- a malformed ID (look-alike digits too), one that belongs to a case of another source, or
-  one computed by a formula, is flagged: its row is not stored and never given a new ID;
+- a malformed ID (look-alike digits too), one that belongs to a case of another source, one
+  computed by a formula, or an ID cell a merged area holds (core/merges.py), is flagged: its
+  row is not stored and never given a new ID;
 - a well-formed ID the store does not know is adopted (an older sheet's `QC-2023-001`, or
   an ID written by a sync that crashed before storing);
 - a row without an ID whose content matches exactly one case missing from the sheet gets
@@ -33,13 +34,14 @@ from kakosheet.core.cells import display
 from kakosheet.core.clock import Clock
 from kakosheet.core.derived import derived_columns
 from kakosheet.core.issues import ERROR, Issue
+from kakosheet.core.merges import MERGED_ID, MergedId, merged_cells, merged_message
 from kakosheet.core.schema import LogSchema
 from kakosheet.core.table import Table
 
 NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
 # ID issues the planner decides itself: validation flags every copy of a duplicated ID,
 # the plan knows which row keeps it.
-PLANNED_CODES = frozenset({"duplicate-id", "malformed-id", "formula-id"})
+PLANNED_CODES = frozenset({"duplicate-id", "malformed-id", "formula-id", MERGED_ID})
 
 
 class StoredState(NamedTuple):
@@ -433,7 +435,8 @@ def _untrusted_years(table: Table, by_row: Mapping[int, list[Issue]]) -> np.ndar
 def _id_texts(table: Table) -> list[str | None] | None:
     """Each row's ID cell as typed, trimmed (None when blank); each distinct cell trimmed once.
 
-    A cell holding a formula is a ``FormulaId`` (also when it shows nothing): never an ID."""
+    A cell holding a formula is a ``FormulaId`` (also when it shows nothing), one a merged area
+    holds a ``MergedId``: never an ID."""
     schema = table.schema
     if schema.id is None or schema.id.field not in table.columns:
         return None
@@ -443,6 +446,9 @@ def _id_texts(table: Table) -> list[str | None] | None:
     if schema.id.field in table.formulas:
         for index in np.flatnonzero(table.formula_mask(schema.id.field)).tolist():
             by_row[index] = FormulaId(by_row[index] or "")
+    for held in merged_cells(table):
+        if held.field == schema.id.field:
+            by_row[held.index] = MergedId(by_row[held.index] or "", merged_message(table, held))
     return by_row.tolist()
 
 
@@ -498,8 +504,8 @@ def plan_log(
         if sheet_id is None:
             without_id.append(case)
             continue
-        if isinstance(sheet_id, FormulaId):
-            plan.conflicts.append((case, "formula-id", f"{label}: {formula_message(sheet_id)}"))
+        if type(sheet_id) is not str:  # a formula or a merged area holds the cell
+            plan.conflicts.append(_held_id(case, label))
             continue
         key = keys[sheet_id]
         if isinstance(key, IdProblem):
@@ -589,6 +595,13 @@ def plan_log(
     if schema.transitions is not None:
         _hold_back_transitions(schema, plan, stored)
     return plan
+
+
+def _held_id(case: RowCase, label: str) -> tuple[RowCase, str, str]:
+    """The conflict of a row whose ID cell is not an ID: a formula's result, or held by a merge."""
+    if isinstance(case.sheet_id, MergedId):
+        return case, MERGED_ID, f"{label}: {case.sheet_id.message}"
+    return case, "formula-id", f"{label}: {formula_message(case.sheet_id or '')}"
 
 
 def _same_content(case: RowCase, known: StoredState, fields: list[str]) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 
 from kakosheet.core.cells import CellContext, FormulaError, is_blank
 from kakosheet.core.columns import TypedColumn, normalize_column
-from kakosheet.core.grid import Grid
+from kakosheet.core.grid import Grid, MergedArea
 from kakosheet.core.header import Header
 from kakosheet.core.schema import LogSchema, normalize_label
 
@@ -28,6 +28,7 @@ class Table:
     columns: dict[str, TypedColumn]
     stray_rows: list[int] = field(default_factory=list)  # rows with values but no mandatory field
     formulas: dict[str, np.ndarray] = field(default_factory=dict)  # field -> rows holding a formula (mask)
+    merges: list[MergedArea] = field(default_factory=list)  # the tab's merged areas (core/merges.py)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -98,6 +99,7 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
         rows=case_index + first_sheet_row,
         columns={f: typed.take(case_index) for f, typed in columns.items()},
         stray_rows=_stray_rows(grid, header, schema, start, np.flatnonzero(~is_case)),
+        merges=list(grid.merges),
     )
 
 

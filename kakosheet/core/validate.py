@@ -6,6 +6,7 @@ hides the issues of other rows, nor other issues of the same row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -19,6 +20,8 @@ from kakosheet.core.cells import display, quoted
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
 from kakosheet.core.issues import ERROR, WARNING, Issue
+from kakosheet.core.merges import MERGED_CELL, MERGED_ID, merged_cells, merged_message
+from kakosheet.core.plan import PLANNED_CODES
 from kakosheet.core.references import ReferenceIndex
 from kakosheet.core.reporter import RowReporter
 from kakosheet.core.schema import Column, Condition
@@ -61,6 +64,7 @@ def validate_table(
         _check_order(table, column, report)
     if schema.id and schema.id.field in table.columns:
         _check_ids(table, report, known_ids)
+    _check_merges(table, report)
     if references is not None:
         for check in schema.checks:
             run_cross_check(table, check, references, report)
@@ -75,6 +79,31 @@ def validate_table(
             row=row,
         )
     return report.issues
+
+
+def _check_merges(table: Table, report: RowReporter) -> None:
+    """kakosheet's cells of a case row held by a merged area (core/merges.py). A row whose ID cell
+    is held has no ID of its own: the merge is its one ID issue, as the sync's plan says."""
+    held = merged_cells(table)
+    if not held:
+        return
+    id_field = table.schema.id.field if table.schema.id else None
+    held_ids = {int(table.rows[cell.index]) for cell in held if cell.field == id_field}
+    if held_ids:
+        report.issues = [i for i in report.issues if not (i.row in held_ids and i.code in PLANNED_CODES)]
+    raw = {cell.field: table.columns[cell.field].row_raw() for cell in held}
+    for cell in held:
+        is_id = cell.field == id_field
+        report.add(
+            cell.index,
+            cell.field,
+            MERGED_ID if is_id else MERGED_CELL,
+            merged_message(table, cell),
+            severity=ERROR if is_id else WARNING,
+            value=raw[cell.field][cell.index],
+        )
+        if is_id:  # a hidden ID is no case's: the issue names none
+            report.issues[-1] = dataclasses.replace(report.issues[-1], case_id=None)
 
 
 def _check_header(table: Table, report: RowReporter) -> None:

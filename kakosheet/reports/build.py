@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,10 +12,10 @@ from typing import Any
 from kakosheet.reports import model as m
 from kakosheet.reports.logs import COST_CATEGORIES, LogFacts
 from kakosheet.reports.money import Rates, amount_of
-from kakosheet.reports.parties import parties_section, worsened_parties
-from kakosheet.reports.periods import Period, PeriodKind
+from kakosheet.reports.parties import bucket_of, parties_section, worsened_parties
+from kakosheet.reports.periods import Period
 from kakosheet.store.minor import minor_column
-from kakosheet.store.reads import AgeOf, Between, Bucket, Flag, Group, In, PeriodOf, Reads, Scope, Span
+from kakosheet.store.reads import AgeOf, Between, Flag, Group, In, Key, PeriodOf, Reads, Scope, Span
 
 AGE_EDGES = (3, 8, 15, 31)
 AGE_LABELS = ("0-2 days", "3-7 days", "8-14 days", "15-30 days", "> 30 days")
@@ -41,6 +42,9 @@ class _Context:
         self.request = request
         self.period = request.period
         self.previous = request.period.previous()
+        self.bucket = bucket_of(request.period.kind)
+        self.trend = request.period.back(TREND_PERIODS)
+        self._passes: dict[str, _Pass] = {}
 
     def scope(self, facts: LogFacts, period: Period | None, *more: Any) -> Scope:
         conditions = list(more)
@@ -53,10 +57,56 @@ class _Context:
     ) -> list[Group]:
         return self.reads.groups(self.scope(facts, period, *more), by, money=money)
 
+    def one_pass(self, facts: LogFacts) -> _Pass:
+        """The log's cases of the trend's periods (and the one before its first) by period, reason and
+        currency, with their money: one query for reasons, costs, cases opened and the trend. The IDs
+        are those of the period and the previous one only."""
+        found = self._passes.get(facts.log)
+        if found is None:
+            money = _money_fields(facts) if "currency" in facts.fields else ()
+            by: list[Key] = [PeriodOf(self.bucket), facts.reason_field, *(["currency"] if money else [])]
+            span = Between(facts.date_field, self.trend[0].previous().start, self.period.end)
+            listed = Between(facts.date_field, self.previous.start, self.period.end)
+            groups = self.reads.groups(
+                Scope(facts.log, (span,), source=self.request.source), by, money=money, ids_within=listed
+            )
+            per_period: dict[dt.date, list[Group]] = {}
+            for group in groups:
+                per_period.setdefault(group.keys[0], []).append(group)
+            found = self._passes[facts.log] = _Pass(per_period, bool(money))
+        return found
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One log's cases grouped by period start, then (reason, currency): keys[1] is the reason, keys[2]
+    the currency when the log has money with a currency (``money``)."""
+
+    per_period: dict[dt.date, list[Group]]
+    money: bool
+
+    def of(self, period: Period) -> list[Group]:
+        return self.per_period.get(period.start, [])
+
+
+def _union(groups: Sequence[Group]) -> tuple[str, ...]:
+    return tuple(sorted(i for g in groups for i in g.case_ids))
+
 
 def build_report(reads: Reads, request: ReportRequest) -> m.Report:
-    """The whole report for one period."""
-    context = _Context(reads, request)
+    """The whole report for one period, read from one snapshot of the store."""
+    collecting = gc.isenabled()
+    gc.disable()  # every record made is kept till the end: a collection on the way would find nothing to free
+    try:
+        with reads.snapshot():
+            return _build(_Context(reads, request))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(context: _Context) -> m.Report:
+    request = context.request
     period = request.period
     return m.Report(
         kind=period.kind.value,
@@ -131,24 +181,24 @@ def _reasons(context: _Context) -> m.ReasonsSection:
     together: dict[
         str | None, tuple[set[str], set[str], dict[str, tuple[int, set[str]]], dict[str, tuple[int, set[str]]]]
     ] = {}
-    money_logs = []
     for facts in context.request.logs:
-        by = [facts.reason_field]
-        now = {g.keys[0]: g for g in context.groups(facts, context.period, by)}
-        before = {g.keys[0]: g for g in context.groups(facts, context.previous, by)}
-        money = _money_fields(facts)
+        done = context.one_pass(facts)
+        now: dict[str | None, list[Group]] = {}
+        before: dict[str | None, list[Group]] = {}
+        for target, period in ((now, context.period), (before, context.previous)):
+            for group in done.of(period):
+                target.setdefault(group.keys[1], []).append(group)
         cost_now: dict[str | None, dict[str, tuple[int, set[str]]]] = {}
         cost_before: dict[str | None, dict[str, tuple[int, set[str]]]] = {}
-        if money and "currency" in facts.fields:
-            money_logs.append(facts.log)
-            for target, period in ((cost_now, context.period), (cost_before, context.previous)):
-                groups = context.groups(facts, period, [facts.reason_field, "currency"], money=money)
-                for reason in {g.keys[0] for g in groups}:
-                    target[reason] = _net_by_currency([g for g in groups if g.keys[0] == reason], facts, 1)
-        total = sum(g.count for g in now.values())
-        for reason in sorted(set(now) | set(before), key=lambda r: (-(now[r].count if r in now else 0), str(r))):
-            ids = now[reason].case_ids if reason in now else ()
-            prior = before[reason].case_ids if reason in before else ()
+        if done.money:
+            for costs, source in ((cost_now, now), (cost_before, before)):
+                for reason, groups in source.items():
+                    costs[reason] = _net_by_currency(groups, facts, 2)
+        counts = {reason: sum(g.count for g in groups) for reason, groups in now.items()}
+        total = sum(counts.values())
+        for reason in sorted(set(now) | set(before), key=lambda r: (-counts.get(r, 0), str(r))):
+            ids = _union(now.get(reason, ()))
+            prior = _union(before.get(reason, ()))
             rows.append(
                 m.ReasonRow(
                     facts.log,
@@ -189,18 +239,15 @@ def _costs(context: _Context) -> m.CostSection:
     net_before: dict[str, tuple[int, set[str]]] = {}
     unsummed: set[str] = set()
     for facts in context.request.logs:
-        money = _money_fields(facts)
-        if not money or "currency" not in facts.fields:
+        done = context.one_pass(facts)
+        if not done.money:
             continue
-        now = context.groups(facts, context.period, ["currency"], money=money)
-        before = context.groups(facts, context.previous, ["currency"], money=money)
-        for group in now:
-            for ids in group.unsummed.values():
-                unsummed.update(ids)
+        money = _money_fields(facts)
+        now, before = done.of(context.period), done.of(context.previous)
+        unsummed.update(_unsummed(now))
         for name in money:
             sign = -1 if name in facts.recovered else 1
-            this = {g.keys[0]: (g.minor[name], set(g.summed[name])) for g in now if g.keys[0] and g.summed[name]}
-            prior = {g.keys[0]: (g.minor[name], set(g.summed[name])) for g in before if g.keys[0] and g.summed[name]}
+            this, prior = _per_currency(now, name), _per_currency(before, name)
             for line in _money_lines(this, prior):
                 per_currency.setdefault(line.currency, []).append(
                     m.CostLine(COST_CATEGORIES.get(name, name), facts.log, line)
@@ -227,6 +274,22 @@ def _costs(context: _Context) -> m.CostSection:
         if base.missing_rates:
             note += f"; no total in {rates.base}: no rate for {', '.join(base.missing_rates)}"
     return m.CostSection(currencies, base, note, m.cases(tuple(sorted(unsummed))))
+
+
+def _per_currency(groups: Sequence[Group], name: str) -> dict[str, tuple[int, set[str]]]:
+    """One money field's sum per currency (keys[2]) of the groups, with the cases in it."""
+    totals: dict[str, tuple[int, set[str]]] = {}
+    for group in groups:
+        currency = group.keys[2]
+        if not currency or not group.summed[name]:
+            continue
+        minor, ids = totals.get(currency, (0, set()))
+        totals[currency] = (minor + group.minor[name], ids | set(group.summed[name]))
+    return totals
+
+
+def _unsummed(groups: Sequence[Group]) -> set[str]:
+    return {i for group in groups for ids in group.unsummed.values() for i in ids}
 
 
 # ---------------------------------------------------------------------- 4 refunds by vendor
@@ -282,27 +345,17 @@ def _pipeline(context: _Context) -> m.PipelineSection:
                 for i, label in enumerate(AGE_LABELS)
             )
             statuses.append(m.StatusRow(facts.log, status, sum(c.count for c in counts), counts))
-        opened = m.figure(*(_ids(context.groups(facts, p, [])) for p in (context.period, context.previous)))
+        done = context.one_pass(facts)
+        opened = m.figure(_union(done.of(context.period)), _union(done.of(context.previous)))
         closed = None
         if facts.closed_on:
+            both = Between(facts.closed_on, context.previous.start, context.period.end)
+            closings = context.reads.closings(Scope(facts.log, (both,), context.request.source), facts.closed_on)
+            now = [c for c in closings if c.closed >= context.period.start]
             closed = m.figure(
-                *(
-                    _ids(
-                        context.reads.groups(
-                            Scope(facts.log, (Between(facts.closed_on, p.start, p.end),), context.request.source), []
-                        )
-                    )
-                    for p in (context.period, context.previous)
-                )
+                tuple(c.case_id for c in now), tuple(c.case_id for c in closings if c.closed < context.period.start)
             )
-            spans = context.reads.spans(
-                Scope(
-                    facts.log,
-                    (Between(facts.closed_on, context.period.start, context.period.end),),
-                    context.request.source,
-                ),
-                facts.closed_on,
-            )
+            spans = [Span(c.case_id, c.opened, c.closed) for c in now if c.opened is not None]
             closes.append(_time_to_close(facts.log, spans))
         else:
             closes.append(m.TimeToClose(facts.log, 0, None, None, (), "the log keeps no closing date"))
@@ -329,25 +382,18 @@ def _time_to_close(log: str, spans: Sequence[Span]) -> m.TimeToClose:
 
 
 def _trend(context: _Context) -> m.TrendSection:
-    periods = context.period.back(TREND_PERIODS)
-    bucket = Bucket.WEEK if context.period.kind is PeriodKind.WEEKLY else Bucket.MONTH
+    periods = context.trend
     points = []
-    first = periods[0]
-    earlier = first.previous()  # for the first point's change
     for facts in context.request.logs:
-        span = Period(earlier.start, context.period.end, context.period.kind)
-        counts = {g.keys[0]: g for g in context.groups(facts, span, [PeriodOf(bucket)])}
-        money = _money_fields(facts)
+        done = context.one_pass(facts)
         costs: dict[dt.date, dict[str, tuple[int, set[str]]]] = {}
-        if money and "currency" in facts.fields:
-            groups = context.groups(facts, span, [PeriodOf(bucket), "currency"], money=money)
-            for start in {g.keys[0] for g in groups}:
-                costs[start] = _net_by_currency([g for g in groups if g.keys[0] == start], facts, 1)
+        if done.money:
+            costs = {start: _net_by_currency(groups, facts, 2) for start, groups in done.per_period.items()}
         for period in periods:
-            group = counts.get(period.start)
-            ids = group.case_ids if group else ()
+            groups = done.of(period)
+            cases = m.Cases(sum(g.count for g in groups), _union(groups))  # IDs: the last two periods' only
             lines = _money_lines(costs.get(period.start, {}), costs.get(period.previous().start, {}))
-            points.append(m.TrendPoint(period.label, period.start, facts.log, m.cases(ids), lines))
+            points.append(m.TrendPoint(period.label, period.start, facts.log, cases, lines))
     return m.TrendSection(tuple(p.label for p in periods), tuple(points))
 
 
@@ -357,34 +403,21 @@ def _trend(context: _Context) -> m.TrendSection:
 def _repeats(context: _Context) -> m.RepeatsSection:
     rows = []
     three = context.period.back(3)
-    bucket = Bucket.WEEK if context.period.kind is PeriodKind.WEEKLY else Bucket.MONTH
     for facts in context.request.logs:
         if facts.sku_field is None:
             continue
-        span = Period(three[0].start, context.period.end, context.period.kind)
-        groups = context.groups(facts, span, [facts.sku_field, facts.reason_field, PeriodOf(bucket)])
-        by_pair: dict[tuple[str, str], dict[dt.date, Group]] = {}
-        for group in groups:
-            sku, reason, start = group.keys
-            if sku is None or reason is None:
-                continue
-            by_pair.setdefault((sku, reason), {})[start] = group
-        for (sku, reason), per_period in sorted(by_pair.items()):
-            this = per_period.get(context.period.start)
-            if this is None:
-                continue
-            if this.count >= REPEAT_MIN:
-                why = f"{REPEAT_MIN} or more in the period"
-            elif all(p.start in per_period for p in three):
-                why = "in 3 consecutive periods"
+        periods = [Between(facts.date_field, p.start, p.end) for p in three]
+        found = context.reads.repeats(
+            context.scope(facts, None), [facts.sku_field, facts.reason_field], periods, REPEAT_MIN
+        )
+        for repeat in found:
+            sku, reason = repeat.keys
+            this = repeat.case_ids[-1]
+            if len(this) >= REPEAT_MIN:
+                why, ids = f"{REPEAT_MIN} or more in the period", this
             else:
-                continue
-            ids = (
-                this.case_ids
-                if this.count >= REPEAT_MIN
-                else tuple(sorted(i for g in per_period.values() for i in g.case_ids))
-            )
-            rows.append(m.RepeatRow(facts.log, sku, reason, this.count, why, ids))
+                why, ids = "in 3 consecutive periods", tuple(sorted(i for p in repeat.case_ids for i in p))
+            rows.append(m.RepeatRow(facts.log, sku, reason, len(this), why, ids))
     rows.sort(key=lambda r: (-r.count, r.log, r.sku, r.reason))
     worsened, note = worsened_parties(context.reads, context.request, context.previous)
     return m.RepeatsSection(tuple(rows), worsened, note)
@@ -397,29 +430,25 @@ def _quality(context: _Context) -> m.QualitySection:
     rows, logs = [], []
     for facts in context.request.logs:
         by = [facts.logged_by] if facts.logged_by in facts.fields else []
-        everyone = {g.keys: g for g in context.groups(facts, context.period, by)}
-        incomplete = {g.keys: g for g in context.groups(facts, context.period, by, Flag("incomplete"))}
-        issues = {g.keys: g for g in context.groups(facts, context.period, by, Flag("has_issues"))}
+        flags = (Flag("incomplete"), Flag("has_issues"))
+        everyone = {g.keys: g for g in context.reads.groups(context.scope(facts, context.period), by, flagged=flags)}
         for keys in sorted(everyone, key=lambda k: tuple(str(x) for x in k)):
+            group = everyone[keys]
             rows.append(
                 m.QualityRow(
                     facts.log,
                     keys[0] if keys else None,
-                    everyone[keys].count,
-                    m.cases(incomplete[keys].case_ids if keys in incomplete else ()),
-                    m.cases(issues[keys].case_ids if keys in issues else ()),
+                    group.count,
+                    m.cases(group.flagged[0]),
+                    m.cases(group.flagged[1]),
                 )
             )
         missing = context.reads.groups(Scope(facts.log, (), context.request.source, missing=True), [])
         undated = context.reads.groups(
             Scope(facts.log, (Flag(f"undated:{facts.date_field}"),), context.request.source), []
         )
-        unsummed: set[str] = set()
-        money = _money_fields(facts)
-        if money and "currency" in facts.fields:
-            for group in context.groups(facts, context.period, [], money=money):
-                for ids in group.unsummed.values():
-                    unsummed.update(ids)
+        done = context.one_pass(facts)
+        unsummed = _unsummed(done.of(context.period)) if done.money else set()
         logs.append(
             m.LogQuality(facts.log, m.cases(_ids(missing)), m.cases(_ids(undated)), m.cases(tuple(sorted(unsummed))))
         )
@@ -448,29 +477,32 @@ def _cases(context: _Context) -> tuple[m.CaseLine, ...]:
             "_incomplete",
             *(minor_column(f) for f in money),
         ]
+        at = {name: i for i, name in enumerate(fields, start=1)}
+        minors = [(at[minor_column(f)], -1 if f in facts.recovered else 1) for f in money]
+        date_at, reason_at, status_at = at[facts.date_field], at[facts.reason_field], at[facts.status_field]
+        party_at = at[party.field] if party else None
+        kind_at = at.get(kind_field or "")
+        currency_at, logged_at, incomplete_at = at.get("currency"), at.get(logged_by or ""), at["_incomplete"]
         for row in context.reads.rows(context.scope(facts, context.period), fields):
-            values = dict(zip(fields, row[1:], strict=True))
-            minor = [values[minor_column(f)] for f in money]
-            currency = values.get("currency")
+            currency = row[currency_at] if currency_at else None
             net = None
-            if currency and any(v is not None for v in minor):
-                signed = [(-1 if f in facts.recovered else 1) * (v or 0) for f, v in zip(money, minor, strict=True)]
-                net = amount_of(sum(signed), currency)
-            day = _day(values[facts.date_field])
+            if currency and any(row[i] is not None for i, _ in minors):
+                net = amount_of(sum(sign * (row[i] or 0) for i, sign in minors), currency)
+            day = _day(row[date_at])
             lines.append(
                 m.CaseLine(
                     log=facts.log,
                     case_id=row[0],
                     date=day,
-                    reason=values[facts.reason_field],
-                    party=values[party.field] if party else None,
-                    party_kind=(party.kind or values.get(kind_field or "")) if party else None,
-                    status=values[facts.status_field],
+                    reason=row[reason_at],
+                    party=row[party_at] if party_at else None,
+                    party_kind=(party.kind or (row[kind_at] if kind_at else None)) if party else None,
+                    status=row[status_at],
                     currency=currency,
                     net_cost=net,
                     age_days=(last_day - day).days,
-                    logged_by=values.get(logged_by or ""),
-                    incomplete=bool(values["_incomplete"]),
+                    logged_by=row[logged_at] if logged_at else None,
+                    incomplete=bool(row[incomplete_at]),
                 )
             )
     return tuple(lines)

@@ -3,14 +3,15 @@ and, where order data is known, the after-sales rate judged by funnel-plot contr
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from kakosheet.reports import model as m
-from kakosheet.reports.periods import Period
-from kakosheet.store.reads import Between, Reads, Scope
+from kakosheet.reports.periods import Period, PeriodKind
+from kakosheet.store.reads import Between, Bucket, Key, PeriodOf, Reads, Scope
 
 if TYPE_CHECKING:
     from kakosheet.reports.build import ReportRequest
@@ -34,17 +35,47 @@ def party_cases(
     reads: Reads, request: ReportRequest, period: Period
 ) -> dict[tuple[str, str | None], tuple[set[str], set[str]]]:
     """(kind, party) -> (its cases in the period, the logs they are in)."""
-    found: dict[tuple[str, str | None], tuple[set[str], set[str]]] = {}
+    return period_party_cases(reads, request, (period,))[0]
+
+
+def period_party_cases(
+    reads: Reads, request: ReportRequest, periods: tuple[Period, ...]
+) -> list[dict[tuple[str, str | None], tuple[set[str], set[str]]]]:
+    """``party_cases`` of some periods of the report's kind, one query per party field for them all."""
+    found: list[dict[tuple[str, str | None], tuple[set[str], set[str]]]] = [{} for _ in periods]
+    at = {p.start: i for i, p in enumerate(periods)}
+    bucket = bucket_of(periods[0].kind)
     for facts in request.logs:
-        scope = Scope(facts.log, (Between(facts.date_field, period.start, period.end),), source=request.source)
         for party in facts.parties:
-            by = [party.field] + ([party.kind_field] if party.kind_field and party.kind_field in facts.fields else [])
-            for group in reads.groups(scope, by):
-                kind = party.kind or (group.keys[1] if len(group.keys) > 1 else None) or UNSPECIFIED
-                ids, logs = found.setdefault((kind, group.keys[0]), (set(), set()))
-                ids.update(group.case_ids)
-                logs.add(facts.log)
+            by: list[Key] = [PeriodOf(bucket), party.field]
+            by += [party.kind_field] if party.kind_field and party.kind_field in facts.fields else []
+            for start, end in _runs(periods):
+                scope = Scope(facts.log, (Between(facts.date_field, start, end),), source=request.source)
+                for group in reads.groups(scope, by):
+                    index = at.get(group.keys[0])
+                    if index is None:
+                        continue
+                    kind = party.kind or (group.keys[2] if len(group.keys) > 2 else None) or UNSPECIFIED
+                    ids, logs = found[index].setdefault((kind, group.keys[1]), (set(), set()))
+                    ids.update(group.case_ids)
+                    logs.add(facts.log)
     return found
+
+
+def _runs(periods: tuple[Period, ...]) -> list[tuple[dt.date, dt.date]]:
+    """The periods as spans of consecutive ones: [start, end) each."""
+    spans: list[tuple[dt.date, dt.date]] = []
+    for period in sorted(periods):
+        if spans and spans[-1][1] == period.start:
+            spans[-1] = (spans[-1][0], period.end)
+        else:
+            spans.append((period.start, period.end))
+    return spans
+
+
+def bucket_of(kind: PeriodKind) -> Bucket:
+    """How the store groups dates into periods of a report's kind."""
+    return Bucket.WEEK if kind is PeriodKind.WEEKLY else Bucket.MONTH
 
 
 def binomial_quantile(orders: int, rate: float, q: float) -> int:
@@ -76,8 +107,7 @@ def _rate(value: float) -> Decimal:
 
 
 def parties_section(reads: Reads, request: ReportRequest, previous: Period) -> m.PartiesSection:
-    now = party_cases(reads, request, request.period)
-    before = party_cases(reads, request, previous)
+    now, before = period_party_cases(reads, request, (request.period, previous))
     orders = request.orders
     rows = []
     overall = None

@@ -84,6 +84,8 @@ class GoogleSheetSource:
         wanted = list(dict.fromkeys([*sheets, *ours]))
         ranges = self._client.batch_get([quote_sheet(sheet) for sheet in wanted], "FORMULA")
         grids = {sheet: _grid(sheet, value_range) for sheet, value_range in zip(wanted, ranges, strict=True)}
+        for sheet, grid in grids.items():
+            grid.merges = list(self._state.tabs[sheet].merges) if sheet in self._state.tabs else []
         self._state.remember(grids)
         self._compute_formulas([grids[sheet] for sheet in sheets])
         return {sheet: grids[sheet] for sheet in sheets}

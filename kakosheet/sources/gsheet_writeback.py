@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kakosheet.core.grid import Grid, column_letters
+from kakosheet.core.grid import Grid, MergedArea, column_letters
+from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import CellUpdate, SheetWrite, WriteBack
 from kakosheet.sources import gsheet_owned
 from kakosheet.sources.base import WriteResult
@@ -54,6 +55,7 @@ class Tab:
     frozen_rows: int = 0
     has_filter: bool = False
     charts: list[dict[str, Any]] = field(default_factory=list)  # EmbeddedCharts drawn over the tab
+    merges: list[MergedArea] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class SheetState:
                 frozen_rows=grid.get("frozenRowCount", 0),
                 has_filter="basicFilter" in sheet,
                 charts=list(sheet.get("charts", [])),
+                merges=_merged_areas(sheet.get("merges", []), grid),
             )
         properties = metadata.get("properties", {})
         return cls(title=properties.get("title", ""), tabs=tabs, locale=properties.get("locale"))
@@ -96,6 +99,19 @@ class SheetState:
     def remember(self, grids: dict[str, Grid]) -> None:
         """Keep the rows as read, before formulas are replaced by their values."""
         self.read = {sheet: [list(row) for row in grid.rows] for sheet, grid in grids.items()}
+
+
+def _merged_areas(merges: list[dict[str, Any]], grid: dict[str, Any]) -> list[MergedArea]:
+    """The tab's merges (GridRanges: 0-based, end exclusive; Google leaves out a 0 start) as
+    sheet rows and column indexes; an open end reaches the tab's edge."""
+    areas = []
+    for merge in merges:
+        r0, c0 = merge.get("startRowIndex", 0), merge.get("startColumnIndex", 0)
+        r1 = merge.get("endRowIndex", grid.get("rowCount", r0 + 1))
+        c1 = merge.get("endColumnIndex", grid.get("columnCount", c0 + 1))
+        if (r1 - r0) * (c1 - c0) > 1:
+            areas.append(MergedArea(first_row=r0 + 1, last_row=r1, first_column=c0, last_column=c1 - 1))
+    return areas
 
 
 def _refuses(protected: dict[str, Any]) -> bool:
@@ -116,8 +132,10 @@ def _locked(protected: dict[str, Any]) -> tuple[Area, str]:
 def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> WriteResult:
     if state.stale:  # written before in this run (a sync, then a report): its tabs and charts changed
         state.refresh(client.metadata())
+    # A cell hidden under a merge is never written; a row whose ID cell is hidden waits.
+    changes, unshown = drop_hidden(changes, {title: tab.merges for title, tab in state.tabs.items()})
     targets = [write for write in changes.sheets if write.cells]
-    skipped: set[tuple[str, int]] = set()
+    skipped: set[tuple[str, int]] = set(unshown)
     written: list[Placed] = []
     warnings: list[str] = []
     owned = gsheet_owned.titles_to_read(state, changes.tabs)  # read with the re-read below, in one request

@@ -12,7 +12,8 @@ from typing import Any
 
 import python_calamine as calamine
 
-from kakosheet.core.grid import Grid, column_letters
+from kakosheet.core.grid import Grid, MergedArea, column_letters
+from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.base import WriteResult
@@ -48,10 +49,11 @@ class XlsxSource:
         self._stamp = FileStamp.of(path)  # before anything is read: a save from then on is noticed
         check_container(path)
         self._sized: set[str] = set()
+        self._merges: dict[str, list[MergedArea]] = {}  # tab -> its merged areas, as read
         try:
             self._package: Package = inspect_package(path)
             self._identity = workbook_identity(path)
-            self._workbook = calamine.CalamineWorkbook.from_path(str(path))
+            self._workbook: calamine.CalamineWorkbook | None = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
             raise SourceError(
                 f"{path.name}: the workbook is encrypted with a password; save a copy without one"
@@ -88,13 +90,37 @@ class XlsxSource:
         return self._digest
 
     def write_back(self, changes: WriteBack) -> WriteResult:
+        changes, unshown = drop_hidden(changes, self._merges)  # a cell hidden under a merge is never written
         patched = write_back(self.path, self._package.sheet_parts, changes, self._stamp, date1904=self.date1904)
         if patched.digest is not None:
             self._digest = patched.digest
-        # A new row whose ID cell holds a formula does not show its ID: its case waits (sources/base.py).
+            self._written(patched.stamp)
+        # A new row whose ID cell holds a formula, or is hidden, does not show its ID: its case waits (sources/base.py).
         id_columns = {write.sheet: write.id_column for write in changes.sheets}
         skipped = frozenset((tab, row) for tab, row, column in patched.formulas_kept if id_columns.get(tab) == column)
-        return WriteResult(written=patched.digest is not None, skipped=skipped, formulas_kept=patched.formulas_kept)
+        return WriteResult(
+            written=patched.digest is not None,
+            skipped=skipped | unshown,
+            formulas_kept=patched.formulas_kept,
+            tab_titles=patched.tab_titles,
+        )
+
+    def _written(self, stamp: FileStamp | None) -> None:
+        """After a write-back the file is the version kakosheet wrote: a second write in the same run
+        (a sync, then its report) is checked against it, and a read reads it, not the version opened."""
+        if stamp is not None:
+            self._stamp = stamp
+        self._package = inspect_package(self.path)
+        self._workbook = None  # reopened when read again
+        self._sized.clear()
+
+    def _book(self) -> calamine.CalamineWorkbook:
+        if self._workbook is None:
+            try:
+                self._workbook = calamine.CalamineWorkbook.from_path(str(self.path))
+            except (calamine.CalamineError, OSError, ValueError) as exc:
+                raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
+        return self._workbook
 
     def _changed(self) -> bool:
         return changed_since(self.path, self._stamp)
@@ -113,7 +139,7 @@ class XlsxSource:
         return self._package.date1904
 
     def sheet_names(self) -> list[str]:
-        return [sheet.name for sheet in self._workbook.sheets_metadata if sheet.typ == calamine.SheetTypeEnum.WorkSheet]
+        return [sheet.name for sheet in self._book().sheets_metadata if sheet.typ == calamine.SheetTypeEnum.WorkSheet]
 
     def _part(self, sheet: str) -> str | None:
         return self._package.sheet_parts.get(sheet)
@@ -150,7 +176,7 @@ class XlsxSource:
     def _rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
         self._check_size(sheet)
         try:
-            return self._workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+            return self._book().get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
         except (calamine.CalamineError, OSError, ValueError) as exc:
             if self._changed():
                 raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
@@ -176,7 +202,9 @@ class XlsxSource:
                 marks = scan.result()
         self._check_still_as_read()
         for sheet, part in parts.items():
-            grids[sheet].errors, grids[sheet].formulas = marks[part]
+            found = marks[part]
+            grids[sheet].errors, grids[sheet].formulas, grids[sheet].merges = found.errors, found.formulas, found.merges
+            self._merges[sheet] = found.merges
         return grids
 
 

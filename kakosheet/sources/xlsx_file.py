@@ -120,19 +120,21 @@ def _libreoffice_holder(lock: Path) -> str | None:
     return f"{who} on {host}" if host else who
 
 
-def swap_in(path: Path, temporary: Path, stamp: FileStamp) -> None:
+def swap_in(path: Path, temporary: Path, stamp: FileStamp) -> FileStamp:
     """Replace the real file with ``temporary`` (written in the real file's folder): owner, group and
     mode kept, the previous version kept as the backup, refused if the file changed since it was read.
-    The caller removes ``temporary`` when this raises."""
+    Returns the stamp of the file now in place. The caller removes ``temporary`` when this raises."""
     real = real_file(path)
     check_unchanged(path, stamp)
     _keep_owner_and_mode(temporary, real.stat())
     _keep_backup(path, real)
     check_unchanged(path, stamp)  # copying the backup (where links are not allowed) takes a while
+    written = FileStamp.of(temporary)  # a rename keeps size, time and inode: taken here, no save can slip in
     try:
         os.replace(temporary, real)
     except OSError as exc:
         raise SourceError(write_failure(path, exc)) from exc
+    return written
 
 
 def _keep_owner_and_mode(temporary: Path, status: os.stat_result) -> None:

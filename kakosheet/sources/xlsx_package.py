@@ -1,9 +1,10 @@
-"""What python-calamine does not tell: the package's shape, and which cells hold formulas or errors.
+"""What python-calamine does not tell: the package's shape, which cells hold formulas or errors,
+and which are merged.
 
 python-calamine returns a formula error (``#N/A``, ``#REF!``) as an empty string, the same
-as a blank cell. The sheet XML says what each cell really is, so the parts of the log tabs
-are scanned for formula (``<f>``) and error (``t="e"``) cells, streaming, without building
-a tree.
+as a blank cell, and says nothing of merged cells. The sheet XML says what each cell really
+is, so the parts of the log tabs are scanned for formula (``<f>``) and error (``t="e"``)
+cells and for the ``<mergeCells>`` after the rows, streaming, without building a tree.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
 
-from kakosheet.core.grid import column_index
+from kakosheet.core.grid import MergedArea, column_index
 from kakosheet.errors import SourceError
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -39,6 +40,7 @@ _ROW_END = re.compile(rb"</(?:\w+:)?row>")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?"')
 _ANY_ROW_NUMBER = re.compile(rb'row [^>]*?\br="(\d+)"')
 _WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})\d')
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)"')
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
@@ -216,18 +218,43 @@ def measure_extent(path: Path, member: str) -> tuple[int, int]:
     return max(map(int, rows), default=0), max_column
 
 
-def scan_cells(path: Path, member: str) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
-    """Error cells ((sheet row, column) -> "#N/A") and formula cells of one sheet part.
+@dataclass(frozen=True)
+class CellMarks:
+    """What a sheet part says of its cells beyond their values: error cells ((sheet row,
+    column) -> "#N/A"), formula cells, and merged areas."""
+
+    errors: dict[tuple[int, int], str]
+    formulas: set[tuple[int, int]]
+    merges: list[MergedArea]
+
+
+def scan_cells(path: Path, member: str) -> CellMarks:
+    """The error, formula and merged cells of one sheet part.
 
     Streams the part and parses the cells of a chunk only when the chunk holds a formula or
-    an error at all. Cells without an ``r`` reference are skipped.
+    an error at all. Merges are looked for in the last chunk alone: ``<mergeCells>`` follows
+    the rows, and the last chunk holds all that comes after the last row (row_segments).
+    Cells without an ``r`` reference are skipped.
     """
     errors: dict[tuple[int, int], str] = {}
     formulas: set[tuple[int, int]] = set()
+    tail = b""
     for segment in _segments(path, member):
         if b"f>" in segment or b"<f " in segment or b":f " in segment or b't="e"' in segment:
             _scan_segment(segment, errors, formulas)
-    return errors, formulas
+        tail = segment
+    return CellMarks(errors, formulas, merged_areas(tail) if b"mergeCell" in tail else [])
+
+
+def merged_areas(xml: bytes) -> list[MergedArea]:
+    """The ``<mergeCell ref="A12:A14"/>`` areas in some sheet XML (a one-cell "merge" hides nothing)."""
+    areas = []
+    for first_letters, first_row, last_letters, last_row in _MERGE.findall(xml):
+        rows = sorted((int(first_row), int(last_row)))
+        columns = sorted((column_index(first_letters), column_index(last_letters)))
+        if rows[0] != rows[1] or columns[0] != columns[1]:
+            areas.append(MergedArea(rows[0], rows[1], columns[0], columns[1]))
+    return areas
 
 
 def _last_row_end(buffer: bytes) -> int | None:
@@ -256,9 +283,6 @@ def _scan_segment(segment: bytes, errors: dict[tuple[int, int], str], formulas: 
         if is_error:
             value = _VALUE.search(content)
             errors[key] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
-
-
-CellMarks = tuple[dict[tuple[int, int], str], set[tuple[int, int]]]
 
 
 class CellScan:
@@ -309,4 +333,7 @@ def _main(arguments: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1:])
+    # Through the module's own name, so the pickled marks name kakosheet's class, not __main__'s.
+    from kakosheet.sources.xlsx_package import _main as main
+
+    main(sys.argv[1:])

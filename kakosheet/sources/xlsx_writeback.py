@@ -6,7 +6,8 @@ and takes ~30 s to save 100k rows, so a write-back edits only:
   is never touched); cells keep their style, new cells take their column's;
 - styles.xml, only to append a date-time format and the highlight fill when missing;
 - a conditional format on each log tab that highlights the cells an Issues note names;
-- kakosheet's own Issues tab (and, the first time, the workbook, relationship and
+- kakosheet's own tabs, the Issues tab and the report tab (sources/xlsx_owned.py), each
+  written whole as its own parts (and, the first time, the workbook, relationship and
   content-type entries that add it).
 Every other part is copied unchanged; a cell holding a formula is never replaced. The file
 is replaced atomically, after a backup (kakosheet/sources/xlsx_file.py).
@@ -27,10 +28,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from kakosheet.core.grid import column_index, column_letters
-from kakosheet.core.issues_tab import ISSUES_HEADER, ISSUES_MARK, ISSUES_TAB, ISSUES_WIDTHS, issue_lines
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_file import (
@@ -43,17 +43,21 @@ from kakosheet.sources.xlsx_file import (
 )
 from kakosheet.sources.xlsx_identity import identity_parts
 from kakosheet.sources.xlsx_order import elements_after
+from kakosheet.sources.xlsx_owned import (
+    DATETIME_FORMAT,
+    MAIN_NS,
+    WORKSHEET_CONTENT,
+    WORKSHEET_TYPE,
+    owned_tab_parts,
+    xml_text,
+)
 from kakosheet.sources.xlsx_package import package_digest, row_segments
 
-__all__ = ["FileStamp", "Patched", "check_patchable", "write_back"]
+__all__ = ["MAIN_NS", "WORKSHEET_CONTENT", "WORKSHEET_TYPE", "FileStamp", "Patched", "check_patchable", "write_back"]
 
 HIGHLIGHT_MARK = '"; "&amp;'  # in the formula of kakosheet's highlight rule
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_1904_EPOCH = dt.datetime(1904, 1, 1)  # day 0 of a workbook with workbookPr date1904
-WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
-WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
@@ -66,19 +70,21 @@ _STYLE = re.compile(rb'\bs="(\d+)"')
 _COL = re.compile(rb"<col\b([^>]*)/?>")
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 _FORMULA = re.compile(rb"<f[\s>/]")  # a formula, a shared formula's anchor or one of its cells
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NOT_PLAIN_XML = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Elements that follow <conditionalFormatting> in a worksheet (ECMA-376 CT_Worksheet order).
 _AFTER_CF = elements_after("conditionalFormatting")
 
 
 @dataclass(frozen=True)
 class Patched:
-    """What a write-back did: the new package's digest (None: nothing had to change), and the cells
-    it left as they were because they hold a formula, as (tab, sheet row, column index)."""
+    """What a write-back did: the new package's digest (None: nothing had to change), the cells
+    it left as they were because they hold a formula, as (tab, sheet row, column index), and the
+    stamp of the file it wrote (a later write in the same run checks the file against it), and the
+    title each owned tab is under, by its mark."""
 
     digest: str | None
     formulas_kept: frozenset[tuple[str, int, int]] = frozenset()
+    stamp: FileStamp | None = None
+    tab_titles: dict[str, str] = field(default_factory=dict)
 
 
 def check_patchable(path: Path) -> None:
@@ -138,18 +144,29 @@ def _write_back(
             patch = _SheetPatch(sheet, _cells_by_row(sheet))
             if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member)):
                 patches[member] = patch
-        updated = _issues_tab(archive, names, small, changes)
+        tabs = owned_tab_parts(archive, names, small, changes.tabs, styles)
+        updated = dict(tabs.written)
         if changes.identity is not None:
             updated |= identity_parts(archive, small | updated, changes.identity)
-    if not patches and not updated:
-        return Patched(None)
+    if not patches and not updated and not tabs.removed:
+        return Patched(None, tab_titles=tabs.titles)
     check_unchanged(path, stamp)  # before the work of building the new version; again before the swap
-    digest = _replace_atomically(path, stamp, infos, patches, updated, styles)
+    digest, written = _replace_atomically(path, stamp, infos, _NewParts(patches, updated, tabs.removed), styles)
     kept = frozenset((patch.write.sheet, row, column) for patch in patches.values() for row, column in patch.kept)
-    return Patched(digest, kept)
+    return Patched(digest, kept, written, tabs.titles)
 
 
-# Parts read whole: the Issues tab and styles are appended to, the others name the Issues tab.
+@dataclass(frozen=True)
+class _NewParts:
+    """How the new package differs from the old: log tabs patched as they stream, parts replaced or
+    added whole, parts left out (an owned tab's chart no longer wanted)."""
+
+    patches: dict[str, _SheetPatch]
+    updated: dict[str, bytes]
+    removed: set[str]
+
+
+# Parts read whole: styles are appended to, the others list the tabs and parts owned tabs add.
 _SMALL_PARTS = ("xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml")
 
 
@@ -197,16 +214,9 @@ def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: _Styles
         + b'"'
         + style_attr
         + b' t="inlineStr"><is><t xml:space="preserve">'
-        + _xml_text(str(value)).encode("utf-8")
+        + xml_text(str(value)).encode("utf-8")
         + b"</t></is></c>"
     )
-
-
-def _xml_text(text: str) -> str:
-    """Text as XML character data: what saxutils.escape gives, without the characters XML forbids."""
-    if _NOT_PLAIN_XML.search(text) is None:  # most IDs and notes: one search instead of four passes
-        return text
-    return _INVALID_XML.sub("", text).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 _LETTERS: dict[int, bytes] = {}
@@ -422,15 +432,20 @@ class _Styles:
         self.epoch = EXCEL_1904_EPOCH if date1904 else EXCEL_EPOCH
         self.changed = False
         self._datetime: dict[bytes | None, int] = {}
+        self._cells: dict[tuple[str | None, bool], int] = {}
         self._dxf: int | None = None
+        self._bold: int | None = None
+
+    @property
+    def date1904(self) -> bool:
+        return self.epoch == EXCEL_1904_EPOCH
 
     def datetime_style(self, base: bytes | None) -> int:
         """A cell format showing date and time (a new one based on ``base`` when needed)."""
         if base in self._datetime:
             return self._datetime[base]
         numfmt = self._numfmt_id(DATETIME_FORMAT)
-        xfs = self._section(b"cellXfs")
-        entries = re.findall(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", xfs, re.S)
+        entries = self._entries(b"cellXfs", b"xf")
         if base is not None and int(base) < len(entries):
             template = entries[int(base)]
             new = re.sub(rb'\bnumFmtId="\d+"', b'numFmtId="' + str(numfmt).encode() + b'"', template, count=1)
@@ -442,13 +457,35 @@ class _Styles:
                 + str(numfmt).encode()
                 + b'" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
             )
-        for index, entry in enumerate(entries):
-            if entry == new:
-                self._datetime[base] = index
-                return index
-        self._append(b"cellXfs", new)
-        self._datetime[base] = len(entries)
-        return len(entries)
+        self._datetime[base] = self._cell_format(new)
+        return self._datetime[base]
+
+    def cell_style(self, number_format: str | None, bold: bool) -> int:
+        """A cell format of an owned tab's cell: a number format (None: General), bold or not."""
+        key = (number_format, bold)
+        if key not in self._cells:
+            if number_format is None or number_format in _BUILTIN_FORMATS:
+                numfmt = _BUILTIN_FORMATS.get(number_format or "General", 0)
+            else:
+                numfmt = self._numfmt_id(number_format)
+            font = self._bold_font() if bold else 0
+            new = (
+                f'<xf numFmtId="{numfmt}" fontId="{font}" fillId="0" borderId="0" xfId="0"'
+                + (' applyNumberFormat="1"' if numfmt else "")
+                + (' applyFont="1"' if bold else "")
+                + "/>"
+            )
+            self._cells[key] = self._cell_format(new.encode())
+        return self._cells[key]
+
+    def snapshot(self) -> object:
+        """The styles as they are, to go back to when what needed a new format is not written after all."""
+        return _StylesState(self.xml, self.changed, dict(self._datetime), dict(self._cells), self._dxf, self._bold)
+
+    def restore(self, state: object) -> None:
+        assert isinstance(state, _StylesState)
+        self.xml, self.changed, self._dxf, self._bold = state.xml, state.changed, state.dxf, state.bold
+        self._datetime, self._cells = dict(state.datetime), dict(state.cells)
 
     def highlight_dxf(self) -> int:
         if self._dxf is None:
@@ -460,15 +497,45 @@ class _Styles:
             )
         return self._dxf
 
+    def _cell_format(self, new: bytes) -> int:
+        """The index of a cell format (an <xf> of cellXfs), appended when no entry is the same."""
+        entries = self._entries(b"cellXfs", b"xf")
+        return entries.index(new) if new in entries else self._append(b"cellXfs", new)
+
+    def _bold_font(self) -> int:
+        """The workbook's default font in bold (appended when missing)."""
+        if self._bold is None:
+            fonts = self._entries(b"fonts", b"font")
+            if not fonts:
+                raise SourceError("the workbook's styles part has no fonts; open it in Excel and save it again")
+            base = fonts[0]
+            if re.search(rb"<b\s*/>", base):
+                bold = base
+            elif base.endswith(b"/>") and b"</font>" not in base:
+                bold = b"<font><b/></font>"
+            else:
+                opening = base.index(b">") + 1
+                bold = base[:opening] + b"<b/>" + base[opening:]
+            self._bold = fonts.index(bold) if bold in fonts else self._append(b"fonts", bold)
+        return self._bold
+
+    def _entries(self, section: bytes, child: bytes) -> list[bytes]:
+        return re.findall(rb"<" + child + rb"\b[^>]*?(?:/>|>.*?</" + child + rb">)", self._section(section), re.S)
+
     def _numfmt_id(self, code: str) -> int:
         section = self._section(b"numFmts")
-        for num_id, existing in re.findall(rb'<numFmt\b[^>]*numFmtId="(\d+)"[^>]*formatCode="([^"]*)"', section):
-            if existing.decode() == escape(code):
-                return int(num_id)
-        ids = [int(i) for i in re.findall(rb'numFmtId="(\d+)"', section)]
+        ids = []
+        for entry in re.findall(rb"<numFmt\b[^>]*>", section):
+            attributes = {key: (double or single) for key, double, single in _FORMAT_ATTRIBUTE.findall(entry)}
+            if b"numFmtId" not in attributes or not attributes[b"numFmtId"].isdigit():
+                continue
+            ids.append(int(attributes[b"numFmtId"]))
+            if html.unescape(attributes.get(b"formatCode", b"").decode("utf-8", "replace")) == code:
+                return ids[-1]
         new_id = max([163, *ids]) + 1
+        code_attribute = escape(code, {'"': "&quot;"})
         self._append(
-            b"numFmts", f'<numFmt numFmtId="{new_id}" formatCode={quoteattr(code)}/>'.encode(), create_before=b"<fonts"
+            b"numFmts", f'<numFmt numFmtId="{new_id}" formatCode="{code_attribute}"/>'.encode(), create_before=b"<fonts"
         )
         return new_id
 
@@ -509,207 +576,49 @@ class _Styles:
         return count
 
 
-_SECTION_CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt"}
+@dataclass(frozen=True)
+class _StylesState:
+    xml: bytes
+    changed: bool
+    datetime: dict[bytes | None, int]
+    cells: dict[tuple[str | None, bool], int]
+    dxf: int | None
+    bold: int | None
 
 
-# --------------------------------------------------------------------------- the Issues tab
-
-
-def _issues_tab(
-    archive: zipfile.ZipFile, members: list[str], parts: dict[str, bytes], changes: WriteBack
-) -> dict[str, bytes]:
-    """The parts to write for kakosheet's Issues tab (added the first time)."""
-    workbook = parts["xl/workbook.xml"]
-    rels_name = "xl/_rels/workbook.xml.rels"
-    rels = parts.get(rels_name, b"")
-    shared = _SharedStrings(archive, members)
-    existing = _find_issues_part(archive, members, shared)
-    sheet_xml = _issues_sheet_xml(changes)
-    if existing is not None:
-        return {} if _same_issue_cells(archive.read(existing), sheet_xml, shared) else {existing: sheet_xml}
-    if not changes.issues:
-        return {}
-    names = set(re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', workbook))
-    tab = ISSUES_TAB if ISSUES_TAB.encode() not in names else f"kakosheet {ISSUES_TAB}"
-    number = 1
-    while f"xl/worksheets/sheet{number}.xml" in members:
-        number += 1
-    member = f"xl/worksheets/sheet{number}.xml"
-    rel_ids = {int(i) for i in re.findall(rb'Id="rId(\d+)"', rels)}
-    rel_id = f"rId{max(rel_ids, default=0) + 1}"
-    sheet_ids = [int(i) for i in re.findall(rb'<sheet\b[^>]*\bsheetId="(\d+)"', workbook)]
-    sheet_entry = (
-        f'<sheet name={quoteattr(tab)} sheetId="{max(sheet_ids, default=0) + 1}" '
-        f'r:id="{rel_id}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
-    )
-    end = workbook.find(b"</sheets>")
-    if end == -1:
-        raise SourceError("the workbook part has no list of sheets; open the file in Excel and save it again")
-    relationship = f'<Relationship Id="{rel_id}" Type="{WORKSHEET_TYPE}" Target="worksheets/sheet{number}.xml"/>'
-    rels_end = rels.rfind(b"</Relationships>")
-    types = parts["[Content_Types].xml"]
-    types_end = types.rfind(b"</Types>")
-    override = f'<Override PartName="/{member}" ContentType="{WORKSHEET_CONTENT}"/>'
-    return {
-        member: sheet_xml,
-        "xl/workbook.xml": workbook[:end] + sheet_entry.encode() + workbook[end:],
-        rels_name: rels[:rels_end] + relationship.encode() + rels[rels_end:],
-        "[Content_Types].xml": types[:types_end] + override.encode() + types[types_end:],
-    }
-
-
-def _find_issues_part(archive: zipfile.ZipFile, members: list[str], shared: _SharedStrings) -> str | None:
-    """kakosheet's Issues tab, known by the mark in its first cell (only each part's head is read).
-
-    kakosheet writes the mark inline; once Excel has saved the workbook, it is a shared string.
-    """
-    mark = escape(ISSUES_MARK).encode()
-    for name in members:
-        if name.startswith("xl/worksheets/sheet"):
-            with archive.open(name) as handle:
-                head = handle.read(4096)
-            if mark in head:
-                return name
-            first = _FIRST_SHARED_CELL.search(head)
-            if first is not None and _SHARED_TYPE.search(first.group(1)) and shared.text(int(first.group(2))) == mark:
-                return name
-    return None
-
-
-_FIRST_SHARED_CELL = re.compile(rb'<c\b([^>]*\br="A1"[^>]*)>\s*<v>(\d+)</v>')
-_SHARED_TYPE = re.compile(rb'\bt="s"')
-_TEXT_RUN = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
-_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
-_CELL_TYPE = re.compile(rb'\bt="([^"]*)"')
-_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
-
-
-class _SharedStrings:
-    """The shared strings' texts (XML-escaped, runs joined), read only when one is asked for; each
-    item's text is taken out only when asked for (a synced workbook Excel saved holds every ID)."""
-
-    def __init__(self, archive: zipfile.ZipFile, members: list[str]) -> None:
-        self._archive = archive
-        self._present = "xl/sharedStrings.xml" in members
-        self._items: list[bytes] | None = None
-
-    def text(self, index: int) -> bytes | None:
-        """The text of item ``index``; None when there is no such item."""
-        if self._items is None:
-            xml = self._archive.read("xl/sharedStrings.xml") if self._present else b""
-            self._items = xml.split(b"<si>")[1:]  # <si> has no attributes; each item ends at its </si>
-        if not 0 <= index < len(self._items):
-            return None
-        item = self._items[index]
-        end = item.find(b"</si>")
-        item = item if end == -1 else item[:end]
-        if b"<rPh" in item:  # phonetic guides are not the cell's text
-            item = _PHONETIC.sub(b"", item)
-        return b"".join(_TEXT_RUN.findall(item))
-
-
-def _same_issue_cells(current: bytes, rendered: bytes, shared: _SharedStrings) -> bool:
-    """Whether the Issues tab's part holds the cell values kakosheet would write now. Once Excel
-    (or LibreOffice) has saved the workbook, the same values are shared strings, with other
-    styles and attributes: that is no reason to rewrite the workbook."""
-    return current == rendered or _issue_cells(current, shared) == _issue_cells(rendered, shared)
-
-
-def _issue_cells(xml: bytes, shared: _SharedStrings) -> dict[bytes, str] | None:
-    """Reference -> value of every cell that shows something (None: a cell kakosheet cannot read)."""
-    cells: dict[bytes, str] = {}
-    for match in _CELL.finditer(xml):
-        attributes, body = match.group(1), match.group(2) or b""
-        ref = _CELL_REF.search(attributes)
-        if ref is None:
-            return None
-        kind = _CELL_TYPE.search(attributes)
-        if kind is not None and kind.group(1) == b"s":
-            found = _CELL_VALUE.search(body)
-            text = shared.text(int(found.group(1))) if found and found.group(1).isdigit() else None
-            if text is None:
-                return None
-        elif kind is not None and kind.group(1) == b"inlineStr":
-            text = b"".join(_TEXT_RUN.findall(_PHONETIC.sub(b"", body)))
-        else:  # a number, or the text a formula left
-            found = _CELL_VALUE.search(body)
-            text = found.group(1) if found else b""
-        if text:
-            cells[ref.group(0)] = html.unescape(text.decode("utf-8", "replace"))
-    return cells
-
-
-def _issues_sheet_xml(changes: WriteBack) -> bytes:
-    rows: list[list[str | int | None]] = [[ISSUES_MARK], list(ISSUES_HEADER)]
-    links = []
-    for line in issue_lines(changes):
-        rows.append([value if value is None or isinstance(value, int) else str(value) for value in line.values])
-        if line.target:
-            target = line.target.reference
-            links.append(f'<hyperlink ref="A{len(rows)}" location={quoteattr(target)} display={quoteattr(target)}/>')
-    body = []
-    for number, values in enumerate(rows, start=1):
-        cells = []
-        for col, value in enumerate(values):
-            if value is None or value == "":
-                continue
-            ref = f"{column_letters(col)}{number}"
-            if isinstance(value, int):
-                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-            else:
-                text = escape(_INVALID_XML.sub("", str(value)))
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
-        body.append(f'<row r="{number}">{"".join(cells)}</row>')
-    widths = ISSUES_WIDTHS
-    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, start=1))
-    last = len(rows)
-    xml = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}">'
-        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="2" topLeftCell="A3" activePane="bottomLeft" '
-        'state="frozen"/></sheetView></sheetViews>'
-        f"<cols>{cols}</cols><sheetData>{''.join(body)}</sheetData>"
-        + (f'<autoFilter ref="A2:H{last}"/>' if last > 2 else "")
-        + (f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")
-        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
-    )
-    return xml.encode("utf-8")
+_SECTION_CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt", b"fonts": b"font"}
+# Number formats every workbook has without listing them (ECMA-376 18.8.30); dates' vary by locale.
+_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "@": 49}
+_FORMAT_ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 # --------------------------------------------------------------------------- saving
 
 
 def _replace_atomically(
-    path: Path,
-    stamp: FileStamp,
-    infos: list[zipfile.ZipInfo],
-    patches: dict[str, _SheetPatch],
-    updated: dict[str, bytes],
-    styles: _Styles,
-) -> str:
+    path: Path, stamp: FileStamp, infos: list[zipfile.ZipInfo], new: _NewParts, styles: _Styles
+) -> tuple[str, FileStamp]:
     """Write the new package beside the real file (through a symlink), then swap it in (swap_in).
     Returns the digest of what was written (taken before the swap: a later save by someone else
-    differs). Whatever fails, the workbook is untouched and no temporary file is left."""
+    differs) and the file's new stamp. Whatever fails, the workbook is untouched and no temporary
+    file is left."""
     handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
     try:
-        digest = _write_package(path, handle, infos, patches, updated, styles)
-        swap_in(path, Path(temporary), stamp)
+        digest = _write_package(path, handle, infos, new, styles)
+        written = swap_in(path, Path(temporary), stamp)
     finally:
         Path(temporary).unlink(missing_ok=True)
-    return digest
+    return digest, written
 
 
-def _write_package(
-    path: Path,
-    handle: int,
-    infos: list[zipfile.ZipInfo],
-    patches: dict[str, _SheetPatch],
-    updated: dict[str, bytes],
-    styles: _Styles,
-) -> str:
+def _write_package(path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _NewParts, styles: _Styles) -> str:
     """The new package, into the open temporary file; returns its digest. A full disk says so in a sentence."""
+    patches, updated = new.patches, new.updated
     try:
         with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive, zipfile.ZipFile(path) as source:
             for info in _in_writing_order(infos, patches):
+                if info.filename in new.removed:
+                    continue
                 if info.filename in patches:
                     _copy_patched(source, archive, info, patches[info.filename], styles)
                 elif info.filename == "xl/styles.xml" and styles.changed:
@@ -717,7 +626,8 @@ def _write_package(
                 else:
                     data = updated[info.filename] if info.filename in updated else source.read(info)
                     _write_part(archive, info, data)
-            for name in updated.keys() - {info.filename for info in infos}:
+            present = {info.filename for info in infos}
+            for name in (name for name in updated if name not in present):
                 _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
             archive.close()  # the central directory, written before the file is flushed to disk
             raw.flush()

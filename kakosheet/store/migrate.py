@@ -1,5 +1,6 @@
 """Bringing an existing store up to the schemas on the next sync: columns a schema gained,
-staff text unbounded, and columns whose type a schema changed converted in place.
+staff text unbounded, columns whose type a schema changed converted in place, and the indexes
+added since the store was made.
 
 A changed column keeps every value: those that fit the new type are converted (the text
 "12.50" becomes the amount 12.50), the others are kept as typed in ``_raw``, exactly as a
@@ -16,8 +17,6 @@ from sqlalchemy import Connection, MetaData, String, Table, bindparam, column, i
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeEngine
 
-from kakosheet.core.cells import CellContext, display
-from kakosheet.core.columns import BLANK, normalize_column
 from kakosheet.core.schema import Column as SchemaColumn
 from kakosheet.core.schema import SchemaSet
 from kakosheet.store.tables import KINDS, case_table_name, stored_fields, stored_kinds
@@ -51,6 +50,23 @@ def migrate(connection: Connection, metadata: MetaData, schemas: SchemaSet) -> l
             if kinds and KINDS[wanted.type] not in kinds:
                 converted = _convert_column(connection, table, wanted, old)
                 done.append(f"{table.name}.{field} converted to {wanted.type} ({converted} values kept as typed)")
+    done += _add_indexes(connection, metadata)
+    return done
+
+
+def _add_indexes(connection: Connection, metadata: MetaData) -> list[str]:
+    """Create the indexes a table lacks (one a column converted above lost goes too): what reports
+    read by, added to a store made before the index was."""
+    inspector = inspect(connection)
+    done = []
+    for table in metadata.sorted_tables:
+        if not table.indexes:
+            continue
+        present = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            if index.name not in present:
+                index.create(connection)
+                done.append(f"{table.name}: index {index.name} added")
     return done
 
 
@@ -71,10 +87,16 @@ def _widens(connection: Connection, wanted: TypeEngine[Any], old: TypeEngine[Any
 def _convert_column(connection: Connection, table: Table, wanted: SchemaColumn, old: TypeEngine[Any]) -> int:
     """Re-type one column: read every value (and its as-typed text), drop and re-add the column
     with the new type, write back the values that fit; returns how many were kept as typed."""
+    from kakosheet.core.cells import CellContext, display  # pandas: only when a column is converted, never for a report
+    from kakosheet.core.columns import BLANK, normalize_column
+
     name = wanted.field
     rows = connection.execute(select(table.c.case_id, column(name, old), table.c._raw).select_from(table)).all()
     cells = [_cell(value, (raw or {}).get(name)) for _, value, raw in rows]
     typed = normalize_column(cells, wanted, CellContext())
+    for index in table.indexes:  # SQLite drops no indexed column; _add_indexes makes the index again
+        if name in index.columns:
+            connection.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
     connection.execute(text(f'ALTER TABLE "{table.name}" DROP COLUMN "{name}"'))
     _add_column(connection, table, name)
     updates = []

@@ -2,13 +2,16 @@
 alike), with date bucketing per dialect and exact money sums in minor units.
 
 Nothing here loads every case: a query returns one row per group, with the IDs of the cases
-behind it aggregated by the database.
+behind it aggregated by the database (only for the cases a report lists, e.g. the period's and
+the previous period's, when a query groups a longer span such as a trend).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,7 +19,9 @@ from typing import Any
 from sqlalchemy import (
     TIMESTAMP,
     ColumnElement,
+    Connection,
     Date,
+    Executable,
     Table,
     Text,
     and_,
@@ -24,7 +29,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    not_,
     or_,
     select,
 )
@@ -104,7 +108,10 @@ class Scope:
 
 @dataclass(frozen=True)
 class Group:
-    """One group of cases: its keys, how many, which, and its exact money sums."""
+    """One group of cases: its keys, how many, which, and its exact money sums.
+
+    With ``ids_within`` (Reads.groups), the IDs (``case_ids``, ``unsummed``, ``summed``,
+    ``flagged``) are those of the group's cases within it only; ``count`` and the sums are of all."""
 
     keys: tuple[Any, ...]
     count: int
@@ -112,6 +119,15 @@ class Group:
     minor: dict[str, int] = field(default_factory=dict)  # money field -> sum in minor units of the group's currency
     unsummed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # money field -> cases whose amount has none
     summed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # money field -> cases in its sum
+    flagged: tuple[tuple[str, ...], ...] = ()  # per condition asked for, the group's cases that meet it
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A group of cases in consecutive periods: its keys, and per period (oldest first) its cases."""
+
+    keys: tuple[Any, ...]
+    case_ids: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -123,7 +139,19 @@ class Span:
     closed: dt.date
 
 
+@dataclass(frozen=True)
+class Closing:
+    """A case that closed: the date it closed, and its own date (None when it has none)."""
+
+    case_id: str
+    opened: dt.date | None
+    closed: dt.date
+
+
 _LEFT_OUT = -1  # the bucket of cases an AgeOf leaves out
+READ_ONLY = "kakosheet_read_only"  # a connection option: SQLite begins a deferred transaction (store.py)
+SQLITE_CACHE_KB = 65536
+POSTGRES_WORK_MEM = "64MB"
 
 
 class Reads:
@@ -132,60 +160,133 @@ class Reads:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.dialect = store.dialect
+        self._connection: Connection | None = None
 
-    def groups(self, scope: Scope, by: Sequence[Key], *, money: Sequence[str] = ()) -> list[Group]:
-        """Cases of ``scope`` grouped by ``by`` (fields, a period of the date, an age bucket)."""
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees the store at one moment, so a report's figures agree with each other
+        while a sync writes: one read transaction (SQLite: a deferred one, which takes no write lock;
+        PostgreSQL: repeatable read, read only)."""
+        if self.dialect == "sqlite":
+            options: dict[str, Any] = {READ_ONLY: True}
+        else:
+            options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        with self.store.engine.connect().execution_options(**options) as connection:
+            if self.dialect == "sqlite":  # the pages one query read stay for the next (the same period's)
+                connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+            else:  # a trend's groups are sorted in memory, not in temporary files
+                connection.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+            self._connection = connection
+            try:
+                yield
+            finally:
+                self._connection = None
+                if self.dialect == "sqlite":
+                    connection.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection goes back to the pool
+
+    def _all(self, query: Executable) -> list[Any]:
+        if self._connection is not None:
+            return list(self._connection.execute(query).all())
+        with self.store.engine.connect() as connection:
+            return list(connection.execute(query).all())
+
+    def groups(
+        self,
+        scope: Scope,
+        by: Sequence[Key],
+        *,
+        money: Sequence[str] = (),
+        ids_within: Condition | None = None,
+        flagged: Sequence[Condition] = (),
+    ) -> list[Group]:
+        """Cases of ``scope`` grouped by ``by`` (fields, a period of the date, an age bucket), in one
+        query; the IDs only of cases ``ids_within`` when given (a trend lists the last periods' only),
+        and per condition of ``flagged`` the cases that meet it."""
         table = self.store.table(scope.log)
         date_field = self._date_field(scope.log)
         keys = [self._key(table, key, date_field).label(f"k{i}") for i, key in enumerate(by)]
-        columns: list[ColumnElement[Any]] = [*keys, func.count().label("n"), self._ids(table.c.case_id).label("ids")]
+        listed = None if ids_within is None else self._condition(table, ids_within)
+
+        def ids_where(condition: ColumnElement[bool] | None) -> ColumnElement[Any]:
+            both = [c for c in (listed, condition) if c is not None]
+            if not both:
+                return self._ids(table.c.case_id)
+            return self._ids(case((and_(*both), table.c.case_id), else_=None))
+
+        columns: list[ColumnElement[Any]] = [*keys, func.count().label("n"), ids_where(None).label("ids")]
         for i, name in enumerate(money):
             amount, minor = table.c[name], table.c[minor_column(name)]
             columns.append(func.sum(minor).label(f"m{i}"))
-            unsummed = case((and_(amount.is_not(None), minor.is_(None)), table.c.case_id), else_=None)
-            columns.append(self._ids(unsummed).label(f"u{i}"))
-            columns.append(self._ids(case((minor.is_not(None), table.c.case_id), else_=None)).label(f"s{i}"))
+            columns.append(ids_where(and_(amount.is_not(None), minor.is_(None))).label(f"u{i}"))
+            columns.append(ids_where(minor.is_not(None)).label(f"s{i}"))
+        columns += [ids_where(self._condition(table, c)).label(f"f{i}") for i, c in enumerate(flagged)]
         query = select(*columns).where(*self._where(table, scope))
         if keys:
             query = query.group_by(*keys)
-        with self.store.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        groups = []
+        rows = self._all(query)
+        width = len(by)
+        convert = [self._converter(key) for key in by]
+        ages = [i for i, key in enumerate(by) if isinstance(key, AgeOf)]
+        first_money = width + 2
+        first_flag = first_money + 3 * len(money)
+        decorated = []
         for row in rows:
-            values = tuple(self._value(key, row[i]) for i, key in enumerate(by))
-            count = int(row[len(by)])
-            if count == 0 or any(isinstance(k, AgeOf) and v == _LEFT_OUT for k, v in zip(by, values, strict=True)):
+            count = int(row[width])
+            values = tuple(v if c is None else c(v) for c, v in zip(convert, row[:width], strict=True))
+            if count == 0 or any(values[i] == _LEFT_OUT for i in ages):
                 continue  # an aggregate without groups still returns one row; cases an age leaves out
-            rest = row[len(by) + 2 :]
-            groups.append(
-                Group(
-                    keys=values,
-                    count=count,
-                    case_ids=_split(row[len(by) + 1]),
-                    minor={name: int(rest[3 * i] or 0) for i, name in enumerate(money)},
-                    unsummed={name: ids for i, name in enumerate(money) if (ids := _split(rest[3 * i + 1]))},
-                    summed={name: _split(rest[3 * i + 2]) for i, name in enumerate(money)},
-                )
+            rest = row[first_money:first_flag]
+            group = Group(
+                keys=values,
+                count=count,
+                case_ids=_split(row[width + 1]),
+                minor={name: int(rest[3 * i] or 0) for i, name in enumerate(money)},
+                unsummed={name: ids for i, name in enumerate(money) if (ids := _split(rest[3 * i + 1]))},
+                summed={name: _split(rest[3 * i + 2]) for i, name in enumerate(money)},
+                flagged=tuple(_split(ids) for ids in row[first_flag:]),
             )
-        return sorted(groups, key=lambda g: tuple(_sortable(k) for k in g.keys))
+            decorated.append((tuple((1, "") if v is None else (0, v) for v in values), group))
+        decorated.sort(key=lambda pair: pair[0])  # in Python: the databases order NULLs and text differently
+        return [group for _, group in decorated]
+
+    def repeats(self, scope: Scope, by: Sequence[str], periods: Sequence[Between], minimum: int) -> list[Repeat]:
+        """Groups of ``by`` (none of it blank) with at least ``minimum`` cases in the last of some
+        consecutive periods, or cases in each of them: the database keeps only those, with their cases
+        per period (an SKU's repeated problem, among thousands of SKU and reason pairs)."""
+        table = self.store.table(scope.log)
+        keys = [table.c[name] for name in by]
+        inside = [self._condition(table, period) for period in periods]
+        counts = [func.sum(case((within, 1), else_=0)) for within in inside]
+        ids = [self._ids(case((within, table.c.case_id), else_=None)) for within in inside]
+        span = Between(periods[0].field, periods[0].start, periods[-1].end)
+        query = (
+            select(*keys, *ids)
+            .where(*self._where(table, scope), self._condition(table, span), *(k.is_not(None) for k in keys))
+            .group_by(*keys)
+            .having(or_(counts[-1] >= minimum, and_(*(c > 0 for c in counts))))
+        )
+        return [Repeat(tuple(row[: len(by)]), tuple(_split(i) for i in row[len(by) :])) for row in self._all(query)]
 
     def spans(self, scope: Scope, closed_on: str) -> list[Span]:
         """The date and closing date of each case in scope that has both (one period's closed cases)."""
+        return [Span(c.case_id, c.opened, c.closed) for c in self.closings(scope, closed_on) if c.opened is not None]
+
+    def closings(self, scope: Scope, closed_on: str) -> list[Closing]:
+        """The closing date (and the case's own date, if any) of each case in scope that has one, by ID:
+        the cases closed in a period and the period before, in one query on the closing date's index."""
         table = self.store.table(scope.log)
         date_field = self._date_field(scope.log)
         query = select(table.c.case_id, table.c[date_field], table.c[closed_on]).where(
-            *self._where(table, scope), table.c[date_field].is_not(None), table.c[closed_on].is_not(None)
+            *self._where(table, scope), table.c[closed_on].is_not(None)
         )
-        with self.store.engine.connect() as connection:
-            rows = connection.execute(query.order_by(table.c.case_id)).all()
-        return [Span(r[0], _as_date(r[1]), _as_date(r[2])) for r in rows]
+        rows = self._all(query.order_by(table.c.case_id))
+        return [Closing(r[0], None if r[1] is None else _as_date(r[1]), _as_date(r[2])) for r in rows]
 
     def rows(self, scope: Scope, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         """The case ID and some columns of each case in scope, by ID: for one period's cases only."""
         table = self.store.table(scope.log)
         query = select(table.c.case_id, *(table.c[f] for f in fields)).where(*self._where(table, scope))
-        with self.store.engine.connect() as connection:
-            return [tuple(r) for r in connection.execute(query.order_by(table.c.case_id))]
+        return [tuple(r) for r in self._all(query.order_by(table.c.case_id))]
 
     # ------------------------------------------------------------------ SQL pieces
 
@@ -237,8 +338,15 @@ class Reads:
             return and_(column >= _bound(column, condition.start), column < _bound(column, condition.end))
         if isinstance(condition, In):
             column = table.c[condition.field]
-            inside = column.in_(sorted(condition.values))
-            return or_(column.is_(None), not_(inside)) if condition.negate else inside
+            if not condition.negate:
+                return column.in_(sorted(condition.values))
+            # Any other value as ranges between the values left out: both databases read ranges off
+            # the field's index (open cases of all time), where NOT IN would read every case.
+            values = sorted(condition.values)
+            if not values:
+                return literal(True)
+            between = [and_(column > low, column < high) for low, high in zip(values, values[1:], strict=False)]
+            return or_(column.is_(None), column < values[0], *between, column > values[-1])
         if condition.name == "incomplete":
             return table.c._incomplete.is_(True) if self.dialect == "postgresql" else table.c._incomplete == 1
         if condition.name == "has_issues":
@@ -249,12 +357,14 @@ class Reads:
         raise ValueError(f"unknown condition {condition.name!r}")
 
     @staticmethod
-    def _value(key: Key, value: Any) -> Any:
+    def _converter(key: Key) -> Callable[[Any], Any] | None:
+        """How a group key's value comes back: a period's first day as a date (each converted once),
+        an age bucket as its index, a field as it is."""
         if isinstance(key, PeriodOf):
-            return _as_date(value)
+            return functools.cache(_as_date)
         if isinstance(key, AgeOf):
-            return int(value)
-        return value
+            return int
+        return None
 
 
 def _bound(column: ColumnElement[Any], day: dt.date) -> dt.date | dt.datetime:
@@ -274,7 +384,3 @@ def _as_date(value: Any) -> dt.date:
 
 def _split(ids: str | None) -> tuple[str, ...]:
     return tuple(sorted(ids.split(","))) if ids else ()
-
-
-def _sortable(value: Any) -> tuple[int, Any]:
-    return (1, "") if value is None else (0, value)

@@ -141,8 +141,6 @@ class Store:
                     if entry.startswith(prefix) and entry.endswith(" added")
                 }
                 fill_minor_units(connection, table, schema, new)
-                for index in table.indexes:  # an index added since the table was made
-                    index.create(connection, checkfirst=True)
         return done
 
     def has_tables(self) -> bool:
@@ -532,7 +530,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A report's reads (store/reads.py): one snapshot, no write lock.
+        read_only = connection.get_execution_options().get("kakosheet_read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _unreachable(exc: SQLAlchemyError, url: str) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy import types as sqltypes
 from sqlalchemy.types import TypeEngine
@@ -155,11 +156,33 @@ def case_table(metadata: MetaData, schema: LogSchema) -> Table:
     # Each amount in integer minor units of the row's currency, for exact sums (store/minor.py).
     columns += [Column(minor_column(f), BigInteger, nullable=True) for f in money_fields(schema)]
     name = case_table_name(schema.name)
-    # No index on _missing_since: nearly all of it is NULL, and SQLite would pick it over the date's.
     indexes = [Index(f"ix_{name}_source", "_source")]
     if schema.id and schema.id.year_from:  # the case's own date: reports read one period at a time
         indexes.append(Index(f"ix_{name}_date", schema.id.year_from))
+    fields = set(stored_fields(schema))
+    state, closed_on = REPORT_INDEXED.get(schema.name, (None, None))
+    missing = text("_missing_since IS NOT NULL")
+    if state in fields:
+        # A report's open cases of all time: ranges of this index. One holding the date and ID too
+        # would spare reading their rows (0.1 s of a 1M-case report) but cost a first sync of 100k
+        # cases about 0.25 s more: the sync runs far more often.
+        indexes.append(Index(f"ix_{name}_{state}", state))
+    if closed_on in fields:
+        indexes.append(Index(f"ix_{name}_{closed_on}", closed_on))
+    # Only the cases missing from the sheet (a few): an index of every case's _missing_since, nearly
+    # all NULL, would be picked by SQLite over the date's for the present cases of a period.
+    indexes.append(Index(f"ix_{name}_missing", "_missing_since", sqlite_where=missing, postgresql_where=missing))
     return Table(name, metadata, *columns, *indexes)
+
+
+# The fields reports select by besides the case's date, per log (reports/logs.py names them): the
+# state a case is in, and the date it closed (None: the log keeps none).
+REPORT_INDEXED: dict[str, tuple[str, str | None]] = {
+    "qc": ("status", "closure_date"),
+    "refunds": ("status", "completed_at"),
+    "returns": ("status", None),
+    "after_sales": ("stage", None),
+}
 
 
 def build_metadata(schemas: SchemaSet) -> MetaData:

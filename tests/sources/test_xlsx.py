@@ -118,13 +118,14 @@ def test_a_log_with_16384_columns_validates(tmp_path: Path) -> None:
 def test_scan_finds_formula_and_error_cells(tmp_path: Path) -> None:
     rows = qc_tab([qc_row(Description="=A1&B1", Owner="#N/A"), qc_row(Penalty="#DIV/0!")])
     path = write_workbook(tmp_path / "f.xlsx", {"QC Log": rows})
-    errors, formulas = scan_cells(path, "xl/worksheets/sheet1.xml")
+    marks = scan_cells(path, "xl/worksheets/sheet1.xml")
+    errors, formulas = marks.errors, marks.formulas
     assert errors == {(2, QC_LABELS.index("Owner")): "#N/A", (3, QC_LABELS.index("Penalty")): "#DIV/0!"}
     assert formulas == {(2, QC_LABELS.index("Description"))}
 
 
 def test_scan_of_the_corpus_error_file_finds_all_seven_errors() -> None:
-    errors, _ = scan_cells(HOSTILE / "calamine__errors.xlsx", "xl/worksheets/sheet1.xml")
+    errors = scan_cells(HOSTILE / "calamine__errors.xlsx", "xl/worksheets/sheet1.xml").errors
     assert sorted(errors.values()) == sorted(["#DIV/0!", "#NAME?", "#VALUE!", "#NULL!", "#REF!", "#NUM!", "#N/A"])
 
 

@@ -1,0 +1,200 @@
+"""Whether an owned tab needs rewriting: what it shows, read from its parts, compared by value.
+
+Excel and LibreOffice save kakosheet's inline text as shared strings, renumber styles and spell a
+chart's series names their own way, so a tab is compared by its cells' values, its links and what
+its charts draw, never by its bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO
+from xml.etree import ElementTree
+
+from kakosheet.errors import SourceError
+from kakosheet.sources.xlsx_charts import CHART_NS, DRAWINGML_NS
+
+__all__ = ["Look", "SharedStrings", "attributes_of", "cell_value", "look_of", "no_shared", "parse_part", "same_look"]
+
+Value = tuple[str, str | float]  # ("s", text) | ("n", number) | ("b", "1") | ("e", "#N/A")
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a tab shows: its cells' values, its links, and what each chart draws."""
+
+    cells: dict[str, Value]
+    links: frozenset[tuple[str, str]]
+    charts: tuple[tuple[object, ...], ...]
+
+
+def same_look(before: Look, after: Look) -> bool:
+    """Whether an owned tab needs no rewrite: the same values (numbers to the precision Excel keeps),
+    links and charts."""
+    if before.links != after.links or before.charts != after.charts or before.cells.keys() != after.cells.keys():
+        return False
+    for ref, (kind, value) in after.cells.items():
+        was_kind, was = before.cells[ref]
+        if was_kind != kind or not (
+            was == value or (kind == "n" and math.isclose(float(was), float(value), rel_tol=1e-12, abs_tol=1e-9))
+        ):
+            return False
+    return True
+
+
+def look_of(sheet: bytes, charts: list[bytes], shared: Callable[[int], str | None]) -> Look:
+    cells = {}
+    for match in _CELL.finditer(sheet):
+        ref = _REF.search(match.group(1))
+        kind, value = cell_value(match.group(1), match.group(2) or b"", shared)
+        if ref is not None and value is not None and value != "":
+            cells[ref.group(1).decode()] = (kind, value)
+    links = set()
+    for match in _HYPERLINK.finditer(sheet):
+        attributes = attributes_of(match.group(1))
+        links.add((attributes.get("ref", ""), attributes.get("location", "")))
+    return Look(cells, frozenset(links), tuple(_chart_look(chart) for chart in charts))
+
+
+def cell_value(
+    attributes: bytes, content: bytes, shared: Callable[[int], str | None]
+) -> tuple[str, str | float | None]:
+    """A cell's value as (kind, value): text (inline, shared or a formula's), number, boolean or error."""
+    kind = _TYPE.search(attributes)
+    cell_type = kind.group(1) if kind else b"n"
+    if cell_type == b"inlineStr":
+        return "s", _runs_text(content)
+    value = _V.search(content)
+    if value is None:
+        return "s", None
+    text = value.group(1)
+    if cell_type == b"s":
+        return "s", shared(int(text)) if text.strip().isdigit() else None
+    if cell_type in (b"str", b"e", b"b"):
+        return ("s" if cell_type == b"str" else cell_type.decode()), html.unescape(text.decode("utf-8", "replace"))
+    try:
+        return "n", float(text)
+    except ValueError:
+        return "s", None
+
+
+def _runs_text(item: bytes) -> str:
+    """The text of an inline or shared string: its runs joined, phonetic guides left out."""
+    return html.unescape(b"".join(_TEXT_RUN.findall(_PHONETIC.sub(b"", item))).decode("utf-8", "replace"))
+
+
+def _chart_look(xml: bytes) -> tuple[object, ...]:
+    """What a chart draws: its kinds, its title, and each series' name and the ranges it reads."""
+    root = parse_part(xml, "a chart")
+    c = f"{{{CHART_NS}}}"
+    plot = root.find(f"{c}chart/{c}plotArea")
+    charts = [child for child in (plot if plot is not None else []) if child.tag.endswith("Chart")]
+    kinds = tuple(
+        (chart.tag.rsplit("}", 1)[-1], "" if (bar := chart.find(f"{c}barDir")) is None else bar.get("val", ""))
+        for chart in charts
+    )
+    title = root.find(f"{c}chart/{c}title")
+    heading = "".join(t.text or "" for t in title.iter(f"{{{DRAWINGML_NS}}}t")) if title is not None else ""
+    series = tuple(
+        (_series_name(ser.find(f"{c}tx")), _formula(ser.find(f"{c}cat")), _formula(ser.find(f"{c}val")))
+        for chart in charts
+        for ser in chart.iter(f"{c}ser")
+    )
+    return kinds, heading, series
+
+
+def _series_name(tx: ElementTree.Element | None) -> str:
+    """A series' name: kakosheet and Excel write it as a value, LibreOffice as a quoted formula."""
+    if tx is None:
+        return ""
+    value = tx.find(f"{{{CHART_NS}}}v")
+    if value is not None:
+        return value.text or ""
+    formula = _formula(tx)
+    if len(formula) > 1 and formula[0] == formula[-1] == '"':
+        return formula[1:-1].replace('""', '"')
+    cached = [v.text or "" for v in tx.iter(f"{{{CHART_NS}}}v")]
+    return "".join(cached) or formula
+
+
+def _formula(element: ElementTree.Element | None) -> str:
+    found = element.find(f".//{{{CHART_NS}}}f") if element is not None else None
+    return (found.text or "") if found is not None else ""
+
+
+def no_shared(index: int) -> str | None:
+    return None
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]+)"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+_V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_TEXT_RUN = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>")
+_PHONETIC = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
+_HYPERLINK = re.compile(rb"<(?:\w+:)?hyperlink\b([^>]*?)/?>")
+_SHARED_ITEM = re.compile(rb"<(?:\w+:)?si(?:\s*/>|>(.*?)</(?:\w+:)?si>)", re.S)
+
+
+class SharedStrings:
+    """The shared-string table, read only as far as the strings asked for (a log tab's header is
+    near its start; the whole table of a big workbook is megabytes)."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, handle: IO[bytes] | None) -> None:
+        self.handle = handle
+        self.texts: list[str] = []
+        self.pending = b""
+
+    def text(self, index: int) -> str | None:
+        while index >= len(self.texts) and self.handle is not None:
+            self._read()
+        return self.texts[index] if index < len(self.texts) else None
+
+    def _read(self) -> None:
+        assert self.handle is not None
+        block = self.handle.read(self.BLOCK)
+        if not block:
+            self.close()
+            return
+        self.pending += block
+        end = 0
+        for item in _items(self.pending):
+            self.texts.append(_runs_text(item.group(1) or b""))
+            end = item.end()
+        self.pending = self.pending[end:]
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _items(buffer: bytes) -> Iterator[re.Match[bytes]]:
+    return _SHARED_ITEM.finditer(buffer)
+
+
+_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def attributes_of(raw: bytes) -> dict[str, str]:
+    """An element's attributes (either quote), their entities resolved."""
+    return {
+        key.decode(): html.unescape((double if double is not None else single).decode("utf-8", "replace"))
+        for key, double, single in _ATTRIBUTE.findall(raw)
+    }
+
+
+def parse_part(xml: bytes, name: str) -> ElementTree.Element:
+    """A small part as a tree; one that is not XML says so in a sentence."""
+    try:
+        return ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise SourceError(
+            f"the part {name} is not valid XML ({exc}); open the file in Excel and save it again"
+        ) from exc
