@@ -246,6 +246,9 @@ def change_descriptions(path: Path, share: float, tag: str) -> int:
             + b"".join(b"<si>" + text + b"</si>" for text in table)
             + b"</sst>"
         )
+    for name, xml in parts.items():  # Excel ends each part's XML declaration with CR LF, as it writes the part anew
+        if name.endswith((".xml", ".rels")) and xml.startswith(b"<?xml") and b"?>\n" in xml[:100]:
+            parts[name] = xml.replace(b"?>\n", b"?>\r\n", 1)
     staging = path.with_suffix(".tmp")
     with zipfile.ZipFile(staging, "w", zipfile.ZIP_DEFLATED) as target:
         for info in infos:
