@@ -25,6 +25,7 @@ CASE_COLUMNS = (
     "Incomplete",
 )
 DATE_FORMAT = "yyyy-mm-dd"
+CELL_LIMIT = 32_767  # the most characters (UTF-16 code units) an Excel cell holds
 _NUMBER_FORMATS = {Kind.COUNT: "0", Kind.CHANGE: "+0;-0;0", Kind.DAYS: "0.0", Kind.SHARE: "0.0%"}
 
 
@@ -62,3 +63,22 @@ def case_cells(line: m.CaseLine) -> tuple[Cell, ...]:
         Cell(Kind.TEXT, line.logged_by),
         Cell(Kind.TEXT, "yes" if line.incomplete else "no"),
     )
+
+
+def fit_cell(value: str) -> str:
+    """A text as a cell holds it: past the limit (case IDs, a long text), cut where a list item
+    ends, saying how many are left out."""
+    if len(value) <= CELL_LIMIT // 2 or _units(value) <= CELL_LIMIT:
+        return value
+    room = CELL_LIMIT - 100
+    kept = value[:room]
+    while _units(kept) > room:
+        kept = kept[: len(kept) - (_units(kept) - room)]
+    kept = kept.rsplit(", ", 1)[0]
+    left = value.count(", ") - kept.count(", ")
+    return f"{kept} … and {left} more (the Cases table and the JSON report list them all)"
+
+
+def _units(value: str) -> int:
+    """Excel's length of a text: UTF-16 code units."""
+    return len(value.encode("utf-16-le")) // 2

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kakosheet.reports import model as m
 from kakosheet.reports.periods import Period, PeriodKind
+from kakosheet.store.orders import PartyOrders
 from kakosheet.store.reads import Between, Bucket, Key, PeriodOf, Reads, Scope
 
 if TYPE_CHECKING:
@@ -106,14 +107,47 @@ def _rate(value: float) -> Decimal:
     return Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
+PartyCases = dict[tuple[str, str | None], tuple[set[str], set[str]]]
+
+
+def _one_row_per_vendor(found: list[PartyCases], orders: Mapping[str, int] | None) -> list[PartyCases]:
+    """One vendor named two ways (its code in one log, its name in another) is one party, with its
+    orders counted once: its rows merged under the names it goes by ("Acme / V01")."""
+    if not isinstance(orders, PartyOrders):
+        return found
+    spellings: dict[tuple[str, str], set[str]] = {}
+    for period in found:
+        for kind, party in period:
+            vendor = orders.vendor_of(party) if party is not None else None
+            if vendor is not None:
+                spellings.setdefault((kind, vendor), set()).add(party or "")
+    label = {(kind, name): " / ".join(sorted(names)) for (kind, _), names in spellings.items() for name in names}
+    merged: list[PartyCases] = []
+    for period in found:
+        into: PartyCases = {}
+        for (kind, party), (ids, logs) in period.items():
+            key = (kind, label.get((kind, party or ""), party))
+            have_ids, have_logs = into.setdefault(key, (set(), set()))
+            have_ids.update(ids)
+            have_logs.update(logs)
+        merged.append(into)
+    return merged
+
+
+def _orders_of(orders: Mapping[str, int], party: str | None) -> int:
+    """A party's orders; a merged party ("Acme / V01") by any of its names."""
+    names = (party or "").split(" / ") if isinstance(orders, PartyOrders) else [party or ""]
+    return next((orders[name] for name in names if name in orders), 0)
+
+
 def parties_section(reads: Reads, request: ReportRequest, previous: Period) -> m.PartiesSection:
-    now, before = period_party_cases(reads, request, (request.period, previous))
+    now, before = _one_row_per_vendor(period_party_cases(reads, request, (request.period, previous)), request.orders)
     orders = request.orders
     rows = []
     overall = None
     if orders:
-        total_orders = sum(orders.get(party or "", 0) for _, party in now)
-        total_cases = sum(len(ids) for (_, party), (ids, _) in now.items() if orders.get(party or ""))
+        total_orders = sum(_orders_of(orders, party) for _, party in now)
+        total_cases = sum(len(ids) for (_, party), (ids, _) in now.items() if _orders_of(orders, party))
         overall = total_cases / total_orders if total_orders else None
     for key in set(now) | set(before):
         kind, party = key
@@ -121,7 +155,7 @@ def parties_section(reads: Reads, request: ReportRequest, previous: Period) -> m
         prior = tuple(sorted(before.get(key, (set(), set()))[0]))
         logs = tuple(sorted(now.get(key, (set(), set()))[1] | before.get(key, (set(), set()))[1]))
         row = m.PartyRow(kind, party, m.figure(ids, prior), logs)
-        count = orders.get(party or "") if orders else None
+        count = (_orders_of(orders, party) or None) if orders else None
         if count and overall is not None:
             watch, alarm = control_limits(overall, count, WATCH), control_limits(overall, count, ALARM)
             over_watch = len(ids) > binomial_quantile(count, overall, 1 - (1 - WATCH) / 2)
@@ -154,7 +188,7 @@ def worsened_parties(reads: Reads, request: ReportRequest, previous: Period) -> 
     section = parties_section(reads, request, previous)
     worse = []
     for row in section.rows:
-        n = orders.get(row.party or "")
+        n = _orders_of(orders, row.party) or None
         if not n or row.figure.previous == 0 and row.figure.count == 0:
             continue
         p1, p0 = row.figure.count / n, row.figure.previous / n

@@ -5,8 +5,8 @@ re-run for the same period replaces it, charts included, each in its slot."""
 
 from __future__ import annotations
 
-from kakosheet.core.owned_tab import SHEET_ROWS, Chart, ChartKind, Filter, OwnedTab, Series, Span, TabCell, fit_text
-from kakosheet.reports.formats import CASE_COLUMNS, case_cells, cell_format
+from kakosheet.core.owned_tab import SHEET_ROWS, Chart, ChartKind, Filter, OwnedTab, Series, Span, TabCell
+from kakosheet.reports.formats import CASE_COLUMNS, case_cells, cell_format, fit_cell
 from kakosheet.reports.model import Report
 from kakosheet.reports.tables import Cell, Kind, Table, layout
 
@@ -100,7 +100,7 @@ def _table(sheet: _Sheet, table: Table) -> tuple[int, int]:
         return first, first - 1
     for cells, ids in zip(table.rows, table.case_ids, strict=True):
         row: list[TabCell | None] = [_cell(cell) for cell in cells]
-        row += [None] * (IDS_COLUMN - len(row)) + [TabCell(fit_text(", ".join(ids))) if ids else None]
+        row += [None] * (IDS_COLUMN - len(row)) + [TabCell(fit_cell(", ".join(ids))) if ids else None]
         sheet.add(tuple(row))
     return first, sheet.last_row
 
@@ -109,7 +109,7 @@ def _cell(cell: Cell) -> TabCell | None:
     if cell.value is None:
         return TabCell(cell.text()) if cell.kind is Kind.TEXT else None
     if isinstance(cell.value, str):
-        return TabCell(fit_text(cell.value))
+        return TabCell(fit_cell(cell.value))
     return TabCell(cell.value, cell_format(cell))
 
 

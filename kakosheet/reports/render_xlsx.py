@@ -19,9 +19,9 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from kakosheet.core.codes import minor_units
+from kakosheet.reports.formats import CASE_COLUMNS, cell_format, fit_cell, money_format
 from kakosheet.reports.model import Report
-from kakosheet.reports.tables import Cell, Kind, Table, layout
+from kakosheet.reports.tables import Cell, Table, layout
 
 HEADER_ROW = 4  # title, note, a blank row, then the table (1-based, as Excel numbers rows)
 SHEET_NAMES = {
@@ -38,30 +38,7 @@ SHEET_NAMES = {
     "placeholders": "SLA",
     "since_publication": "Since publication",
 }
-CASE_COLUMNS = (
-    "Log",
-    "Case ID",
-    "Date",
-    "Reason",
-    "Party",
-    "Party kind",
-    "Status",
-    "Currency",
-    "Net cost",
-    "Age (days)",
-    "Logged by",
-    "Incomplete",
-)
-CELL_LIMIT = 32_767  # the most characters an Excel cell holds
-
-_NUMBER_FORMATS = {Kind.COUNT: "0", Kind.CHANGE: "+0;-0;0", Kind.DAYS: "0.0", Kind.SHARE: "0.0%"}
 _HEAD = HEADER_ROW - 1  # the header's row as XlsxWriter counts (from 0)
-
-
-def _money_format(currency: str | None) -> str:
-    places = minor_units(currency) if currency else 2
-    number = "#,##0" + ("." + "0" * places if places else "")
-    return f'{number} "{currency}"' if currency else number
 
 
 class _Book:
@@ -80,7 +57,7 @@ class _Book:
         return found
 
     def money(self, currency: str | None) -> Format:
-        return self.number_format(_money_format(currency))
+        return self.number_format(money_format(currency))
 
     def title(self, size: int) -> Format:
         key = f"title {size}"
@@ -91,33 +68,13 @@ class _Book:
 
 def _text(sheet: Worksheet, row: int, column: int, value: str) -> None:
     """Text as a string cell, never a formula; past what a cell holds, cut with a note saying so."""
-    if len(value) > CELL_LIMIT // 2 and _units(value) > CELL_LIMIT:
-        value = _cut(value)
-    sheet.write_string(row, column, value)
-
-
-def _units(value: str) -> int:
-    """Excel's length of a text: UTF-16 code units."""
-    return len(value.encode("utf-16-le")) // 2
-
-
-def _cut(ids: str) -> str:
-    """A list of IDs (or a long text) cut to what a cell holds, ending with how many are left out."""
-    room = CELL_LIMIT - 100
-    kept = ids[:room]
-    while _units(kept) > room:
-        kept = kept[: len(kept) - (_units(kept) - room)]
-    kept = kept.rsplit(", ", 1)[0]
-    left = ids.count(", ") - kept.count(", ")
-    return f"{kept} … and {left} more (the Cases sheet and the JSON report list them all)"
+    sheet.write_string(row, column, fit_cell(value))
 
 
 def _write_cell(book: _Book, sheet: Worksheet, row: int, column: int, cell: Cell) -> None:
-    value = cell.value
-    if cell.kind is Kind.MONEY and isinstance(value, Decimal):
-        sheet.write_number(row, column, value, book.money(cell.currency))
-    elif cell.kind in _NUMBER_FORMATS and isinstance(value, int | Decimal):
-        sheet.write_number(row, column, value, book.number_format(_NUMBER_FORMATS[cell.kind]))
+    value, number_format = cell.value, cell_format(cell)
+    if number_format is not None and isinstance(value, int | Decimal):
+        sheet.write_number(row, column, value, book.number_format(number_format))
     elif isinstance(value, dt.date):
         sheet.write_datetime(row, column, value, book.date)
     else:

@@ -282,7 +282,16 @@ def _flow(report: m.Report) -> Table:
     return Table(
         "flow",
         "5. Pipeline: opened and closed",
-        ("Log", "Opened", "Opened before", "Closed", "Closed before", "Median days to close", "90th percentile", "Note"),
+        (
+            "Log",
+            "Opened",
+            "Opened before",
+            "Closed",
+            "Closed before",
+            "Median days to close",
+            "90th percentile",
+            "Note",
+        ),
         tuple(rows),
         tuple(ids),
         "90th percentile by nearest rank",

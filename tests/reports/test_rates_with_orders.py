@@ -166,3 +166,27 @@ def test_a_party_named_like_the_vendors_tab_in_other_case_and_spacing_matches(tm
     import_orders(config, tmp_path / "o.csv", store_url=url, now=SYNCED)
     report = make_report(config, ReportOptions(PeriodKind.WEEKLY, "2026-W53", store_url=url))
     assert [(r.party, r.orders) for r in report.parties.rows] == [("Big Parts Ltd", 2)]
+
+
+def test_one_vendor_named_by_code_in_one_log_and_by_name_in_another_is_one_party(tmp_path: Path) -> None:
+    """Big Parts Ltd is "Big Parts Ltd" in the QC Log and "BIG" in After-Sales: one row, its cases
+    together, its 2 orders counted once (so the overall rate is 2 cases / 2 orders, not / 4)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    init_team(tmp_path / "team", logs=("qc", "after_sales"), timezone=TIMEZONE)
+    config = load_config(tmp_path / "team" / "kakosheet.toml")
+    rows = {
+        "qc": [qc("Q1", W53_DAY, "Damaged", "Big Parts Ltd", "Supplier")],
+        "after_sales": [after_sales("A1", W53_DAY, "BIG")],
+        "vendors": [VENDORS[0]],
+    }
+    fill_master_workbook(tmp_path / "team" / "master.xlsx", config.load_schemas(), rows)
+    sync_source(config, store_url=url, now=SYNCED)
+    (tmp_path / "o.csv").write_text("Order ID,Vendor ID,Order Date\n1,BIG,2026-12-29\n2,BIG,2026-12-30\n")
+    import_orders(config, tmp_path / "o.csv", store_url=url, now=SYNCED)
+    report = make_report(config, ReportOptions(PeriodKind.WEEKLY, "2026-W53", store_url=url))
+    suppliers = [r for r in report.parties.rows if r.kind == "Supplier"]
+    assert [(r.party, r.figure.count, r.orders, str(r.rate)) for r in suppliers] == [
+        ("BIG / Big Parts Ltd", 2, 2, "1.0000")
+    ]
+    assert str(report.parties.overall_rate) == "1.0000"
+    assert sorted(suppliers[0].logs) == ["after_sales", "qc"]

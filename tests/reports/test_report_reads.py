@@ -21,9 +21,10 @@ from sqlalchemy import create_engine, inspect, text
 from kakosheet.app.report import ReportOptions, make_report
 from kakosheet.app.setup import init_team
 from kakosheet.config import Config, load_config
+from kakosheet.reports.formats import CELL_LIMIT
 from kakosheet.reports.periods import PeriodKind
 from kakosheet.reports.render_json import jsonable, render_json
-from kakosheet.reports.render_xlsx import CELL_LIMIT, render_xlsx
+from kakosheet.reports.render_xlsx import render_xlsx
 from kakosheet.reports.tables import layout
 from kakosheet.store.bulk import BulkInsert
 from kakosheet.store.minor import minor_column, money_fields, to_minor
@@ -204,6 +205,6 @@ def test_a_cell_excel_cannot_hold_is_cut_with_a_note(tmp_path: Path) -> None:
     assert len(cell) <= CELL_LIMIT and cell.startswith("QC-2026-000000, QC-2026-000001")
     kept = cell.split(" … ")[0].count(", ") + 1
     listed = len(next(t for t in layout(report).tables if t.key == "flow").case_ids[0])  # 5000 and the real ones
-    assert cell.endswith(f"… and {listed - kept} more (the Cases sheet and the JSON report list them all)")
+    assert cell.endswith(f"… and {listed - kept} more (the Cases table and the JSON report list them all)")
     with zipfile.ZipFile(BytesIO(data)) as package:
         assert b"QC-2026-004999" not in package.read("xl/sharedStrings.xml")
