@@ -379,11 +379,14 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M37",
-        "kakosheet/sources/xlsx_writeback.py",
-        '                cells.append(f\'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>\')',
-        "                cells.append(f'<c r=\"{ref}\"><f>{text[1:]}</f></c>' if text.startswith('=') else "
-        'f\'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>\')',
-        "a value shown on the Issues tab that starts with = is written as a formula (formula injection)",
+        "kakosheet/sources/xlsx_owned.py",
+        "    if type(value) is str and number_format is None and not cell.bold:  # most cells: no style to look up\n"
+        "        return (",
+        "    if type(value) is str and number_format is None and not cell.bold:  # most cells: no style to look up\n"
+        "        if value.startswith('='):\n"
+        "            return f'<c r=\"{ref}\"><f>{xml_text(value[1:])}</f></c>'\n"
+        "        return (",
+        "a value shown on an owned tab (Issues, report) that starts with = is written as a formula (formula injection)",
         (INVARIANTS, WRITEBACK),
     ),
     # ------------------------------------------------------------------ Google Sheets write-back
