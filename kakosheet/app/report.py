@@ -41,7 +41,6 @@ class ReportOptions:
 
 
 PUBLISHED_FORMATS = frozenset({"xlsx", "html", "sheet"})  # written for people: their figures are recorded
-FORMATS = ("json", "md", "html", "xlsx", "sheet")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import click
 
 from kakosheet.cli import config_from, main
 
-FORMATS = ("json", "md", "html", "xlsx", "sheet")  # as app.report.FORMATS, without importing the app at start-up
+FORMATS = ("json", "md", "html", "xlsx", "sheet")  # render.py draws the first four; sheet: a tab of the source
 
 
 @main.command()
