@@ -13,6 +13,7 @@ from kakosheet.config import Config, load_config
 from kakosheet.errors import KakosheetError
 
 EXIT_INTERNAL = 70
+AS_OF = click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])  # --as-of: a time in the team's timezone
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kakosheet.cli import config_from, main
+from kakosheet.cli import AS_OF, config_from, main
 from kakosheet.cli.progress import progress_on
 from kakosheet.cli.render import render_json, render_text, summary
 from kakosheet.config import Config
@@ -219,7 +219,7 @@ def _store_option(func):  # type: ignore[no-untyped-def]
 )
 @click.option(
     "--as-of",
-    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    type=AS_OF,
     help="The time to sync as, in the team's timezone (default: now).",
 )
 @_store_option

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kakosheet.cli import config_from, main
+from kakosheet.cli import AS_OF, config_from, main
 
 if TYPE_CHECKING:
     from kakosheet.core.issues import Issue
@@ -31,7 +31,7 @@ def import_group() -> None:
 )
 @click.option(
     "--as-of",
-    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    type=AS_OF,
     help="The time to import as, in the team's timezone (default: now); an Order Date after it is an error.",
 )
 @click.pass_context
