@@ -37,6 +37,7 @@ from kakosheet.core.plan import (
     PLANNED_CODES,
     LogPlan,
     RowCase,
+    StoredCases,
     format_new_ids,
     highest_numbers,
     plan_log,
@@ -360,8 +361,9 @@ def _plan(
     schema = tables[0].schema
     fields = stored_fields(schema)
     cases = [case for table in tables for case in row_cases(table, issues, fields=fields, clock=clock)]
-    stored = store.stored_cases(schema.name, source) if exists else {}
-    sheet_ids = {case.sheet_id for case in cases if case.sheet_id and case.sheet_id not in stored}
+    stored = store.stored_cases(schema.name, source) if exists else StoredCases.of({})
+    # Each distinct ID the store does not hold for this source (a hundred thousand rows, a few IDs).
+    sheet_ids = {case.sheet_id for case in cases} - stored.summaries.keys() - {None, ""}
     owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
     foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
     if foreign:  # named by where they were last seen (an identity means nothing to a person)

@@ -139,17 +139,25 @@ class IdFormat:
             return self.template.format(year=case_id.year, number=case_id.number)
         return (f"{case_id.year:04d}", format(case_id.number, f"0{self.width}d"))
 
+    def own_keys(self, ids: list[str]) -> bool:
+        """Whether each ID is its own key (canonical, in a template without row fields: the usual case),
+        in one regex call."""
+        if self.row_fields or not ids:
+            return not self.row_fields
+        joined = "\n".join(ids)
+        return joined.count("\n") == len(ids) - 1 and self.canonical.fullmatch(joined) is not None
+
     def keys(self, ids: list[str]) -> list[Key | IdProblem]:
         """Each ID's ``key``, or why it is not an ID; in one or two regex calls when all are canonical (the
         usual case), and only the others parsed one by one."""
         if not ids:
             return []
+        if self.own_keys(ids):
+            return list(ids)
         joined = "\n".join(ids)
         if joined.count("\n") != len(ids) - 1:  # a cell with a line break inside
             return [self._key_of(text) for text in ids]
         plain = not self.row_fields
-        if plain and self.canonical.fullmatch(joined) is not None:
-            return list(ids)  # a canonical ID is its own key
         found = self.key_line.findall(joined)  # per line: its key, or "" / ("", "") when it is not canonical
         if len(found) != len(ids):
             return [self._key_of(text) for text in ids]

@@ -95,25 +95,27 @@ def normalizer_for(column: Column) -> Callable[[Any, CellContext], Result]:
     return NORMALIZERS[column.type]
 
 
-def normalize_column(cells: Sequence[Any], column: Column, ctx: CellContext) -> TypedColumn:
+def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: CellContext) -> TypedColumn:
     """Normalize every cell of a column, each distinct value once."""
     codes, uniques = pd.factorize(np.asarray(cells, dtype=object), use_na_sentinel=True)
-    removed = _remove_unstorable(uniques)
-    plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(uniques, column.type)
     distinct = uniques.tolist()
+    removed = _remove_unstorable(distinct)
+    plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(distinct, column.type)
     if plain_text and all(type(unique) is str for unique in distinct):
         # Text columns of unique-ish cells (descriptions, order numbers) in one comprehension.
         values: list[Any] = [unique.strip() or None for unique in distinct]
         problems: list[Problem | None] = [None] * len(values)
+        blank = [i for i, value in enumerate(values) if value is None] if None in values else []
     else:
         values, problems = _normalize_each(distinct, column, ctx, plain_text=plain_text)
-    blank = np.array([v is None and p is None for v, p in zip(values, problems, strict=True)], dtype=bool)
-    codes = np.asarray(codes, dtype=np.int64)
-    if blank.any():
-        codes = np.where(codes >= 0, np.where(np.append(blank, False)[codes], BLANK, codes), BLANK)
+        blank = [i for i, (v, p) in enumerate(zip(values, problems, strict=True)) if v is None and p is None]
+    if blank:  # distinct cells that are blank once trimmed ("", " "): their rows are blank
+        is_blank = np.zeros(len(values) + 1, dtype=bool)  # the last one stands for code -1: blank already
+        is_blank[blank] = True
+        codes = np.where(is_blank[codes], BLANK, codes)
     return TypedColumn(
         column=column,
-        codes=codes,
+        codes=np.asarray(codes, dtype=np.int64),
         raw=_with_blank(distinct),
         values=_with_blank(values),
         problems=problems,
@@ -131,12 +133,11 @@ CHARACTER_REMOVED = Problem(
 )
 
 
-def _remove_unstorable(uniques: np.ndarray) -> dict[int, Problem]:
+def _remove_unstorable(distinct: list[Any]) -> dict[int, Problem]:
     """Strip NUL and lone surrogates from the distinct texts, in place; which ones held any.
 
     C passes over all the texts joined (a find, an ASCII check or a UTF-8 encode; a regex takes
     tens of milliseconds per 100k texts) find nothing in nearly every column."""
-    distinct = uniques.tolist()
     try:
         joined = "".join(distinct)
     except TypeError:  # numbers, dates: only the texts can hold such characters
@@ -146,7 +147,7 @@ def _remove_unstorable(uniques: np.ndarray) -> dict[int, Problem]:
     removed: dict[int, Problem] = {}
     for i, unique in enumerate(distinct):
         if type(unique) is str and _UNSTORABLE.search(unique):
-            uniques[i] = _UNSTORABLE.sub("", unique)
+            distinct[i] = _UNSTORABLE.sub("", unique)
             removed[i] = CHARACTER_REMOVED
     return removed
 
@@ -177,15 +178,19 @@ def _normalize_each(
     return values, problems
 
 
-def _all_texts_match(uniques: np.ndarray, column_type: str) -> bool:
-    """True when every distinct value is text matching the type's pattern (one regex call)."""
+def _all_texts_match(uniques: list[Any], column_type: str) -> bool:
+    """True when every distinct value is text, blank or matching the type's pattern (one regex call):
+    the column normalizes as plain text does (a blank cell, "" or spaces, is blank in both)."""
     pattern = WHOLE_TEXT_PATTERNS.get(column_type)
-    if pattern is None or not len(uniques):
+    if pattern is None or not uniques:
         return False
     texts = [u.strip() for u in uniques if type(u) is str]
-    if len(texts) != len(uniques) or not all(texts):
+    if len(texts) != len(uniques):
         return False
-    return re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(texts), re.IGNORECASE) is not None
+    filled = [text for text in texts if text]
+    return not filled or (
+        re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(filled), re.IGNORECASE) is not None
+    )
 
 
 @cache

@@ -23,8 +23,8 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, not_
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -53,6 +53,39 @@ class StoredState(NamedTuple):
     status: str | None = None  # the stored value of the schema's transitions field
     match: str | None = None  # its match print (None in a store older than match prints)
     derived: Mapping[str, Any] = {}  # the stored values of its derived columns (core/derived.py)
+
+
+def case_summary(fingerprint: str, match: str | None, notes: str) -> str:
+    """A case's prints and its notes' digest as one text: a row whose summary is its stored case's is
+    unchanged, and nothing more of the case is read. The store reads its cases' summaries in this form
+    (``Store.stored_cases``)."""
+    return f"{fingerprint}:{match or ''}:{notes}"
+
+
+@dataclass(frozen=True)
+class StoredCases:
+    """A source's stored cases as the planner reads them: every case's summary (None for a case missing
+    from the sheet), and the whole state of the few the plan looks at closer, read when asked for.
+
+    On a re-sync nearly every row is its case unchanged: reading and building the state of each of a
+    big log's cases took longer than planning them."""
+
+    summaries: Mapping[str, str | None]
+    read_states: Callable[[list[str]], Mapping[str, StoredState]] = field(repr=False)
+
+    def states(self, case_ids: Iterable[str]) -> dict[str, StoredState]:
+        """The state of each of some cases (IDs the store does not hold are left out)."""
+        wanted = sorted({case_id for case_id in case_ids if case_id in self.summaries})
+        return dict(self.read_states(wanted)) if wanted else {}
+
+    @classmethod
+    def of(cls, states: Mapping[str, StoredState]) -> StoredCases:
+        """Cases whose state is known already (none, for a store that was never synced)."""
+        summaries = {
+            case_id: None if state.missing else case_summary(state.fingerprint, state.match, state.notes)
+            for case_id, state in states.items()
+        }
+        return cls(summaries, lambda case_ids: {case_id: states[case_id] for case_id in case_ids})
 
 
 @dataclass(eq=False, slots=True)
@@ -118,10 +151,11 @@ class StoredColumn:
 class _TableRows:
     """Column arrays of one table, from which a RowCase's values are taken on demand.
 
-    Per-row lists (a list is several times faster to index than a numpy array) are built
-    for a field only when one of its cells is first read row by row: a first sync reads
-    every field column-wise and never needs them, and a hundred thousand-item list per
-    field is what each full garbage collection walks for as long as the sync runs.
+    A cell is read by its row's code into the field's distinct values, kept as lists (a list
+    is several times faster to index than a numpy array) once one of its cells is read: no
+    per-row list is built, as a sync reads few rows one by one (the changed ones; a first sync
+    reads every field column-wise), and a hundred thousand-item list per field is what each
+    full garbage collection walks for as long as the sync runs.
 
     A blank derived cell (core/derived.py) holds what the store kept for the row's case
     (``keep``), else the derivation's value; a cell holding a formula is never blank.
@@ -131,7 +165,7 @@ class _TableRows:
         self.clock = clock
         self.now = clock.local
         self.columns = {f: table.columns[f] for f in fields if f in table.columns}
-        self._rows: dict[str, tuple[list[Any], list[Any], list[bool]]] = {}
+        self._distinct: dict[str, tuple[list[Any], list[Any], list[bool]]] = {}
         schema = table.schema
         derived = [d for d in derived_columns(schema) if d.field in self.columns]
         self.defaults: dict[str, Any] = {d.field: d.value(clock) for d in derived}
@@ -143,14 +177,17 @@ class _TableRows:
         self._fillable_rows: set[int] | None = None
         self.untrusted_years: np.ndarray | None = None  # per row: its year_from cell has an error on it
 
-    def _row_lists(self, field_name: str) -> tuple[list[Any], list[Any], list[bool]]:
-        """The field's value, cell as read, and whether the cell did not fit, per row."""
-        lists = self._rows.get(field_name)
-        if lists is None:
-            typed = self.columns[field_name]
-            invalid = typed.mask_where([p is not None for p in typed.problems])
-            lists = self._rows[field_name] = (typed.row_values().tolist(), typed.row_raw().tolist(), invalid.tolist())
-        return lists
+    def _cell(self, index: int, field_name: str) -> tuple[Any, Any, bool]:
+        """A row's value of the field, its cell as read, and whether the cell did not fit the type."""
+        lists = self._distinct.get(field_name)
+        typed = self.columns[field_name]
+        if lists is None:  # the blank cell's code, -1, picks the last item of each
+            invalid = [p is not None for p in typed.problems]
+            invalid.append(False)
+            lists = self._distinct[field_name] = (typed.values.tolist(), typed.raw.tolist(), invalid)
+        code = typed.codes[index]
+        values, raws, invalids = lists
+        return values[code], raws[code], invalids[code]
 
     def keep(self, index: int, stored: Mapping[str, Any]) -> None:
         """The row is a stored case: its blank derived cells hold the values the store kept."""
@@ -179,10 +216,9 @@ class _TableRows:
     def value(self, index: int, field_name: str) -> Any:
         if field_name not in self.columns:
             return None
-        values, _raws, invalid = self._row_lists(field_name)
-        if invalid[index]:
+        value, _raw, invalid = self._cell(index, field_name)
+        if invalid:
             return None
-        value = values[index]
         if value is None and field_name in self.defaults and index in self.fillable_rows():
             return self._derived(index, field_name)
         return value
@@ -211,9 +247,9 @@ class _TableRows:
     def raw(self, index: int) -> dict[str, str]:
         raw = {}
         for f in self.columns:
-            _values, raws, invalid = self._row_lists(f)
-            if invalid[index]:
-                raw[f] = display(raws[index])
+            _value, cell, invalid = self._cell(index, f)
+            if invalid:
+                raw[f] = display(cell)
         return raw
 
     def year(self, index: int) -> int:
@@ -252,8 +288,8 @@ class _TableRows:
             return {}
         fills = {}
         for f in self.fillable:
-            values, _raws, invalid = self._row_lists(f)
-            if values[index] is None and not invalid[index] and not (f in self.formulas and self.formulas[f][index]):
+            value, _raw, invalid = self._cell(index, f)
+            if value is None and not invalid and not (f in self.formulas and self.formulas[f][index]):
                 fills[f] = self._derived(index, f)
         return fills
 
@@ -265,8 +301,8 @@ class _TableRows:
             if name not in self.columns:
                 text = f"{name}=None"
             else:
-                values, raws, invalid = self._row_lists(name)
-                text = f"{name}!{display(raws[index])}" if invalid[index] else f"{name}={self.value(index, name)!r}"
+                _value, cell, invalid = self._cell(index, name)
+                text = f"{name}!{display(cell)}" if invalid else f"{name}={self.value(index, name)!r}"
             digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
             mixed = ((mixed * _MIX_INT) & _MASK) ^ int.from_bytes(digest, "little")
         return format(mixed, "016x")
@@ -458,13 +494,26 @@ def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
     return tuple(issue_note(i) for i in own), any(i.severity == ERROR for i in own)
 
 
-def _id_keys(id_format: IdFormat, cases: list[RowCase]) -> dict[str, Key | IdProblem]:
-    """Each distinct ID typed in the sheet -> its key (year and number), or why it is not an ID."""
-    ids = list(dict.fromkeys(c.sheet_id for c in cases if c.sheet_id is not None and type(c.sheet_id) is str))
-    return dict(zip(ids, id_format.keys(ids), strict=True))
+def _id_keys(id_format: IdFormat, ids: list[str]) -> Mapping[str, Key | IdProblem]:
+    """Each distinct ID typed in the sheet -> its key (year and number), or why it is not an ID; an
+    empty map when each ID is its own key (they are all canonical: the usual case)."""
+    if id_format.own_keys(ids):
+        return _OWN_KEYS
+    distinct = list(dict.fromkeys(ids))
+    return dict(zip(distinct, id_format.keys(distinct), strict=True))
 
 
-def _stored_by_key(id_format: IdFormat, stored: Mapping[str, StoredState]) -> dict[Key, str]:
+class _OwnKeys(dict[str, Key | IdProblem]):
+    """The keys of IDs that are each their own."""
+
+    def __missing__(self, sheet_id: str) -> Key:
+        return sheet_id
+
+
+_OWN_KEYS = _OwnKeys()
+
+
+def _stored_by_key(id_format: IdFormat, stored: Iterable[str]) -> dict[Key, str]:
     """Key -> stored case ID (the first in order when an older version stored two forms of one)."""
     ids = sorted(stored)
     by_key: dict[Key, str] = {}
@@ -474,11 +523,37 @@ def _stored_by_key(id_format: IdFormat, stored: Mapping[str, StoredState]) -> di
     return by_key
 
 
+def _unchanged_in_bulk(
+    cases: list[RowCase],
+    sheet_ids: list[Any],
+    ids: list[str],
+    keys: Mapping[str, Key | IdProblem],
+    stored: StoredCases,
+) -> tuple[dict[str, RowCase], list[RowCase]]:
+    """The rows whose ID is typed exactly as a stored case's, shown on no other row (in no other form
+    either), and whose summary is the case's: unchanged, found in a few passes over all rows at once
+    that read nothing more of the store. The other rows are planned one by one."""
+    summaries = stored.summaries
+    if not summaries:
+        return {}, cases
+    if len(ids) + sheet_ids.count(None) < len(sheet_ids):  # a formula or a merged area holds an ID cell
+        sheet_ids = [sheet_id if type(sheet_id) is str else None for sheet_id in sheet_ids]
+    same = [
+        summary is not None and summary == case_summary(case.fingerprint, case.match, notes_digest(case.notes))
+        for summary, case in zip(map(summaries.get, sheet_ids), cases, strict=True)
+    ]
+    if keys is not _OWN_KEYS or len(set(ids)) != len(ids):  # an ID on two rows, or in two forms
+        shown = Counter(map(keys.__getitem__, ids))
+        same = [ok and shown[keys[sheet_id]] == 1 for ok, sheet_id in zip(same, sheet_ids, strict=True)]
+    unchanged = dict(zip(compress(sheet_ids, same), compress(cases, same)))
+    return unchanged, list(compress(cases, map(not_, same)))
+
+
 def plan_log(
     schema: LogSchema,
     sheet: str,
     cases: list[RowCase],
-    stored: Mapping[str, StoredState],
+    stored: StoredCases,
     *,
     foreign: Mapping[str, str],
     fields: list[str],
@@ -492,13 +567,16 @@ def plan_log(
     assert id_format is not None
     plan = LogPlan(log=schema.name, sheet=sheet)
     label = schema.column(id_format.field).label
-    claimed: dict[str, RowCase] = {}
+    summaries = stored.summaries
+    sheet_ids = [case.sheet_id for case in cases]
+    ids = [sheet_id for sheet_id in sheet_ids if type(sheet_id) is str]  # typed: neither a formula's nor merged
+    keys = _id_keys(id_format, ids)
+    plan.unchanged, cases = _unchanged_in_bulk(cases, sheet_ids, ids, keys, stored)
     # Each key's first row, and the other rows of the few keys shown on more than one: a list per
     # key would be a hundred thousand lists for a log whose every ID is shown once.
     first: dict[Key, RowCase] = {}
     more: dict[Key, list[RowCase]] = {}
     without_id: list[RowCase] = []
-    keys = _id_keys(id_format, cases)
     for case in cases:
         sheet_id = case.sheet_id
         if sheet_id is None:
@@ -509,7 +587,7 @@ def plan_log(
             continue
         key = keys[sheet_id]
         if isinstance(key, IdProblem):
-            if sheet_id not in stored:
+            if sheet_id not in summaries:
                 plan.conflicts.append((case, "malformed-id", f"{label}: {problem_message(key, sheet_id, id_format)}"))
                 continue
             key = ("stored", sheet_id)  # issued under an ID format the schema since changed
@@ -530,27 +608,27 @@ def plan_log(
             more.setdefault(key, []).append(case)
         else:
             first[key] = case
-    stored_keys: dict[Key, str] | None = None  # built only when an ID is not typed exactly as stored
-    for key, keeper in first.items():
+    # Each key's stored case: the one an ID of its rows is typed as, else the one stored under another
+    # form of it (built only when an ID is not typed exactly as stored), else none (adopted as typed).
+    stored_keys: dict[Key, str] | None = None
+    shown: list[tuple[str | None, list[RowCase]]] = []
+    for key, row in first.items():
         others = more.get(key)
-        if others is None:  # the ID is shown once: nearly every row
-            case_id = keeper.sheet_id
-            if case_id not in stored:
-                if stored_keys is None:
-                    stored_keys = _stored_by_key(id_format, stored) if stored else {}
-                case_id = stored_keys.get(key, case_id)  # else adopted as typed
-            assert case_id is not None
-            claimed[case_id] = keeper
-            continue
-        rows = [keeper, *others]
-        found = next((r.sheet_id for r in rows if r.sheet_id in stored), None)
-        if found is None:
+        rows = [row] if others is None else [row, *others]
+        found = next((r.sheet_id for r in rows if r.sheet_id in summaries), None)
+        if found is None and summaries:
             if stored_keys is None:
-                stored_keys = _stored_by_key(id_format, stored) if stored else {}
+                stored_keys = _stored_by_key(id_format, summaries)
             found = stored_keys.get(key)
-        known = stored.get(found) if found is not None else None
-        keeper = rows[0] if known is None else _keeper(rows, known, fields)
-        case_id = found if found is not None else keeper.sheet_id  # adopted as typed
+        shown.append((found, rows))
+    # Stored cases no row shows: a row without an ID may be one of them, restored by its content.
+    unclaimed = summaries.keys() - plan.unchanged.keys() - {found or rows[0].sheet_id for found, rows in shown}
+    known = stored.states([*(found for found, _ in shown if found is not None), *(unclaimed if without_id else ())])
+    claimed: dict[str, RowCase] = {}
+    for found, rows in shown:
+        state = known.get(found) if found is not None else None
+        keeper = rows[0] if state is None or len(rows) == 1 else _keeper(rows, state, fields)
+        case_id = found or keeper.sheet_id
         assert case_id is not None
         claimed[case_id] = keeper
         for other in rows:
@@ -568,32 +646,31 @@ def plan_log(
                         ),
                     )
                 )
-    _restore_by_content(plan, without_id, stored, claimed)
+    _restore_by_content(plan, without_id, known, claimed)
     restored = plan.restored
     for case_id, case in claimed.items():
         if restored and case_id in restored:
             continue
-        known = stored.get(case_id)
-        if known is None:
+        state = known.get(case_id)
+        if state is None:
             plan.adopted[case_id] = case
             continue
         # The fingerprints compared first: _same_content also gives blank derived cells the stored values.
-        same = case.fingerprint == known.fingerprint or _same_content(case, known, fields)
-        if known.missing:
+        same = case.fingerprint == state.fingerprint or _same_content(case, state, fields)
+        if state.missing:
             plan.returned[case_id] = case
         elif not same:
             plan.changed[case_id] = case
         else:
-            if known.match != case.match:
+            if state.match != case.match:
                 plan.reprinted[case_id] = case
-            if known.notes != (notes_digest(case.notes) if case.notes else ""):
+            if state.notes != notes_digest(case.notes):
                 plan.notes_changed[case_id] = case
             else:
                 plan.unchanged[case_id] = case
-    gone = stored.keys() - claimed.keys()
-    plan.gone = sorted(case_id for case_id in gone if not stored[case_id].missing)
+    plan.gone = sorted(case_id for case_id in unclaimed - restored.keys() if summaries[case_id] is not None)
     if schema.transitions is not None:
-        _hold_back_transitions(schema, plan, stored)
+        _hold_back_transitions(schema, plan, known)
     return plan
 
 
@@ -658,7 +735,7 @@ def _hold_back_transitions(schema: LogSchema, plan: LogPlan, stored: Mapping[str
     label = schema.column(rules.field).label
     for group in (plan.changed, plan.returned):
         for case_id, case in list(group.items()):
-            before, after = stored[case_id].status, case.values.get(rules.field)
+            before, after = stored[case_id].status, case.value(rules.field)
             if before is None or after is None or before == after:
                 continue
             message = None
@@ -671,7 +748,7 @@ def _hold_back_transitions(schema: LogSchema, plan: LogPlan, stored: Mapping[str
                 before in rules.reopen_from
                 and after not in rules.reopen_from
                 and rules.reason_field
-                and case.values.get(rules.reason_field) in (None, "")
+                and case.value(rules.reason_field) in (None, "")
             ):
                 reason = schema.column(rules.reason_field).label
                 message = (

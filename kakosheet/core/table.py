@@ -47,7 +47,8 @@ class Table:
 
 
 def _columns(data: list[list[Any]], positions: dict[str, int]) -> dict[str, np.ndarray]:
-    """The mapped columns of the data rows, as object arrays built in C (rows are rectangular)."""
+    """The mapped columns of the data rows, as views of one object array built in C (rows are
+    rectangular): each further copy of a column is one more pass over 100k scattered cell objects."""
     if not data:
         return {f: np.empty(0, dtype=object) for f in positions}
     grid = np.empty((len(data), len(data[0])), dtype=object)
@@ -76,7 +77,7 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
             for f, mapped in header.columns.items():
                 if mapped == col:
                     cells[f][index] = FormulaError(code)
-    columns = {f: normalize_column(list(values), schema.column(f), ctx) for f, values in cells.items()}
+    columns = {f: normalize_column(values, schema.column(f), ctx) for f, values in cells.items()}
 
     is_case = np.zeros(len(data), dtype=bool)
     for column in schema.mandatory:

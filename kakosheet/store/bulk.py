@@ -62,7 +62,7 @@ def driver_rows(connection: Connection, query: Select[Any]) -> list[tuple[Any, .
     SQLAlchemy builds a Row and runs the result processors for every row: reading a log's 100k
     stored cases took twice as long through it."""
     dialect = connection.dialect
-    compiled = query.compile(dialect=dialect)
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})  # IN (...): one bind each
     params = compiled.construct_params()
     bound: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
     cursor = connection.connection.cursor()

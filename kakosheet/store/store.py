@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, null, select, update
+from sqlalchemy import case as case_when
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
@@ -34,7 +36,7 @@ from kakosheet.store.orders import reference_tables
 from kakosheet.store.tables import build_metadata, case_table_name
 
 if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never plans, does without it
-    from kakosheet.core.plan import StoredState
+    from kakosheet.core.plan import StoredCases, StoredState
 
 CHUNK = 5000
 PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
@@ -156,13 +158,26 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def stored_cases(self, log: str, source: str) -> dict[str, StoredState]:
-        """The planner's view of a source's cases: prints, notes, the status when the log has
-        transition rules, and the values of its derived columns.
+    def stored_cases(self, log: str, source: str) -> StoredCases:
+        """The planner's view of a source's cases: each case's summary (``core.plan.case_summary``, put
+        together by the database; None for a case missing from the sheet), and the state of some cases
+        when the planner asks (``_stored_states``).
 
-        Read as the driver gives them (a re-sync reads every case of a big log): when a case went
-        missing is only asked whether it did, and the derived values are converted by their
-        column types when the planner reads one (a row whose derived cell is blank)."""
+        A re-sync reads the summary of every case of a big log and the state of the few rows that
+        changed: two values per case as the driver gives them, not a state built for each."""
+        from kakosheet.core.plan import StoredCases
+
+        table = self.table(log)
+        text = table.c._fingerprint + ":" + func.coalesce(table.c._match, "") + ":" + table.c._notes_digest
+        summary = case_when((table.c._missing_since.is_(None), text), else_=null())
+        with self._transaction() as connection:
+            rows = driver_rows(connection, select(table.c.case_id, summary).where(table.c._source == source))
+        return StoredCases(dict(rows), functools.partial(self._stored_states, log, source))
+
+    def _stored_states(self, log: str, source: str, case_ids: list[str]) -> dict[str, StoredState]:
+        """The state of some of a source's cases: prints, notes, the status when the log has transition
+        rules, and the values of its derived columns (converted by their column types when the planner
+        reads one: a row whose derived cell is blank)."""
         from kakosheet.core.plan import StoredState
 
         table = self.table(log)
@@ -172,9 +187,13 @@ class Store:
         columns = [table.c.case_id, table.c._fingerprint, table.c._missing_since, table.c._notes_digest]
         columns += [table.c._match, table.c[transitions.field] if transitions else literal(None)]
         columns += [table.c[f] for f in derived]
-        query = select(*columns).where(table.c._source == source)
+        rows: list[tuple[Any, ...]] = []
         with self._transaction() as connection:
-            rows = driver_rows(connection, query)
+            # By the IDs alone (the primary key), the source checked here: with it in the query, SQLite
+            # reads every case of the source by its index to find a few.
+            for start in range(0, len(case_ids), CHUNK):
+                query = select(*columns, table.c._source).where(table.c.case_id.in_(case_ids[start : start + CHUNK]))
+                rows += [row[:-1] for row in driver_rows(connection, query) if row[-1] == source]
         status = transitions and self._result_processor(table.c[transitions.field])
         if status:
             rows = [(*r[:5], None if r[5] is None else status(r[5]), *r[6:]) for r in rows]

@@ -20,7 +20,15 @@ from kakosheet.core.clock import Clock
 from kakosheet.core.columns import normalize_column, normalizer_for
 from kakosheet.core.grid import Grid
 from kakosheet.core.header import locate_header
-from kakosheet.core.plan import case_years, fingerprints, format_new_ids, plan_log, row_cases, years_needed
+from kakosheet.core.plan import (
+    StoredCases,
+    case_years,
+    fingerprints,
+    format_new_ids,
+    plan_log,
+    row_cases,
+    years_needed,
+)
 from kakosheet.core.schema import LogSchema
 from kakosheet.core.table import Table, build_table
 from kakosheet.core.writeback import CellUpdate, sheet_write
@@ -179,7 +187,7 @@ def test_sheet_write_of_a_first_sync(schemas: Any, rows: list[dict[str, Any]]) -
     table = qc_table(schemas, rows)
     schema = table.schema
     cases = row_cases(table, [], fields=stored_fields(schema), clock=Clock.at(NOW))
-    plan = plan_log(schema, table.sheet, cases, {}, foreign={}, fields=stored_fields(schema))
+    plan = plan_log(schema, table.sheet, cases, StoredCases.of({}), foreign={}, fields=stored_fields(schema))
     new_ids = format_new_ids(schema, plan.new, {year: 1 for year in years_needed(plan.new)})
     write = sheet_write(table, plan, new_ids)
     assert all(isinstance(cell, CellUpdate) for cell in write.cells)
