@@ -362,14 +362,7 @@ def _plan(
     fields = stored_fields(schema)
     cases = [case for table in tables for case in row_cases(table, issues, fields=fields, clock=clock)]
     stored = store.stored_cases(schema.name, source) if exists else StoredCases.of({})
-    # Each distinct ID the store does not hold for this source (a hundred thousand rows, a few IDs).
-    sheet_ids = {case.sheet_id for case in cases} - stored.summaries.keys() - {None, ""}
-    owners = store.owners(schema.name, sheet_ids) if exists and sheet_ids else {}
-    foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
-    if foreign:  # named by where they were last seen (an identity means nothing to a person)
-        seen = store.locations(foreign.values())
-        foreign = {case_id: seen.get(owner, owner) for case_id, owner in foreign.items()}
-    return plan_log(schema, tables[0].sheet, cases, stored, foreign=foreign, fields=fields)
+    return plan_log(schema, tables[0].sheet, cases, stored, fields=fields)
 
 
 def _assign_ids(store: Store, schema: LogSchema, plan: LogPlan) -> dict[str, RowCase]:

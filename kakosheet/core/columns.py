@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, partial
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -81,11 +82,20 @@ class TypedColumn:
 
     def valid_uniques(self) -> list[tuple[int, Any]]:
         """(index, value) of distinct values that normalized without a problem."""
-        return [
-            (i, value)
-            for i, (value, problem) in enumerate(zip(self.values[:-1], self.problems, strict=True))
+        return list(zip(*self.valid_values(), strict=True))
+
+    def valid_values(self) -> tuple[Sequence[int], list[Any]]:
+        """The indexes and the values of the distinct values that normalized without a problem (as
+        two lists: a column of IDs has as many as rows)."""
+        values = self.values[:-1].tolist()
+        if not any(self.problems) and None not in values:  # a column of IDs, links or order numbers
+            return range(len(values)), values
+        indexes = [
+            i
+            for i, (value, problem) in enumerate(zip(values, self.problems, strict=True))
             if problem is None and value is not None
         ]
+        return indexes, [values[i] for i in indexes]
 
 
 def normalizer_for(column: Column) -> Callable[[Any, CellContext], Result]:
@@ -101,14 +111,19 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
     distinct = uniques.tolist()
     removed = _remove_unstorable(distinct)
     plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(distinct, column.type)
-    if plain_text and all(type(unique) is str for unique in distinct):
-        # Text columns of unique-ish cells (descriptions, order numbers) in one comprehension.
-        values: list[Any] = [unique.strip() or None for unique in distinct]
+    raw = _with_blank(distinct)
+    if plain_text and set(map(type, distinct)) <= {str}:
+        # Text columns of unique-ish cells (descriptions, order numbers, links): trimmed in C.
+        values: list[Any] = list(map(str.strip, distinct))
         problems: list[Problem | None] = [None] * len(values)
-        blank = [i for i, value in enumerate(values) if value is None] if None in values else []
+        blank = [i for i, value in enumerate(values) if not value] if "" in values else []
+        for i in blank:
+            values[i] = None
+        typed_values = raw if values == distinct else _with_blank(values)  # nothing to trim: one array for both
     else:
         values, problems = _normalize_each(distinct, column, ctx, plain_text=plain_text)
         blank = [i for i, (v, p) in enumerate(zip(values, problems, strict=True)) if v is None and p is None]
+        typed_values = _with_blank(values)
     if blank:  # distinct cells that are blank once trimmed ("", " "): their rows are blank
         is_blank = np.zeros(len(values) + 1, dtype=bool)  # the last one stands for code -1: blank already
         is_blank[blank] = True
@@ -116,8 +131,8 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
     return TypedColumn(
         column=column,
         codes=np.asarray(codes, dtype=np.int64),
-        raw=_with_blank(distinct),
-        values=_with_blank(values),
+        raw=raw,
+        values=typed_values,
         problems=problems,
         removed=removed,
     )
@@ -203,10 +218,9 @@ def _whole_text_match(column_type: str) -> Callable[[str], re.Match[str] | None]
 
 
 def _with_blank(items: list[Any]) -> np.ndarray:
-    array = np.empty(len(items) + 1, dtype=object)
-    array[:-1] = items
-    array[-1] = None
-    return array
+    """The items and a None after them, as an object array (fromiter: a list assigned to an array is
+    first checked item by item for nested sequences)."""
+    return np.fromiter(chain(items, (None,)), dtype=object, count=len(items) + 1)
 
 
 def _encodes(text: str) -> bool:

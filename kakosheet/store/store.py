@@ -172,7 +172,11 @@ class Store:
         summary = case_when((table.c._missing_since.is_(None), text), else_=null())
         with self._transaction() as connection:
             rows = driver_rows(connection, select(table.c.case_id, summary).where(table.c._source == source))
-        return StoredCases(dict(rows), functools.partial(self._stored_states, log, source))
+        return StoredCases(
+            dict(rows),
+            functools.partial(self._stored_states, log, source),
+            functools.partial(self._foreign_ids, log, source),
+        )
 
     def _stored_states(self, log: str, source: str, case_ids: list[str]) -> dict[str, StoredState]:
         """The state of some of a source's cases: prints, notes, the status when the log has transition
@@ -203,6 +207,15 @@ class Store:
         return {
             r[0]: StoredState(r[1], r[2] is not None, r[3], r[5], r[4], _StoredValues(r[6:], convert)) for r in rows
         }
+
+    def _foreign_ids(self, log: str, source: str, case_ids: list[str]) -> dict[str, str]:
+        """Of some IDs, those that are cases of another source (under any form of the ID) -> where that
+        source was last seen (an identity means nothing to a person)."""
+        foreign = {case_id: owner for case_id, owner in self.owners(log, case_ids).items() if owner != source}
+        if foreign:
+            seen = self.locations(foreign.values())
+            foreign = {case_id: seen.get(owner, owner) for case_id, owner in foreign.items()}
+        return foreign
 
     def _result_processor(self, column: Any) -> Callable[[Any], Any] | None:
         """How the driver's value of a column becomes what SQLAlchemy would give (None: as it is)."""

@@ -293,7 +293,7 @@ def _synced_in_core(table: Table, issues: list[Issue]) -> WriteBack:
     clock = Clock.at(dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC), "Asia/Shanghai")
     fields = stored_fields(schema)
     cases = row_cases(table, issues, fields=fields, clock=clock)
-    plan = plan_log(schema, table.sheet, cases, StoredCases.of({}), foreign={}, fields=fields)
+    plan = plan_log(schema, table.sheet, cases, StoredCases.of({}), fields=fields)
     new_ids = format_new_ids(schema, plan.new, dict.fromkeys(years_needed(plan.new), 1))
     return WriteBack(sheets=[sheet_write(table, plan, new_ids)], issues=issues)
 

@@ -187,7 +187,7 @@ def test_sheet_write_of_a_first_sync(schemas: Any, rows: list[dict[str, Any]]) -
     table = qc_table(schemas, rows)
     schema = table.schema
     cases = row_cases(table, [], fields=stored_fields(schema), clock=Clock.at(NOW))
-    plan = plan_log(schema, table.sheet, cases, StoredCases.of({}), foreign={}, fields=stored_fields(schema))
+    plan = plan_log(schema, table.sheet, cases, StoredCases.of({}), fields=stored_fields(schema))
     new_ids = format_new_ids(schema, plan.new, {year: 1 for year in years_needed(plan.new)})
     write = sheet_write(table, plan, new_ids)
     assert all(isinstance(cell, CellUpdate) for cell in write.cells)
@@ -249,3 +249,86 @@ def test_an_id_formatted_once_per_year_is_the_template_formatted(template: str) 
 
     for year, number in [(2026, 1), (2026, 12345), (1999, 7)]:
         assert _number_formatter(template, year)(number) == template.format(year=year, number=number)
+
+
+CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "  ",
+            " text ",
+            "Open",
+            "open",
+            "QC-2026-0001",
+            " QC-2026-0001",
+            "12.50",
+            "1,500",
+            "2026-03-01",
+            "ana@x.io",
+        ]
+    ),
+    st.sampled_from(["https://media.example.com/1.jpg", "https://a.example/x https://b.example/y", "USD", "x\x00y"]),
+    st.text(max_size=8),
+    # Numbers as a workbook gives them (floats): cells 1, 1.0 and True are one distinct cell to pandas.
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)),
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 1, 1)),
+    st.none(),
+)
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """Equal and of one type: 12.5 == Decimal("12.5"), yet a float is not what a money column holds."""
+    return type(value) is type(expected) and value == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(CELLS, max_size=30),
+    field=st.sampled_from([c.field for c in load_config(None).load_schemas()["qc"].columns]),
+)
+def test_a_column_normalizes_each_cell_as_its_normalizer_does(schemas: Any, cells: list[Any], field: str) -> None:
+    """Every column type, whatever the cells: each row's value and problem are the normalizer's own
+    (the cell cleaned of characters no database holds, as the column reports it)."""
+    column = schemas["qc"].column(field)
+    typed = normalize_column(np.array([*cells, None], dtype=object)[:-1], column, CTX)
+    normalize = normalizer_for(column)
+    for index, cell in enumerate(cells):
+        code = int(typed.codes[index])
+        cleaned = cell.replace("\x00", "") if isinstance(cell, str) else cell
+        value, problem = normalize(cleaned, CTX)
+        if code < 0:
+            assert value is None and problem is None
+            continue
+        assert _same(typed.values[code], value) or (value is None and typed.values[code] is None)
+        assert typed.problems[code] == problem
+        assert _same(typed.raw[code], cleaned)
+
+
+def test_a_formula_in_a_derived_column_leaves_the_blank_cells_their_derived_value(schemas: Any) -> None:
+    """A formula showing nothing in one Date Logged cell is not blank; the blank cells below it still
+    count by the value a sync fills in, in the fingerprint of every row as of a single row."""
+    schema = schemas["qc"]
+    row = {
+        "original_order_id": "1",
+        "date_identified": dt.datetime(2026, 1, 1),
+        "exception_type": "Damaged",
+        "description": "Carton crushed.",
+        "responsible_party": "Acme",
+        "status": "Open",
+    }
+    fields = [column.field for column in schema.columns]
+    grid = Grid(
+        schema.tab,
+        [[schema.column(f).label for f in fields], *[[row.get(f, "") for f in fields] for _ in range(3)]],
+        formulas={(2, fields.index("date_logged"))},
+    )
+    located = locate_header(grid, schema)
+    assert located is not None
+    table = build_table(grid, located, schema, CTX)
+    stored = stored_fields(schema)
+    cases = row_cases(table, [], fields=stored, clock=Clock.at(NOW))
+    assert [case.fills for case in cases] == [{}, {"date_logged": NOW}, {"date_logged": NOW}]
+    for case in cases:
+        assert case.source.fingerprint(case.index, stored) == case.fingerprint
+    assert cases[0].fingerprint != cases[1].fingerprint == cases[2].fingerprint
