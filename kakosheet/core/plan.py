@@ -1,5 +1,11 @@
 """Planning a sync: which rows are new, changed, unchanged or in conflict, and which stored
-cases are gone from the sheet. Pure: the store's state comes in, a plan goes out.
+cases are gone from the sheet. Pure: the store's state comes in (``StoredCases``: what the
+store reads when asked), a plan goes out.
+
+A re-sync of a big log finds nearly every row unchanged: a row whose ID is typed exactly as a
+stored case's, on no other row, and whose fingerprint, match print and notes are the case's,
+is unchanged in a pass over all rows at once (``_unchanged_in_bulk``); only the other rows
+are matched by the rules below, and only their cases' state is read from the store.
 
 Matching rules (ARCHITECTURE.md, invariant 2):
 - a row is its case by its ID, wherever it moved in the sheet;
@@ -595,15 +601,36 @@ def plan_log(
     id_format = schema.id
     assert id_format is not None
     plan = LogPlan(log=schema.name, sheet=sheet)
-    label = schema.column(id_format.field).label
     summaries = stored.summaries
     sheet_ids = [case.sheet_id for case in cases]
     ids = [sheet_id for sheet_id in sheet_ids if type(sheet_id) is str]  # typed: neither a formula's nor merged
     keys = _id_keys(id_format, ids)
     plan.unchanged, cases = _unchanged_in_bulk(cases, sheet_ids, ids, keys, stored)
+    first, more, without_id = _rows_by_key(plan, schema, cases, keys, stored)
+    shown = _stored_case_of_each_key(id_format, first, more, summaries)
+    # Stored cases no row shows: a row without an ID may be one of them, restored by its content.
+    unclaimed = summaries.keys() - plan.unchanged.keys() - {found or rows[0].sheet_id for found, rows in shown}
+    known = stored.states([*(found for found, _ in shown if found is not None), *(unclaimed if without_id else ())])
+    claimed = _keepers(plan, schema, shown, known, fields)
+    _restore_by_content(plan, without_id, known, claimed)
+    _sort_claimed(plan, claimed, known, fields)
+    plan.gone = sorted(case_id for case_id in unclaimed - plan.restored.keys() if summaries[case_id] is not None)
+    if schema.transitions is not None:
+        _hold_back_transitions(schema, plan, known)
+    return plan
+
+
+def _rows_by_key(
+    plan: LogPlan, schema: LogSchema, cases: list[RowCase], keys: Mapping[str, Key | IdProblem], stored: StoredCases
+) -> tuple[dict[Key, RowCase], dict[Key, list[RowCase]], list[RowCase]]:
+    """Each key's first row, the other rows of the few keys shown on more than one (a list per key
+    would be a hundred thousand lists for a log whose every ID is shown once), and the rows without
+    an ID. A row whose ID cell holds no ID of this source's is a conflict."""
+    id_format = schema.id
+    assert id_format is not None
+    label = schema.column(id_format.field).label
+    summaries = stored.summaries
     foreign = stored.foreign(c.sheet_id for c in cases if type(c.sheet_id) is str and c.sheet_id not in summaries)
-    # Each key's first row, and the other rows of the few keys shown on more than one: a list per
-    # key would be a hundred thousand lists for a log whose every ID is shown once.
     first: dict[Key, RowCase] = {}
     more: dict[Key, list[RowCase]] = {}
     without_id: list[RowCase] = []
@@ -638,8 +665,15 @@ def plan_log(
             more.setdefault(key, []).append(case)
         else:
             first[key] = case
-    # Each key's stored case: the one an ID of its rows is typed as, else the one stored under another
-    # form of it (built only when an ID is not typed exactly as stored), else none (adopted as typed).
+    return first, more, without_id
+
+
+def _stored_case_of_each_key(
+    id_format: IdFormat, first: dict[Key, RowCase], more: dict[Key, list[RowCase]], summaries: Mapping[str, Any]
+) -> list[tuple[str | None, list[RowCase]]]:
+    """Each key's stored case and rows: the case an ID of its rows is typed as, else the one stored
+    under another form of it (looked up only when an ID is not typed exactly as stored), else none
+    (the ID is adopted as typed)."""
     stored_keys: dict[Key, str] | None = None
     shown: list[tuple[str | None, list[RowCase]]] = []
     for key, row in first.items():
@@ -651,9 +685,19 @@ def plan_log(
                 stored_keys = _stored_by_key(id_format, summaries)
             found = stored_keys.get(key)
         shown.append((found, rows))
-    # Stored cases no row shows: a row without an ID may be one of them, restored by its content.
-    unclaimed = summaries.keys() - plan.unchanged.keys() - {found or rows[0].sheet_id for found, rows in shown}
-    known = stored.states([*(found for found, _ in shown if found is not None), *(unclaimed if without_id else ())])
+    return shown
+
+
+def _keepers(
+    plan: LogPlan,
+    schema: LogSchema,
+    shown: list[tuple[str | None, list[RowCase]]],
+    known: Mapping[str, StoredState],
+    fields: list[str],
+) -> dict[str, RowCase]:
+    """Case ID -> the row that keeps it; the other rows showing it are copies, flagged."""
+    assert schema.id is not None
+    label = schema.column(schema.id.field).label
     claimed: dict[str, RowCase] = {}
     for found, rows in shown:
         state = known.get(found) if found is not None else None
@@ -676,7 +720,13 @@ def plan_log(
                         ),
                     )
                 )
-    _restore_by_content(plan, without_id, known, claimed)
+    return claimed
+
+
+def _sort_claimed(
+    plan: LogPlan, claimed: dict[str, RowCase], known: Mapping[str, StoredState], fields: list[str]
+) -> None:
+    """Each claimed row (but the restored ones) as adopted, returned, changed or unchanged."""
     restored = plan.restored
     for case_id, case in claimed.items():
         if restored and case_id in restored:
@@ -698,10 +748,6 @@ def plan_log(
                 plan.notes_changed[case_id] = case
             else:
                 plan.unchanged[case_id] = case
-    plan.gone = sorted(case_id for case_id in unclaimed - restored.keys() if summaries[case_id] is not None)
-    if schema.transitions is not None:
-        _hold_back_transitions(schema, plan, known)
-    return plan
 
 
 def _held_id(case: RowCase, label: str) -> tuple[RowCase, str, str]:
@@ -733,15 +779,15 @@ def _keeper(rows: list[RowCase], known: StoredState, fields: list[str]) -> RowCa
 
 
 def _restore_by_content(
-    plan: LogPlan, without_id: list[RowCase], stored: Mapping[str, StoredState], claimed: dict[str, RowCase]
+    plan: LogPlan, without_id: list[RowCase], known: Mapping[str, StoredState], claimed: dict[str, RowCase]
 ) -> None:
     """A row without an ID whose content (but for kakosheet's own values: ID, derived columns)
     is that of exactly one stored case missing from the sheet gets that case's ID back; the
-    other rows without an ID are new."""
+    other rows without an ID are new. ``known`` holds the state of every stored case no row claims."""
     if not without_id:  # a re-sync of a log whose every row has its ID
         return
     unclaimed: dict[str, list[str]] = defaultdict(list)
-    for case_id, state in stored.items():
+    for case_id, state in known.items():
         if case_id not in claimed:
             unclaimed[state.match or "print:" + state.fingerprint].append(case_id)
     rows_by_match: dict[str, list[RowCase]] = defaultdict(list)
@@ -751,7 +797,7 @@ def _restore_by_content(
         candidates = unclaimed.get(case.match) or unclaimed.get("print:" + case.fingerprint, [])
         if len(candidates) == 1 and len(rows_by_match[case.match]) == 1:
             case_id = candidates[0]
-            case.source.keep(case.index, stored[case_id].derived)
+            case.source.keep(case.index, known[case_id].derived)
             plan.restored[case_id] = case
             claimed[case_id] = case
         else:
