@@ -392,9 +392,8 @@ def _distinct_texts(name: str, typed: TypedColumn) -> list[str]:
 
 
 def _hex_digits(numbers: np.ndarray) -> list[str]:
-    """Each number as 16 hex digits (format(n, "016x")), from one hex string of their big-endian bytes."""
-    digits = numbers.astype(">u8").tobytes().hex()
-    return [digits[start : start + 16] for start in range(0, len(digits), 16)]
+    """Each number as 16 hex digits (format(n, "016x")), split from one hex string of their big-endian bytes."""
+    return numbers.astype(">u8").tobytes().hex(" ", 8).split(" ") if len(numbers) else []
 
 
 def notes_digest(notes: tuple[str, ...]) -> str:
@@ -534,8 +533,8 @@ def _notes(issues: list[Issue]) -> tuple[tuple[str, ...], bool]:
 
 
 def _id_keys(id_format: IdFormat, ids: list[str]) -> Mapping[str, Key | IdProblem]:
-    """Each distinct ID typed in the sheet -> its key (year and number), or why it is not an ID; an
-    empty map when each ID is its own key (they are all canonical: the usual case)."""
+    """Each distinct ID typed in the sheet -> its key (year and number), or why it is not an ID; built
+    only when some ID is not its own key (all canonical, the usual case: ``_OWN_KEYS`` gives each back)."""
     if id_format.own_keys(ids):
         return _OWN_KEYS
     distinct = list(dict.fromkeys(ids))
@@ -543,7 +542,7 @@ def _id_keys(id_format: IdFormat, ids: list[str]) -> Mapping[str, Key | IdProble
 
 
 class _OwnKeys(dict[str, Key | IdProblem]):
-    """The keys of IDs that are each their own."""
+    """The keys of IDs that are each their own: an empty map that gives any ID back."""
 
     def __missing__(self, sheet_id: str) -> Key:
         return sheet_id
