@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # types of the protocol only: a source is opened without the planner (pandas)
+if TYPE_CHECKING:  # the protocol's types only: opening a source imports neither
     from kakosheet.core.grid import Grid
     from kakosheet.core.writeback import WriteBack
 
