@@ -77,7 +77,7 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "M02",
         "kakosheet/core/plan.py",
-        "        keeper = rows[0] if known is None else _keeper(rows, known, fields)",
+        "        keeper = rows[0] if state is None or len(rows) == 1 else _keeper(rows, state, fields)",
         "        keeper = rows[0]",
         "the top-most copy keeps the ID instead of the row matching the stored case",
         (INVARIANTS, SYNC, HABITS),
@@ -93,8 +93,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "M04",
         "kakosheet/core/plan.py",
-        "        if known.missing:\n            plan.returned[case_id] = case",
-        "        if known.missing and not same:\n            plan.returned[case_id] = case",
+        "        if state.missing:\n            plan.returned[case_id] = case",
+        "        if state.missing and not same:\n            plan.returned[case_id] = case",
         "a returned case (row back as it was) left missing in the store",
         (INVARIANTS, SYNC, HABITS),
     ),
@@ -133,7 +133,7 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "M09",
         "kakosheet/core/plan.py",
-        '            if sheet_id not in stored:\n                plan.conflicts.append((case, "malformed-id"',
+        '            if sheet_id not in summaries:\n                plan.conflicts.append((case, "malformed-id"',
         '            if False:\n                plan.conflicts.append((case, "malformed-id"',
         "the malformed-ID check removed: a mistyped ID is adopted as a case of its own",
         (SYNC, INVARIANTS),
@@ -149,10 +149,18 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "M11",
         "kakosheet/core/plan.py",
-        "for case_id in gone if not stored[case_id].missing)",
-        "for case_id in gone)",
+        "unclaimed - plan.restored.keys() if summaries[case_id] is not None)",
+        "unclaimed - plan.restored.keys())",
         "a case already missing is marked missing again on every sync (a new history event each time)",
         (INVARIANTS, HABITS),
+    ),
+    Mutant(
+        "M42",
+        "kakosheet/core/plan.py",
+        "    if keys is not _OWN_KEYS or len(set(ids)) != len(ids):  # an ID on two rows, or in two forms",
+        "    if keys is not _OWN_KEYS:  # an ID on two rows, or in two forms",
+        "a row found unchanged in bulk beside a copy of it: the copy claims the same case too",
+        ("tests/core/test_plan_bulk.py", INVARIANTS, SYNC, HABITS),
     ),
     # ------------------------------------------------------------------ store/store.py: reserve_numbers
     Mutant(
@@ -250,10 +258,10 @@ MUTANTS: list[Mutant] = [
         "created cases stored with their fingerprint as match print (a stale copy no longer matches)",
         (DERIVED, INVARIANTS, HABITS, CREATED),
     ),
-    # ------------------------------------------------------------------ app/sync.py
+    # ------------------------------------------------------------------ app/sync_read.py
     Mutant(
         "M22",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "        identity=run.identity,",
         "        identity=None,",
         "the workbook identity not written: a moved workbook loses its cases",
@@ -261,7 +269,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M23",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "        for year in sorted(set(needed) | set(adopted))",
         "        for year in sorted(set(needed))",
         "an adopted ID in a year with no new row does not move that year's sequence on",
@@ -269,7 +277,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M24",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "needed.get(year, 0), past=adopted.get(year, 0))",
         "needed.get(year, 0), past=0)",
         "new IDs numbered without regard to IDs adopted in the same sync",
@@ -277,15 +285,15 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M25",
-        "kakosheet/app/sync.py",
-        "    foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}",
-        "    foreign = {}",
+        "kakosheet/store/store.py",
+        "        foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}",
+        "        foreign: dict[str, str] = {}",
         "IDs owned by another workbook not looked up at all (the sync side of the foreign-ID check)",
         (IDENTITY, INVARIANTS),
     ),
     Mutant(
         "M26",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "            for case_id in [case_id for case_id, case in ids.items() if (case.sheet, case.row) in skipped]:",
         "            for case_id in []:",
         "a new case stored although its ID never reached its row (the row moved during the write)",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, null, select, update
 from sqlalchemy import case as case_when
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
@@ -82,13 +82,13 @@ class Store:
     def __init__(self, url: str, schemas: SchemaSet, *, create: bool = True) -> None:
         self.url = url
         self.schemas = schemas
-        self.metadata = build_metadata(schemas)
-        reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
         # Without `create`, a SQLite file that is not there yet is read as an empty store
         # (in memory) rather than made: a command that changes nothing creates nothing.
         self.exists = create or not _missing_sqlite_file(url)
         self.engine = self._connect(url if self.exists else "sqlite://")
         self.dialect = self.engine.dialect.name
+        self.metadata = build_metadata(schemas, (self.dialect,))
+        reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
 
     @property
     def display_url(self) -> str:
@@ -211,7 +211,8 @@ class Store:
     def _foreign_ids(self, log: str, source: str, case_ids: list[str]) -> dict[str, str]:
         """Of some IDs, those that are cases of another source (under any form of the ID) -> where that
         source was last seen (an identity means nothing to a person)."""
-        foreign = {case_id: owner for case_id, owner in self.owners(log, case_ids).items() if owner != source}
+        owners = self.owners(log, case_ids)
+        foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}
         if foreign:
             seen = self.locations(foreign.values())
             foreign = {case_id: seen.get(owner, owner) for case_id, owner in foreign.items()}
@@ -363,7 +364,11 @@ class Store:
         sequence continue after an adopted ID.
         """
         sequences = self.metadata.tables["id_sequences"]
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        insert: Callable[..., Any] = sqlite.insert
+        if self.dialect == "postgresql":  # loaded with its engine: a SQLite store never imports the dialect
+            from sqlalchemy.dialects import postgresql
+
+            insert = postgresql.insert
         with self._transaction() as connection:
             connection.execute(insert(sequences).values(log=log, year=year, next_number=1).on_conflict_do_nothing())
             connection.execute(
