@@ -788,6 +788,9 @@ def _restore_by_content(
     for case_id, state in known.items():
         if case_id not in claimed:
             unclaimed[state.match or "print:" + state.fingerprint].append(case_id)
+    if not unclaimed:  # every stored case is in the sheet (a first sync: none is stored): the rows are new
+        plan.new.extend(without_id)
+        return
     rows_by_match: dict[str, list[RowCase]] = defaultdict(list)
     for case in without_id:
         rows_by_match[case.match].append(case)
