@@ -20,7 +20,6 @@ from kakosheet.app.sync import sync_source
 from kakosheet.config import Config, load_config
 from kakosheet.core.grid import column_index
 from kakosheet.errors import SourceError
-from kakosheet.sources import xlsx_writeback
 from kakosheet.sources.xlsx_writeback import iter_sheet_rows
 from tests.helpers import CORPUS, QC_LABELS, add_tab, make_macro_enabled, qc_row, qc_tab, write_workbook
 
@@ -199,17 +198,3 @@ def test_a_sheet_part_of_many_segments_is_patched_row_by_row_as_it_streams(tmp_p
         assert staff_cells(after[number]) == staff_cells(before[number])
         assert f"QC-2026-{number - 1:04d}".encode() in after[number]
     assert sheet_xml.count(b"<conditionalFormatting") == 1
-
-
-@pytest.mark.parametrize("offset", [0, 3, 7, 11])
-def test_the_highlight_rule_is_found_across_the_blocks_it_is_read_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offset: int
-) -> None:
-    monkeypatch.setattr(xlsx_writeback, "_SCAN_BLOCK", 64)
-    path = tmp_path / "part.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("with.xml", b"x" * (64 * 5 - offset) + xlsx_writeback.HIGHLIGHT_MARK.encode() + b"y" * 100)
-        archive.writestr("without.xml", b"x" * 1000 + xlsx_writeback.HIGHLIGHT_MARK.encode()[:-1] + b"y" * 100)
-    with zipfile.ZipFile(path) as archive:
-        assert xlsx_writeback._has_highlight(archive, "with.xml")
-        assert not xlsx_writeback._has_highlight(archive, "without.xml")
