@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import os
 import re
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import escape
@@ -61,6 +63,7 @@ STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROW_HEAD = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*>')
 _SPANS = re.compile(rb'\s+spans="[^"]*"')
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3})\d')
@@ -234,12 +237,12 @@ def _column_at(letters: bytes) -> int:
     return index
 
 
-def _cell_ref(column: int, row: int) -> bytes:
-    """A1 reference of a cell; column letters are worked out once per column."""
+def _letters(column: int) -> bytes:
+    """A column's letters in a cell reference, worked out once per column."""
     letters = _LETTERS.get(column)
     if letters is None:
         letters = _LETTERS[column] = column_letters(column).encode()
-    return letters + str(row).encode()
+    return letters
 
 
 def _column_styles(xml: bytes) -> dict[int, bytes]:
@@ -256,64 +259,133 @@ def _column_styles(xml: bytes) -> dict[int, bytes]:
     return styles
 
 
-def _patch_row(
-    row_xml: bytes,
-    row: int,
-    updates: list[CellUpdate],
+def _patch_rows(
+    xml: bytes,
+    patch: _SheetPatch,
+    pending: dict[int, list[CellUpdate]],
     column_styles: dict[int, bytes],
     styles: _Styles,
-    kept: list[tuple[int, int]],
-    referenced: bool = False,
 ) -> bytes:
-    """The row with its updated cells: found by their reference, replaced or inserted in column order.
-    A cell holding a formula is left as it is and added to ``kept``.
+    """Patch the rows of a segment that receive cells (taking them out of ``pending``);
+    everything between them is copied as it is.
 
-    ``referenced`` says the caller knows every cell of the row starts with its reference.
+    Rows and cells are found in C (a regex, bytes.find); the new segment is made of pieces, the
+    old one's copied between the places where cells change, joined once. A first sync patches
+    every row, so the loop is written out in one function (each call and look-up counts 100k
+    times), and the commonest case is tried first: the new cell goes where the next cell is, a
+    new ID before the row's first cell.
     """
-    head_end = row_xml.index(b">") + 1
-    head, body = row_xml[:head_end], row_xml[head_end : -len(b"</row>")]
-    if b"spans=" in head:
-        head = _SPANS.sub(b"", head)
-    if not referenced and body.count(b"<c ") != body.count(b'<c r="'):
-        return head + _rebuild_cells(body, row, updates, column_styles, styles, kept) + b"</row>"
-    for update in updates if len(updates) == 1 else sorted(updates, key=lambda u: u.column):
-        ref = _cell_ref(update.column, row)
-        start = body.find(b'<c r="' + ref + b'"')
-        if start != -1:
-            end = _cell_end(body, start)
-            if _FORMULA.search(body, start, end):
-                kept.append((row, update.column))
-                continue
-            style_match = _STYLE.search(body, start, body.index(b">", start))
-            style = style_match.group(1) if style_match else column_styles.get(update.column)
-            body = body[:start] + _cell_xml(ref, style, update.value, styles) + body[end:]
-        else:
-            at = _insert_at(body, update.column)
-            body = body[:at] + _cell_xml(ref, column_styles.get(update.column), update.value, styles) + body[at:]
-    return head + body + b"</row>"
+    kept = patch.kept
+    pieces: list[bytes] = []
+    append = pieces.append
+    find, index = xml.find, xml.index
+    copied = 0  # xml[:copied] is in the pieces already
+    for match in _ROW_HEAD.finditer(xml):
+        row = int(match[1])
+        updates = pending.pop(row, None)
+        if updates is None:
+            continue
+        head_end = match.end()
+        spans = find(b' spans="', match.start(), head_end)  # the columns the row spans change: the hint goes
+        if spans != -1:
+            append(xml[copied:spans])
+            copied = index(b'"', spans + 8) + 1
+        elif find(b"spans=", match.start(), head_end) != -1:  # after another blank than a space
+            found = _SPANS.search(xml, match.start(), head_end)
+            assert found is not None
+            append(xml[copied : found.start()])
+            copied = found.end()
+        if xml[head_end - 2] == _SLASH:  # <row r="7" ht="20"/>: a row of no cells gets a body
+            append(xml[copied : head_end - 2])
+            append(b">" + _rebuild_cells(b"", row, updates, column_styles, styles, kept) + b"</row>")
+            copied = head_end
+            continue
+        number = match[1]
+        body_end = -1  # found when needed
+        if len(updates) > 1:
+            updates = sorted(updates, key=_COLUMN)
+        for k, update in enumerate(updates):
+            column = update.column
+            ref = (_LETTERS.get(column) or _letters(column)) + number
+            at = head_end if head_end > copied else copied
+            following = _CELL_START.match(xml, at)  # the next cell, when it starts with its reference
+            if following is not None and (_COLUMNS.get(following[1]) or _column_at(following[1])) > column:
+                start = end = at  # a new cell, before the next (a new ID: before the first)
+                style = column_styles.get(column)
+            else:
+                if body_end == -1:
+                    body_end = index(b"</row>", head_end)
+                if xml.count(b"<c ", at, body_end) != xml.count(b'<c r="', at, body_end):
+                    # Cells found by their reference need every cell to start with it; else the row is parsed.
+                    append(xml[copied:at])
+                    append(_rebuild_cells(xml[at:body_end], row, updates[k:], column_styles, styles, kept))
+                    copied = body_end
+                    break
+                start = find(b'<c r="' + ref + b'"', at, body_end)
+                if start == -1:
+                    start = end = _insert_at(xml, at, body_end, column)
+                    style = column_styles.get(column)
+                else:
+                    end = _cell_end(xml, start)
+                    if _FORMULA.search(xml, start, end):
+                        kept.append((row, column))
+                        continue
+                    style_match = _STYLE.search(xml, start, index(b">", start))
+                    style = style_match[1] if style_match else column_styles.get(column)
+            append(xml[copied:start])
+            value = update.value
+            if value.__class__ is str:  # most cells: the other kinds' XML is built by _cell_xml
+                append(
+                    b'<c r="'
+                    + ref
+                    + (b'" s="' + style if style else b"")
+                    + _INLINE_TEXT
+                    + xml_text(value).encode()
+                    + _INLINE_TEXT_END
+                )
+            else:
+                append(_cell_xml(ref, style, value, styles))
+            copied = end
+        if not pending:
+            break
+    if not pieces:
+        return xml
+    append(xml[copied:])
+    return b"".join(pieces)
 
 
-def _cell_end(body: bytes, start: int) -> int:
-    close = body.index(b">", start)
-    return close + 1 if body[close - 1 : close] == b"/" else body.index(b"</c>", close) + 4
+_SLASH = ord("/")
+_INLINE_TEXT = b'" t="inlineStr"><is><t xml:space="preserve">'
+_INLINE_TEXT_END = b"</t></is></c>"
+_COLUMN = attrgetter("column")
 
 
-def _insert_at(body: bytes, column: int) -> int:
-    """Where a new cell of a column goes among a row's cells (which are in column order).
+def _cell_end(xml: bytes, start: int) -> int:
+    close = xml.index(b">", start)
+    return close + 1 if xml[close - 1] == _SLASH else xml.index(b"</c>", close) + 4
+
+
+def _insert_at(xml: bytes, start: int, end: int, column: int) -> int:
+    """Where a new cell of a column goes among the cells of a row's body xml[start:end] (which are
+    in column order).
 
     The commonest places, before the first cell (the ID) and after the last (the Issues
     note), are checked first.
     """
-    first = _CELL_START.match(body)
-    if first is None or _column_at(first.group(1)) > column:
-        return 0 if first is not None else len(body)
-    last = _CELL_START.match(body, body.rfind(b'<c r="'))
-    if last is not None and _column_at(last.group(1)) < column:
-        return len(body)
-    for match in _CELL_START.finditer(body):
-        if _column_at(match.group(1)) > column:
-            return match.start()
-    return len(body)
+    if column == 0:  # no cell of column A is there: every other comes after
+        return start
+    first = _CELL_START.search(xml, start, end)
+    if first is None:
+        return end
+    if _column_at(first[1]) > column:
+        return first.start()
+    last = _CELL_START.match(xml, xml.rfind(b'<c r="', start, end))
+    if last is not None and _column_at(last[1]) < column:
+        return end
+    for cell in _CELL_START.finditer(xml, start, end):
+        if _column_at(cell[1]) > column:
+            return cell.start()
+    return end
 
 
 def _rebuild_cells(
@@ -324,7 +396,8 @@ def _rebuild_cells(
     styles: _Styles,
     kept: list[tuple[int, int]],
 ) -> bytes:
-    """The slow way, for rows whose cells do not start with their reference: parse every cell."""
+    """The slow way, for rows whose cells do not start with their reference (and rows of no cells):
+    parse every cell."""
     cells: dict[int, bytes] = {}
     for cell in _CELL.finditer(body):
         ref = _CELL_REF.search(cell.group(1))
@@ -348,53 +421,19 @@ def _rebuild_cells(
 
 def _stream_patched_sheet(source: IO[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
     """Copy a sheet part from ``source`` to ``target`` a segment at a time, patching its rows."""
-    remaining = set(patch.by_row)
+    pending = dict(patch.by_row)
     column_styles: dict[int, bytes] | None = None
     for segment in row_segments(source):
         if column_styles is None:
             column_styles = _column_styles(segment)  # <cols> comes before the first row
-        if remaining:
-            segment = _patch_rows(segment, patch, remaining, column_styles, styles)
+        if pending:
+            segment = _patch_rows(segment, patch, pending, column_styles, styles)
         tail = b"</worksheet>" in segment  # the last segment: all that follows the last row
         if tail and patch.write.issues_column is not None and not has_highlight(segment):
             segment = _add_highlight(segment, patch.write, styles)
         target.write(segment)
-    if remaining:
-        raise SourceError(f"row {min(remaining)} is missing from the sheet's XML; open the file in Excel and save it")
-
-
-def _patch_rows(
-    xml: bytes,
-    patch: _SheetPatch,
-    remaining: set[int],
-    column_styles: dict[int, bytes],
-    styles: _Styles,
-) -> bytes:
-    """Patch the rows of a segment that receive cells (removing them from ``remaining``);
-    everything between them is copied as it is.
-
-    Splitting at every row end and looking back for the row's start is done in C, so a
-    100k-row sheet is walked in well under a second.
-    """
-    chunks = xml.split(b"</row>")
-    # Cells found by their reference need every cell to start with it; else the row is parsed.
-    referenced = xml.count(b"<c ") == xml.count(b'<c r="')
-    for k in range(len(chunks) - 1):
-        chunk = chunks[k]
-        start = chunk.rfind(b"<row")
-        number = _ROW_NUMBER.search(chunk, start, chunk.find(b">", start)) if start != -1 else None
-        if number is None:
-            raise SourceError("a row of the sheet has no number; open the file in Excel and save it again")
-        row = int(number.group(1))
-        if row in remaining:
-            patched = _patch_row(
-                chunk[start:] + b"</row>", row, patch.by_row[row], column_styles, styles, patch.kept, referenced
-            )
-            chunks[k] = chunk[:start] + patched[: -len(b"</row>")]
-            remaining.discard(row)
-            if not remaining:
-                break
-    return b"</row>".join(chunks)
+    if pending:
+        raise SourceError(f"row {min(pending)} is missing from the sheet's XML; open the file in Excel and save it")
 
 
 def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
@@ -617,7 +656,12 @@ def _write_package(path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _
     """The new package, into the open temporary file; returns its digest. A full disk says so in a sentence."""
     patches, updated = new.patches, new.updated
     try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive, zipfile.ZipFile(path) as source:
+        with (
+            os.fdopen(handle, "wb") as raw,
+            zipfile.ZipFile(raw, "w") as archive,
+            path.open("rb") as old,
+            zipfile.ZipFile(old) as source,
+        ):
             for info in _in_writing_order(infos, patches):
                 if info.filename in new.removed:
                     continue
@@ -625,9 +669,10 @@ def _write_package(path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _
                     _copy_patched(source, archive, info, patches[info.filename], styles)
                 elif info.filename == "xl/styles.xml" and styles.changed:
                     _write_part(archive, info, styles.xml)
+                elif info.filename in updated:
+                    _write_part(archive, info, updated[info.filename])
                 else:
-                    data = updated[info.filename] if info.filename in updated else source.read(info)
-                    _write_part(archive, info, data)
+                    _copy_compressed(old, archive, info)
             present = {info.filename for info in infos}
             for name in (name for name in updated if name not in present):
                 _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
@@ -647,6 +692,63 @@ def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPat
     if styles is None or styles > last_patched:
         return list(infos)
     return [*infos[:styles], *infos[styles + 1 : last_patched + 1], infos[styles], *infos[last_patched + 1 :]]
+
+
+def _copy_compressed(old: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """A part the write-back leaves as it is, copied as it is compressed in the old package (``old``,
+    the file) without inflating and deflating it again: at 100k rows, the shared strings and the
+    log tab's hyperlinks are 17 MB, and a write-back of the Issues tab alone leaves the log tab too.
+
+    zipfile has no call for it: this writes what ZipFile.open(..., "w") writes around a part's
+    data (its local header, then its entry in the central directory), the sizes and CRC known."""
+    old.seek(info.header_offset)
+    header = old.read(_LOCAL_HEADER.size)
+    if len(header) < _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
+        raise zipfile.BadZipFile(f"the local header of {info.filename} is damaged")
+    name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+    old.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    copy = zipfile.ZipInfo(info.filename, info.date_time)
+    copy.compress_type, copy.CRC, copy.compress_size, copy.file_size = (
+        info.compress_type,
+        info.CRC,
+        info.compress_size,
+        info.file_size,
+    )
+    copy.external_attr, copy.create_system, copy.comment = info.external_attr, info.create_system, info.comment
+    copy.flag_bits = info.flag_bits & ~_DATA_DESCRIPTOR  # the sizes are in the local header
+    copy.extra = _without_zip64(info.extra)  # the old offsets and sizes; zipfile adds its own when needed
+    zip64 = max(copy.file_size, copy.compress_size) > zipfile.ZIP64_LIMIT
+    target = archive.fp
+    assert target is not None
+    copy.header_offset = target.tell()
+    target.write(copy.FileHeader(zip64))
+    left = copy.compress_size
+    while left:
+        chunk = old.read(min(left, _COPY_CHUNK))
+        if not chunk:
+            raise EOFError(f"{info.filename} ends before its size")
+        target.write(chunk)
+        left -= len(chunk)
+    archive.filelist.append(copy)
+    archive.NameToInfo[copy.filename] = copy
+    archive.start_dir = target.tell()  # where the central directory goes (or the next part)
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip entry's local header (APPNOTE 4.3.7), before its name
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_DATA_DESCRIPTOR = 0x08  # general purpose flag: sizes and CRC follow the data
+_COPY_CHUNK = 1 << 20
+
+
+def _without_zip64(extra: bytes) -> bytes:
+    """A zip entry's extra fields less its zip64 field (header ID 1)."""
+    kept, at = [], 0
+    while at + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, at)
+        if kind != 1:
+            kept.append(extra[at : at + 4 + size])
+        at += 4 + size
+    return b"".join(kept)
 
 
 def _write_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
