@@ -198,3 +198,38 @@ def test_a_sheet_part_of_many_segments_is_patched_row_by_row_as_it_streams(tmp_p
         assert staff_cells(after[number]) == staff_cells(before[number])
         assert f"QC-2026-{number - 1:04d}".encode() in after[number]
     assert sheet_xml.count(b"<conditionalFormatting") == 1
+
+
+def raw_entries(path: Path) -> dict[str, tuple[int, bytes]]:
+    """Each part's compression method and its bytes as stored in the package (compressed)."""
+    entries = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        for info in archive.infolist():
+            raw.seek(info.header_offset + 26)
+            name_length, extra_length = int.from_bytes(raw.read(2), "little"), int.from_bytes(raw.read(2), "little")
+            raw.seek(info.header_offset + 30 + name_length + extra_length)
+            entries[info.filename] = (info.compress_type, raw.read(info.compress_size))
+    return entries
+
+
+def test_the_parts_a_write_back_leaves_keep_their_compressed_bytes(tmp_path: Path) -> None:
+    """Copied as they are stored, not inflated and deflated again: a stored part stays stored."""
+    (tmp_path / "team").mkdir()
+    made = rich_workbook(tmp_path / "made.xlsx", tmp_path)
+    workbook = tmp_path / "team" / "log.xlsx"
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(workbook, "w") as package:
+        for info in source.infolist():
+            data = source.read(info)
+            stored = info.filename.startswith(("docProps/", "xl/media/"))
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            package.writestr(info, data, compresslevel=9)
+    config = team_for(tmp_path / "team", workbook)
+    before = raw_entries(workbook)
+    assert sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=NOW).written
+    after = raw_entries(workbook)
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed <= MAY_CHANGE | {"xl/worksheets/sheet1.xml"}, changed - MAY_CHANGE
+    assert after["docProps/app.xml"][0] == zipfile.ZIP_STORED
+    with zipfile.ZipFile(workbook) as package:
+        assert package.testzip() is None  # every part's CRC is right
+    assert load_workbook(workbook)["Figures"]["B2"].value == 5
