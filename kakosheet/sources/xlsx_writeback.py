@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -419,11 +419,11 @@ def _rebuild_cells(
     return b"".join(cells[c] for c in sorted(cells))
 
 
-def _stream_patched_sheet(source: IO[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
-    """Copy a sheet part from ``source`` to ``target`` a segment at a time, patching its rows."""
+def _stream_patched_sheet(segments: Iterable[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
+    """Copy a sheet part's ``segments`` (row_segments) to ``target`` one at a time, patching its rows."""
     pending = dict(patch.by_row)
     column_styles: dict[int, bytes] | None = None
-    for segment in row_segments(source):
+    for segment in segments:
         if column_styles is None:
             column_styles = _column_styles(segment)  # <cols> comes before the first row
         if pending:
@@ -767,10 +767,38 @@ def _copy_patched(
     large = info.file_size > 1 << 30  # the patched part could pass the 2 GiB of a plain zip entry
     with (
         source.open(info) as reading,
+        _Ahead(row_segments(reading)) as segments,
         archive.open(target_info, "w", force_zip64=large) as writing,
         _Behind(writing) as behind,
     ):
-        _stream_patched_sheet(reading, behind, patch, styles)
+        _stream_patched_sheet(segments, behind, patch, styles)
+
+
+class _Ahead:
+    """Reads a part's segments on a thread, a few ahead of the caller: inflating releases the
+    GIL, so the segments before are patched on the other core meanwhile."""
+
+    AHEAD = 3  # segments (about a megabyte each) read at most before they are asked for
+
+    def __init__(self, segments: Iterator[bytes]) -> None:
+        self.segments = segments
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kakosheet-write-back-read")
+        # One worker: the iterator is advanced by one call at a time, in order.
+        self.pending: deque[Future[bytes | None]] = deque(self._next() for _ in range(self.AHEAD))
+
+    def _next(self) -> Future[bytes | None]:
+        return self.pool.submit(next, self.segments, None)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (segment := self.pending.popleft().result()) is not None:  # a failed read raises here
+            self.pending.append(self._next())
+            yield segment
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)  # before the part it reads is closed
 
 
 class _Behind:
