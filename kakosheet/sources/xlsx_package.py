@@ -10,6 +10,7 @@ without building a tree.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import posixpath
@@ -19,7 +20,7 @@ import sys
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -170,20 +171,22 @@ def _segments(path: Path, member: str) -> Iterator[bytes]:
 def row_segments(handle: IO[bytes]) -> Iterator[bytes]:
     """A sheet part read from ``handle`` in chunks of about a megabyte, each ending at a row's
     end (the last one holds everything after the last row): a row is never split."""
+    return segments_of(iter(functools.partial(handle.read, _CHUNK), b""))
+
+
+def segments_of(chunks: Iterable[bytes]) -> Generator[bytes, None, None]:
+    """A sheet part given in chunks, cut again to end at a row's end (as row_segments)."""
     pending = b""
-    while True:
-        chunk = handle.read(_CHUNK)
+    for chunk in chunks:
         buffer = pending + chunk
-        if not chunk:
-            if buffer:
-                yield buffer
-            return
         cut = _last_row_end(buffer)
         if cut is None:
             pending = buffer
             continue
         yield buffer[:cut]
         pending = buffer[cut:]
+    if pending:
+        yield pending
 
 
 def claimed_cells(path: Path, member: str) -> int | None:

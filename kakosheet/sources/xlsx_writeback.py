@@ -16,15 +16,15 @@ is replaced atomically, after a backup (kakosheet/sources/xlsx_file.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import os
 import re
-import struct
 import tempfile
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -53,7 +53,8 @@ from kakosheet.sources.xlsx_owned import (
     owned_tab_parts,
     xml_text,
 )
-from kakosheet.sources.xlsx_package import has_highlight, package_digest, row_segments
+from kakosheet.sources.xlsx_package import has_highlight, package_digest, row_segments, segments_of
+from kakosheet.sources.xlsx_zip import DeflatedPart, copy_compressed, inflated, write_part
 
 __all__ = ["MAIN_NS", "WORKSHEET_CONTENT", "WORKSHEET_TYPE", "FileStamp", "Patched", "check_patchable", "write_back"]
 
@@ -666,22 +667,29 @@ def _write_package(path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _
                 if info.filename in new.removed:
                     continue
                 if info.filename in patches:
-                    _copy_patched(source, archive, info, patches[info.filename], styles)
+                    _copy_patched(old, source, archive, info, patches[info.filename], styles)
                 elif info.filename == "xl/styles.xml" and styles.changed:
-                    _write_part(archive, info, styles.xml)
+                    write_part(archive, _new_info(info), styles.xml)
                 elif info.filename in updated:
-                    _write_part(archive, info, updated[info.filename])
+                    write_part(archive, _new_info(info), updated[info.filename])
                 else:
-                    _copy_compressed(old, archive, info)
+                    copy_compressed(old, archive, info)
             present = {info.filename for info in infos}
             for name in (name for name in updated if name not in present):
-                _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
+                write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
             archive.close()  # the central directory, written before the file is flushed to disk
             raw.flush()
             os.fsync(raw.fileno())
             return package_digest(archive.infolist())
     except OSError as exc:
         raise SourceError(write_failure(path, exc)) from exc
+
+
+def _new_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """The entry of a part written anew: the old one's name, time and attributes."""
+    new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    new.external_attr, new.create_system, new.comment = info.external_attr, info.create_system, info.comment
+    return new
 
 
 def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPatch]) -> list[zipfile.ZipInfo]:
@@ -694,84 +702,32 @@ def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPat
     return [*infos[:styles], *infos[styles + 1 : last_patched + 1], infos[styles], *infos[last_patched + 1 :]]
 
 
-def _copy_compressed(old: IO[bytes], archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """A part the write-back leaves as it is, copied as it is compressed in the old package (``old``,
-    the file) without inflating and deflating it again: at 100k rows, the shared strings and the
-    log tab's hyperlinks are 17 MB, and a write-back of the Issues tab alone leaves the log tab too.
-
-    zipfile has no call for it: this writes what ZipFile.open(..., "w") writes around a part's
-    data (its local header, then its entry in the central directory), the sizes and CRC known."""
-    old.seek(info.header_offset)
-    header = old.read(_LOCAL_HEADER.size)
-    if len(header) < _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
-        raise zipfile.BadZipFile(f"the local header of {info.filename} is damaged")
-    name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
-    old.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
-    copy = zipfile.ZipInfo(info.filename, info.date_time)
-    copy.compress_type, copy.CRC, copy.compress_size, copy.file_size = (
-        info.compress_type,
-        info.CRC,
-        info.compress_size,
-        info.file_size,
-    )
-    copy.external_attr, copy.create_system, copy.comment = info.external_attr, info.create_system, info.comment
-    copy.flag_bits = info.flag_bits & ~_DATA_DESCRIPTOR  # the sizes are in the local header
-    copy.extra = _without_zip64(info.extra)  # the old offsets and sizes; zipfile adds its own when needed
-    zip64 = max(copy.file_size, copy.compress_size) > zipfile.ZIP64_LIMIT
-    target = archive.fp
-    assert target is not None
-    copy.header_offset = target.tell()
-    target.write(copy.FileHeader(zip64))
-    left = copy.compress_size
-    while left:
-        chunk = old.read(min(left, _COPY_CHUNK))
-        if not chunk:
-            raise EOFError(f"{info.filename} ends before its size")
-        target.write(chunk)
-        left -= len(chunk)
-    archive.filelist.append(copy)
-    archive.NameToInfo[copy.filename] = copy
-    archive.start_dir = target.tell()  # where the central directory goes (or the next part)
-
-
-_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip entry's local header (APPNOTE 4.3.7), before its name
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_DATA_DESCRIPTOR = 0x08  # general purpose flag: sizes and CRC follow the data
-_COPY_CHUNK = 1 << 20
-
-
-def _without_zip64(extra: bytes) -> bytes:
-    """A zip entry's extra fields less its zip64 field (header ID 1)."""
-    kept, at = [], 0
-    while at + 4 <= len(extra):
-        kind, size = struct.unpack_from("<HH", extra, at)
-        if kind != 1:
-            kept.append(extra[at : at + 4 + size])
-        at += 4 + size
-    return b"".join(kept)
-
-
-def _write_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
-    info.compress_type = zipfile.ZIP_DEFLATED
-    archive.writestr(info, data, compresslevel=_level(len(data)))
-
-
 def _copy_patched(
-    source: zipfile.ZipFile, archive: zipfile.ZipFile, info: zipfile.ZipInfo, patch: _SheetPatch, styles: _Styles
+    old: IO[bytes],
+    source: zipfile.ZipFile,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    patch: _SheetPatch,
+    styles: _Styles,
 ) -> None:
-    """A log tab's part, patched while it streams from the old package into the new one."""
+    """A log tab's part, patched while it streams from the old package (``old``, the file) into
+    the new one: read and inflated a few segments ahead on one thread, deflated a few behind on another."""
     target_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     target_info.external_attr, target_info.create_system = info.external_attr, info.create_system
-    target_info.compress_type = zipfile.ZIP_DEFLATED
-    target_info._compresslevel = _level(info.file_size)  # type: ignore[attr-defined]  # what ZipFile.open("w") uses
     large = info.file_size > 1 << 30  # the patched part could pass the 2 GiB of a plain zip entry
-    with (
-        source.open(info) as reading,
-        _Ahead(row_segments(reading)) as segments,
-        archive.open(target_info, "w", force_zip64=large) as writing,
-        _Behind(writing) as behind,
-    ):
+    part = DeflatedPart(archive, target_info, zip64=large)
+    with _Ahead(segments_of(_part_data(old, source, info))) as segments, _Behind(part.write) as behind:
         _stream_patched_sheet(segments, behind, patch, styles)
+    part.close()
+
+
+def _part_data(old: IO[bytes], source: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's data, decompressed: by ISA-L when it is deflated (as every writer's are), else by zipfile."""
+    if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x01:  # 0x01: encrypted
+        yield from inflated(old, info)
+        return
+    with source.open(info) as handle:
+        yield from iter(functools.partial(handle.read, 1 << 20), b"")
 
 
 class _Ahead:
@@ -780,7 +736,7 @@ class _Ahead:
 
     AHEAD = 3  # segments (about a megabyte each) read at most before they are asked for
 
-    def __init__(self, segments: Iterator[bytes]) -> None:
+    def __init__(self, segments: Generator[bytes, None, None]) -> None:
         self.segments = segments
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kakosheet-write-back-read")
         # One worker: the iterator is advanced by one call at a time, in order.
@@ -798,7 +754,8 @@ class _Ahead:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)  # before the part it reads is closed
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.segments.close()  # on the caller's thread, once no read is under way: the part is closed
 
 
 class _Behind:
@@ -807,15 +764,15 @@ class _Behind:
 
     AHEAD = 4  # segments (about a megabyte each) waiting at most
 
-    def __init__(self, target: IO[bytes]) -> None:
-        self.target = target
+    def __init__(self, write: Callable[[bytes], int]) -> None:
+        self.target = write
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kakosheet-write-back")
         self.pending: deque[Future[int]] = deque()
 
     def write(self, data: bytes) -> int:
         if len(self.pending) >= self.AHEAD:
             self.pending.popleft().result()
-        self.pending.append(self.pool.submit(self.target.write, data))
+        self.pending.append(self.pool.submit(self.target, data))
         return len(data)
 
     def __enter__(self) -> _Behind:
@@ -827,11 +784,6 @@ class _Behind:
                 self.pending.popleft().result()  # a failed write raises here
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _level(size: int) -> int:
-    """Big sheet parts are compressed fast; small parts well."""
-    return 1 if size > 4 << 20 else 6
 
 
 def iter_sheet_rows(xml: bytes) -> Iterator[tuple[int, bytes]]:
