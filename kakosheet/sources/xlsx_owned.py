@@ -153,7 +153,7 @@ class _Package:
         self.titles: dict[str, str] = {}
         self.book_rels = _relationships(self.workbook_rels, WORKBOOK, WORKBOOK_RELS)
         self.sheets = self._sheets()
-        self._graph: dict[str, list[str]] | None = None
+        self._graph: dict[str, list[str]] = {}  # relationships part -> the parts it leads to (lower case)
         self._shared: SharedStrings | None = None
 
     def close(self) -> None:
@@ -327,19 +327,22 @@ class _Package:
 
     def _only_used_by(self, part: str) -> set[str]:
         """The parts a sheet part leads to, directly or not, that nothing else leads to."""
-        graph = self._relationship_graph()
+        own_part = part.lower()
         reached: set[str] = set()
-        stack = [part.lower()]
+        stack = [own_part]
         while stack:
-            for target in graph.get(stack.pop(), ()):
-                if target not in reached and target != part.lower():
+            rels = self.member(rels_of(stack.pop()))
+            for target in self._targets(rels) if rels is not None else ():
+                if target not in reached and target != own_part:
                     reached.add(target)
                     stack.append(target)
+        if not reached:  # the Issues tab: no drawing, nothing to look for
+            return set()
         referrers: dict[str, set[str]] = {}
-        for source, targets in graph.items():
+        for source, targets in self._graph_towards(reached).items():
             for target in targets:
                 referrers.setdefault(target, set()).add(source)
-        own = reached | {part.lower()}
+        own = reached | {own_part}
         changed = True
         while changed:  # a part something else leads to stays, and so does all it leads to
             kept = {name for name in reached if not referrers.get(name, set()) <= own}
@@ -348,19 +351,31 @@ class _Package:
             own -= kept
         return {self.members[name] for name in reached}
 
-    def _relationship_graph(self) -> dict[str, list[str]]:
-        """Every part (lower case) -> the parts of the package its relationships lead to."""
-        if self._graph is None:
-            self._graph = {}
-            for name in self.members.values():
-                source = source_of(name)
-                if source is None:
-                    continue
-                targets = _relationships(self.archive.read(name), source, name).values()
-                self._graph[source.lower()] = [
-                    r.target.lower() for r in targets if not r.external and r.target.lower() in self.members
-                ]
-        return self._graph
+    def _graph_towards(self, parts: set[str]) -> dict[str, list[str]]:
+        """Part (lower case) -> the package's parts its relationships lead to, for every part whose
+        relationships may lead to one of ``parts``: a relationships part that names none of their
+        files (a big log tab's, with a hyperlink per row) is not parsed."""
+        names = [posixpath.basename(name).encode() for name in parts]
+        graph = {}
+        for name in self.members.values():
+            source = source_of(name)
+            if source is None:
+                continue
+            xml = self.archive.read(name).lower()
+            if b"%" in xml or any(file in xml for file in names):  # an escaped name is parsed to be sure
+                graph[source.lower()] = self._targets(name)
+        return graph
+
+    def _targets(self, rels: str) -> list[str]:
+        """The package's parts (lower case) a relationships part leads to."""
+        targets = self._graph.get(rels)
+        if targets is None:
+            source = source_of(rels) or ""
+            found = _relationships(_without_external(self.archive.read(rels)), source, rels).values()
+            targets = self._graph[rels] = [
+                r.target.lower() for r in found if not r.external and r.target.lower() in self.members
+            ]
+        return targets
 
     # ----------------------------------------------------------------- the workbook's entries
 
@@ -461,6 +476,22 @@ def _relationships(xml: bytes, source: str, name: str) -> dict[str, _Relationshi
             target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
         found[element.get("Id", "")] = _Relationship(element.get("Id", ""), element.get("Type", ""), target, external)
     return found
+
+
+# An external relationship (a typed URL's hyperlink: a big log tab has one per row) leads to no part.
+_EXTERNAL = re.compile(
+    rb"""<(?:\w+:)?Relationship\b[^>]*?\bTargetMode\s*=\s*["']External["'][^>]*?(?:/>|>\s*</(?:\w+:)?Relationship>)"""
+)
+
+
+def _without_external(xml: bytes) -> bytes:
+    """A relationships part without its external entries (removed in C rather than parsed): what
+    leads to the package's own parts. A match never leaves its element, so only external entries
+    go; should an odd spelling defeat the removal, the part is returned as it was, and parsed whole."""
+    if xml.count(b"External") < 16:
+        return xml
+    stripped = _EXTERNAL.sub(b"", xml)
+    return stripped if b"External" not in stripped else xml
 
 
 def _rels_xml(source: str, relationships: list[tuple[str, str, str]]) -> bytes:

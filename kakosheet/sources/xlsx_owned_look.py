@@ -7,13 +7,16 @@ its charts draw, never by its bytes.
 
 from __future__ import annotations
 
+import bisect
 import html
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 from xml.etree import ElementTree
+
+import numpy as np
 
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_charts import CHART_NS, DRAWINGML_NS
@@ -48,11 +51,10 @@ def same_look(before: Look, after: Look) -> bool:
 
 def look_of(sheet: bytes, charts: list[bytes], shared: Callable[[int], str | None]) -> Look:
     cells = {}
-    for match in _CELL.finditer(sheet):
-        ref = _REF.search(match.group(1))
-        kind, value = cell_value(match.group(1), match.group(2) or b"", shared)
-        if ref is not None and value is not None and value != "":
-            cells[ref.group(1).decode()] = (kind, value)
+    for ref, cell_type, content in _CELL_PARTS.findall(sheet):  # one C pass over the cells
+        kind, value = _value_of(cell_type or b"n", content, shared)
+        if value is not None and value != "":
+            cells[ref.decode()] = (kind, value)
     links = set()
     for match in _HYPERLINK.finditer(sheet):
         attributes = attributes_of(match.group(1))
@@ -65,7 +67,10 @@ def cell_value(
 ) -> tuple[str, str | float | None]:
     """A cell's value as (kind, value): text (inline, shared or a formula's), number, boolean or error."""
     kind = _TYPE.search(attributes)
-    cell_type = kind.group(1) if kind else b"n"
+    return _value_of(kind.group(1) if kind else b"n", content, shared)
+
+
+def _value_of(cell_type: bytes, content: bytes, shared: Callable[[int], str | None]) -> tuple[str, str | float | None]:
     if cell_type == b"inlineStr":
         return "s", _runs_text(content)
     value = _V.search(content)
@@ -84,7 +89,9 @@ def cell_value(
 
 def _runs_text(item: bytes) -> str:
     """The text of an inline or shared string: its runs joined, phonetic guides left out."""
-    return html.unescape(b"".join(_TEXT_RUN.findall(_PHONETIC.sub(b"", item))).decode("utf-8", "replace"))
+    if b"rPh" in item:
+        item = _PHONETIC.sub(b"", item)
+    return html.unescape(b"".join(_TEXT_RUN.findall(item)).decode("utf-8", "replace"))
 
 
 def _chart_look(xml: bytes) -> tuple[object, ...]:
@@ -130,8 +137,10 @@ def no_shared(index: int) -> str | None:
     return None
 
 
-_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
-_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]+)"')
+# A cell with a reference: (ref, its t= or b"", its content), the attributes in any order.
+_CELL_PARTS = re.compile(
+    rb'<(?:\w+:)?c\b(?=[^>]*?\br="([A-Z]{1,3}[0-9]+)")(?=(?:[^>]*?\bt="(\w+)")?)[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.S
+)
 _TYPE = re.compile(rb'\bt="(\w+)"')
 _V = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _TEXT_RUN = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>")
@@ -142,32 +151,49 @@ _SHARED_ITEM = re.compile(rb"<(?:\w+:)?si(?:\s*/>|>(.*?)</(?:\w+:)?si>)", re.S)
 
 class SharedStrings:
     """The shared-string table, read only as far as the strings asked for (a log tab's header is
-    near its start; the whole table of a big workbook is megabytes)."""
+    near its start; the whole table of a big workbook is megabytes).
+
+    The table is kept as read, in segments that end where an item ends, with where each item
+    ends; an item is decoded only when asked for. An owned tab's check asks for a few thousand
+    items of a table that, once Excel saved a big log, holds hundreds of thousands."""
 
     BLOCK = 1 << 20
 
     def __init__(self, handle: IO[bytes] | None) -> None:
         self.handle = handle
-        self.texts: list[str] = []
+        self.segments: list[tuple[bytes, np.ndarray]] = []  # (XML, where each of its items ends)
+        self.firsts: list[int] = []  # the index of each segment's first item
+        self.count = 0
+        self.texts: dict[int, str] = {}
         self.pending = b""
 
     def text(self, index: int) -> str | None:
-        while index >= len(self.texts) and self.handle is not None:
+        while index >= self.count and self.handle is not None:
             self._read()
-        return self.texts[index] if index < len(self.texts) else None
+        if not 0 <= index < self.count:
+            return None
+        text = self.texts.get(index)
+        if text is None:
+            segment = bisect.bisect_right(self.firsts, index) - 1
+            xml, ends = self.segments[segment]
+            local = index - self.firsts[segment]
+            item = _SHARED_ITEM.search(xml, int(ends[local - 1]) if local else 0, int(ends[local]))
+            text = self.texts[index] = _runs_text((item.group(1) if item else None) or b"")
+        return text
 
     def _read(self) -> None:
         assert self.handle is not None
         block = self.handle.read(self.BLOCK)
+        buffer = self.pending + block
+        ends = _item_ends(buffer)
+        cut = int(ends[-1]) if len(ends) else (len(buffer) if not block else 0)
+        if len(ends):
+            self.segments.append((buffer[:cut], ends))
+            self.firsts.append(self.count)
+            self.count += len(ends)
+        self.pending = buffer[cut:]
         if not block:
             self.close()
-            return
-        self.pending += block
-        end = 0
-        for item in _items(self.pending):
-            self.texts.append(_runs_text(item.group(1) or b""))
-            end = item.end()
-        self.pending = self.pending[end:]
 
     def close(self) -> None:
         if self.handle is not None:
@@ -175,8 +201,23 @@ class SharedStrings:
             self.handle = None
 
 
-def _items(buffer: bytes) -> Iterator[re.Match[bytes]]:
-    return _SHARED_ITEM.finditer(buffer)
+_ITEM_END = re.compile(rb"</(?:\w+:)?si>|<(?:\w+:)?si\s*/>")
+_CLOSE = np.frombuffer(b"</si>", dtype=np.uint8)
+
+
+def _item_ends(xml: bytes) -> np.ndarray:
+    """Where each complete item of some shared-string XML ends. Excel and LibreOffice write every
+    item as ``<si>…</si>``: those closing tags are found by numpy, several times faster than a
+    regex; any other spelling (a prefix, ``<si/>``) by the regex."""
+    if b":si" in xml or b"si/>" in xml or b"si />" in xml:
+        return np.array([match.end() for match in _ITEM_END.finditer(xml)], dtype=np.int64)
+    data = np.frombuffer(xml, dtype=np.uint8)
+    if len(data) < len(_CLOSE):
+        return np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(data[: len(data) - len(_CLOSE) + 1] == _CLOSE[0])
+    for offset in range(1, len(_CLOSE)):
+        starts = starts[data[starts + offset] == _CLOSE[offset]]
+    return starts.astype(np.int64) + len(_CLOSE)
 
 
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")

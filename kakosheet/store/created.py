@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table
 
 from kakosheet.core.plan import RowCase, notes_digest
 from kakosheet.store.bulk import BulkInsert
-from kakosheet.store.minor import CURRENCY_FIELD, minor_column, to_minor
+from kakosheet.store.minor import CURRENCY_FIELD, minor_column, minor_units_in
 from kakosheet.store.store import CHUNK, to_json
 
 META_COLUMNS = (
@@ -240,9 +240,13 @@ def _minor_column(
     (amounts, amount_codes), (currencies, currency_codes) = amount, currency
     pairs = amount_codes.astype(np.int64) * len(currencies) + currency_codes
     used, codes = np.unique(pairs, return_inverse=True)
-    values = [to_minor(amounts[p // len(currencies)], currencies[p % len(currencies)]) for p in used.tolist()]
+    values = np.full(len(used), None, dtype=object)
+    used_currencies = used % len(currencies)
+    for currency in np.unique(used_currencies).tolist():  # each currency's amounts in one call
+        at = np.flatnonzero(used_currencies == currency)
+        values[at] = minor_units_in(currencies[currency], [amounts[a] for a in (used[at] // len(currencies)).tolist()])
     converted = np.empty(len(values), dtype=object)
-    converted[:] = insert.convert(minor_column(name), values)
+    converted[:] = insert.convert(minor_column(name), values.tolist())
     return converted, codes
 
 

@@ -4,14 +4,13 @@ where the amount itself is text and would be summed as a float."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
 from kakosheet.core.codes import CURRENCIES, minor_units
-from kakosheet.core.money import round_money
 from kakosheet.core.schema import LogSchema
 
 PREFIX = "_minor_"
@@ -33,11 +32,23 @@ def money_fields(schema: LogSchema) -> list[str]:
 
 def to_minor(amount: Any, currency: Any) -> int | None:
     """The amount in minor units of its currency, rounded half-up; None when either is unusable."""
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        return None
+    return minor_units_in(currency, [amount])[0]
+
+
+def minor_units_in(currency: Any, amounts: Iterable[Any]) -> list[int | None]:
+    """Amounts of one currency in its minor units, rounded half-up as round_money rounds; None for
+    an amount that is not a finite Decimal, and for all of them when the currency is unusable.
+    One call per currency: a first sync converts a hundred thousand distinct amounts."""
     if not isinstance(currency, str) or currency not in CURRENCIES:
-        return None
-    return int(round_money(amount, currency).scaleb(minor_units(currency)))
+        return [None for _ in amounts]
+    units = minor_units(currency)
+    quantum = Decimal(1).scaleb(-units)
+    return [
+        int(amount.quantize(quantum, rounding=ROUND_HALF_UP).scaleb(units))
+        if isinstance(amount, Decimal) and amount.is_finite()
+        else None
+        for amount in amounts
+    ]
 
 
 def minor_values(values: Mapping[str, Any], fields: list[str]) -> dict[str, int | None]:
