@@ -7,13 +7,14 @@ import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kakosheet.core.codes import CURRENCIES
-from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import ConfigError
-from kakosheet.schema_files import load_schemas
+
+if TYPE_CHECKING:
+    from kakosheet.core.schema import SchemaSet
 
 CONFIG_NAME = "kakosheet.toml"
 DEFAULT_LOGS = ("qc", "refunds", "returns", "after_sales")
@@ -110,6 +111,10 @@ class Config:
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
 
     def load_schemas(self) -> SchemaSet:
+        # Every command reads the settings (--help and --version import them); the schemas' YAML
+        # and their model load only for a command that needs the schemas.
+        from kakosheet.schema_files import load_schemas
+
         schemas = load_schemas(self.schemas_dir)
         unknown = [
             name for name in (*self.logs, *self.archives) if name not in schemas.logs or schemas[name].kind != "log"

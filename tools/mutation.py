@@ -250,10 +250,10 @@ MUTANTS: list[Mutant] = [
         "created cases stored with their fingerprint as match print (a stale copy no longer matches)",
         (DERIVED, INVARIANTS, HABITS, CREATED),
     ),
-    # ------------------------------------------------------------------ app/sync.py
+    # ------------------------------------------------------------------ app/sync_read.py
     Mutant(
         "M22",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "        identity=run.identity,",
         "        identity=None,",
         "the workbook identity not written: a moved workbook loses its cases",
@@ -261,7 +261,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M23",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "        for year in sorted(set(needed) | set(adopted))",
         "        for year in sorted(set(needed))",
         "an adopted ID in a year with no new row does not move that year's sequence on",
@@ -269,7 +269,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M24",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "needed.get(year, 0), past=adopted.get(year, 0))",
         "needed.get(year, 0), past=0)",
         "new IDs numbered without regard to IDs adopted in the same sync",
@@ -277,7 +277,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M25",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "    foreign = {case_id: owner for case_id, owner in owners.items() if owner != source}",
         "    foreign = {}",
         "IDs owned by another workbook not looked up at all (the sync side of the foreign-ID check)",
@@ -285,7 +285,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "M26",
-        "kakosheet/app/sync.py",
+        "kakosheet/app/sync_read.py",
         "            for case_id in [case_id for case_id, case in ids.items() if (case.sheet, case.row) in skipped]:",
         "            for case_id in []:",
         "a new case stored although its ID never reached its row (the row moved during the write)",

@@ -18,11 +18,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kakosheet.errors import SourceError, UsageError
-from kakosheet.sources.base import Source
 from kakosheet.sources.xlsx_identity import workbook_identity
-from kakosheet.store.store import Store
+
+if TYPE_CHECKING:
+    from kakosheet.sources.base import Source
+    from kakosheet.store.store import Store
 
 WORKBOOK = "workbook:"  # the prefix of a workbook's identity in the store
 

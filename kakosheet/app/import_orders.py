@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kakosheet.app.validate import open_store
+from kakosheet.app.configured import open_store
 from kakosheet.config import CONFIG_NAME, Config
 from kakosheet.core.cells import CellContext
 from kakosheet.core.clock import Clock

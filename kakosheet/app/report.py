@@ -78,7 +78,7 @@ def run_report(
 
 
 def _report_source(config: Config, source: str | None) -> Source:
-    from kakosheet.app.validate import open_configured_source  # opens a workbook or a sheet: only for a report tab
+    from kakosheet.app.configured import open_configured_source  # opens a workbook or a sheet: only for a report tab
 
     if source is None and config.source is None:
         raise UsageError(
@@ -245,7 +245,7 @@ def load_rates(path: Path, base: str) -> Rates:
 
 
 def _open(config: Config, source: str) -> Source:
-    from kakosheet.app.validate import open_configured_source  # reads the source's identity: only when asked
+    from kakosheet.app.configured import open_configured_source  # reads the source's identity: only when asked
 
     return open_configured_source(config, source)
 

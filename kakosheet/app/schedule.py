@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kakosheet.app.configured import resolve_source
 from kakosheet.app.sync import open_store, sync_source
-from kakosheet.app.validate import resolve_source
 from kakosheet.config import Config
 from kakosheet.errors import KakosheetError, SourceError
 from kakosheet.sources.gsheet_spec import is_google_sheet, sheet_key

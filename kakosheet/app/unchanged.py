@@ -21,15 +21,17 @@ import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kakosheet
-from kakosheet.config import Config
 from kakosheet.core.derived import derived_fields
 from kakosheet.core.issues import Issue, Report
-from kakosheet.core.plan import LogPlan
-from kakosheet.core.table import Table
-from kakosheet.core.writeback import WriteBack
+
+if TYPE_CHECKING:  # what a sync that read the workbook hands over; the shortcut itself reads nothing
+    from kakosheet.config import Config
+    from kakosheet.core.plan import LogPlan
+    from kakosheet.core.table import Table
+    from kakosheet.core.writeback import WriteBack
 
 
 def judged_digest(config: Config, source: str, content: str | None, today: dt.date) -> str | None:

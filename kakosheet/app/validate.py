@@ -7,46 +7,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from kakosheet.app.configured import open_configured_source, open_store
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.read import ReadResult, read_source
-from kakosheet.config import Config
 from kakosheet.core.cells import CellContext
 from kakosheet.core.issues import Report
 from kakosheet.core.references import ReferenceIndex
-from kakosheet.core.schema import SchemaSet
 from kakosheet.core.validate import KnownIds, validate_table
-from kakosheet.errors import KakosheetError, UsageError
-from kakosheet.sources import open_source
-from kakosheet.sources.base import Source
-from kakosheet.sources.gsheet_spec import GoogleAccess
+from kakosheet.errors import KakosheetError
 
-if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when there is one to open
+if TYPE_CHECKING:
+    from kakosheet.config import Config
+    from kakosheet.core.schema import SchemaSet
+    from kakosheet.sources.base import Source
     from kakosheet.store.store import Store
 
 _SQLITE_FILE = "sqlite:///"
-
-
-def resolve_source(config: Config, source: str | None) -> str:
-    spec = source or config.source
-    if not spec:
-        raise UsageError(
-            "no source given: pass a workbook (kakosheet validate master.xlsx) or set `source` in kakosheet.toml"
-        )
-    return spec
-
-
-def open_configured_source(config: Config, source: str | None) -> Source:
-    """The SOURCE argument, or the config's `source` (relative to the team folder)."""
-    return open_source(
-        resolve_source(config, source),
-        base=config.root if source is None else None,
-        google=google_access(config),
-    )
-
-
-def google_access(config: Config) -> GoogleAccess:
-    """The Google credentials and API root: kakosheet.toml's, else the environment's."""
-    return GoogleAccess.resolve(config.credentials, config.sheets_api_url)
 
 
 def validate_source(
@@ -58,13 +34,6 @@ def validate_source(
     known = _stored_ids(config, schemas, opened)
     _, report = read_and_validate(config, schemas, opened, today=today, progress=progress, known_ids=known)
     return report
-
-
-def open_store(config: Config, schemas: SchemaSet, store_url: str | None = None, *, create: bool = True) -> Store:
-    """The store named by --store, else by kakosheet.toml, else kakosheet.db beside the config."""
-    from kakosheet.store.store import Store, resolve_url
-
-    return Store(resolve_url(store_url or config.store, config.root), schemas, create=create)
 
 
 def known_ids_of(store: Store, source: str) -> KnownIds:

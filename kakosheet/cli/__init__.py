@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kakosheet import __version__
-from kakosheet.config import Config, load_config
+from kakosheet.config import load_config
 from kakosheet.errors import KakosheetError
+
+if TYPE_CHECKING:
+    from kakosheet.config import Config
 
 EXIT_INTERNAL = 70
 AS_OF = click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])  # --as-of: a time in the team's timezone
@@ -58,21 +61,27 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KakosheetError as exc:
-            if ctx.params.get("debug"):
-                traceback.print_exc()
+            _traceback_on_request(ctx)
             click.echo(f"kakosheet: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise  # click ends quietly when the reader of our output went away (`| head`)
         except Exception as exc:  # a bug: say so in one line, trace only on request
-            if ctx.params.get("debug"):
-                traceback.print_exc()
+            _traceback_on_request(ctx)
             click.echo(
                 f"kakosheet: unexpected error ({type(exc).__name__}: {exc}); run again with --debug and report it",
                 err=True,
             )
             ctx.exit(EXIT_INTERNAL)
         return None
+
+
+def _traceback_on_request(ctx: click.Context) -> None:
+    """The traceback of the error being handled, with --debug."""
+    if ctx.params.get("debug"):
+        import traceback  # only when asked: --help and --version start without it
+
+        traceback.print_exc()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -30,8 +30,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from kakosheet.core.derived import derived_fields
 from kakosheet.core.grid import MergedArea
 
@@ -86,7 +84,7 @@ def merged_cells(table: Table) -> list[MergedCell]:
         held = [(column, f) for column, f in written if area.first_column <= column <= area.last_column]
         if not held:
             continue
-        start, end = (int(i) for i in np.searchsorted(table.rows, [area.first_row, area.last_row + 1]))
+        start, end = (int(i) for i in table.rows.searchsorted([area.first_row, area.last_row + 1]))
         if start == end:
             continue  # header rows, or rows that are not cases
         for column, field_name in held:

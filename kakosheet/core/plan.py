@@ -38,7 +38,6 @@ from kakosheet.core.merges import MERGED_ID, MergedId, merged_cells, merged_mess
 from kakosheet.core.schema import LogSchema
 from kakosheet.core.table import Table
 
-NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
 # ID issues the planner decides itself: validation flags every copy of a duplicated ID,
 # the plan knows which row keeps it.
 PLANNED_CODES = frozenset({"duplicate-id", "malformed-id", "formula-id", MERGED_ID})

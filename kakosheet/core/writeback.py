@@ -11,17 +11,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from kakosheet.core.grid import column_letters
 from kakosheet.core.issues import Issue
 from kakosheet.core.owned_tab import CellLink, OwnedTab
-from kakosheet.core.plan import NOTE_LIMIT, LogPlan, RowCase
-from kakosheet.core.table import Table
+
+if TYPE_CHECKING:  # what a sync plans: the write-back's records are used (by every source) without it
+    from kakosheet.core.plan import LogPlan, RowCase
+    from kakosheet.core.table import Table
 
 CellValue = str | dt.datetime | dt.date | None
+NOTE_LIMIT = 1000  # characters of the Issues note written into a cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,7 @@ def _write_notes(write: SheetWrite, table: Table, plan: LogPlan, new_ids: dict[s
     for case, message in conflicts:
         conflict_notes.setdefault(case.index, []).append(message)
     # Only rows with a note to write or a note to clear can change the Issues column.
-    noted = set(np.flatnonzero(table.columns["issues"].present).tolist()) if "issues" in table.columns else set()
+    noted = set(table.columns["issues"].present.nonzero()[0].tolist()) if "issues" in table.columns else set()
     # One comprehension over every stored row (on a first sync, all of them): few have a note.
     stored = [
         case

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from kakosheet.core.grid import Grid
-from kakosheet.core.writeback import WriteBack
+if TYPE_CHECKING:  # the protocol's types only: opening a source imports neither
+    from kakosheet.core.grid import Grid
+    from kakosheet.core.writeback import WriteBack
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from xml.etree import ElementTree
-
-import numpy as np
 
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_charts import CHART_NS, DRAWINGML_NS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Look", "SharedStrings", "attributes_of", "cell_value", "look_of", "no_shared", "parse_part", "same_look"]
 
@@ -202,13 +203,15 @@ class SharedStrings:
 
 
 _ITEM_END = re.compile(rb"</(?:\w+:)?si>|<(?:\w+:)?si\s*/>")
-_CLOSE = np.frombuffer(b"</si>", dtype=np.uint8)
+_CLOSE = b"</si>"
 
 
 def _item_ends(xml: bytes) -> np.ndarray:
     """Where each complete item of some shared-string XML ends. Excel and LibreOffice write every
     item as ``<si>…</si>``: those closing tags are found by numpy, several times faster than a
     regex; any other spelling (a prefix, ``<si/>``) by the regex."""
+    import numpy as np  # once a shared-string table is read: opening a workbook (an unchanged re-sync) needs none
+
     if b":si" in xml or b"si/>" in xml or b"si />" in xml:
         return np.array([match.end() for match in _ITEM_END.finditer(xml)], dtype=np.int64)
     data = np.frombuffer(xml, dtype=np.uint8)

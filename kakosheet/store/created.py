@@ -242,9 +242,10 @@ def _minor_column(
     used, codes = np.unique(pairs, return_inverse=True)
     values = np.full(len(used), None, dtype=object)
     used_currencies = used % len(currencies)
-    for currency in np.unique(used_currencies).tolist():  # each currency's amounts in one call
-        at = np.flatnonzero(used_currencies == currency)
-        values[at] = minor_units_in(currencies[currency], [amounts[a] for a in (used[at] // len(currencies)).tolist()])
+    for code in np.unique(used_currencies).tolist():  # each currency's amounts in one call
+        at = np.flatnonzero(used_currencies == code)
+        of_currency: list[int] = (used[at] // len(currencies)).tolist()
+        values[at] = minor_units_in(currencies[code], [amounts[a] for a in of_currency])
     converted = np.empty(len(values), dtype=object)
     converted[:] = insert.convert(minor_column(name), values.tolist())
     return converted, codes

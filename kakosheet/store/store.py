@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
@@ -80,13 +80,13 @@ class Store:
     def __init__(self, url: str, schemas: SchemaSet, *, create: bool = True) -> None:
         self.url = url
         self.schemas = schemas
-        self.metadata = build_metadata(schemas)
-        reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
         # Without `create`, a SQLite file that is not there yet is read as an empty store
         # (in memory) rather than made: a command that changes nothing creates nothing.
         self.exists = create or not _missing_sqlite_file(url)
         self.engine = self._connect(url if self.exists else "sqlite://")
         self.dialect = self.engine.dialect.name
+        self.metadata = build_metadata(schemas, (self.dialect,))
+        reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
 
     @property
     def display_url(self) -> str:
@@ -331,7 +331,11 @@ class Store:
         sequence continue after an adopted ID.
         """
         sequences = self.metadata.tables["id_sequences"]
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        insert: Callable[..., Any] = sqlite.insert
+        if self.dialect == "postgresql":  # loaded with its engine: a SQLite store never imports the dialect
+            from sqlalchemy.dialects import postgresql
+
+            insert = postgresql.insert
         with self._transaction() as connection:
             connection.execute(insert(sequences).values(log=log, year=year, next_number=1).on_conflict_do_nothing())
             connection.execute(

@@ -11,8 +11,7 @@ from click.testing import Result
 
 from kakosheet.core.issues import Issue
 from kakosheet.core.issues_tab import CELL_CHARS, ISSUES_HEADER, SHEET_ROWS, issue_lines
-from kakosheet.core.plan import NOTE_LIMIT
-from kakosheet.core.writeback import WriteBack, note_text
+from kakosheet.core.writeback import NOTE_LIMIT, WriteBack, note_text
 from tests.helpers import qc_row, qc_tab, write_workbook
 
 Cli = Callable[..., Result]
