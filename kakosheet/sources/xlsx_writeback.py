@@ -291,11 +291,11 @@ def _patch_rows(
         if spans != -1:
             append(xml[copied:spans])
             copied = index(b'"', spans + 8) + 1
-        elif find(b"spans=", match.start(), head_end) != -1:  # after another blank than a space
+        elif find(b"spans=", match.start(), head_end) != -1:  # perhaps after another blank than a space
             found = _SPANS.search(xml, match.start(), head_end)
-            assert found is not None
-            append(xml[copied : found.start()])
-            copied = found.end()
+            if found is not None:
+                append(xml[copied : found.start()])
+                copied = found.end()
         if xml[head_end - 2] == _SLASH:  # <row r="7" ht="20"/>: a row of no cells gets a body
             append(xml[copied : head_end - 2])
             append(b">" + _rebuild_cells(b"", row, updates, column_styles, styles, kept) + b"</row>")
