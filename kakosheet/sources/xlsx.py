@@ -50,6 +50,7 @@ class XlsxSource:
         check_container(path)
         self._sized: set[str] = set()
         self._merges: dict[str, list[MergedArea]] = {}  # tab -> its merged areas, as read
+        self._highlighted: dict[str, bool] = {}  # part -> whether it holds the highlight rule, as read
         try:
             self._package: Package = inspect_package(path)
             self._identity = workbook_identity(path)
@@ -91,7 +92,14 @@ class XlsxSource:
 
     def write_back(self, changes: WriteBack) -> WriteResult:
         changes, unshown = drop_hidden(changes, self._merges)  # a cell hidden under a merge is never written
-        patched = write_back(self.path, self._package.sheet_parts, changes, self._stamp, date1904=self.date1904)
+        patched = write_back(
+            self.path,
+            self._package.sheet_parts,
+            changes,
+            self._stamp,
+            date1904=self.date1904,
+            highlighted=self._highlighted,
+        )
         if patched.digest is not None:
             self._digest = patched.digest
             self._written(patched.stamp)
@@ -113,6 +121,7 @@ class XlsxSource:
         self._package = inspect_package(self.path)
         self._workbook = None  # reopened when read again
         self._sized.clear()
+        self._highlighted.clear()  # what the read's scan found is of the version before
 
     def _book(self) -> calamine.CalamineWorkbook:
         if self._workbook is None:
@@ -205,6 +214,7 @@ class XlsxSource:
             found = marks[part]
             grids[sheet].errors, grids[sheet].formulas, grids[sheet].merges = found.errors, found.formulas, found.merges
             self._merges[sheet] = found.merges
+            self._highlighted[part] = found.highlighted
         return grids
 
 

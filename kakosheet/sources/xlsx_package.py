@@ -4,11 +4,13 @@ and which are merged.
 python-calamine returns a formula error (``#N/A``, ``#REF!``) as an empty string, the same
 as a blank cell, and says nothing of merged cells. The sheet XML says what each cell really
 is, so the parts of the log tabs are scanned for formula (``<f>``) and error (``t="e"``)
-cells and for the ``<mergeCells>`` after the rows, streaming, without building a tree.
+cells, and for the ``<mergeCells>`` and kakosheet's highlight rule after the rows, streaming,
+without building a tree.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import posixpath
@@ -18,7 +20,7 @@ import sys
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -43,6 +45,10 @@ _WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})\d')
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)"')
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+# In the formula of kakosheet's highlight rule (the conditional format of a log tab that marks the
+# cells its Issues note names), as sheet XML spells it: Excel escapes the ampersands, LibreOffice
+# the quotes too. Either is the same rule, not a reason to add another.
+HIGHLIGHT_MARKS = (b'"; "&amp;', b"&quot;; &quot;&amp;")
 
 
 @dataclass(frozen=True)
@@ -165,20 +171,22 @@ def _segments(path: Path, member: str) -> Iterator[bytes]:
 def row_segments(handle: IO[bytes]) -> Iterator[bytes]:
     """A sheet part read from ``handle`` in chunks of about a megabyte, each ending at a row's
     end (the last one holds everything after the last row): a row is never split."""
+    return segments_of(iter(functools.partial(handle.read, _CHUNK), b""))
+
+
+def segments_of(chunks: Iterable[bytes]) -> Generator[bytes, None, None]:
+    """A sheet part given in chunks, cut again to end at a row's end (as row_segments)."""
     pending = b""
-    while True:
-        chunk = handle.read(_CHUNK)
+    for chunk in chunks:
         buffer = pending + chunk
-        if not chunk:
-            if buffer:
-                yield buffer
-            return
         cut = _last_row_end(buffer)
         if cut is None:
             pending = buffer
             continue
         yield buffer[:cut]
         pending = buffer[cut:]
+    if pending:
+        yield pending
 
 
 def claimed_cells(path: Path, member: str) -> int | None:
@@ -218,23 +226,30 @@ def measure_extent(path: Path, member: str) -> tuple[int, int]:
     return max(map(int, rows), default=0), max_column
 
 
+def has_highlight(tail: bytes) -> bool:
+    """Whether kakosheet's highlight rule is in a sheet part's tail (all that follows its last row)."""
+    return any(mark in tail for mark in HIGHLIGHT_MARKS)
+
+
 @dataclass(frozen=True)
 class CellMarks:
     """What a sheet part says of its cells beyond their values: error cells ((sheet row,
-    column) -> "#N/A"), formula cells, and merged areas."""
+    column) -> "#N/A"), formula cells, merged areas, and whether kakosheet's highlight rule
+    is there (a write-back then need not look for it)."""
 
     errors: dict[tuple[int, int], str]
     formulas: set[tuple[int, int]]
     merges: list[MergedArea]
+    highlighted: bool = False
 
 
 def scan_cells(path: Path, member: str) -> CellMarks:
-    """The error, formula and merged cells of one sheet part.
+    """The error, formula and merged cells of one sheet part, and whether it has the highlight rule.
 
     Streams the part and parses the cells of a chunk only when the chunk holds a formula or
-    an error at all. Merges are looked for in the last chunk alone: ``<mergeCells>`` follows
-    the rows, and the last chunk holds all that comes after the last row (row_segments).
-    Cells without an ``r`` reference are skipped.
+    an error at all. Merges and the rule are looked for in the last chunk alone: ``<mergeCells>``
+    and ``<conditionalFormatting>`` follow the rows, and the last chunk holds all that comes after
+    the last row (row_segments). Cells without an ``r`` reference are skipped.
     """
     errors: dict[tuple[int, int], str] = {}
     formulas: set[tuple[int, int]] = set()
@@ -243,7 +258,8 @@ def scan_cells(path: Path, member: str) -> CellMarks:
         if b"f>" in segment or b"<f " in segment or b":f " in segment or b't="e"' in segment:
             _scan_segment(segment, errors, formulas)
         tail = segment
-    return CellMarks(errors, formulas, merged_areas(tail) if b"mergeCell" in tail else [])
+    merges = merged_areas(tail) if b"mergeCell" in tail else []
+    return CellMarks(errors, formulas, merges, highlighted=has_highlight(tail))
 
 
 def merged_areas(xml: bytes) -> list[MergedArea]:

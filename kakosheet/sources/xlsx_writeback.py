@@ -16,6 +16,7 @@ is replaced atomically, after a backup (kakosheet/sources/xlsx_file.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import os
 import re
@@ -23,9 +24,10 @@ import tempfile
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import escape
@@ -51,17 +53,18 @@ from kakosheet.sources.xlsx_owned import (
     owned_tab_parts,
     xml_text,
 )
-from kakosheet.sources.xlsx_package import package_digest, row_segments
+from kakosheet.sources.xlsx_package import has_highlight, package_digest, row_segments, segments_of
+from kakosheet.sources.xlsx_zip import DeflatedPart, copy_compressed, inflated, write_part
 
 __all__ = ["MAIN_NS", "WORKSHEET_CONTENT", "WORKSHEET_TYPE", "FileStamp", "Patched", "check_patchable", "write_back"]
 
-HIGHLIGHT_MARK = '"; "&amp;'  # in the formula of kakosheet's highlight rule
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_1904_EPOCH = dt.datetime(1904, 1, 1)  # day 0 of a workbook with workbookPr date1904
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROW_HEAD = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*>')
 _SPANS = re.compile(rb'\s+spans="[^"]*"')
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3})\d')
@@ -114,21 +117,34 @@ class _SheetPatch:
 
 
 def write_back(
-    path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp, *, date1904: bool = False
+    path: Path,
+    sheet_parts: dict[str, str],
+    changes: WriteBack,
+    stamp: FileStamp,
+    *,
+    date1904: bool = False,
+    highlighted: Mapping[str, bool] | None = None,
 ) -> Patched:
     """Apply the write-back (dates counted in the workbook's date system).
 
     The log tabs' parts, the biggest by far, are never held whole: they are patched as they
-    stream from the old package into the new one. Every other part is small.
+    stream from the old package into the new one. Every other part is small. ``highlighted``
+    says which parts hold kakosheet's highlight rule, as the read found (scan_cells); a part it
+    does not name is streamed to find out.
     """
     try:
-        return _write_back(path, sheet_parts, changes, stamp, date1904)
+        return _write_back(path, sheet_parts, changes, stamp, date1904, highlighted or {})
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise changed_or_damaged(path, stamp, str(exc)) from exc
 
 
 def _write_back(
-    path: Path, sheet_parts: dict[str, str], changes: WriteBack, stamp: FileStamp, date1904: bool
+    path: Path,
+    sheet_parts: dict[str, str],
+    changes: WriteBack,
+    stamp: FileStamp,
+    date1904: bool,
+    highlighted: Mapping[str, bool],
 ) -> Patched:
     """write_back itself; a package that stops reading as a zip midway comes out of write_back."""
     with zipfile.ZipFile(path) as archive:
@@ -142,7 +158,7 @@ def _write_back(
             if member is None:
                 raise SourceError(f"{path.name}: cannot find the part of the tab {sheet.sheet!r}")
             patch = _SheetPatch(sheet, _cells_by_row(sheet))
-            if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member)):
+            if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member, highlighted)):
                 patches[member] = patch
         tabs = owned_tab_parts(archive, names, small, changes.tabs, styles)
         updated = dict(tabs.written)
@@ -177,23 +193,14 @@ def _cells_by_row(write: SheetWrite) -> dict[int, list[CellUpdate]]:
     return by_row
 
 
-def _has_highlight(archive: zipfile.ZipFile, member: str) -> bool:
-    """Whether kakosheet's highlight rule is in a sheet part, streaming it (it comes after the data).
-
-    LibreOffice saves the rule's quotes as ``&quot;``: the same rule, not a reason to add another."""
-    marks = (HIGHLIGHT_MARK.encode(), HIGHLIGHT_MARK.replace('"', "&quot;").encode())
-    longest = max(len(mark) for mark in marks)
-    overlap = b""  # the end of the previous block, for a mark split between two
+def _has_highlight(archive: zipfile.ZipFile, member: str, highlighted: Mapping[str, bool]) -> bool:
+    """Whether kakosheet's highlight rule is in a sheet part: as the read found, else streaming the
+    part to its tail (the rule follows the rows), which a part of 100k rows takes a quarter second for."""
+    if member in highlighted:
+        return highlighted[member]
     with archive.open(member) as handle:
-        while block := handle.read(_SCAN_BLOCK):
-            seam = overlap + block[:longest]
-            if any(mark in seam or mark in block for mark in marks):
-                return True
-            overlap = block[-longest:]
-    return False
-
-
-_SCAN_BLOCK = 8 << 20
+        last = deque(row_segments(handle), maxlen=1)  # the tail: all that follows the last row
+    return bool(last) and has_highlight(last[0])
 
 
 # --------------------------------------------------------------------------- cells
@@ -231,12 +238,12 @@ def _column_at(letters: bytes) -> int:
     return index
 
 
-def _cell_ref(column: int, row: int) -> bytes:
-    """A1 reference of a cell; column letters are worked out once per column."""
+def _letters(column: int) -> bytes:
+    """A column's letters in a cell reference, worked out once per column."""
     letters = _LETTERS.get(column)
     if letters is None:
         letters = _LETTERS[column] = column_letters(column).encode()
-    return letters + str(row).encode()
+    return letters
 
 
 def _column_styles(xml: bytes) -> dict[int, bytes]:
@@ -253,64 +260,133 @@ def _column_styles(xml: bytes) -> dict[int, bytes]:
     return styles
 
 
-def _patch_row(
-    row_xml: bytes,
-    row: int,
-    updates: list[CellUpdate],
+def _patch_rows(
+    xml: bytes,
+    patch: _SheetPatch,
+    pending: dict[int, list[CellUpdate]],
     column_styles: dict[int, bytes],
     styles: _Styles,
-    kept: list[tuple[int, int]],
-    referenced: bool = False,
 ) -> bytes:
-    """The row with its updated cells: found by their reference, replaced or inserted in column order.
-    A cell holding a formula is left as it is and added to ``kept``.
+    """Patch the rows of a segment that receive cells (taking them out of ``pending``);
+    everything between them is copied as it is.
 
-    ``referenced`` says the caller knows every cell of the row starts with its reference.
+    Rows and cells are found in C (a regex, bytes.find); the new segment is made of pieces, the
+    old one's copied between the places where cells change, joined once. A first sync patches
+    every row, so the loop is written out in one function (each call and look-up counts 100k
+    times), and the commonest case is tried first: the new cell goes where the next cell is, a
+    new ID before the row's first cell.
     """
-    head_end = row_xml.index(b">") + 1
-    head, body = row_xml[:head_end], row_xml[head_end : -len(b"</row>")]
-    if b"spans=" in head:
-        head = _SPANS.sub(b"", head)
-    if not referenced and body.count(b"<c ") != body.count(b'<c r="'):
-        return head + _rebuild_cells(body, row, updates, column_styles, styles, kept) + b"</row>"
-    for update in updates if len(updates) == 1 else sorted(updates, key=lambda u: u.column):
-        ref = _cell_ref(update.column, row)
-        start = body.find(b'<c r="' + ref + b'"')
-        if start != -1:
-            end = _cell_end(body, start)
-            if _FORMULA.search(body, start, end):
-                kept.append((row, update.column))
-                continue
-            style_match = _STYLE.search(body, start, body.index(b">", start))
-            style = style_match.group(1) if style_match else column_styles.get(update.column)
-            body = body[:start] + _cell_xml(ref, style, update.value, styles) + body[end:]
-        else:
-            at = _insert_at(body, update.column)
-            body = body[:at] + _cell_xml(ref, column_styles.get(update.column), update.value, styles) + body[at:]
-    return head + body + b"</row>"
+    kept = patch.kept
+    pieces: list[bytes] = []
+    append = pieces.append
+    find, index = xml.find, xml.index
+    copied = 0  # xml[:copied] is in the pieces already
+    for match in _ROW_HEAD.finditer(xml):
+        row = int(match[1])
+        updates = pending.pop(row, None)
+        if updates is None:
+            continue
+        head_end = match.end()
+        spans = find(b' spans="', match.start(), head_end)  # the columns the row spans change: the hint goes
+        if spans != -1:
+            append(xml[copied:spans])
+            copied = index(b'"', spans + 8) + 1
+        elif find(b"spans=", match.start(), head_end) != -1:  # perhaps after another blank than a space
+            found = _SPANS.search(xml, match.start(), head_end)
+            if found is not None:
+                append(xml[copied : found.start()])
+                copied = found.end()
+        if xml[head_end - 2] == _SLASH:  # <row r="7" ht="20"/>: a row of no cells gets a body
+            append(xml[copied : head_end - 2])
+            append(b">" + _rebuild_cells(b"", row, updates, column_styles, styles, kept) + b"</row>")
+            copied = head_end
+            continue
+        number = match[1]
+        body_end = -1  # found when needed
+        if len(updates) > 1:
+            updates = sorted(updates, key=_COLUMN)
+        for k, update in enumerate(updates):
+            column = update.column
+            ref = (_LETTERS.get(column) or _letters(column)) + number
+            at = head_end if head_end > copied else copied
+            following = _CELL_START.match(xml, at)  # the next cell, when it starts with its reference
+            if following is not None and (_COLUMNS.get(following[1]) or _column_at(following[1])) > column:
+                start = end = at  # a new cell, before the next (a new ID: before the first)
+                style = column_styles.get(column)
+            else:
+                if body_end == -1:
+                    body_end = index(b"</row>", head_end)
+                if xml.count(b"<c ", at, body_end) != xml.count(b'<c r="', at, body_end):
+                    # Cells found by their reference need every cell to start with it; else the row is parsed.
+                    append(xml[copied:at])
+                    append(_rebuild_cells(xml[at:body_end], row, updates[k:], column_styles, styles, kept))
+                    copied = body_end
+                    break
+                start = find(b'<c r="' + ref + b'"', at, body_end)
+                if start == -1:
+                    start = end = _insert_at(xml, at, body_end, column)
+                    style = column_styles.get(column)
+                else:
+                    end = _cell_end(xml, start)
+                    if _FORMULA.search(xml, start, end):
+                        kept.append((row, column))
+                        continue
+                    style_match = _STYLE.search(xml, start, index(b">", start))
+                    style = style_match[1] if style_match else column_styles.get(column)
+            append(xml[copied:start])
+            value = update.value
+            if value.__class__ is str:  # most cells: the other kinds' XML is built by _cell_xml
+                append(
+                    b'<c r="'
+                    + ref
+                    + (b'" s="' + style if style else b"")
+                    + _INLINE_TEXT
+                    + xml_text(value).encode()
+                    + _INLINE_TEXT_END
+                )
+            else:
+                append(_cell_xml(ref, style, value, styles))
+            copied = end
+        if not pending:
+            break
+    if not pieces:
+        return xml
+    append(xml[copied:])
+    return b"".join(pieces)
 
 
-def _cell_end(body: bytes, start: int) -> int:
-    close = body.index(b">", start)
-    return close + 1 if body[close - 1 : close] == b"/" else body.index(b"</c>", close) + 4
+_SLASH = ord("/")
+_INLINE_TEXT = b'" t="inlineStr"><is><t xml:space="preserve">'
+_INLINE_TEXT_END = b"</t></is></c>"
+_COLUMN = attrgetter("column")
 
 
-def _insert_at(body: bytes, column: int) -> int:
-    """Where a new cell of a column goes among a row's cells (which are in column order).
+def _cell_end(xml: bytes, start: int) -> int:
+    close = xml.index(b">", start)
+    return close + 1 if xml[close - 1] == _SLASH else xml.index(b"</c>", close) + 4
+
+
+def _insert_at(xml: bytes, start: int, end: int, column: int) -> int:
+    """Where a new cell of a column goes among the cells of a row's body xml[start:end] (which are
+    in column order).
 
     The commonest places, before the first cell (the ID) and after the last (the Issues
     note), are checked first.
     """
-    first = _CELL_START.match(body)
-    if first is None or _column_at(first.group(1)) > column:
-        return 0 if first is not None else len(body)
-    last = _CELL_START.match(body, body.rfind(b'<c r="'))
-    if last is not None and _column_at(last.group(1)) < column:
-        return len(body)
-    for match in _CELL_START.finditer(body):
-        if _column_at(match.group(1)) > column:
-            return match.start()
-    return len(body)
+    if column == 0:  # no cell of column A is there: every other comes after
+        return start
+    first = _CELL_START.search(xml, start, end)
+    if first is None:
+        return end
+    if _column_at(first[1]) > column:
+        return first.start()
+    last = _CELL_START.match(xml, xml.rfind(b'<c r="', start, end))
+    if last is not None and _column_at(last[1]) < column:
+        return end
+    for cell in _CELL_START.finditer(xml, start, end):
+        if _column_at(cell[1]) > column:
+            return cell.start()
+    return end
 
 
 def _rebuild_cells(
@@ -321,7 +397,8 @@ def _rebuild_cells(
     styles: _Styles,
     kept: list[tuple[int, int]],
 ) -> bytes:
-    """The slow way, for rows whose cells do not start with their reference: parse every cell."""
+    """The slow way, for rows whose cells do not start with their reference (and rows of no cells):
+    parse every cell."""
     cells: dict[int, bytes] = {}
     for cell in _CELL.finditer(body):
         ref = _CELL_REF.search(cell.group(1))
@@ -343,56 +420,21 @@ def _rebuild_cells(
     return b"".join(cells[c] for c in sorted(cells))
 
 
-def _stream_patched_sheet(source: IO[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
-    """Copy a sheet part from ``source`` to ``target`` a segment at a time, patching its rows."""
-    remaining = set(patch.by_row)
+def _stream_patched_sheet(segments: Iterable[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
+    """Copy a sheet part's ``segments`` (row_segments) to ``target`` one at a time, patching its rows."""
+    pending = dict(patch.by_row)
     column_styles: dict[int, bytes] | None = None
-    highlighted = False
-    for segment in row_segments(source):
+    for segment in segments:
         if column_styles is None:
             column_styles = _column_styles(segment)  # <cols> comes before the first row
-        if remaining:
-            segment = _patch_rows(segment, patch, remaining, column_styles, styles)
-        highlighted = highlighted or HIGHLIGHT_MARK.encode() in segment
-        if patch.write.issues_column is not None and not highlighted and b"</worksheet>" in segment:
+        if pending:
+            segment = _patch_rows(segment, patch, pending, column_styles, styles)
+        tail = b"</worksheet>" in segment  # the last segment: all that follows the last row
+        if tail and patch.write.issues_column is not None and not has_highlight(segment):
             segment = _add_highlight(segment, patch.write, styles)
         target.write(segment)
-    if remaining:
-        raise SourceError(f"row {min(remaining)} is missing from the sheet's XML; open the file in Excel and save it")
-
-
-def _patch_rows(
-    xml: bytes,
-    patch: _SheetPatch,
-    remaining: set[int],
-    column_styles: dict[int, bytes],
-    styles: _Styles,
-) -> bytes:
-    """Patch the rows of a segment that receive cells (removing them from ``remaining``);
-    everything between them is copied as it is.
-
-    Splitting at every row end and looking back for the row's start is done in C, so a
-    100k-row sheet is walked in well under a second.
-    """
-    chunks = xml.split(b"</row>")
-    # Cells found by their reference need every cell to start with it; else the row is parsed.
-    referenced = xml.count(b"<c ") == xml.count(b'<c r="')
-    for k in range(len(chunks) - 1):
-        chunk = chunks[k]
-        start = chunk.rfind(b"<row")
-        number = _ROW_NUMBER.search(chunk, start, chunk.find(b">", start)) if start != -1 else None
-        if number is None:
-            raise SourceError("a row of the sheet has no number; open the file in Excel and save it again")
-        row = int(number.group(1))
-        if row in remaining:
-            patched = _patch_row(
-                chunk[start:] + b"</row>", row, patch.by_row[row], column_styles, styles, patch.kept, referenced
-            )
-            chunks[k] = chunk[:start] + patched[: -len(b"</row>")]
-            remaining.discard(row)
-            if not remaining:
-                break
-    return b"</row>".join(chunks)
+    if pending:
+        raise SourceError(f"row {min(pending)} is missing from the sheet's XML; open the file in Excel and save it")
 
 
 def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
@@ -615,26 +657,39 @@ def _write_package(path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _
     """The new package, into the open temporary file; returns its digest. A full disk says so in a sentence."""
     patches, updated = new.patches, new.updated
     try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive, zipfile.ZipFile(path) as source:
+        with (
+            os.fdopen(handle, "wb") as raw,
+            zipfile.ZipFile(raw, "w") as archive,
+            path.open("rb") as old,
+            zipfile.ZipFile(old) as source,
+        ):
             for info in _in_writing_order(infos, patches):
                 if info.filename in new.removed:
                     continue
                 if info.filename in patches:
-                    _copy_patched(source, archive, info, patches[info.filename], styles)
+                    _copy_patched(old, source, archive, info, patches[info.filename], styles)
                 elif info.filename == "xl/styles.xml" and styles.changed:
-                    _write_part(archive, info, styles.xml)
+                    write_part(archive, _new_info(info), styles.xml)
+                elif info.filename in updated:
+                    write_part(archive, _new_info(info), updated[info.filename])
                 else:
-                    data = updated[info.filename] if info.filename in updated else source.read(info)
-                    _write_part(archive, info, data)
+                    copy_compressed(old, archive, info)
             present = {info.filename for info in infos}
             for name in (name for name in updated if name not in present):
-                _write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
+                write_part(archive, zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6]), updated[name])
             archive.close()  # the central directory, written before the file is flushed to disk
             raw.flush()
             os.fsync(raw.fileno())
             return package_digest(archive.infolist())
     except OSError as exc:
         raise SourceError(write_failure(path, exc)) from exc
+
+
+def _new_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """The entry of a part written anew: the old one's name, time and attributes."""
+    new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    new.external_attr, new.create_system, new.comment = info.external_attr, info.create_system, info.comment
+    return new
 
 
 def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPatch]) -> list[zipfile.ZipInfo]:
@@ -647,26 +702,60 @@ def _in_writing_order(infos: list[zipfile.ZipInfo], patches: dict[str, _SheetPat
     return [*infos[:styles], *infos[styles + 1 : last_patched + 1], infos[styles], *infos[last_patched + 1 :]]
 
 
-def _write_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
-    info.compress_type = zipfile.ZIP_DEFLATED
-    archive.writestr(info, data, compresslevel=_level(len(data)))
-
-
 def _copy_patched(
-    source: zipfile.ZipFile, archive: zipfile.ZipFile, info: zipfile.ZipInfo, patch: _SheetPatch, styles: _Styles
+    old: IO[bytes],
+    source: zipfile.ZipFile,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    patch: _SheetPatch,
+    styles: _Styles,
 ) -> None:
-    """A log tab's part, patched while it streams from the old package into the new one."""
+    """A log tab's part, patched while it streams from the old package (``old``, the file) into
+    the new one: read and inflated a few segments ahead on one thread, deflated a few behind on another."""
     target_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     target_info.external_attr, target_info.create_system = info.external_attr, info.create_system
-    target_info.compress_type = zipfile.ZIP_DEFLATED
-    target_info._compresslevel = _level(info.file_size)  # type: ignore[attr-defined]  # what ZipFile.open("w") uses
     large = info.file_size > 1 << 30  # the patched part could pass the 2 GiB of a plain zip entry
-    with (
-        source.open(info) as reading,
-        archive.open(target_info, "w", force_zip64=large) as writing,
-        _Behind(writing) as behind,
-    ):
-        _stream_patched_sheet(reading, behind, patch, styles)
+    part = DeflatedPart(archive, target_info, zip64=large)
+    with _Ahead(segments_of(_part_data(old, source, info))) as segments, _Behind(part.write) as behind:
+        _stream_patched_sheet(segments, behind, patch, styles)
+    part.close()
+
+
+def _part_data(old: IO[bytes], source: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's data, decompressed: by ISA-L when it is deflated (as every writer's are), else by zipfile."""
+    if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x01:  # 0x01: encrypted
+        yield from inflated(old, info)
+        return
+    with source.open(info) as handle:
+        yield from iter(functools.partial(handle.read, 1 << 20), b"")
+
+
+class _Ahead:
+    """Reads a part's segments on a thread, a few ahead of the caller: inflating releases the
+    GIL, so the segments before are patched on the other core meanwhile."""
+
+    AHEAD = 3  # segments (about a megabyte each) read at most before they are asked for
+
+    def __init__(self, segments: Generator[bytes, None, None]) -> None:
+        self.segments = segments
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kakosheet-write-back-read")
+        # One worker: the iterator is advanced by one call at a time, in order.
+        self.pending: deque[Future[bytes | None]] = deque(self._next() for _ in range(self.AHEAD))
+
+    def _next(self) -> Future[bytes | None]:
+        return self.pool.submit(next, self.segments, None)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while (segment := self.pending.popleft().result()) is not None:  # a failed read raises here
+            self.pending.append(self._next())
+            yield segment
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.segments.close()  # on the caller's thread, once no read is under way: the part is closed
 
 
 class _Behind:
@@ -675,15 +764,15 @@ class _Behind:
 
     AHEAD = 4  # segments (about a megabyte each) waiting at most
 
-    def __init__(self, target: IO[bytes]) -> None:
-        self.target = target
+    def __init__(self, write: Callable[[bytes], int]) -> None:
+        self.target = write
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kakosheet-write-back")
         self.pending: deque[Future[int]] = deque()
 
     def write(self, data: bytes) -> int:
         if len(self.pending) >= self.AHEAD:
             self.pending.popleft().result()
-        self.pending.append(self.pool.submit(self.target.write, data))
+        self.pending.append(self.pool.submit(self.target, data))
         return len(data)
 
     def __enter__(self) -> _Behind:
@@ -695,11 +784,6 @@ class _Behind:
                 self.pending.popleft().result()  # a failed write raises here
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _level(size: int) -> int:
-    """Big sheet parts are compressed fast; small parts well."""
-    return 1 if size > 4 << 20 else 6
 
 
 def iter_sheet_rows(xml: bytes) -> Iterator[tuple[int, bytes]]:

@@ -20,7 +20,6 @@ from kakosheet.app.sync import sync_source
 from kakosheet.config import Config, load_config
 from kakosheet.core.grid import column_index
 from kakosheet.errors import SourceError
-from kakosheet.sources import xlsx_writeback
 from kakosheet.sources.xlsx_writeback import iter_sheet_rows
 from tests.helpers import CORPUS, QC_LABELS, add_tab, make_macro_enabled, qc_row, qc_tab, write_workbook
 
@@ -201,15 +200,36 @@ def test_a_sheet_part_of_many_segments_is_patched_row_by_row_as_it_streams(tmp_p
     assert sheet_xml.count(b"<conditionalFormatting") == 1
 
 
-@pytest.mark.parametrize("offset", [0, 3, 7, 11])
-def test_the_highlight_rule_is_found_across_the_blocks_it_is_read_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offset: int
-) -> None:
-    monkeypatch.setattr(xlsx_writeback, "_SCAN_BLOCK", 64)
-    path = tmp_path / "part.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("with.xml", b"x" * (64 * 5 - offset) + xlsx_writeback.HIGHLIGHT_MARK.encode() + b"y" * 100)
-        archive.writestr("without.xml", b"x" * 1000 + xlsx_writeback.HIGHLIGHT_MARK.encode()[:-1] + b"y" * 100)
-    with zipfile.ZipFile(path) as archive:
-        assert xlsx_writeback._has_highlight(archive, "with.xml")
-        assert not xlsx_writeback._has_highlight(archive, "without.xml")
+def raw_entries(path: Path) -> dict[str, tuple[int, bytes]]:
+    """Each part's compression method and its bytes as stored in the package (compressed)."""
+    entries = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        for info in archive.infolist():
+            raw.seek(info.header_offset + 26)
+            name_length, extra_length = int.from_bytes(raw.read(2), "little"), int.from_bytes(raw.read(2), "little")
+            raw.seek(info.header_offset + 30 + name_length + extra_length)
+            entries[info.filename] = (info.compress_type, raw.read(info.compress_size))
+    return entries
+
+
+def test_the_parts_a_write_back_leaves_keep_their_compressed_bytes(tmp_path: Path) -> None:
+    """Copied as they are stored, not inflated and deflated again: a stored part stays stored."""
+    (tmp_path / "team").mkdir()
+    made = rich_workbook(tmp_path / "made.xlsx", tmp_path)
+    workbook = tmp_path / "team" / "log.xlsx"
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(workbook, "w") as package:
+        for info in source.infolist():
+            data = source.read(info)
+            stored = info.filename.startswith(("docProps/", "xl/media/"))
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            package.writestr(info, data, compresslevel=9)
+    config = team_for(tmp_path / "team", workbook)
+    before = raw_entries(workbook)
+    assert sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=NOW).written
+    after = raw_entries(workbook)
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed <= MAY_CHANGE | {"xl/worksheets/sheet1.xml"}, changed - MAY_CHANGE
+    assert after["docProps/app.xml"][0] == zipfile.ZIP_STORED
+    with zipfile.ZipFile(workbook) as package:
+        assert package.testzip() is None  # every part's CRC is right
+    assert load_workbook(workbook)["Figures"]["B2"].value == 5
