@@ -291,9 +291,9 @@ def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, st
                     int(index),
                     typed.column.field,
                     "duplicate-id",
-                    f"{display(value)} is the same ID as {display(first_value)} on row {int(table.rows[first])}, "
-                    "written another way; a copied row keeps no ID, so clear this one and the next sync assigns "
-                    "a new one",
+                    f"{display(value)} is the same ID as {display(first_value)}, written another way, on row "
+                    f"{int(table.rows[first])}; a copied row keeps no ID, so clear this one and the next sync assigns "
+                    "a new one",  # in the sync's words (core/plan.py)
                     value=value,
                 )
 

@@ -174,7 +174,16 @@ def test_validate_names_two_paddings_of_one_number_a_duplicate(team: Config) -> 
     path = fill(team, [qc_case(Case_ID=case_id) for case_id in ("QC-2026-0007", "QC-2026-007", "QC-2026-0008")])
     issues = [i for i in validate_source(team, str(path), today=NOW.date()).issues if i.code == "duplicate-id"]
     assert [(i.row, i.value) for i in issues] == [(3, "QC-2026-007")]
-    assert "the same ID as QC-2026-0007 on row 2" in issues[0].message
+    assert "the same ID as QC-2026-0007, written another way, on row 2" in issues[0].message
+
+
+def test_validate_and_sync_name_another_padding_in_the_same_words(team: Config, store_url: str) -> None:
+    path = fill(team, [qc_case(Case_ID=case_id) for case_id in ("QC-2026-0007", "QC-2026-007")])
+    report = validate_source(team, str(path), today=NOW.date())
+    validated = [i.message for i in report.issues if i.code == "duplicate-id"]
+    synced = sync_source(team, str(path), store_url=store_url, now=NOW).report.issues
+    assert validated == [i.message for i in synced if i.code == "duplicate-id"]
+    assert len(validated) == 1
 
 
 def test_another_padding_of_another_sources_id_is_foreign(team: Config, store_url: str) -> None:
