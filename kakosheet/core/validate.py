@@ -246,56 +246,42 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
         )
 
 
-def _check_copied_ids(typed: TypedColumn, report: RowReporter) -> None:
-    """An ID on several rows: the top-most keeps it, the copies below are flagged, in the words a
-    sync uses (a sync keeps it on the row holding the stored case, which it alone knows)."""
-    duplicated = (pd.Series(typed.codes).duplicated(keep="first") & typed.present).to_numpy()
-    if not duplicated.any():
-        return
-    first_row: dict[int, int] = {}
-    for index in np.flatnonzero(typed.present):
-        first_row.setdefault(int(typed.codes[index]), int(report.table.rows[index]))
-    for index in np.flatnonzero(duplicated):
-        value = typed.values[typed.codes[index]]
-        report.add(
-            int(index),
-            typed.column.field,
-            "duplicate-id",
-            f"{display(value)} is also on row {first_row[int(typed.codes[index])]}; a copied row keeps no ID, "
-            "so clear this one and the next sync assigns a new one",
-            value=value,
-        )
-
-
-def _check_same_number(table: Table, typed: TypedColumn, ids: list[tuple[int, str]], report: RowReporter) -> None:
-    """Two paddings of one number (QC-2026-0001, QC-2026-00001) are one ID on two rows: a duplicate."""
+def _check_copied_ids(table: Table, typed: TypedColumn, ids: list[tuple[int, str]], report: RowReporter) -> None:
+    """One ID on several rows, typed alike (spaces aside) or as another padding of its number
+    (QC-2026-0001, QC-2026-00001), is one case's: the top-most row keeps it and the others are
+    flagged, grouped and worded as the sync's plan does (core/plan.py; a sync keeps the ID on the
+    row holding the stored case, which it alone knows). ``ids``: (distinct cell, trimmed text) of
+    the IDs that are not malformed. A cell with a formula, or one a merged area holds, is no ID's."""
     id_format = table.schema.id
     assert id_format is not None
     keys = id_format.keys([text for _, text in ids])
-    if len(set(keys)) == len(keys):
-        return  # each ID typed one way only: _check_unique saw every duplicate
-    key_index = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct value -> its key's number
     numbered: dict[object, int] = {}
-    for (i, _), key in zip(ids, keys, strict=True):
-        if not isinstance(key, IdProblem):
-            key_index[i] = numbered.setdefault(key, len(numbered))
-    row_keys = key_index[typed.codes]
-    for number in np.flatnonzero(np.bincount(row_keys[row_keys >= 0], minlength=len(numbered)) > 1):
-        rows = np.flatnonzero(row_keys == number)
-        first = int(rows[0])
-        first_value = typed.values[typed.codes[first]]
-        for index in rows[1:]:
-            value = typed.values[typed.codes[index]]
-            if value != first_value:
-                report.add(
-                    int(index),
-                    typed.column.field,
-                    "duplicate-id",
-                    f"{display(value)} is the same ID as {display(first_value)}, written another way, on row "
-                    f"{int(table.rows[first])}; a copied row keeps no ID, so clear this one and the next sync assigns "
-                    "a new one",  # in the sync's words (core/plan.py)
-                    value=value,
-                )
+    group_of = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct cell -> its ID's number
+    for (i, text), key in zip(ids, keys, strict=True):
+        group_of[i] = numbered.setdefault(("as typed", text) if isinstance(key, IdProblem) else key, len(numbered))
+    groups = group_of[typed.codes]  # a blank row's code (-1) picks the last entry: -1
+    groups[table.formula_mask(id_format.field)] = -1
+    held = [cell.index for cell in merged_cells(table) if cell.field == id_format.field]
+    groups[held] = -1
+    counts = np.bincount(groups[groups >= 0], minlength=len(numbered))
+    copied = np.flatnonzero((groups >= 0) & (np.append(counts, 0)[groups] > 1))
+    if not len(copied):
+        return
+    first_of: dict[int, int] = {}  # ID number -> the index of its top-most row
+    for index in copied.tolist():
+        first = first_of.setdefault(int(groups[index]), index)
+        if first == index:
+            continue
+        value, kept = typed.values[typed.codes[index]], typed.values[typed.codes[first]]
+        shown = "also" if str(value) == str(kept) else f"the same ID as {display(kept)}, written another way,"
+        report.add(
+            index,
+            typed.column.field,
+            "duplicate-id",
+            f"{display(value)} is {shown} on row {int(table.rows[first])}; a copied row keeps no ID, so clear this "
+            "one and the next sync assigns a new one",
+            value=value,
+        )
 
 
 def _check_reference(typed: TypedColumn, keys: frozenset[str], title: str, report: RowReporter) -> None:
@@ -478,11 +464,7 @@ def _check_ids(table: Table, report: RowReporter, known_ids: KnownIds | None) ->
     for index in np.flatnonzero(table.formula_mask(id_format.field)):
         value = typed.values[typed.codes[index]]
         report.add(int(index), id_format.field, "formula-id", formula_message(display(value)), value=value)
-    _check_copied_ids(typed, report)
-    if not canonical or len(set(texts)) != len(texts):  # else no two IDs are one number written two ways
-        _check_same_number(
-            table, typed, [(i, t) for i, t in zip(indexes, texts, strict=True) if i not in rejected], report
-        )
+    _check_copied_ids(table, typed, [(i, t) for i, t in zip(indexes, texts, strict=True) if i not in rejected], report)
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:

@@ -177,13 +177,24 @@ def test_validate_names_two_paddings_of_one_number_a_duplicate(team: Config) -> 
     assert "the same ID as QC-2026-0007, written another way, on row 2" in issues[0].message
 
 
-def test_validate_and_sync_name_another_padding_in_the_same_words(team: Config, store_url: str) -> None:
-    path = fill(team, [qc_case(Case_ID=case_id) for case_id in ("QC-2026-0007", "QC-2026-007")])
+@pytest.mark.parametrize(
+    ("case_ids", "copies"),
+    [
+        (["QC-2026-0007", "QC-2026-007"], 1),  # another padding of one number
+        (["QC-2026-0007", "QC-2026-0007 ", " QC-2026-0007"], 2),  # one ID, spaces aside
+        (["QC-2026-0007", "QC-2026-007", "QC-2026-007"], 2),  # both wordings in one group
+        (["QC-2026-XYZ", "QC-2026-XYZ"], 0),  # a malformed ID is malformed, on each row, not a copy
+    ],
+)
+def test_validate_and_sync_name_copied_ids_alike(
+    team: Config, store_url: str, case_ids: list[str], copies: int
+) -> None:
+    path = fill(team, [qc_case(Case_ID=case_id, Description=f"row {k}") for k, case_id in enumerate(case_ids)])
     report = validate_source(team, str(path), today=NOW.date())
-    validated = [i.message for i in report.issues if i.code == "duplicate-id"]
+    validated = [(i.row, i.code, i.message) for i in report.issues if i.column == "Case ID"]
     synced = sync_source(team, str(path), store_url=store_url, now=NOW).report.issues
-    assert validated == [i.message for i in synced if i.code == "duplicate-id"]
-    assert len(validated) == 1
+    assert sorted(validated) == sorted((i.row, i.code, i.message) for i in synced if i.column == "Case ID")
+    assert len([v for v in validated if v[1] == "duplicate-id"]) == copies
 
 
 def test_another_padding_of_another_sources_id_is_foreign(team: Config, store_url: str) -> None:
