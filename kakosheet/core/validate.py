@@ -255,15 +255,17 @@ def _check_copied_ids(table: Table, typed: TypedColumn, ids: list[tuple[int, str
     id_format = table.schema.id
     assert id_format is not None
     keys = id_format.keys([text for _, text in ids])
-    numbered: dict[object, int] = {}
+    hashable = [
+        ("as typed", text) if isinstance(key, IdProblem) else key for (_, text), key in zip(ids, keys, strict=True)
+    ]
+    numbers, distinct = pd.factorize(np.fromiter(hashable, dtype=object, count=len(hashable)))  # hashed in C
     group_of = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct cell -> its ID's number
-    for (i, text), key in zip(ids, keys, strict=True):
-        group_of[i] = numbered.setdefault(("as typed", text) if isinstance(key, IdProblem) else key, len(numbered))
+    group_of[[i for i, _ in ids]] = numbers
     groups = group_of[typed.codes]  # a blank row's code (-1) picks the last entry: -1
     groups[table.formula_mask(id_format.field)] = -1
     held = [cell.index for cell in merged_cells(table) if cell.field == id_format.field]
     groups[held] = -1
-    counts = np.bincount(groups[groups >= 0], minlength=len(numbered))
+    counts = np.bincount(groups[groups >= 0], minlength=len(distinct))
     copied = np.flatnonzero((groups >= 0) & (np.append(counts, 0)[groups] > 1))
     if not len(copied):
         return
