@@ -12,6 +12,7 @@ from kakosheet.core.plan import LogPlan, RowCase, notes_digest
 from kakosheet.core.schema import LogSchema
 from kakosheet.errors import StoreError
 from kakosheet.store.created import store_created
+from kakosheet.store.deferred_indexes import indexes_deferred
 from kakosheet.store.minor import minor_values, money_fields
 from kakosheet.store.store import Store, utc_now
 from kakosheet.store.tables import stored_fields
@@ -43,11 +44,16 @@ def apply_log_plan(
     Validation keeps every value storable (unbounded text, no NUL, numbers in range); should
     the database still refuse one, the sync stops naming the cell, not with a traceback, and
     nothing of it is stored: the next sync adopts the IDs the sheet already shows."""
+    created = len(new_ids.keys() | plan.adopted.keys())
+    # The history gets an event per created case and at most one per other case the plan touches.
+    events = created + len(plan.changed) + len(plan.returned) + len(plan.restored) + len(plan.gone)
+    inserting = {store.table(schema.name): created, store.metadata.tables["case_history"]: events}
     savepoint = connection.begin_nested()  # a refused value leaves the transaction usable, to find it
     try:
-        written = _apply_log_plan(
-            store, connection, schema, plan, new_ids, run_id=run_id, source=source, recorded_at=recorded_at
-        )
+        with indexes_deferred(connection, inserting):  # a first sync's indexes built once, after its rows
+            written = _apply_log_plan(
+                store, connection, schema, plan, new_ids, run_id=run_id, source=source, recorded_at=recorded_at
+            )
     except REFUSED as exc:
         savepoint.rollback()
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
