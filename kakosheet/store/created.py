@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,7 @@ def store_created(
     run = _Run(log, run_id, source, now)
     first = creations[0][1].source
     by_table: dict[int, Sequence[tuple[str, RowCase]]] = {id(first): creations}
-    if not all(case.source is first for _, case in creations):  # rows of archive tabs too
+    if len(set(map(id, map(_SOURCE, map(_CASE, creations))))) > 1:  # rows of archive tabs too
         grouped: dict[int, list[tuple[str, RowCase]]] = {}
         for case_id, case in creations:
             grouped.setdefault(id(case.source), []).append((case_id, case))
@@ -94,7 +95,7 @@ class _GroupColumns:
         self, insert: BulkInsert, group: Sequence[tuple[str, RowCase]], fields: list[str], amounts: list[str]
     ) -> None:
         rows = group[0][1].source
-        indexes = np.fromiter((case.index for _, case in group), dtype=np.int64, count=len(group))
+        indexes = np.fromiter(map(_INDEX, map(_CASE, group)), dtype=np.int64, count=len(group))
         self.values: list[tuple[np.ndarray, np.ndarray]] = []  # per field: converted distinct, row codes
         self.events: list[tuple[np.ndarray, np.ndarray]] = []  # per field: JSON fragment per distinct, row codes
         self.typed: list[tuple[str, np.ndarray, np.ndarray]] = []  # fields with cells that did not fit
@@ -108,16 +109,14 @@ class _GroupColumns:
             if name in amounts or (amounts and name == CURRENCY_FIELD):
                 kept[name] = (column.distinct, codes)
             used = np.flatnonzero(np.bincount(codes, minlength=blank + 1))  # np.unique, without sorting
-            used_codes = used.tolist()  # Python ints: indexing a list with numpy integers is slow
-            self.values.append((_spread(used, insert.convert(name, [column.distinct[i] for i in used_codes])), codes))
-            self.events.append((_spread(used, _fragments(name, column.distinct, used)), codes))
-            as_typed_used = [column.as_typed[i] for i in used_codes]
-            if any(text is not None for text in as_typed_used):
+            distinct_used = _of(column.distinct, used)
+            self.values.append((_spread(used, insert.convert(name, distinct_used)), codes))
+            self.events.append((_spread(used, _fragments(name, distinct_used)), codes))
+            as_typed_used = _of(column.as_typed, used)
+            if as_typed_used.count(None) < len(as_typed_used):
                 as_typed = _spread(used, as_typed_used)
                 self.typed.append((name, as_typed, codes))
-                typed_events.append(
-                    (name, _spread(used, _fragments(f"{name} (as typed)", column.as_typed, used)), codes)
-                )
+                typed_events.append((name, _spread(used, _fragments(f"{name} (as typed)", as_typed_used)), codes))
         # Cells as typed come after the values in an event, by field name (as _raw_changes orders them).
         self.events += [(fragments, codes) for _, fragments, codes in sorted(typed_events, key=lambda t: t[0])]
         self.events = [(_separated(fragments), codes) for fragments, codes in self.events]
@@ -258,20 +257,27 @@ def _separated(fragments: np.ndarray) -> np.ndarray:
     return separated
 
 
+def _of(distinct: list[Any], used: np.ndarray) -> list[Any]:
+    """The distinct values at the ``used`` codes (ascending); all of them (a first sync uses all) without a lookup."""
+    if len(used) == len(distinct):
+        return distinct
+    return [distinct[i] for i in used.tolist()]  # Python ints: indexing a list with numpy integers is slow
+
+
 def _spread(used: np.ndarray, items: Sequence[Any]) -> np.ndarray:
-    """An object array indexed by distinct-value code: ``items`` at the ``used`` codes, None elsewhere."""
-    size = int(used.max()) + 1 if len(used) else 0
+    """An object array indexed by distinct-value code: ``items`` at the ``used`` codes (ascending), None elsewhere."""
+    size = int(used[-1]) + 1 if len(used) else 0
     spread = np.full(max(size, 1), None, dtype=object)
     spread[used] = items
     return spread
 
 
-def _fragments(name: str, distinct: Sequence[Any], used: np.ndarray) -> list[str | None]:
-    """``"name": [null, value]`` of each used distinct value, as json.dumps writes a dict's item."""
+def _fragments(name: str, values: list[Any]) -> list[str | None]:
+    """``"name": [null, value]`` of each value, as json.dumps writes a dict's item (None for None)."""
     key = json.dumps(name, ensure_ascii=False) + ": [null, "
-    values = [distinct[i] for i in used.tolist()]
+    encode, json_value = encode_basestring, _json_value  # locals: one lookup, not one per value
     return [
-        None if value is None else key + (encode_basestring(value) if type(value) is str else _json_value(value)) + "]"
+        None if value is None else key + (encode(value) if type(value) is str else json_value(value)) + "]"
         for value in values
     ]
 
@@ -287,3 +293,6 @@ def _json_value(value: Any) -> str:
 
 
 _AS_TEXT = frozenset({Decimal, dt.date, dt.datetime})
+_CASE = itemgetter(1)  # of a (case ID, case) pair
+_SOURCE = attrgetter("source")
+_INDEX = attrgetter("index")
