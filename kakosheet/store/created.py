@@ -258,9 +258,10 @@ def _separated(fragments: np.ndarray) -> np.ndarray:
 
 
 def _of(distinct: list[Any], used: np.ndarray) -> list[Any]:
-    """The distinct values at the ``used`` codes (ascending); all of them (a first sync uses all) without a lookup."""
-    if len(used) == len(distinct):
-        return distinct
+    """The distinct values at the ``used`` codes (ascending): on a first sync every one of them, or all but
+    the blank cell's (the last), taken whole rather than looked up one by one."""
+    if len(used) and int(used[-1]) == len(used) - 1:  # 0, 1, ..., k-1
+        return distinct[: len(used)]
     return [distinct[i] for i in used.tolist()]  # Python ints: indexing a list with numpy integers is slow
 
 
