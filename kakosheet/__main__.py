@@ -1,3 +1,3 @@
-from kakosheet.cli import main
+from kakosheet.cli import run
 
-main()
+run()

@@ -93,6 +93,33 @@ def test_a_bad_option_value_is_exit_2_everywhere(cli: Cli, tmp_path: Path) -> No
     assert cli("sync", "--format", "yaml").exit_code == 2
 
 
+# ---------------------------------------------------------------- the process's end
+
+
+def test_the_process_ends_with_its_exit_code_its_whole_output_and_its_store_closed(cli: Cli, tmp_path: Path) -> None:
+    """`kakosheet` leaves the interpreter without tearing it down (kakosheet.cli.run): the exit
+    code is the command's, output piped to a reader arrives whole, and the store is closed
+    (SQLite's write-ahead log checkpointed and removed, as a normal exit leaves it)."""
+    rows = [qc_row(Exception_Type="Nope") for _ in range(3000)]  # an error on every row
+    team = team_with(cli, tmp_path, rows)
+    synced = run_kakosheet("sync", "--format", "json", cwd=team)
+    assert synced.returncode == 0, synced.stderr
+    assert json.loads(synced.stdout)["errors"] == 3000
+    assert (team / "kakosheet.db").exists()
+    assert not [name for name in files_in(team) if name.endswith(("-wal", "-shm"))], files_in(team)
+    checked = run_kakosheet("validate", "--format", "json", cwd=team)
+    assert checked.returncode == 1, checked.stderr
+    assert len(json.loads(checked.stdout)["issues"]) == 3000  # every line of about a megabyte
+    strict = run_kakosheet("sync", "--strict", cwd=team)
+    assert strict.returncode == 1, strict.stderr
+    missing = run_kakosheet("validate", "missing.xlsx", cwd=team)
+    assert (missing.returncode, missing.stdout) == (3, "")
+    assert "no such file" in missing.stderr
+    usage = run_kakosheet("sync", "--no-such-option", cwd=team)
+    assert usage.returncode == 2
+    assert "No such option" in usage.stderr
+
+
 # ---------------------------------------------------------------- commands that change nothing create nothing
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kakosheet.app import identity, unchanged
 from kakosheet.app.configured import open_configured_source, open_store
+from kakosheet.app.find_tabs import find_tabs
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.config import Config
@@ -87,32 +88,45 @@ def sync_source(
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
     store = open_store(config, schemas, store_url, create=not dry_run)
-    clock = Clock.at(now or dt.datetime.now(dt.UTC), config.timezone)
-    if not dry_run:
-        opened.check_writable()
-        store.prepare()
-    with nullcontext() if dry_run else store.source_lock(opened.location):
-        if store.has_tables():
-            found = identify(store, opened)
-        else:  # a dry run before the first sync: nothing is stored yet
-            found = Identity(opened.identity or WORKBOOK + "new", opened.location)
-        key = found.key if not dry_run else found.refile or found.key
+    try:
+        clock = Clock.at(now or dt.datetime.now(dt.UTC), config.timezone)
         if not dry_run:
-            claim(store, found, at=clock.utc, also=identity.moved_from(store, moved_from) if moved_from else None)
-        judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
-        if not dry_run:
-            state = store.source_state(key)
-            if state is not None and judged is not None and state[0] == judged and found.write is None:
-                return _recorded_result(store, opened, key, state[1], state[2], clock)
-            store.forget_source_state(key)  # whatever happens next, the record is stale
-        # The one import of what reads the source (pandas, numpy, the planner, the write-back):
-        # a workbook unchanged since its last sync returned above without loading any of it.
-        from kakosheet.app.sync_read import sync_read
+            opened.check_writable()
+            store.prepare()
+        with nullcontext() if dry_run else store.source_lock(opened.location):
+            if store.has_tables():
+                found = identify(store, opened)
+            else:  # a dry run before the first sync: nothing is stored yet
+                found = Identity(opened.identity or WORKBOOK + "new", opened.location)
+            key = found.key if not dry_run else found.refile or found.key
+            if not dry_run:
+                claim(store, found, at=clock.utc, also=identity.moved_from(store, moved_from) if moved_from else None)
+            judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
+            if not dry_run:
+                state = store.source_state(key)
+                if state is not None and judged is not None and state[0] == judged and found.write is None:
+                    return _recorded_result(store, opened, key, state[1], state[2], clock)
+                store.forget_source_state(key)  # whatever happens next, the record is stale
+            # The tabs are being read while the one import of what types them loads (pandas, numpy,
+            # the planner, the write-back): a workbook unchanged since its last sync returned above
+            # without reading or loading any of it.
+            opened.read_ahead(find_tabs(opened, schemas, config.logs, config.archives, by_header=False).sheets)
+            from kakosheet.app.sync_read import sync_read
 
-        run = SyncRun(key, clock, found.write)
-        return sync_read(
-            config, schemas, store, opened, run, found=found, moved_from=moved_from, dry_run=dry_run, progress=progress
-        )
+            run = SyncRun(key, clock, found.write)
+            return sync_read(
+                config,
+                schemas,
+                store,
+                opened,
+                run,
+                found=found,
+                moved_from=moved_from,
+                dry_run=dry_run,
+                progress=progress,
+            )
+    finally:
+        store.engine.dispose()  # its connections closed (SQLite checkpoints its log): a scheduled job opens a new one
 
 
 @dataclass(frozen=True)

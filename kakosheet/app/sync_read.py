@@ -68,12 +68,15 @@ def sync_read(
     """Read and validate the source, then sync what was read (``found``: how it was identified;
     ``moved_from``: ``--moved-from``); records the outcome when the sheet ends as it was judged."""
     known = known_ids_of(store, run.key) if store.has_tables() else None
+    # The store's view of the cases, taken while the source's tabs are still being read (read_ahead).
+    stored = {name: store.stored_cases(name, run.key) for name in config.logs} if store.has_tables() else {}
     read, report = read_and_validate(config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known)
     moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read))
     if moved is not None:
         store.refile_source(moved, run.key)
+        stored = {name: store.stored_cases(name, run.key) for name in config.logs}  # its cases are filed here now
     with _frozen_heap():
-        result = _sync_read(store, opened, schemas, read, report, run, dry_run=dry_run, progress=progress)
+        result = _sync_read(store, opened, schemas, read, report, run, stored, dry_run=dry_run, progress=progress)
     result.moved_from = found.moved_from or moved or moved_from
     result.behind = schema_drift(read.lists, read.tables.values(), schemas)
     if result.judgement_kept and not dry_run:
@@ -100,17 +103,19 @@ def _sync_read(
     read: ReadResult,
     report: Report,
     run: SyncRun,
+    stored: dict[str, StoredCases],
     *,
     dry_run: bool,
     progress: Progress = SILENT,
 ) -> SyncResult:
-    """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring)."""
+    """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring);
+    ``stored``: the store's view of each log's cases (none before the first sync)."""
     result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
     tables = {name: t for name, t in read.tables.items() if t.schema.kind == "log"}
     for name, table in tables.items():
         tabs = [table, *read.archives.get(name, [])]
         result.plans[name] = _plan(
-            store, tabs, report.issues, run.key, run.clock, exists=not dry_run or store.has_tables()
+            tabs, report.issues, run.clock, stored[name] if name in stored else StoredCases.of({})
         )
     # One verdict: the sync's own findings about IDs (which row of a copy keeps it) replace
     # validation's, in the summary, --strict, the Issues column and tab, and the recorded outcome.
@@ -265,14 +270,11 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _plan(
-    store: Store, tables: list[Table], issues: list[Issue], source: str, clock: Clock, *, exists: bool
-) -> LogPlan:
+def _plan(tables: list[Table], issues: list[Issue], clock: Clock, stored: StoredCases) -> LogPlan:
     """Plan one log over its tab and its archive tabs (whose cases are present, not missing)."""
     schema = tables[0].schema
     fields = stored_fields(schema)
     cases = [case for table in tables for case in row_cases(table, issues, fields=fields, clock=clock)]
-    stored = store.stored_cases(schema.name, source) if exists else StoredCases.of({})
     return plan_log(schema, tables[0].sheet, cases, stored, fields=fields)
 
 

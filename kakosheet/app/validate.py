@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kakosheet.app.configured import open_configured_source, open_store
+from kakosheet.app.find_tabs import find_tabs
 from kakosheet.app.progress import SILENT, Progress
-from kakosheet.app.read import ReadResult, read_source
 from kakosheet.core.cells import CellContext
 from kakosheet.core.issues import Report
-from kakosheet.core.references import ReferenceIndex
-from kakosheet.core.validate import KnownIds, validate_table
 from kakosheet.errors import KakosheetError
 
 if TYPE_CHECKING:
+    from kakosheet.app.read import ReadResult
     from kakosheet.config import Config
     from kakosheet.core.schema import SchemaSet
+    from kakosheet.core.validate import KnownIds
     from kakosheet.sources.base import Source
     from kakosheet.store.store import Store
 
@@ -31,7 +31,8 @@ def validate_source(
     """Every issue of every configured log and reference tab in the source."""
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
-    known = _stored_ids(config, schemas, opened)
+    opened.read_ahead(find_tabs(opened, schemas, config.logs, config.archives, by_header=False).sheets)
+    known = _stored_ids(config, schemas, opened)  # while the tabs are read
     _, report = read_and_validate(config, schemas, opened, today=today, progress=progress, known_ids=known)
     return report
 
@@ -78,6 +79,11 @@ def read_and_validate(
 ) -> tuple[ReadResult, Report]:
     """Read the logs and reference tabs of a source and check them all (``known_ids``: the IDs
     the store holds for it, which are its cases' own whatever the ID format says now)."""
+    # What types and checks cells (pandas, numpy) loads here, while the source reads its tabs ahead.
+    from kakosheet.app.read import read_source
+    from kakosheet.core.references import ReferenceIndex
+    from kakosheet.core.validate import validate_table
+
     today = today or config.today()
     ctx = CellContext(
         date_order=config.date_order,

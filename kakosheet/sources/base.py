@@ -52,6 +52,12 @@ class Source(Protocol):
         """The worksheet tabs, in the workbook's order."""
         ...
 
+    def read_ahead(self, sheets: list[str]) -> None:
+        """Start reading these tabs, if the source can while its caller gets ready (a workbook's
+        reader parses on a thread); read_grids takes what was read. It raises nothing: what
+        stops the read is said by read_grids."""
+        ...
+
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
         """The cells of the given tabs, each with its formula and error cells."""
         ...

@@ -15,18 +15,19 @@ import python_calamine as calamine
 from kakosheet.core.grid import Grid, MergedArea, column_letters
 from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import WriteBack
-from kakosheet.errors import SourceError
+from kakosheet.errors import KakosheetError, SourceError
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
 from kakosheet.sources.xlsx_identity import workbook_identity
 from kakosheet.sources.xlsx_package import (
-    CellScan,
+    CellMarks,
     Package,
     check_container,
     claimed_cells,
     inspect_package,
     measure_extent,
 )
+from kakosheet.sources.xlsx_reading import TabsReading
 from kakosheet.sources.xlsx_writeback import check_patchable, write_back
 
 EXTENSIONS = (".xlsx", ".xlsm")
@@ -51,6 +52,7 @@ class XlsxSource:
         self._sized: set[str] = set()
         self._merges: dict[str, list[MergedArea]] = {}  # tab -> its merged areas, as read
         self._highlighted: dict[str, bool] = {}  # part -> whether it holds the highlight rule, as read
+        self._ahead: TabsReading | None = None  # tabs being read ahead of read_grids
         try:
             self._package: Package = inspect_package(path)
             self._identity = workbook_identity(path)
@@ -120,6 +122,7 @@ class XlsxSource:
             self._stamp = stamp
         self._package = inspect_package(self.path)
         self._workbook = None  # reopened when read again
+        self._ahead = None  # what was read ahead is of the version before
         self._sized.clear()
         self._highlighted.clear()  # what the read's scan found is of the version before
 
@@ -182,10 +185,11 @@ class XlsxSource:
                 f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the file is damaged"
             ) from exc
 
-    def _rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
-        self._check_size(sheet)
+    @contextmanager
+    def _reading_tab(self, sheet: str) -> Iterator[None]:
+        """What stopped python-calamine reading a tab, said as the source's fault."""
         try:
-            return self._book().get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+            yield
         except (calamine.CalamineError, OSError, ValueError) as exc:
             if self._changed():
                 raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
@@ -193,22 +197,50 @@ class XlsxSource:
                 f"{self.name}: cannot read the tab {sheet!r} ({_short(exc)}); the tab is damaged"
             ) from exc
 
+    def _rows(self, sheet: str, nrows: int | None = None) -> list[list[Any]]:
+        self._check_size(sheet)
+        with self._reading_tab(sheet):
+            return self._book().get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+
     def read_head(self, sheet: str, rows: int) -> Grid:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))
 
-    def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
-        """The tabs' cells, read by python-calamine while a second process scans their XML.
+    def read_ahead(self, sheets: list[str]) -> None:
+        """Start reading these tabs on a thread (sources/xlsx_reading.py); read_grids takes them.
+        A tab too large or not readable is left to read_grids, which says why."""
+        if self._ahead is not None:
+            return
+        readable = []
+        for sheet in sheets:
+            try:
+                self._check_size(sheet)
+            except KakosheetError:
+                continue
+            readable.append(sheet)
+        self._ahead = self._reading(readable)
 
-        python-calamine holds the GIL while it parses, so a thread would only wait; a
-        separate process scans for formula and error cells on the other core meanwhile.
-        """
+    def _reading(self, sheets: list[str]) -> TabsReading:
+        parts = {sheet: part for sheet in sheets if (part := self._part(sheet)) is not None}
+        return TabsReading(self.path, sheets, parts)
+
+    def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
+        """The tabs' cells, read by python-calamine while a second process scans their XML (what
+        was read ahead is taken as read, the rest is read now)."""
         for sheet in sheets:
             self._check_size(sheet)
+        ahead, self._ahead = self._ahead, None
+        rest = [sheet for sheet in sheets if ahead is None or sheet not in ahead.sheets]
+        readings = [reading for reading in (ahead, self._reading(rest) if rest else None) if reading is not None]
+        by_sheet = {sheet: reading for reading in readings for sheet in reading.sheets}
+        grids = {}
+        for sheet in sheets:
+            with self._reading_tab(sheet):
+                grids[sheet] = Grid(sheet=sheet, rows=by_sheet[sheet].rows(sheet))
         parts = {sheet: part for sheet in sheets if (part := self._part(sheet)) is not None}
-        with CellScan(self.path, list(parts.values())) as scan:
-            grids = {sheet: Grid(sheet=sheet, rows=self._rows(sheet)) for sheet in sheets}
-            with self._damaged(", ".join(parts)):
-                marks = scan.result()
+        marks: dict[str, CellMarks] = {}
+        with self._damaged(", ".join(parts)):
+            for reading in readings:
+                marks.update(reading.marks())
         self._check_still_as_read()
         for sheet, part in parts.items():
             found = marks[part]
