@@ -128,6 +128,16 @@ def wanted_schemas(schemas: SchemaSet, logs: tuple[str, ...]) -> list[LogSchema]
     return [*(schemas[name] for name in logs), *references]
 
 
+# In the formula of the Issues-note highlight: how a rule in a sheet is known as kakosheet's own.
+HIGHLIGHT_MARK = '"; "&'
+
+
+def highlight_rule_formula(first: str, header_row: int, notes: str, top: int) -> str:
+    """The Issues-note highlight (columns as letters): a cell whose column's label, from the header
+    row, the row's Issues note names ("; Label:") turns red."""
+    return f'ISNUMBER(SEARCH({HIGHLIGHT_MARK}{first}${header_row}&":",{HIGHLIGHT_MARK}${notes}{top}))'
+
+
 def blank_rule_formula(letter: str, top: int, last_letter: str) -> str:
     """The blank-mandatory highlight: a row that holds anything, with this cell blank."""
     return f"AND(COUNTA($A{top}:${last_letter}{top})>0,ISBLANK({letter}{top}))"

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kakosheet.core.grid import Grid, MergedArea, column_letters
+from kakosheet.core.looks import HIGHLIGHT_MARK, highlight_rule_formula
 from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import CellUpdate, SheetWrite, WriteBack
 from kakosheet.sources import gsheet_owned
@@ -36,7 +37,6 @@ from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, SheetsRefusedError, quote_sheet
 from kakosheet.sources.gsheet_landing import Placed, api_value, check_landing, indistinct_rows, row_of
 
-HIGHLIGHT_MARK = '"; "&'  # in the formula of kakosheet's highlight rule
 HIGHLIGHT = {"red": 1.0, "green": 0.78, "blue": 0.81}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
@@ -356,7 +356,7 @@ def _highlight_rule(tab: Tab, write: SheetWrite) -> dict[str, Any]:
     """Cells whose label the row's Issues note names ("; Label:") turn red."""
     assert write.issues_column is not None
     first, notes, top = column_letters(write.first_column), column_letters(write.issues_column), write.header_row + 1
-    formula = f'=ISNUMBER(SEARCH("; "&{first}${write.header_row}&":","; "&${notes}{top}))'
+    formula = "=" + highlight_rule_formula(first, write.header_row, notes, top)
     return {
         "ranges": [
             {

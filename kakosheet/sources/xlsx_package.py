@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape as xml_escape
 
 from kakosheet.core.grid import MergedArea, column_index
+from kakosheet.core.looks import HIGHLIGHT_MARK
 from kakosheet.errors import SourceError
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -48,7 +50,7 @@ _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 # In the formula of kakosheet's highlight rule (the conditional format of a log tab that marks the
 # cells its Issues note names), as sheet XML spells it: Excel escapes the ampersands, LibreOffice
 # the quotes too. Either is the same rule, not a reason to add another.
-HIGHLIGHT_MARKS = (b'"; "&amp;', b"&quot;; &quot;&amp;")
+HIGHLIGHT_MARKS = tuple(xml_escape(HIGHLIGHT_MARK, entities).encode() for entities in ({}, {'"': "&quot;"}))
 
 
 @dataclass(frozen=True)

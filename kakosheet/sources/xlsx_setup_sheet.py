@@ -22,12 +22,14 @@ from xml.sax.saxutils import escape
 from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.looks import (
     BLANK_MANDATORY_COLOUR,
+    HIGHLIGHT_MARK,
     LAST_ROW,
     NUMBER_FORMATS,
     OWNED_CELL_COLOUR,
     blank_rule_formula,
     column_width,
     header_colour,
+    highlight_rule_formula,
     is_kakosheets,
 )
 from kakosheet.core.schema import LogSchema, SchemaSet
@@ -35,7 +37,6 @@ from kakosheet.sources.xlsx_checks import CellCheck, column_check, is_kakosheet_
 from kakosheet.sources.xlsx_order import elements_after
 from kakosheet.sources.xlsx_setup_styles import StyleBook
 
-HIGHLIGHT_MARK = '"; "&'  # in the (unescaped) formula of kakosheet's Issues-note highlight
 _BLANK_RULE = re.compile(r"^AND\(COUNTA\(\$A\d+:\$[A-Z]{1,3}\d+\)>0,ISBLANK\([A-Z]{1,3}\d+\)\)$")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
@@ -363,7 +364,7 @@ def _patch_rules(tail: bytes, layout: TabLayout, styles: StyleBook, changes: Tab
     if notes is not None:
         fields = [layout.columns[c.field] for c in layout.schema.columns]
         first, last_own = column_letters(min(fields)), column_letters(max(fields))
-        formula = f'ISNUMBER(SEARCH("; "&{first}${layout.header_row}&":","; "&${column_letters(notes)}{top}))'
+        formula = highlight_rule_formula(first, layout.header_row, column_letters(notes), top)
         wanted.append(((f"{first}{top}:{last_own}{LAST_ROW}", formula), "issues"))
     wanted_keys = {key for key, _ in wanted}
     found: set[tuple[str, str]] = set()

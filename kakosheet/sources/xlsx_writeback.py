@@ -33,6 +33,7 @@ from typing import IO
 from xml.sax.saxutils import escape
 
 from kakosheet.core.grid import column_index, column_letters
+from kakosheet.core.looks import highlight_rule_formula
 from kakosheet.core.writeback import CellUpdate, CellValue, SheetWrite, WriteBack
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_file import (
@@ -444,7 +445,7 @@ def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
     first, last = column_letters(write.first_column), column_letters(write.last_column)
     notes = column_letters(write.issues_column)
     top = write.header_row + 1
-    formula = f'ISNUMBER(SEARCH("; "&amp;{first}${write.header_row}&amp;":","; "&amp;${notes}{top}))'
+    formula = escape(highlight_rule_formula(first, write.header_row, notes, top))
     data_end = max(tail.rfind(b"</sheetData>"), 0)  # the elements that follow come after the data
     priorities = [int(p) for p in re.findall(rb'priority="(\d+)"', tail[data_end:])]
     rule = (
