@@ -26,6 +26,7 @@ from kakosheet.sources.xlsx_package import (
     claimed_cells,
     inspect_package,
     measure_extent,
+    part_size,
 )
 from kakosheet.sources.xlsx_reading import TabsReading
 from kakosheet.sources.xlsx_writeback import check_patchable, write_back
@@ -34,6 +35,12 @@ EXTENSIONS = (".xlsx", ".xlsm")
 # A tab whose rectangle from A1 to its farthest cell holds more cells than this is refused
 # before it is read: the reader would allocate every one of them (17 billion for XFD1048576).
 MAX_CELLS = 50_000_000
+# A tab's part up to this size is measured whatever its <dimension> claims (a few hundredths of a
+# second): a claim can be too small as well (a writer that leaves "A1"), and a stray far cell then
+# made the reader allocate past all memory. A bigger part's claim is trusted when it fits, which
+# saves reading a 100k-row log twice (0.14 s, a tenth of its read): Excel, LibreOffice, openpyxl
+# and XlsxWriter write it from the cells.
+MEASURED_SIZE = 8_000_000
 
 
 class XlsxSource:
@@ -163,7 +170,7 @@ class XlsxSource:
             return
         with self._damaged(sheet):
             claimed = claimed_cells(self.path, part)
-            if claimed is None or claimed > MAX_CELLS:
+            if claimed is None or claimed > MAX_CELLS or part_size(self.path, part) <= MEASURED_SIZE:
                 max_row, max_column = measure_extent(self.path, part)
                 cells = max_row * (max_column + 1)
                 if cells > MAX_CELLS:

@@ -205,6 +205,12 @@ def claimed_cells(path: Path, member: str) -> int | None:
     return rows * (column_index(match.group(3) or match.group(1)) + 1)
 
 
+def part_size(path: Path, member: str) -> int:
+    """A part's decompressed size, from the central directory (nothing is decompressed)."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.getinfo(member).file_size
+
+
 def measure_extent(path: Path, member: str) -> tuple[int, int]:
     """An upper bound of the last row number and the farthest column index that hold a cell.
 

@@ -91,6 +91,25 @@ def test_a_sheet_reaching_the_last_row_and_column_ends_quickly(tmp_path: Path) -
     assert result.returncode == 3 and "'QC Log' reaches cell XFD1048576" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["validate", "sync"])
+def test_a_dimension_claiming_too_little_does_not_hide_a_far_cell(tmp_path: Path, command: str) -> None:
+    """A writer that leaves a small claim (here A1:V2) over a stray cell at XFD1048576: the reader
+    would allocate 17 billion cells and the process die; the tab is refused instead."""
+    path = write_workbook(tmp_path / "claims.xlsx", {"QC Log": qc_tab([qc_row()])})
+    patched = tmp_path / "far.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert re.search(rb'<dimension ref="A1:[A-Z]+2"', data)
+                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+            target.writestr(info, data)
+    started = time.monotonic()
+    result = run_kakosheet(command, str(patched), cwd=tmp_path, timeout=30)
+    _check_outcome(result, time.monotonic() - started)
+    assert result.returncode == 3 and "'QC Log' reaches cell XFD1048576" in result.stderr
+
+
 def test_a_dimension_claiming_a_million_rows_is_harmless(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "claims.xlsx", {"QC Log": qc_tab([qc_row()])})
     patched = tmp_path / "claims-million.xlsx"
