@@ -8,6 +8,7 @@ import re
 import shutil
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -91,19 +92,27 @@ def test_a_sheet_reaching_the_last_row_and_column_ends_quickly(tmp_path: Path) -
     assert result.returncode == 3 and "'QC Log' reaches cell XFD1048576" in result.stderr
 
 
+def _qc_log_with_sheet_xml(tmp_path: Path, name: str, change: Callable[[bytes], bytes]) -> Path:
+    """A one-case QC log whose tab's XML is changed by ``change``, the rest of the package as written."""
+    path = write_workbook(tmp_path / "written.xlsx", {"QC Log": qc_tab([qc_row()])})
+    patched = tmp_path / name
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            target.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return patched
+
+
 @pytest.mark.parametrize("command", ["validate", "sync"])
 def test_a_dimension_claiming_too_little_does_not_hide_a_far_cell(tmp_path: Path, command: str) -> None:
     """A writer that leaves a small claim (here A1:V2) over a stray cell at XFD1048576: the reader
     would allocate 17 billion cells and the process die; the tab is refused instead."""
-    path = write_workbook(tmp_path / "claims.xlsx", {"QC Log": qc_tab([qc_row()])})
-    patched = tmp_path / "far.xlsx"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                assert re.search(rb'<dimension ref="A1:[A-Z]+2"', data)
-                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
-            target.writestr(info, data)
+
+    def far_cell(xml: bytes) -> bytes:
+        assert re.search(rb'<dimension ref="A1:[A-Z]+2"', xml)
+        return xml.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+
+    patched = _qc_log_with_sheet_xml(tmp_path, "far.xlsx", far_cell)
     started = time.monotonic()
     result = run_kakosheet(command, str(patched), cwd=tmp_path, timeout=30)
     _check_outcome(result, time.monotonic() - started)
@@ -111,15 +120,12 @@ def test_a_dimension_claiming_too_little_does_not_hide_a_far_cell(tmp_path: Path
 
 
 def test_a_dimension_claiming_a_million_rows_is_harmless(tmp_path: Path) -> None:
-    path = write_workbook(tmp_path / "claims.xlsx", {"QC Log": qc_tab([qc_row()])})
-    patched = tmp_path / "claims-million.xlsx"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'<dimension ref="[A-Z0-9:]+"', b'<dimension ref="A1:XFD1048576"', data)
-                assert b"XFD1048576" in data
-            target.writestr(info, data)
+    def claim_a_million(xml: bytes) -> bytes:
+        claimed = re.sub(rb'<dimension ref="[A-Z0-9:]+"', b'<dimension ref="A1:XFD1048576"', xml)
+        assert b"XFD1048576" in claimed
+        return claimed
+
+    patched = _qc_log_with_sheet_xml(tmp_path, "claims-million.xlsx", claim_a_million)
     started = time.monotonic()
     result = run_kakosheet("validate", str(patched), cwd=tmp_path, timeout=30)
     _check_outcome(result, time.monotonic() - started)
