@@ -10,6 +10,7 @@ saying what is wrong and how to fix it. Columns call these once per *distinct* v
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,7 +65,6 @@ _YMD_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:\s+(\d{1,2}):(\d{
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _NAMED_MONTH_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d-%b-%y")
 _MONEY_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
-_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 # 1,500 or 1.500 as text: one and a half, or fifteen hundred? Only a locale can tell.
 _EITHER_WAY = re.compile(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
 _SPACES = str.maketrans("", "", " \u00a0\u202f")
@@ -268,6 +268,15 @@ def normalize_date(value: Any, ctx: CellContext) -> Result:
     return parsed.date(), None
 
 
+@functools.cache
+def _locale_number(decimal: str, group: str) -> re.Pattern[str]:
+    """A number as a locale writes it, its groups in place (1.500,25; India's 1,00,000), so text in the
+    other convention (1,500.25 or 1.50 in de_DE) is flagged instead of read as another number."""
+    d, g = re.escape(decimal), re.escape(group)
+    grouped = rf"[0-9]{{1,3}}(?:{g}[0-9]{{3}})+|[0-9]{{1,2}}(?:{g}[0-9]{{2}})+{g}[0-9]{{3}}"
+    return re.compile(rf"^[+-]?(?:{grouped}|[0-9]+)(?:{d}[0-9]+)?$")
+
+
 def _to_decimal(value: Any, symbols: tuple[str, str] | None = None) -> Decimal | None:
     if isinstance(value, bool):
         return None
@@ -278,9 +287,9 @@ def _to_decimal(value: Any, symbols: tuple[str, str] | None = None) -> Decimal |
     text = str(value).strip().translate(_SPACES)
     if symbols is not None:  # the source's locale says which symbol is which
         decimal, group = symbols
-        text = text.replace(group, "").replace(decimal, ".")
-        if not _PLAIN_NUMBER.match(text):
+        if not _locale_number(decimal, group).match(text):
             return None
+        text = text.replace(group, "").replace(decimal, ".")
     elif not _MONEY_TEXT.match(text):
         return None
     try:

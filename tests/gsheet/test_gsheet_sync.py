@@ -209,6 +209,25 @@ def test_amounts_typed_as_text_are_read_in_the_sheets_locale(
     assert [costs[f"case {t}"] for t in typed] == [Decimal(s) for s in stored]
 
 
+@pytest.mark.parametrize(
+    ("locale", "typed"),
+    [
+        ("de_DE", ["1,500.25", "1.50", "1.5000", "12.34.56"]),  # the other convention, or groups out of place
+        ("en_US", ["1.500,25", "1,5", "1,50"]),
+    ],
+)
+def test_amounts_the_sheets_locale_cannot_read_are_flagged_not_read_as_another_number(
+    api: SheetsApiServer, tmp_path: Path, team: Config, monkeypatch: pytest.MonkeyPatch, locale: str, typed: list[str]
+) -> None:
+    sheet = GoogleSheet(api, tmp_path, locale=locale)
+    for name, value in sheet.environment().items():
+        monkeypatch.setenv(name, value)
+    sheet.create({"QC Log": qc_tab([qc_row(Replacement_Cost=t, Description=f"case {t}") for t in typed])})
+    report = validate_source(team, sheet.spec, today=NOW.date())
+    flagged = [(i.column, i.code, i.value) for i in report.issues]
+    assert flagged == [("Replacement Cost", "not-an-amount", t) for t in typed]
+
+
 def test_the_number_of_requests_does_not_grow_with_the_rows(
     google_sheet: GoogleSheet, team: Config, api: SheetsApiServer, tmp_path: Path
 ) -> None:
