@@ -25,12 +25,14 @@ import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from kakosheet.errors import SourceError
+from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.sources.gsheet_spec import CREDENTIALS_ENV, GOOGLE_ROOT, GoogleAccess
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 RETRY_SECONDS_ENV = "KAKOSHEET_SHEETS_RETRY_SECONDS"
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# Google's answer to a range that names no tab of the sheet.
+_NO_SUCH_TAB = "Unable to parse range"
 CONVERGE_ATTEMPTS = 4  # looks at the sheet before each re-send of a non-idempotent change
 
 
@@ -252,9 +254,15 @@ class SheetsClient:
                 "check the network and run again"
             ) from None
 
-    def _explain(self, exc: APIError, purpose: str) -> SourceError:
+    def _explain(self, exc: APIError, purpose: str) -> SourceError | SourceChangedError:
         status = exc.response.status_code
         message = _api_message(exc)
+        if status == 400 and message.startswith(_NO_SUCH_TAB):
+            # The tabs were named from the metadata read at the start: staff renamed or deleted one since.
+            return SourceChangedError(
+                f"{self.label}: a tab was renamed or deleted while kakosheet was at work ({message}); "
+                "run the command again (the next run finishes the job)"
+            )
         if status == 404:
             return SourceError(f"{self.label}: no such spreadsheet; check the key or URL ({message})")
         if status == 403 and purpose == "read":

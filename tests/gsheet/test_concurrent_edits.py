@@ -9,6 +9,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from kakosheet.app.sync import sync_source
@@ -242,6 +243,42 @@ def test_the_issues_tab_deleted_during_a_sync_is_written_again(
     assert not second.write_warnings and second.rows_left == 0
     assert book.tabs() == ["QC Log", "Issues"]
     assert {"Currency", "Status"} <= {row[2] for row in google_sheet.values("Issues")[2:]}
+    assert len(stored(team)) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "when"),
+    [("the Issues tab deleted", "read"), ("the log tab renamed", "read"), ("the log tab renamed", "write")],
+)
+def test_a_tab_deleted_or_renamed_while_the_sync_reads_or_writes_says_run_it_again(
+    google_sheet: GoogleSheet, team: Config, api: SheetsApiServer, change: str, when: str
+) -> None:
+    """The ranges were named from the tabs the sync saw first: Google answers 400 "Unable to parse
+    range". Nobody must fix anything (not exit 3): exit 4, and the next sync finishes the job. (The
+    Issues tab deleted at the write is written again: test_the_issues_tab_deleted_during_a_sync_...)"""
+    google_sheet.create({"QC Log": qc_tab([qc_row(Description="one", Status="Bogus")])})
+    sync_source(team, google_sheet.spec, now=NOW)
+    book = google_sheet.book
+    book.set_values("QC Log", "A3", [qc_tab([qc_row(Description="two")])[1]])
+    if change == "the Issues tab deleted":
+        request: dict[str, Any] = {"deleteSheet": {"sheetId": book.sheet_id("Issues")}}
+    else:
+        properties = {"sheetId": book.sheet_id("QC Log"), "title": "QC"}
+        request = {"updateSheetProperties": {"properties": properties, "fields": "title"}}
+
+    def hook(sent: Request) -> None:
+        if sent.path.endswith("values:batchGet" if when == "read" else VALUES_WRITE):
+            api.before(None)
+            book.batch_update([request])
+
+    api.before(hook)
+    result = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
+
+    assert result.returncode == 4, result.stderr
+    assert "renamed or deleted" in result.stderr and "run the command again" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(stored(team)) == 1
+    assert run_kakosheet("sync", google_sheet.spec, cwd=team.root).returncode == 0
     assert len(stored(team)) == 2
 
 
