@@ -89,6 +89,9 @@ def test_an_unreachable_store_exits_3_without_its_password(cli: Cli, tmp_path: P
 
 def test_a_bad_option_value_is_exit_2_everywhere(cli: Cli, tmp_path: Path) -> None:
     assert cli("schedule", "--every", "often", "x.xlsx").exit_code == 2
+    for endless in ("nans", "infs", "1e400s", "100000d"):  # no wait at all, or one that cannot be waited for
+        assert cli("schedule", "--every", endless, "x.xlsx").exit_code == 2, endless
+        assert cli("schedule", "--once", "--max-backoff", endless, "x.xlsx").exit_code == 2, endless
     assert cli("schedule", "x.xlsx").exit_code == 2  # neither --every nor --once
     assert cli("sync", "--format", "yaml").exit_code == 2
 

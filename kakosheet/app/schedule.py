@@ -246,8 +246,8 @@ def run_schedule(
 def next_wait(every: float, took: float, unreachable: int, max_backoff: float) -> float:
     """Runs start ``every`` seconds apart (none to catch up after a long one); while the source
     or store is unreachable the wait doubles from one interval, up to ``max_backoff``."""
-    if unreachable:
-        return min(every * 2**unreachable, max(max_backoff, every))
+    if unreachable:  # the doubling stops long before a float cannot hold it (a source gone for weeks)
+        return min(every * 2 ** min(unreachable, 64), max(max_backoff, every))
     return max(0.0, every - took)
 
 

@@ -295,6 +295,7 @@ class Duration(click.ParamType):
 
     name = "DURATION"
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    longest = 366 * 86400  # an endless wait (1e400s) cannot be waited for: the job would end in an error
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, int | float):
@@ -304,8 +305,10 @@ class Duration(click.ParamType):
             seconds = float(text[:-1]) * self.units[text[-1:]]
         except (KeyError, ValueError):
             self.fail(f"{value!r} is not a duration; write it as 30s, 15m, 1h or 1.5h", param, ctx)
-        if seconds <= 0:
+        if not seconds > 0:  # also NaN, which would make every wait zero
             self.fail(f"{value!r} should be longer than zero", param, ctx)
+        if seconds > self.longest:
+            self.fail(f"{value!r} is longer than a year; write it as 30s, 15m, 1h or 1.5h", param, ctx)
         return seconds
 
 

@@ -162,6 +162,7 @@ def test_backoff_doubles_up_to_its_ceiling_and_runs_start_on_the_interval() -> N
     assert next_wait(900, 1000, 0, 3600) == 0
     assert [next_wait(900, 5, n, 3600) for n in (1, 2, 3)] == [1800, 3600, 3600]
     assert next_wait(7200, 5, 1, 3600) == 7200  # never shorter than the interval itself
+    assert next_wait(900.0, 5, 2000, 3600.0) == 3600  # a source gone for weeks: the wait stays at the ceiling
 
 
 def _schedule(config: Config, *args: str, store_url: str | None = None) -> subprocess.Popen[str]:
