@@ -15,6 +15,7 @@ FORMS = [
     f"gsheet:{KEY}",
     f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0",
     f"https://docs.google.com/spreadsheets/u/1/d/{KEY}/edit",  # a browser signed in to several accounts
+    f"https://docs.google.com/a/after-sales.example/spreadsheets/d/{KEY}/edit",  # a Google Workspace link
     f"http://docs.google.com/spreadsheets/d/{KEY}/edit",
     f"docs.google.com/spreadsheets/d/{KEY}/edit?usp=sharing",
     f"  https://docs.google.com/spreadsheets/d/{KEY}  ",
