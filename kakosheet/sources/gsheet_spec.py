@@ -19,9 +19,7 @@ API_URL_ENV = "KAKOSHEET_SHEETS_API_URL"
 # A sheet's address as people paste it: with or without the scheme, http or https, with the
 # /a/DOMAIN/ of a Google Workspace link or the /u/N/ of a browser signed in to several accounts,
 # whatever follows the key.
-_SHEET_URL = re.compile(
-    r"^(?:https?://)?docs\.google\.com/(?:a/[^/\s]+/)?spreadsheets/(?:u/[0-9]+/)?", re.IGNORECASE
-)
+_SHEET_URL = re.compile(r"^(?:https?://)?docs\.google\.com/(?:a/[^/\s]+/)?spreadsheets/(?:u/[0-9]+/)?", re.IGNORECASE)
 _KEY_IN_URL = re.compile(r"d/([A-Za-z0-9_-]+)")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 _PREFIX = "gsheet:"
