@@ -248,6 +248,20 @@ def test_template_build_never_replaces_a_workbook_that_holds_cases(cli: Cli, tmp
     assert cli("template", "build", "--out", str(fresh)).exit_code == 0  # an empty template is replaced
 
 
+def test_template_build_never_replaces_a_workbook_whose_reference_tabs_hold_rows(cli: Cli, tmp_path: Path) -> None:
+    assert cli("init", "team", "--logs", "qc").exit_code == 0
+    master = tmp_path / "team" / "master.xlsx"
+    write_workbook(
+        master,
+        {"QC Log": qc_tab([]), "Vendors": [["Vendor ID", "Name", "Type"], ["V-001", "Acme Trading", "Vendor"]]},
+    )
+    before = master.read_bytes()
+    result = cli("template", "build", "--out", str(master))
+    assert result.exit_code == 2, result.output
+    assert "holds 1 row(s) in 'Vendors'" in result.stderr
+    assert master.read_bytes() == before
+
+
 def test_the_demo_writes_outside_the_working_folder(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tempfile
 

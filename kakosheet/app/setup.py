@@ -120,7 +120,7 @@ def build_template(config: Config, *, schemas_dir: Path | None = None, out: Path
     """Regenerate the master workbook from the schemas: every log, then the reference tabs.
 
     Without options: the team's schemas when there is a kakosheet.toml, else ./schemas,
-    written to ./templates/master.xlsx. A workbook that holds cases is never replaced.
+    written to ./templates/master.xlsx. A workbook that holds cases or reference rows is never replaced.
     """
     if schemas_dir is None:
         local = Path.cwd() / "schemas"
@@ -135,8 +135,9 @@ def build_template(config: Config, *, schemas_dir: Path | None = None, out: Path
 
 
 def _refuse_a_workbook_with_cases(schemas: SchemaSet, logs: tuple[str, ...], target: Path) -> None:
-    """`template build` writes an empty workbook: it replaces only a workbook whose log tabs hold no
-    case (an earlier template), never a team's filled one, nor a file it cannot read as a log."""
+    """`template build` writes an empty workbook: it replaces only a workbook whose tabs hold no case
+    and no reference row (an earlier template), never a team's filled one (its Vendors or Orders
+    alone are the team's work too), nor a file it cannot read as a log."""
     from kakosheet.app.read import read_source
     from kakosheet.sources import open_source
 
@@ -147,8 +148,11 @@ def _refuse_a_workbook_with_cases(schemas: SchemaSet, logs: tuple[str, ...], tar
     except SourceError as exc:
         raise UsageError(f"{target}: exists and is not a kakosheet workbook ({exc}); it was left alone. {how}") from exc
     cases = sum(len(table) for table in read.all_tables() if table.schema.kind == "log")
-    if cases:
+    references = {table.sheet: len(table) for table in read.all_tables() if table.schema.kind != "log" and len(table)}
+    if cases or references:
+        held = [f"{cases} case(s)"] if cases else []
+        held += [f"{rows} row(s) in {sheet!r}" for sheet, rows in references.items()]
         raise UsageError(
-            f"{target}: holds {cases} case(s), and `template build` would replace it with an empty workbook; "
+            f"{target}: holds {', '.join(held)}, and `template build` would replace it with an empty workbook; "
             f"it was left alone. {how}"
         )

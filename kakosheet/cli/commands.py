@@ -145,8 +145,8 @@ def template() -> None:
 def template_build(ctx: click.Context, schemas_dir: Path | None, out: Path | None) -> None:
     """Regenerate the master workbook from the schemas.
 
-    It writes an empty workbook, so it never replaces one that holds cases (exit 2): a
-    team's live master.xlsx keeps its cases.
+    It writes an empty workbook, so it never replaces one that holds cases or reference rows
+    (exit 2): a team's live master.xlsx keeps its cases, vendors and orders.
 
     \b
     Example:
