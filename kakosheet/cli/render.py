@@ -10,6 +10,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kakosheet.core.cells import shortened
 from kakosheet.core.issues import Report
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def render_text(report: Report, out: TextIO) -> None:
         if issue.column:
             where.append(issue.column)
         location = ", ".join(where) or "tab"
-        case = f" [{issue.case_id}]" if issue.case_id else ""
+        case = f" [{shortened(issue.case_id)}]" if issue.case_id else ""
         out.write(f"  {location}{case}: {issue.severity} {issue.code}: {issue.message}\n")
 
 
