@@ -154,6 +154,18 @@ def test_history_before_the_first_sync_creates_no_store(cli: Cli, tmp_path: Path
     assert not (team / "kakosheet.db").exists()
 
 
+
+@pytest.mark.parametrize("command", [("validate",), ("validate", "--format", "json"), ("history", "QC-2026-0001")])
+def test_reading_commands_leave_no_write_ahead_log_beside_the_store(
+    cli: Cli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    team = team_with(cli, tmp_path, [qc_row(Date_Logged=None)])
+    assert run_kakosheet("sync", cwd=team).returncode == 0
+    before = files_in(team)
+    result = run_kakosheet(*command, cwd=team)
+    assert result.returncode == 0, result.stderr
+    assert files_in(team) == before
+
 # ---------------------------------------------------------------- init
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from kakosheet.app.sync import open_store
 from kakosheet.config import CONFIG_NAME, Config
+from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import ConfigError, UsageError
-from kakosheet.store.store import HistoryEvent
+from kakosheet.store.store import HistoryEvent, Store
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,14 @@ def case_history(config: Config, case_id: str, *, store_url: str | None = None) 
         )
     schemas = config.load_schemas()
     store = open_store(config, schemas, store_url, create=False)
-    case_id = case_id.strip().upper()
+    try:
+        return _history(store, schemas, case_id.strip().upper())
+    finally:
+        store.engine.dispose()  # its connections closed: SQLite's log checkpointed and removed, nothing left
+
+
+def _history(store: Store, schemas: SchemaSet, case_id: str) -> CaseHistory:
+    """The case's versions as the store holds them; a usage error when it holds no such case."""
     if not store.exists or not store.has_tables():
         raise UsageError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
     found = store.case(case_id)
