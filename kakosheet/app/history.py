@@ -19,6 +19,7 @@ class CaseHistory:
     current: dict[str, Any]
     events: list[HistoryEvent]
     labels: dict[str, str]  # field -> the column's label in the sheet
+    locations: dict[str, str]  # source (a workbook's identity) -> where it was last seen
     title: str = ""  # the log's name for people
 
 
@@ -47,11 +48,13 @@ def _history(store: Store, schemas: SchemaSet, case_id: str) -> CaseHistory:
     log, current = found
     case_id = current["case_id"]  # as stored: the ID asked for may be another padding of it
     labels = {column.field: column.label for column in schemas[log].columns}
+    events = store.history(case_id)
     return CaseHistory(
         case_id=case_id,
         log=log,
         current=current,
-        events=store.history(case_id),
+        events=events,
         labels=labels,
+        locations=store.locations(event.source for event in events),
         title=schemas[log].title,
     )

@@ -161,7 +161,12 @@ def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
                 "case_id": history.case_id,
                 "log": history.log,
                 "events": [
-                    {**event.__dict__, "recorded_at": event.recorded_at.isoformat()} for event in history.events
+                    {
+                        **event.__dict__,
+                        "recorded_at": event.recorded_at.isoformat(),
+                        "location": history.locations.get(event.source),
+                    }
+                    for event in history.events
                 ],
             },
             out,
@@ -174,7 +179,7 @@ def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
     for event in history.events:
         out.write(
             f"  v{event.version} {event.event} {event.recorded_at:%Y-%m-%d %H:%M} UTC, sync run {event.run_id}, "
-            f"from {event.source}\n"
+            f"from {history.locations.get(event.source, event.source)}\n"
         )
         for field_name, (before, after) in event.changes.items():
             label = _label(history.labels, field_name)
