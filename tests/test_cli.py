@@ -55,6 +55,18 @@ def test_text_output_names_row_column_and_fix(cli: Cli, tmp_path: Path) -> None:
     assert "row 2, Owner: error not-an-email: 'bob' is not an email address" in result.stdout
 
 
+def test_a_huge_typed_id_is_quoted_short_in_its_line(cli: Cli, tmp_path: Path) -> None:
+    huge = "QC-2026-" + "1" * 30000
+    bad = write_workbook(tmp_path / "bad.xlsx", {"QC Log": qc_tab([qc_row(Case_ID=huge)])})
+    result = cli("validate", str(bad))
+    [line] = [line for line in result.stdout.splitlines() if "malformed-id" in line]
+    assert len(line) < 500, line[:300]
+    assert "row 2, Case ID [QC-2026-111" in line and "…" in line
+    issues = json.loads(cli("validate", str(bad), "--format", "json").stdout)["issues"]
+    [issue] = [i for i in issues if i["code"] == "malformed-id"]
+    assert issue["value"] == huge and len(issue["message"]) < 400
+
+
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [

@@ -157,6 +157,18 @@ def test_history_before_the_first_sync_creates_no_store(cli: Cli, tmp_path: Path
     assert not (team / "kakosheet.db").exists()
 
 
+@pytest.mark.parametrize("command", [("validate",), ("validate", "--format", "json"), ("history", "QC-2026-0001")])
+def test_reading_commands_leave_no_write_ahead_log_beside_the_store(
+    cli: Cli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    team = team_with(cli, tmp_path, [qc_row(Date_Logged=None)])
+    assert run_kakosheet("sync", cwd=team).returncode == 0
+    before = files_in(team)
+    result = run_kakosheet(*command, cwd=team)
+    assert result.returncode == 0, result.stderr
+    assert files_in(team) == before
+
+
 # ---------------------------------------------------------------- init
 
 
@@ -231,6 +243,14 @@ def test_history_shows_labels_and_readable_values(cli: Cli, tmp_path: Path) -> N
     assert "Status: Open -> Closed" in shown
     assert "Closure Date: (blank) -> 2026-03-05" in shown
     assert "closure_date" not in shown and "None" not in shown and "'" not in shown
+
+
+def test_history_says_which_workbook_a_version_came_from_by_its_path(cli: Cli, tmp_path: Path) -> None:
+    team = team_with(cli, tmp_path, [qc_row()])
+    assert cli("sync", "--config", str(team / "kakosheet.toml")).exit_code == 0
+    shown = cli("history", "QC-2026-0001", "--config", str(team / "kakosheet.toml")).stdout
+    assert f"sync run 1, from {(team / 'master.xlsx').resolve()}\n" in shown
+    assert "workbook:" not in shown
 
 
 def test_template_build_never_replaces_a_workbook_that_holds_cases(cli: Cli, tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 from kakosheet.app.sync import open_store
 from kakosheet.config import CONFIG_NAME, Config
+from kakosheet.core.schema import SchemaSet
 from kakosheet.errors import ConfigError, UsageError
-from kakosheet.store.store import HistoryEvent
+from kakosheet.store.store import HistoryEvent, Store
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class CaseHistory:
     current: dict[str, Any]
     events: list[HistoryEvent]
     labels: dict[str, str]  # field -> the column's label in the sheet
+    locations: dict[str, str]  # source (a workbook's identity) -> where it was last seen
     title: str = ""  # the log's name for people
 
 
@@ -30,7 +32,14 @@ def case_history(config: Config, case_id: str, *, store_url: str | None = None) 
         )
     schemas = config.load_schemas()
     store = open_store(config, schemas, store_url, create=False)
-    case_id = case_id.strip().upper()
+    try:
+        return _history(store, schemas, case_id.strip().upper())
+    finally:
+        store.engine.dispose()  # its connections closed: SQLite's log checkpointed and removed, nothing left
+
+
+def _history(store: Store, schemas: SchemaSet, case_id: str) -> CaseHistory:
+    """The case's versions as the store holds them; a usage error when it holds no such case."""
     if not store.exists or not store.has_tables():
         raise UsageError(f"the store {store.display_url} holds no cases yet; run `kakosheet sync` first")
     found = store.case(case_id)
@@ -39,11 +48,13 @@ def case_history(config: Config, case_id: str, *, store_url: str | None = None) 
     log, current = found
     case_id = current["case_id"]  # as stored: the ID asked for may be another padding of it
     labels = {column.field: column.label for column in schemas[log].columns}
+    events = store.history(case_id)
     return CaseHistory(
         case_id=case_id,
         log=log,
         current=current,
-        events=store.history(case_id),
+        events=events,
         labels=labels,
+        locations=store.locations(event.source for event in events),
         title=schemas[log].title,
     )

@@ -32,8 +32,13 @@ def validate_source(
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
     opened.read_ahead(find_tabs(opened, schemas, config.logs, config.archives, by_header=False).sheets)
-    known = _stored_ids(config, schemas, opened)  # while the tabs are read
-    _, report = read_and_validate(config, schemas, opened, today=today, progress=progress, known_ids=known)
+    store = _store_of(config, schemas)  # opened while the tabs are read
+    try:
+        known = _stored_ids(store, opened) if store is not None else None
+        _, report = read_and_validate(config, schemas, opened, today=today, progress=progress, known_ids=known)
+    finally:
+        if store is not None:
+            store.engine.dispose()  # its connections closed: SQLite's log checkpointed and removed, nothing left
     return report
 
 
@@ -42,13 +47,20 @@ def known_ids_of(store: Store, source: str) -> KnownIds:
     return lambda log, ids: store.known_ids(log, source, ids)
 
 
-def _stored_ids(config: Config, schemas: SchemaSet, opened: Source) -> KnownIds | None:
-    """The store's IDs of this source, so validate judges IDs as a sync does; None without a store
-    (validate checks a sheet on its own too, and never creates a store)."""
+def _store_of(config: Config, schemas: SchemaSet) -> Store | None:
+    """The team's store, to judge IDs as a sync does; None without one (validate checks a sheet on
+    its own too, and never creates a store)."""
     if _no_store_file(config):
         return None
     try:
-        store = open_store(config, schemas, create=False)
+        return open_store(config, schemas, create=False)
+    except KakosheetError:
+        return None
+
+
+def _stored_ids(store: Store, opened: Source) -> KnownIds | None:
+    """The store's IDs of this source; None before the first sync."""
+    try:
         if not store.has_tables():
             return None
         key = opened.identity or store.source_at(opened.location) or opened.location

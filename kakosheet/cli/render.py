@@ -10,6 +10,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kakosheet.core.cells import shortened
 from kakosheet.core.issues import Report
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def render_text(report: Report, out: TextIO) -> None:
         if issue.column:
             where.append(issue.column)
         location = ", ".join(where) or "tab"
-        case = f" [{issue.case_id}]" if issue.case_id else ""
+        case = f" [{shortened(issue.case_id)}]" if issue.case_id else ""
         out.write(f"  {location}{case}: {issue.severity} {issue.code}: {issue.message}\n")
 
 
@@ -160,7 +161,12 @@ def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
                 "case_id": history.case_id,
                 "log": history.log,
                 "events": [
-                    {**event.__dict__, "recorded_at": event.recorded_at.isoformat()} for event in history.events
+                    {
+                        **event.__dict__,
+                        "recorded_at": event.recorded_at.isoformat(),
+                        "location": history.locations.get(event.source),
+                    }
+                    for event in history.events
                 ],
             },
             out,
@@ -173,7 +179,7 @@ def render_history(history: CaseHistory, out: TextIO, *, as_json: bool) -> None:
     for event in history.events:
         out.write(
             f"  v{event.version} {event.event} {event.recorded_at:%Y-%m-%d %H:%M} UTC, sync run {event.run_id}, "
-            f"from {event.source}\n"
+            f"from {history.locations.get(event.source, event.source)}\n"
         )
         for field_name, (before, after) in event.changes.items():
             label = _label(history.labels, field_name)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from kakosheet.core.cells import quoted
+
 ID_MAX_LENGTH = 64  # the store's case_id column holds this many characters
 NUMBER_DIGITS = 18  # numbers below 10**18: the store's 64-bit sequence holds them and goes on past them
 PART_MAX_LENGTH = 16  # a row field inside an ID (a vendor code) is cut to this many characters
@@ -306,16 +308,17 @@ def _body(
 def problem_message(problem: IdProblem, text: str, id_format: IdFormat) -> str:
     """What is wrong with a typed ID and how to fix it (the message of its issue)."""
     fix = "fix it, or clear it and the next sync assigns one"
+    shown = quoted(text)
     if problem is IdProblem.NOT_ASCII:
         return (
-            f"{text!r} holds look-alike characters (full-width or other-script digits or letters), not the "
+            f"{shown} holds look-alike characters (full-width or other-script digits or letters), not the "
             f"0-9 and A-Z of an ID like {id_format.example()}; type it again, or clear it and the next sync assigns one"
         )
     if problem is IdProblem.TOO_LARGE:
-        return f"{text!r} has a number of over {NUMBER_DIGITS} digits, more than kakosheet's numbering holds; {fix}"
+        return f"{shown} has a number of over {NUMBER_DIGITS} digits, more than kakosheet's numbering holds; {fix}"
     if problem is IdProblem.TOO_LONG:
-        return f"{text!r} is longer than the {ID_MAX_LENGTH} characters an ID may have; {fix}"
-    return f"{text!r} is not an ID kakosheet issued (like {id_format.example()}); {fix}"
+        return f"{shown} is longer than the {ID_MAX_LENGTH} characters an ID may have; {fix}"
+    return f"{shown} is not an ID kakosheet issued (like {id_format.example()}); {fix}"
 
 
 def formula_message(text: str) -> str:

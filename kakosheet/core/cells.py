@@ -101,10 +101,12 @@ def display(value: Any) -> str:
 
 def quoted(value: Any) -> str:
     """A value quoted in a message, shortened visibly (…) so a huge cell does not swamp the message."""
-    text = value if isinstance(value, str) else display(value)
-    if len(text) > QUOTE_LIMIT:
-        text = text[: QUOTE_LIMIT - 1] + "…"
-    return repr(text)
+    return repr(shortened(value if isinstance(value, str) else display(value)))
+
+
+def shortened(text: str) -> str:
+    """Text cut visibly (…) to the length a message quotes."""
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
 
 
 def _formula_problem(value: FormulaError) -> Result:

@@ -17,6 +17,8 @@ class PeriodKind(StrEnum):
 
 _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})", re.ASCII)
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+# A report reaches a year of periods back and one ahead; these years keep that inside the calendar.
+_YEARS = range(1900, 9999)
 
 
 @dataclass(frozen=True, order=True)
@@ -70,6 +72,9 @@ def last_complete(kind: PeriodKind, today: dt.date) -> Period:
 def parse_period(kind: PeriodKind, text: str) -> Period:
     """``2026-W47`` for a week, ``2026-11`` for a month; a usage error names the form expected."""
     text = text.strip()
+    year = text[:4]
+    if year.isdigit() and year.isascii() and int(year) not in _YEARS:
+        raise UsageError(f"--period: {text!r} is outside the years a report covers ({_YEARS[0]} to {_YEARS[-1]})")
     if kind is PeriodKind.WEEKLY:
         match = _WEEK.fullmatch(text)
         if match:

@@ -7,11 +7,13 @@ import re
 from xml.sax.saxutils import quoteattr
 
 from kakosheet.errors import SourceError
+from kakosheet.sources.xlsx_order import styles_insertion_point
 
 HIGHLIGHT_DXF = b'<dxf><fill><patternFill patternType="solid"><bgColor rgb="FFFFC7CE"/></patternFill></fill></dxf>'
 _CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt", b"fonts": b"font", b"fills": b"fill"}
 # Where a missing section goes (the order of CT_Stylesheet).
-_BEFORE = {b"numFmts": b"<fonts", b"dxfs": b"<tableStyles", b"fills": b"<borders"}
+# The sections setup may create when the styles part lacks them.
+_CREATED = {b"numFmts", b"dxfs", b"fills"}
 _BOLD = re.compile(rb"<b\s*/>|<b\s+val=\"(?:1|true)\"\s*/>")
 _BUILTIN_FORMATS = {"@": 49, "0": 1, "0.00%": 10, "#,##0.00": 4}
 
@@ -145,7 +147,7 @@ class StyleBook:
         match = re.search(rb"<" + name + rb"\b([^>]*?)(/>|>(.*?)</" + name + rb">)", self.xml, re.S)
         self.changed = True
         if match is None:
-            anchor = self.xml.find(_BEFORE.get(name, b"\0"))
+            anchor = styles_insertion_point(self.xml, name.decode()) if name in _CREATED else -1
             if anchor == -1:
                 raise SourceError("the workbook's styles part is unusual; open it in Excel and save it again")
             block = b"<" + name + b' count="1">' + entry + b"</" + name + b">"

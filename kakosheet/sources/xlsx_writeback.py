@@ -45,7 +45,7 @@ from kakosheet.sources.xlsx_file import (
     write_failure,
 )
 from kakosheet.sources.xlsx_identity import identity_parts
-from kakosheet.sources.xlsx_order import elements_after
+from kakosheet.sources.xlsx_order import elements_after, styles_insertion_point
 from kakosheet.sources.xlsx_owned import (
     DATETIME_FORMAT,
     MAIN_NS,
@@ -535,9 +535,7 @@ class _Styles:
             dxf = b'<dxf><fill><patternFill patternType="solid"><bgColor rgb="FFFFC7CE"/></patternFill></fill></dxf>'
             section = self._section(b"dxfs")
             entries = re.findall(rb"<dxf\b.*?</dxf>|<dxf/>", section, re.S)
-            self._dxf = (
-                entries.index(dxf) if dxf in entries else self._append(b"dxfs", dxf, create_before=b"<tableStyles")
-            )
+            self._dxf = entries.index(dxf) if dxf in entries else self._append(b"dxfs", dxf, may_create=True)
         return self._dxf
 
     def _cell_format(self, new: bytes) -> int:
@@ -578,7 +576,7 @@ class _Styles:
         new_id = max([163, *ids]) + 1
         code_attribute = escape(code, {'"': "&quot;"})
         self._append(
-            b"numFmts", f'<numFmt numFmtId="{new_id}" formatCode="{code_attribute}"/>'.encode(), create_before=b"<fonts"
+            b"numFmts", f'<numFmt numFmtId="{new_id}" formatCode="{code_attribute}"/>'.encode(), may_create=True
         )
         return new_id
 
@@ -586,13 +584,13 @@ class _Styles:
         match = re.search(rb"<" + name + rb"\b[^>]*?(?:/>|>(.*?)</" + name + rb">)", self.xml, re.S)
         return (match.group(1) or b"") if match else b""
 
-    def _append(self, name: bytes, entry: bytes, create_before: bytes | None = None) -> int:
+    def _append(self, name: bytes, entry: bytes, *, may_create: bool = False) -> int:
         """Append an entry to a section (creating it when missing), fixing its count; returns its index."""
         child = _SECTION_CHILD[name]
         match = re.search(rb"<" + name + rb"\b([^>]*?)(/>|>(.*?)</" + name + rb">)", self.xml, re.S)
         self.changed = True
         if match is None:
-            anchor = self.xml.find(create_before) if create_before else -1
+            anchor = styles_insertion_point(self.xml, name.decode()) if may_create else -1
             if anchor == -1:
                 raise SourceError("the workbook's styles part is unusual; open it in Excel and save it again")
             block = b"<" + name + b' count="1">' + entry + b"</" + name + b">"

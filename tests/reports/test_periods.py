@@ -30,6 +30,17 @@ def test_weeks_that_do_not_exist_are_refused() -> None:
         parse_period(MONTHLY, "2026-13")
 
 
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [(WEEKLY, "0001-W01"), (WEEKLY, "0001-W05"), (WEEKLY, "9999-W52"), (MONTHLY, "0001-01"), (MONTHLY, "9999-12")],
+)
+def test_a_period_whose_report_leaves_the_calendar_is_refused(kind: PeriodKind, text: str) -> None:
+    """A report reaches 12 periods back and one ahead: at the calendar's edge that is a usage error, not exit 70."""
+    with pytest.raises(UsageError, match="1900 to 9998"):
+        parse_period(kind, text)
+    assert parse_period(kind, text.replace("0001", "1900").replace("9999", "9998")).back(14)[0].previous()
+
+
 def test_months_and_the_trend_back_across_a_year() -> None:
     february = parse_period(MONTHLY, "2028-02")
     assert (february.start, february.last_day) == (dt.date(2028, 2, 1), dt.date(2028, 2, 29))

@@ -70,3 +70,43 @@ def test_a_synced_workbook_opens_in_libreoffice_with_its_ids(tmp_path: Path) -> 
     assert [row[0] for row in qc[1:4]] == ["QC-2026-0001", "QC-2026-0002", "QC-2026-0003"]
     issues = next(rows for name, rows in sheets.items() if name.endswith("Issues"))
     assert issues[0][0] == "kakosheet: every open issue of the last sync"
+
+
+def _a_libreoffice_workbook(folder: Path, scratch: Path) -> Path:
+    """A team's own workbook, last saved by LibreOffice: no conditional format, so no dxfs section in its styles."""
+    from tests.helpers import qc_row, qc_tab, write_workbook
+
+    plain = write_workbook(scratch / "log.xlsx", {"QC Log": qc_tab([qc_row(), qc_row(Owner="not an email")])})
+    saved = convert(plain, "xlsx", scratch) / "log.xlsx"
+    assert b"<dxfs" not in _styles(saved) and b"<tableStyles" not in _styles(saved)
+    return Path(shutil.copy(saved, folder / "log.xlsx"))
+
+
+def _styles(workbook: Path) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(workbook) as archive:
+        return archive.read("xl/styles.xml")
+
+
+def test_a_workbook_saved_by_libreoffice_gets_its_highlights(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    workbook = _a_libreoffice_workbook(tmp_path / "team", tmp_path)
+    config = team_for(tmp_path / "team", workbook)
+    sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=dt.datetime(2026, 6, 30, 9))
+    styles = _styles(workbook)
+    assert b'<dxfs count="1"><dxf>' in styles
+    assert styles.index(b"<dxfs") > styles.index(b"</cellStyles>")
+    qc = next(rows for name, rows in as_csv_tabs(workbook, tmp_path / "again").items() if name.endswith("QC Log"))
+    assert [row[0] for row in qc[1:3]] == ["QC-2026-0001", "QC-2026-0002"]
+
+
+def test_a_workbook_saved_by_libreoffice_can_be_set_up(tmp_path: Path) -> None:
+    from kakosheet.app.upgrade import upgrade_source
+
+    (tmp_path / "team").mkdir()
+    workbook = _a_libreoffice_workbook(tmp_path / "team", tmp_path)
+    upgrade_source(team_for(tmp_path / "team", workbook))
+    styles = _styles(workbook)
+    assert b"<dxfs" in styles and styles.index(b"<dxfs") > styles.index(b"</cellStyles>")
+    assert any(name.endswith("QC Log") for name in as_csv_tabs(workbook, tmp_path / "again"))
