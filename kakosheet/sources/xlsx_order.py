@@ -70,10 +70,14 @@ STYLESHEET_ORDER = (
 
 
 def styles_insertion_point(xml: bytes, section: str) -> int:
-    """Where a missing section of the styles part goes: before the first section that follows it, else
-    before ``</styleSheet>`` (LibreOffice writes no dxfs and no tableStyles); -1 when neither is there."""
-    for later in STYLESHEET_ORDER[STYLESHEET_ORDER.index(section) + 1 :]:
-        found = re.search(rb"<" + later.encode() + rb"[\s/>]", xml)
-        if found:
-            return found.start()
-    return xml.rfind(b"</styleSheet>")
+    """Where a missing section of the styles part goes: right after the last section before it that
+    the part has, else right after the ``<styleSheet>`` tag; -1 when the part has neither (a prefixed
+    part). Closing tags are looked for, not the next section's opening: ``<extLst>`` also occurs
+    inside a cell style, and LibreOffice writes no dxfs and no tableStyles."""
+    for earlier in reversed(STYLESHEET_ORDER[: STYLESHEET_ORDER.index(section)]):
+        name = earlier.encode()
+        ends = [m.end() for m in re.finditer(rb"</" + name + rb">|<" + name + rb"\b[^>]*/>", xml)]
+        if ends:
+            return ends[-1]
+    opening = re.search(rb"<styleSheet\b[^>]*>", xml)
+    return opening.end() if opening else -1
