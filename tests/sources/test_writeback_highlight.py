@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from kakosheet.app.sync import sync_source
+from kakosheet.config import Config
 from kakosheet.core.writeback import SheetWrite, WriteBack
 from kakosheet.sources.xlsx import XlsxSource
 from kakosheet.sources.xlsx_package import HIGHLIGHT_MARKS, scan_cells
@@ -62,6 +63,17 @@ def _in_write_back() -> bool:
     return False
 
 
+def synced_rich_team(tmp_path: Path) -> tuple[Path, Config, str]:
+X
+    into a SQLite store: the workbook, the team's config and the store's URL."""
+    (tmp_path / "team").mkdir()
+    workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
+    config = team_for(tmp_path / "team", workbook)
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    sync_source(config, store_url=store, now=NOW)
+    return workbook, config, store
+
+
 def replace_part(workbook: Path, member: str, data: bytes) -> None:
     """The workbook with one part's XML replaced, every other part as it was (a hand edit of that part)."""
     with zipfile.ZipFile(workbook) as package:
@@ -94,11 +106,7 @@ def test_a_resync_with_nothing_to_write_into_the_log_tab_does_not_read_it_again(
 
 
 def test_a_highlight_rule_deleted_by_hand_comes_back_once(tmp_path: Path) -> None:
-    (tmp_path / "team").mkdir()
-    workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
-    config = team_for(tmp_path / "team", workbook)
-    store = f"sqlite:///{tmp_path / 's.db'}"
-    sync_source(config, store_url=store, now=NOW)
+    workbook, config, store = synced_rich_team(tmp_path)
     with zipfile.ZipFile(workbook) as package:
         xml = package.read(LOG_PART)
     replace_part(workbook, LOG_PART, _RULE.sub(b"", xml))
@@ -112,11 +120,7 @@ def test_a_highlight_rule_deleted_by_hand_comes_back_once(tmp_path: Path) -> Non
 
 def test_a_rule_libreoffice_saved_is_not_added_again_when_new_rows_get_ids(tmp_path: Path) -> None:
     """LibreOffice writes the rule's quotes as &quot;: still kakosheet's rule, also while rows are patched."""
-    (tmp_path / "team").mkdir()
-    workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
-    config = team_for(tmp_path / "team", workbook)
-    store = f"sqlite:///{tmp_path / 's.db'}"
-    sync_source(config, store_url=store, now=NOW)
+    workbook, config, store = synced_rich_team(tmp_path)
     book = openpyxl.load_workbook(workbook)
     book["QC Log"].append(qc_tab([qc_row(Description="a fourth case")])[1])
     book.save(workbook)
@@ -158,10 +162,7 @@ def test_the_scan_finds_the_rule_in_either_spelling_after_many_rows(tmp_path: Pa
 
 def test_a_part_the_read_did_not_scan_is_streamed_for_the_rule(tmp_path: Path) -> None:
     """Without the read's word (no tab read, or a second write after the first), the part itself says."""
-    (tmp_path / "team").mkdir()
-    workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
-    config = team_for(tmp_path / "team", workbook)
-    sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=NOW)
+    workbook, _, _ = synced_rich_team(tmp_path)
     labels = {label: column for column, label in enumerate(QC_LABELS)}
     only_the_rule = WriteBack(
         sheets=[SheetWrite("QC Log", 1, 0, len(QC_LABELS) - 1, labels["Issues"], labels["Case ID"], labels)]
