@@ -64,7 +64,7 @@ def _in_write_back() -> bool:
 
 
 def synced_rich_team(tmp_path: Path) -> tuple[Path, Config, str]:
-X
+    """A team folder whose workbook (a chart, a picture, comments: test_writeback's) was synced once
     into a SQLite store: the workbook, the team's config and the store's URL."""
     (tmp_path / "team").mkdir()
     workbook = rich_workbook(tmp_path / "team" / "log.xlsx", tmp_path)
