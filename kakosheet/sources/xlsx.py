@@ -26,7 +26,6 @@ from kakosheet.sources.xlsx_package import (
     claimed_cells,
     inspect_package,
     measure_extent,
-    part_size,
 )
 from kakosheet.sources.xlsx_reading import TabsReading
 from kakosheet.sources.xlsx_writeback import check_patchable, write_back
@@ -169,8 +168,8 @@ class XlsxSource:
         if part is None or sheet in self._sized:
             return
         with self._damaged(sheet):
-            claimed = claimed_cells(self.path, part)
-            if claimed is None or claimed > MAX_CELLS or part_size(self.path, part) <= MEASURED_SIZE:
+            claimed, size = claimed_cells(self.path, part)
+            if claimed is None or claimed > MAX_CELLS or size <= MEASURED_SIZE:
                 max_row, max_column = measure_extent(self.path, part)
                 cells = max_row * (max_column + 1)
                 if cells > MAX_CELLS:

@@ -191,24 +191,21 @@ def segments_of(chunks: Iterable[bytes]) -> Generator[bytes, None, None]:
         yield pending
 
 
-def claimed_cells(path: Path, member: str) -> int | None:
-    """Cells in the rectangle the sheet's ``<dimension>`` claims (None when it claims nothing).
+def claimed_cells(path: Path, member: str) -> tuple[int | None, int]:
+    """Cells in the rectangle the sheet's ``<dimension>`` claims (None when it claims nothing), and
+    the part's decompressed size (from the central directory).
 
-    Writers keep it honest, but a claim can be far too large (A1:XFD1048576 over two rows).
+    Writers keep the claim honest, but it can be far too large (A1:XFD1048576 over two rows), or
+    too small (a writer that leaves "A1").
     """
     with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+        size = archive.getinfo(member).file_size
         head = handle.read(4096)
     match = _DIMENSION.search(head)
     if match is None:
-        return None
+        return None, size
     rows = int(match.group(4) or match.group(2))
-    return rows * (column_index(match.group(3) or match.group(1)) + 1)
-
-
-def part_size(path: Path, member: str) -> int:
-    """A part's decompressed size, from the central directory (nothing is decompressed)."""
-    with zipfile.ZipFile(path) as archive:
-        return archive.getinfo(member).file_size
+    return rows * (column_index(match.group(3) or match.group(1)) + 1), size
 
 
 def measure_extent(path: Path, member: str) -> tuple[int, int]:
