@@ -23,6 +23,7 @@ SHEET_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice)
 CELL_CHARS = 32_767  # characters a cell holds in Excel
 TITLE_CHARS = 31  # characters of a tab's title in Excel
 TITLE_REFUSED = frozenset("[]:*?/\\")  # characters Excel refuses in a tab's title
+MARK_PREFIX = "kakosheet: "  # how every mark begins: a reader tells an owned tab without knowing which
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,8 @@ class OwnedTab:
     def __post_init__(self) -> None:
         if not self.rows or not self.rows[0] or self.rows[0][0] is None or self.rows[0][0].value != self.mark:
             raise ValueError(f"an owned tab's first cell is its mark: {self.mark!r}")
+        if not self.mark.startswith(MARK_PREFIX):
+            raise ValueError(f"an owned tab's mark begins {MARK_PREFIX!r}: {self.mark!r}")
         if len(self.title) > TITLE_CHARS:
             raise ValueError(f"a tab's title holds {TITLE_CHARS} characters: {self.title!r}")
         if set(self.title) & TITLE_REFUSED or self.title.startswith("'") or self.title.endswith("'"):

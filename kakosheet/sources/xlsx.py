@@ -6,6 +6,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from kakosheet.errors import KakosheetError, SourceError
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
 from kakosheet.sources.xlsx_identity import workbook_identity
+from kakosheet.sources.xlsx_owned_look import ShownTabs
 from kakosheet.sources.xlsx_package import (
     CellMarks,
     Package,
@@ -58,6 +60,7 @@ class XlsxSource:
         self._sized: set[str] = set()
         self._merges: dict[str, list[MergedArea]] = {}  # tab -> its merged areas, as read
         self._highlighted: dict[str, bool] = {}  # part -> whether it holds the highlight rule, as read
+        self._shown: Future[ShownTabs | None] | None = None  # what the tabs show, as read (xlsx_reading)
         self._ahead: TabsReading | None = None  # tabs being read ahead of read_grids
         try:
             self._package: Package = inspect_package(path)
@@ -107,6 +110,7 @@ class XlsxSource:
             self._stamp,
             date1904=self.date1904,
             highlighted=self._highlighted,
+            shown=self._shown.result() if self._shown is not None else None,
         )
         if patched.digest is not None:
             self._digest = patched.digest
@@ -131,6 +135,7 @@ class XlsxSource:
         self._ahead = None  # what was read ahead is of the version before
         self._sized.clear()
         self._highlighted.clear()  # what the read's scan found is of the version before
+        self._shown = None
 
     def _book(self) -> calamine.CalamineWorkbook:
         if self._workbook is None:
@@ -223,11 +228,16 @@ class XlsxSource:
             except KakosheetError:
                 continue
             readable.append(sheet)
-        self._ahead = self._reading(readable)
+        self._ahead = self._reading(readable, look=True)
 
-    def _reading(self, sheets: list[str]) -> TabsReading:
+    def _reading(self, sheets: list[str], *, look: bool) -> TabsReading:
+        """A reading of these tabs; with ``look``, its scan also looks at what the tabs show, which
+        the write-back takes instead of reading them again."""
         parts = {sheet: part for sheet in sheets if (part := self._part(sheet)) is not None}
-        return TabsReading(self.path, sheets, parts)
+        reading = TabsReading(self.path, sheets, parts, look=look)
+        if look:
+            self._shown = reading.shown
+        return reading
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
         """The tabs' cells, read by python-calamine while a second process scans their XML (what
@@ -236,7 +246,8 @@ class XlsxSource:
             self._check_size(sheet)
         ahead, self._ahead = self._ahead, None
         rest = [sheet for sheet in sheets if ahead is None or sheet not in ahead.sheets]
-        readings = [reading for reading in (ahead, self._reading(rest) if rest else None) if reading is not None]
+        rest_reading = self._reading(rest, look=ahead is None) if rest else None  # the tabs are looked at once
+        readings = [reading for reading in (ahead, rest_reading) if reading is not None]
         by_sheet = {sheet: reading for reading in readings for sheet in reading.sheets}
         grids = {}
         for sheet in sheets:

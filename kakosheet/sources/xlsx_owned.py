@@ -11,35 +11,41 @@ dangling relationship is left. A tab that would show what it shows is not writte
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import posixpath
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Protocol
 from urllib.parse import unquote
 from xml.sax.saxutils import quoteattr
 
-from kakosheet.core.grid import column_letters
-from kakosheet.core.owned_tab import TITLE_CHARS, OwnedTab, TabCell, fallback_title, fit_text
+from kakosheet.core.owned_tab import MARK_PREFIX, TITLE_CHARS, OwnedTab, TabCell, fallback_title
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx_charts import CHART_NS, PlacedChart, chart_xml, drawing_xml
 from kakosheet.sources.xlsx_owned_look import (
     SharedStrings,
+    ShownTab,
     attributes_of,
     cell_value,
     look_of,
-    no_shared,
     parse_part,
     same_look,
+    sheet_look,
+    with_charts,
+)
+from kakosheet.sources.xlsx_owned_sheet import (
+    MAIN_NS,
+    OWN_HEAD,
+    REL_NS,
+    XML_HEAD,
+    CellStyles,
+    number_text,
+    sheet_xml,
+    tab_look,
 )
 
-__all__ = ["CellStyles", "TabParts", "owned_tab_parts", "xml_text"]
+__all__ = ["MAIN_NS", "TabParts", "owned_tab_parts", "tabs_shown"]
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 WORKSHEET_TYPE = f"{REL_NS}/worksheet"
 DRAWING_TYPE = f"{REL_NS}/drawing"
@@ -47,41 +53,11 @@ CHART_TYPE = f"{REL_NS}/chart"
 WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 DRAWING_CONTENT = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CHART_CONTENT = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 CONTENT_TYPES = "[Content_Types].xml"
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_OWN_HEAD = f'{_XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension '.encode()  # a part kakosheet wrote
 _HEAD_BYTES = 16384  # of a sheet part, enough to hold its first cell
 _NOT_IN_TITLES = re.compile(r"[\[\]:*?/\\]")  # characters Excel refuses in a tab's title
-
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NOT_PLAIN_XML = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    """Text as XML character data: what saxutils.escape gives, without the characters XML forbids."""
-    if _NOT_PLAIN_XML.search(text) is None:  # most IDs and notes: one search instead of four passes
-        return text
-    return _INVALID_XML.sub("", text).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-
-
-class CellStyles(Protocol):
-    """The workbook's styles part as the owned tabs use it (xlsx_writeback._Styles)."""
-
-    @property
-    def epoch(self) -> dt.datetime: ...
-
-    @property
-    def date1904(self) -> bool: ...
-
-    def cell_style(self, number_format: str | None, bold: bool) -> int: ...
-
-    def snapshot(self) -> object: ...
-
-    def restore(self, state: object) -> None: ...
 
 
 @dataclass
@@ -95,13 +71,21 @@ class TabParts:
 
 
 def owned_tab_parts(
-    archive: zipfile.ZipFile, members: list[str], parts: dict[str, bytes], tabs: list[OwnedTab], styles: CellStyles
+    archive: zipfile.ZipFile,
+    members: list[str],
+    parts: dict[str, bytes],
+    tabs: list[OwnedTab],
+    styles: CellStyles,
+    *,
+    shown: Mapping[str, ShownTab] | None = None,
 ) -> TabParts:
     """The parts that draw ``tabs`` into the package; ``parts`` holds the current bytes of the
-    workbook part, its relationships and the content types."""
+    workbook part, its relationships and the content types. ``shown`` is what tabs_shown found
+    in this very package, by sheet part (the read's scan looks ahead); a part it does not name
+    is read now."""
     if not tabs:
         return TabParts()
-    package = _Package(archive, members, parts)
+    package = _Package(archive, members, parts, shown or {})
     try:
         found = package.find_owned(tabs)
         for tab in tabs:
@@ -109,6 +93,30 @@ def owned_tab_parts(
             if sheet is not None or tab.create:
                 package.draw(tab, sheet, styles)
         return package.result()
+    finally:
+        package.close()
+
+
+def tabs_shown(archive: zipfile.ZipFile) -> dict[str, ShownTab]:
+    """What each tab shows, by sheet part: the text of its A1 and, when that is an owned tab's mark,
+    its cells and links. What drawing the owned tabs reads of the package, read by the same code
+    ahead of time: the read's scan does it in its child process, off the sync's path (once Excel
+    saved a big log, reaching the Issues tab's text takes the whole shared-strings table)."""
+    members = archive.namelist()
+    parts = {name: archive.read(name) for name in (WORKBOOK, WORKBOOK_RELS, CONTENT_TYPES) if name in members}
+    if WORKBOOK not in parts or CONTENT_TYPES not in parts:
+        return {}  # not a package the write-back draws into: it says why itself
+    package = _Package(archive, members, parts, {})
+    try:
+        shown = {}
+        for sheet in package.sheets:
+            if sheet.part is None or sheet.part in shown:
+                continue
+            mark = package.first_text(sheet.part)
+            owned = mark is not None and mark.startswith(MARK_PREFIX)
+            look = sheet_look(archive.read(sheet.part), package.shared_text) if owned else None
+            shown[sheet.part] = ShownTab(mark, look)
+        return shown
     finally:
         package.close()
 
@@ -140,8 +148,11 @@ class _Layout:
 class _Package:
     """The workbook's list of tabs and the package's relationships, as one write changes them."""
 
-    def __init__(self, archive: zipfile.ZipFile, members: list[str], parts: dict[str, bytes]) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, members: list[str], parts: dict[str, bytes], shown: Mapping[str, ShownTab]
+    ) -> None:
         self.archive = archive
+        self.shown = shown  # by sheet part, what the tabs of this package show as the read found
         self.members = {name.lower(): name for name in members}
         self.taken = set(self.members)  # part names in use or handed out, lower case
         self.workbook = parts[WORKBOOK]
@@ -192,13 +203,16 @@ class _Package:
         for sheet in self.sheets:
             if sheet.part is None:
                 continue
-            mark = self._first_text(sheet.part)
+            mark = self.first_text(sheet.part)
             if mark in titles and (mark not in found or (sheet.name == titles[mark] != found[mark].name)):
                 found[mark] = sheet
         return found
 
-    def _first_text(self, part: str) -> str | None:
+    def first_text(self, part: str) -> str | None:
         """The text of a sheet part's A1 (only its head is read), or None."""
+        known = self.shown.get(part)
+        if known is not None:
+            return known.mark
         with self.archive.open(part) as handle:
             head = handle.read(_HEAD_BYTES)
         cell = _A1.search(head)
@@ -222,7 +236,7 @@ class _Package:
         layout = self._layout(tab, sheet)
         saved = styles.snapshot()
         parts = _drawn(tab, title, layout, styles)
-        if sheet is not None and sheet.name == title and self._shows_the_same(sheet, layout, parts):
+        if sheet is not None and sheet.name == title and self._shows_the_same(tab, sheet, layout, parts, styles):
             styles.restore(saved)  # a format added for a tab that is not written is not added either
             return
         own_rels = {rels_of(name) for name in (*layout.previous, layout.sheet)}
@@ -301,9 +315,12 @@ class _Package:
                 frames.append((properties.get("name", "") if properties is not None else "", target))
         return frames
 
-    def _shows_the_same(self, sheet: _Sheet, layout: _Layout, parts: dict[str, bytes]) -> bool:
-        """Whether the previous version shows what ``parts`` would: compared by value, since Excel
-        saves inline text as shared strings and renumbers styles."""
+    def _shows_the_same(
+        self, tab: OwnedTab, sheet: _Sheet, layout: _Layout, parts: dict[str, bytes], styles: CellStyles
+    ) -> bool:
+        """Whether the previous version shows what ``parts`` (``tab`` drawn) would: compared by value,
+        since Excel saves inline text as shared strings and renumbers styles. What it shows is as the
+        read found it when the read looked; what ``parts`` would show is worked out from ``tab``."""
         assert sheet.part is not None
         before = self.archive.read(sheet.part)
         wanted_charts = [parts[name] for name in layout.charts]
@@ -311,11 +328,14 @@ class _Package:
         charts_before = [self.archive.read(self.members[name.lower()]) for name in present]
         if before == parts[layout.sheet] and charts_before == wanted_charts:
             return True
-        if before.startswith(_OWN_HEAD):  # as kakosheet wrote it: other bytes are other values
+        if before.startswith(OWN_HEAD):  # as kakosheet wrote it: other bytes are other values
             return False
-        return same_look(
-            look_of(before, charts_before, self.shared_text), look_of(parts[layout.sheet], wanted_charts, no_shared)
-        )
+        known = self.shown.get(sheet.part)
+        if known is not None and known.look is not None:
+            was = with_charts(known.look, charts_before)
+        else:
+            was = look_of(before, charts_before, self.shared_text)
+        return same_look(was, with_charts(tab_look(tab, styles.epoch), wanted_charts))
 
     # ----------------------------------------------------------------- relationships
 
@@ -501,7 +521,7 @@ def _rels_xml(source: str, relationships: list[tuple[str, str, str]]) -> bytes:
         f'<Relationship Id="{rel_id}" Type="{kind}" Target={quoteattr(posixpath.relpath(target, folder))}/>'
         for rel_id, kind, target in relationships
     )
-    return f'{_XML_HEAD}<Relationships xmlns="{PACKAGE_REL_NS}">{entries}</Relationships>'.encode()
+    return f'{XML_HEAD}<Relationships xmlns="{PACKAGE_REL_NS}">{entries}</Relationships>'.encode()
 
 
 # --------------------------------------------------------------------------- the parts of a tab
@@ -509,7 +529,7 @@ def _rels_xml(source: str, relationships: list[tuple[str, str, str]]) -> bytes:
 
 def _drawn(tab: OwnedTab, title: str, layout: _Layout, styles: CellStyles) -> dict[str, bytes]:
     """The tab's parts: its sheet, and with charts its drawing, the charts and their relationships."""
-    parts = {layout.sheet: _sheet_xml(tab, styles, drawing_rel="rId1" if layout.drawing else None)}
+    parts = {layout.sheet: sheet_xml(tab, styles, drawing_rel="rId1" if layout.drawing else None)}
     if layout.drawing is None:
         return parts
     placed = [PlacedChart(chart, f"rId{k}") for k, chart in enumerate(tab.charts, start=1)]
@@ -520,94 +540,9 @@ def _drawn(tab: OwnedTab, title: str, layout: _Layout, styles: CellStyles) -> di
     )
     epoch = styles.epoch
 
-    def number_text(cell: TabCell) -> str | None:
-        return _number_text(cell.value, epoch)
+    def cell_number(cell: TabCell) -> str | None:
+        return number_text(cell.value, epoch)
 
     for chart, part in zip(tab.charts, layout.charts, strict=True):
-        parts[part] = chart_xml(chart, tab, title, number_text, date1904=styles.date1904)
+        parts[part] = chart_xml(chart, tab, title, cell_number, date1904=styles.date1904)
     return parts
-
-
-def _sheet_xml(tab: OwnedTab, styles: CellStyles, *, drawing_rel: str | None) -> bytes:
-    """The tab's worksheet part, its elements in CT_Worksheet's order (sources/xlsx_order.py)."""
-    letters = [column_letters(k) for k in range(max(tab.column_count, len(tab.widths), 1))]
-    rows, links = [], []
-    for number, cells in enumerate(tab.rows, start=1):
-        written = []
-        for column, cell in enumerate(cells):
-            if cell is None:
-                continue
-            ref = f"{letters[column]}{number}"
-            xml = _cell_xml(ref, cell, styles)
-            if xml:
-                written.append(xml)
-            if cell.link is not None:
-                target = quoteattr(cell.link.reference)
-                links.append(f'<hyperlink ref="{ref}" location={target} display={target}/>')
-        if written:
-            rows.append(f'<row r="{number}">{"".join(written)}</row>')
-    frozen = tab.frozen_rows
-    view = (
-        f'<sheetView workbookViewId="0"><pane ySplit="{frozen}" topLeftCell="A{frozen + 1}" activePane="bottomLeft" '
-        f'state="frozen"/><selection pane="bottomLeft" activeCell="A{frozen + 1}" sqref="A{frozen + 1}"/></sheetView>'
-        if frozen
-        else '<sheetView workbookViewId="0"/>'
-    )
-    cols = "".join(
-        f'<col min="{k}" max="{k}" width="{width:g}" customWidth="1"/>' for k, width in enumerate(tab.widths, start=1)
-    )
-    last = f"{letters[max(tab.column_count, 1) - 1]}{len(tab.rows)}"
-    return (
-        f'{_XML_HEAD}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-        f'<dimension ref="{"A1" if last == "A1" else "A1:" + last}"/><sheetViews>{view}</sheetViews>'
-        + (f"<cols>{cols}</cols>" if cols else "")
-        + f"<sheetData>{''.join(rows)}</sheetData>"
-        + (f'<autoFilter ref="{tab.filter.a1}"/>' if tab.filter is not None else "")
-        + (f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")
-        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-        + (f'<drawing r:id="{drawing_rel}"/>' if drawing_rel else "")
-        + "</worksheet>"
-    ).encode("utf-8")
-
-
-def _cell_xml(ref: str, cell: TabCell, styles: CellStyles) -> str:
-    """A typed cell: text always inline (never a formula, even "=HYPERLINK(…)"), numbers as numbers,
-    dates as serial numbers in the workbook's date system with their format."""
-    value, number_format = cell.value, cell.number_format
-    if type(value) is str and number_format is None and not cell.bold:  # most cells: no style to look up
-        return (
-            f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{xml_text(fit_text(value))}</t></is></c>'
-            if value
-            else ""
-        )
-    if number_format is None and isinstance(value, dt.date):
-        number_format = DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
-    style = styles.cell_style(number_format, cell.bold) if number_format or cell.bold else 0
-    s = f' s="{style}"' if style else ""
-    if value is None or (isinstance(value, str) and not value):
-        return f'<c r="{ref}"{s}/>' if s else ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
-    number = _number_text(value, styles.epoch)
-    if number is not None:
-        return f'<c r="{ref}"{s}><v>{number}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{xml_text(fit_text(str(value)))}</t></is></c>'
-
-
-def _number_text(value: object, epoch: dt.datetime) -> str | None:
-    """A value as a number cell's text (Decimals exact; dates counted from ``epoch``), None for the rest."""
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else None
-    if isinstance(value, dt.date):
-        moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-        delta = moment.replace(tzinfo=None) - epoch
-        if not (delta.seconds or delta.microseconds):
-            return str(delta.days)
-        return repr(round(delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400, 10))
-    return None

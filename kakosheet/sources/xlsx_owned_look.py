@@ -11,8 +11,8 @@ import bisect
 import html
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING
 from xml.etree import ElementTree
 
@@ -22,7 +22,21 @@ from kakosheet.sources.xlsx_charts import CHART_NS, DRAWINGML_NS
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Look", "SharedStrings", "attributes_of", "cell_value", "look_of", "no_shared", "parse_part", "same_look"]
+__all__ = [
+    "Look",
+    "SharedStrings",
+    "ShownTab",
+    "ShownTabs",
+    "Value",
+    "attributes_of",
+    "cell_value",
+    "look_of",
+    "no_shared",
+    "parse_part",
+    "same_look",
+    "sheet_look",
+    "with_charts",
+]
 
 Value = tuple[str, str | float]  # ("s", text) | ("n", number) | ("b", "1") | ("e", "#N/A")
 
@@ -33,7 +47,26 @@ class Look:
 
     cells: dict[str, Value]
     links: frozenset[tuple[str, str]]
-    charts: tuple[tuple[object, ...], ...]
+    charts: tuple[tuple[object, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class ShownTab:
+    """What a tab showed when the workbook was read: the text of its A1 (None: no text there) and,
+    when that is the mark of a tab kakosheet owns, its cells and links (its charts are read when
+    it is compared: they are small)."""
+
+    mark: str | None
+    look: Look | None
+
+
+@dataclass(frozen=True)
+class ShownTabs:
+    """The tabs by sheet part as the read found them, in the package of this digest (xlsx_package's
+    package_digest): of another version, they say nothing."""
+
+    digest: str
+    tabs: Mapping[str, ShownTab]
 
 
 def same_look(before: Look, after: Look) -> bool:
@@ -51,6 +84,17 @@ def same_look(before: Look, after: Look) -> bool:
 
 
 def look_of(sheet: bytes, charts: list[bytes], shared: Callable[[int], str | None]) -> Look:
+    """What a tab's parts show: its sheet part's cells and links, what each of its charts draws."""
+    return with_charts(sheet_look(sheet, shared), charts)
+
+
+def with_charts(look: Look, charts: list[bytes]) -> Look:
+    """A sheet part's look with what its charts draw."""
+    return replace(look, charts=tuple(_chart_look(chart) for chart in charts))
+
+
+def sheet_look(sheet: bytes, shared: Callable[[int], str | None]) -> Look:
+    """The cells and links of a sheet part (no charts)."""
     cells = {}
     for ref, cell_type, content in _CELL_PARTS.findall(sheet):  # one C pass over the cells
         kind, value = _value_of(cell_type or b"n", content, shared)
@@ -60,7 +104,7 @@ def look_of(sheet: bytes, charts: list[bytes], shared: Callable[[int], str | Non
     for match in _HYPERLINK.finditer(sheet):
         attributes = attributes_of(match.group(1))
         links.add((attributes.get("ref", ""), attributes.get("location", "")))
-    return Look(cells, frozenset(links), tuple(_chart_look(chart) for chart in charts))
+    return Look(cells, frozenset(links))
 
 
 def cell_value(

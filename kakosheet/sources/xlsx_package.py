@@ -5,7 +5,8 @@ python-calamine returns a formula error (``#N/A``, ``#REF!``) as an empty string
 as a blank cell, and says nothing of merged cells. The sheet XML says what each cell really
 is, so the parts of the log tabs are scanned for formula (``<f>``) and error (``t="e"``)
 cells, and for the ``<mergeCells>`` and kakosheet's highlight rule after the rows, streaming,
-without building a tree.
+without building a tree. The scan's child also looks at what the tabs show (their A1, and the
+cells of kakosheet's own tabs) for the write-back, which then need not read it again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import posixpath
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 import zlib
 from collections import Counter
@@ -30,6 +32,7 @@ from xml.sax.saxutils import escape as xml_escape
 from kakosheet.core.grid import MergedArea, column_index
 from kakosheet.core.looks import HIGHLIGHT_MARK
 from kakosheet.errors import SourceError
+from kakosheet.sources.xlsx_owned_look import ShownTabs
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
@@ -307,50 +310,115 @@ def _scan_segment(segment: bytes, errors: dict[tuple[int, int], str], formulas: 
 
 
 class CellScan:
-    """scan_cells for some parts, run in a child process while the caller reads the workbook.
+    """scan_cells for some parts, run in a child process while the caller reads the workbook; with
+    ``look``, the child then looks at what the tabs show, for the write-back (xlsx_owned.tabs_shown).
 
     A plain child process, not a pool: it inherits no open file (so no lock of the sync),
-    writes its result to a pipe and exits, also when the sync that started it was killed.
+    writes its results to a pipe and exits, also when the sync that started it was killed.
+    The marks come first: the read waits for them, while the look goes on during the sync's
+    next steps (the write-back, which wants it, comes seconds later).
     """
 
-    def __init__(self, path: Path, members: list[str]) -> None:
+    def __init__(self, path: Path, members: list[str], *, look: bool = False) -> None:
         self.process: subprocess.Popen[bytes] | None = None
-        if members:
+        # What the child says on failure goes to a file: read from a pipe, it could fill the pipe
+        # while the caller waits for the marks.
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by __exit__, with the child
+        if members or look:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "kakosheet.sources.xlsx_package", str(path), *members],
+                [sys.executable, "-m", "kakosheet.sources.xlsx_package", str(path), _LOOK if look else "", *members],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=self.errors,
             )
 
     def __enter__(self) -> CellScan:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self._end()
+        self.errors.close()
 
-    def result(self) -> dict[str, CellMarks]:
+    def _end(self) -> None:
+        """The child's output read to its end and closed, and the child waited for."""
+        assert self.process is not None and self.process.stdout is not None
+        if not self.process.stdout.closed:
+            self.process.stdout.read()
+            self.process.stdout.close()
+        self.process.wait()
+
+    def marks(self) -> dict[str, CellMarks]:
+        """Part -> its marks; what stopped the scan is raised here."""
         if self.process is None:
             return {}
-        output, errors = self.process.communicate()
-        if self.process.returncode != 0:
-            reason = errors.decode("utf-8", "replace").strip().splitlines()
+        assert self.process.stdout is not None
+        marks = _message(self.process.stdout)
+        if not isinstance(marks, dict):
+            self._end()
+            self.errors.seek(0)
+            reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
             raise OSError(reason[-1] if reason else f"the cell scan ended with code {self.process.returncode}")
-        marks: dict[str, CellMarks] = pickle.loads(output)
         return marks
+
+    def shown(self) -> ShownTabs | None:
+        """What the tabs show, once the child looked (it sends it after the marks); None when it
+        was not asked to, or could not."""
+        if self.process is None or self.process.stdout is None or self.process.stdout.closed:
+            return None
+        try:
+            shown = _message(self.process.stdout)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):  # the write-back then looks itself
+            shown = None
+        self._end()
+        return shown if isinstance(shown, ShownTabs) else None
+
+
+_LOOK = "look"  # the child's second argument when it is to look at the tabs too
+_SIZE = 8  # bytes of the length before each message the child writes
+
+
+def _message(pipe: IO[bytes]) -> object:
+    """The next message from the child (a pickle after its length); None when its output ends first."""
+    size = pipe.read(_SIZE)
+    if len(size) < _SIZE:
+        return None
+    length = int.from_bytes(size, "big")
+    data = pipe.read(length)
+    return pickle.loads(data) if len(data) == length else None
+
+
+def _send(message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.write(len(data).to_bytes(_SIZE, "big") + data)
+    sys.stdout.buffer.flush()
 
 
 def _main(arguments: list[str]) -> None:
-    """The child's side of CellScan: scan the parts, pickle the marks to stdout."""
-    path, members = Path(arguments[0]), arguments[1:]
+    """The child's side of CellScan: scan the parts, send the marks; then, asked to, look at the tabs."""
+    path, look, members = Path(arguments[0]), arguments[1] == _LOOK, arguments[2:]
     try:
         marks = {member: scan_cells(path, member) for member in members}
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
         sys.exit(1)
-    sys.stdout.buffer.write(pickle.dumps(marks, protocol=pickle.HIGHEST_PROTOCOL))
+    _send(marks)
+    if look:
+        _send(_tabs_shown(path))
+
+
+def _tabs_shown(path: Path) -> ShownTabs | None:
+    """What the tabs show, looked at by the write-back's own code (only the child loads it), with
+    the digest of the package it looked at (a save since the scan is then told apart)."""
+    from kakosheet.sources.xlsx_owned import tabs_shown
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return ShownTabs(package_digest(archive.infolist()), tabs_shown(archive))
+    except Exception:  # whatever stops the look stops nothing: the write-back looks itself, and says what is wrong
+        return None
 
 
 if __name__ == "__main__":

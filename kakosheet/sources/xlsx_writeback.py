@@ -46,14 +46,9 @@ from kakosheet.sources.xlsx_file import (
 )
 from kakosheet.sources.xlsx_identity import identity_parts
 from kakosheet.sources.xlsx_order import elements_after, styles_insertion_point
-from kakosheet.sources.xlsx_owned import (
-    DATETIME_FORMAT,
-    MAIN_NS,
-    WORKSHEET_CONTENT,
-    WORKSHEET_TYPE,
-    owned_tab_parts,
-    xml_text,
-)
+from kakosheet.sources.xlsx_owned import MAIN_NS, WORKSHEET_CONTENT, WORKSHEET_TYPE, owned_tab_parts
+from kakosheet.sources.xlsx_owned_look import ShownTabs
+from kakosheet.sources.xlsx_owned_sheet import DATETIME_FORMAT, xml_text
 from kakosheet.sources.xlsx_package import has_highlight, package_digest, row_segments, segments_of
 from kakosheet.sources.xlsx_zip import DeflatedPart, copy_compressed, inflated, write_part
 
@@ -125,16 +120,19 @@ def write_back(
     *,
     date1904: bool = False,
     highlighted: Mapping[str, bool] | None = None,
+    shown: ShownTabs | None = None,
 ) -> Patched:
     """Apply the write-back (dates counted in the workbook's date system).
 
     The log tabs' parts, the biggest by far, are never held whole: they are patched as they
     stream from the old package into the new one. Every other part is small. ``highlighted``
     says which parts hold kakosheet's highlight rule, as the read found (scan_cells); a part it
-    does not name is streamed to find out.
+    does not name is streamed to find out. ``shown`` is what the tabs showed as the read found
+    (xlsx_owned.tabs_shown); of a package other than this one, or for a tab it does not name,
+    the owned tabs' parts are read to find out.
     """
     try:
-        return _write_back(path, sheet_parts, changes, stamp, date1904, highlighted or {})
+        return _write_back(path, sheet_parts, changes, stamp, date1904, highlighted or {}, shown)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise changed_or_damaged(path, stamp, str(exc)) from exc
 
@@ -146,11 +144,13 @@ def _write_back(
     stamp: FileStamp,
     date1904: bool,
     highlighted: Mapping[str, bool],
+    shown: ShownTabs | None,
 ) -> Patched:
     """write_back itself; a package that stops reading as a zip midway comes out of write_back."""
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
+        as_read = shown.tabs if shown is not None and shown.digest == package_digest(infos) else {}
         small = {name: archive.read(name) for name in _SMALL_PARTS if name in names}
         styles = _Styles(small.get("xl/styles.xml"), date1904=date1904)
         patches: dict[str, _SheetPatch] = {}
@@ -161,7 +161,7 @@ def _write_back(
             patch = _SheetPatch(sheet, _cells_by_row(sheet))
             if patch.by_row or (sheet.issues_column is not None and not _has_highlight(archive, member, highlighted)):
                 patches[member] = patch
-        tabs = owned_tab_parts(archive, names, small, changes.tabs, styles)
+        tabs = owned_tab_parts(archive, names, small, changes.tabs, styles, shown=as_read)
         updated = dict(tabs.written)
         if changes.identity is not None:
             updated |= identity_parts(archive, small | updated, changes.identity)
