@@ -235,10 +235,16 @@ class _Package:
         title = self.titles[tab.mark] = self._title_for(tab.title, sheet)
         layout = self._layout(tab, sheet)
         saved = styles.snapshot()
-        parts = _drawn(tab, title, layout, styles)
-        if sheet is not None and sheet.name == title and self._shows_the_same(tab, sheet, layout, parts, styles):
-            styles.restore(saved)  # a format added for a tab that is not written is not added either
-            return
+        charts = _chart_parts(tab, title, layout, styles)
+        drawn = None  # the sheet part, drawn when it is compared or written
+        if sheet is not None and sheet.name == title and sheet.part is not None:
+            before = self.archive.read(sheet.part)
+            if before.startswith(OWN_HEAD):  # as kakosheet wrote it: compared byte for byte
+                drawn = _sheet_part(tab, layout, styles)
+            if self._shows_the_same(tab, sheet.part, before, drawn, layout, charts, styles):
+                styles.restore(saved)  # a format added for a tab that is not written is not added either
+                return
+        parts = {layout.sheet: drawn if drawn is not None else _sheet_part(tab, layout, styles), **charts}
         own_rels = {rels_of(name) for name in (*layout.previous, layout.sheet)}
         gone = {name for name in layout.previous | own_rels if self.member(name)} - parts.keys()
         self.written.update(parts)
@@ -316,21 +322,25 @@ class _Package:
         return frames
 
     def _shows_the_same(
-        self, tab: OwnedTab, sheet: _Sheet, layout: _Layout, parts: dict[str, bytes], styles: CellStyles
+        self,
+        tab: OwnedTab,
+        part: str,
+        before: bytes,
+        drawn: bytes | None,
+        layout: _Layout,
+        charts: dict[str, bytes],
+        styles: CellStyles,
     ) -> bool:
-        """Whether the previous version shows what ``parts`` (``tab`` drawn) would: compared by value,
-        since Excel saves inline text as shared strings and renumbers styles. What it shows is as the
-        read found it when the read looked; what ``parts`` would show is worked out from ``tab``."""
-        assert sheet.part is not None
-        before = self.archive.read(sheet.part)
-        wanted_charts = [parts[name] for name in layout.charts]
+        """Whether the previous version (its sheet part ``before``) shows what ``tab`` drawn would.
+        As kakosheet wrote it, compared with the part ``drawn``: other bytes are other values. Else
+        by value, since Excel saves inline text as shared strings and renumbers styles: what it shows
+        as the read found it (or read now), what ``tab`` would show worked out from the tab."""
+        wanted_charts = [charts[name] for name in layout.charts]
         present = [name for name in layout.previous_charts if self.member(name)]
         charts_before = [self.archive.read(self.members[name.lower()]) for name in present]
-        if before == parts[layout.sheet] and charts_before == wanted_charts:
-            return True
-        if before.startswith(OWN_HEAD):  # as kakosheet wrote it: other bytes are other values
-            return False
-        known = self.shown.get(sheet.part)
+        if drawn is not None:
+            return before == drawn and charts_before == wanted_charts
+        known = self.shown.get(part)
         if known is not None and known.look is not None:
             was = with_charts(known.look, charts_before)
         else:
@@ -527,9 +537,14 @@ def _rels_xml(source: str, relationships: list[tuple[str, str, str]]) -> bytes:
 # --------------------------------------------------------------------------- the parts of a tab
 
 
-def _drawn(tab: OwnedTab, title: str, layout: _Layout, styles: CellStyles) -> dict[str, bytes]:
-    """The tab's parts: its sheet, and with charts its drawing, the charts and their relationships."""
-    parts = {layout.sheet: sheet_xml(tab, styles, drawing_rel="rId1" if layout.drawing else None)}
+def _sheet_part(tab: OwnedTab, layout: _Layout, styles: CellStyles) -> bytes:
+    """The tab's sheet part (leading to its drawing, when it has charts)."""
+    return sheet_xml(tab, styles, drawing_rel="rId1" if layout.drawing else None)
+
+
+def _chart_parts(tab: OwnedTab, title: str, layout: _Layout, styles: CellStyles) -> dict[str, bytes]:
+    """The tab's parts besides its sheet: with charts, its drawing, the charts and their relationships."""
+    parts: dict[str, bytes] = {}
     if layout.drawing is None:
         return parts
     placed = [PlacedChart(chart, f"rId{k}") for k, chart in enumerate(tab.charts, start=1)]

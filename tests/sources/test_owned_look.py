@@ -249,3 +249,19 @@ def test_a_look_at_another_version_of_the_workbook_is_not_taken(tmp_path: Path) 
         workbook, package.sheet_parts, WriteBack(tabs=[_issues(30)]), FileStamp.of(workbook), shown=shown
     )
     assert patched.digest is not None  # rewritten: the tab shows one message other than the sync's
+
+
+def test_a_tab_as_kakosheet_wrote_it_is_compared_byte_for_byte(tmp_path: Path) -> None:
+    """Its values alone do not decide: the same values laid out otherwise (widths, a frozen header) are rewritten."""
+    workbook = _team_workbook(tmp_path / "log.xlsx")
+    tab = _issues(30)
+    assert not XlsxSource(workbook).write_back(WriteBack(tabs=[tab])).written
+    wider = OwnedTab(tab.title, tab.mark, tab.rows, widths=(40,) * 8, frozen_rows=tab.frozen_rows, filter=tab.filter)
+    unfrozen = OwnedTab(tab.title, tab.mark, tab.rows, widths=tab.widths, filter=tab.filter)
+    written = workbook.read_bytes()
+    for other in (wider, unfrozen):
+        workbook.write_bytes(written)
+        source = XlsxSource(workbook)
+        source.read_ahead([LOG])
+        source.read_grids([LOG])
+        assert source.write_back(WriteBack(tabs=[other])).written
