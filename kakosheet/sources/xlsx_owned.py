@@ -238,10 +238,8 @@ class _Package:
         charts = _chart_parts(tab, title, layout, styles)
         drawn = None  # the sheet part, drawn when it is compared or written
         if sheet is not None and sheet.name == title and sheet.part is not None:
-            before = self.archive.read(sheet.part)
-            if before.startswith(OWN_HEAD):  # as kakosheet wrote it: compared byte for byte
-                drawn = _sheet_part(tab, layout, styles)
-            if self._shows_the_same(tab, sheet.part, before, drawn, layout, charts, styles):
+            same, drawn = self._shows_the_same(tab, sheet.part, layout, charts, styles)
+            if same:
                 styles.restore(saved)  # a format added for a tab that is not written is not added either
                 return
         parts = {layout.sheet: drawn if drawn is not None else _sheet_part(tab, layout, styles), **charts}
@@ -322,30 +320,26 @@ class _Package:
         return frames
 
     def _shows_the_same(
-        self,
-        tab: OwnedTab,
-        part: str,
-        before: bytes,
-        drawn: bytes | None,
-        layout: _Layout,
-        charts: dict[str, bytes],
-        styles: CellStyles,
-    ) -> bool:
-        """Whether the previous version (its sheet part ``before``) shows what ``tab`` drawn would.
-        As kakosheet wrote it, compared with the part ``drawn``: other bytes are other values. Else
-        by value, since Excel saves inline text as shared strings and renumbers styles: what it shows
-        as the read found it (or read now), what ``tab`` would show worked out from the tab."""
+        self, tab: OwnedTab, part: str, layout: _Layout, charts: dict[str, bytes], styles: CellStyles
+    ) -> tuple[bool, bytes | None]:
+        """Whether the previous version (sheet part ``part``) shows what ``tab`` drawn would, and the
+        tab's sheet part when it was drawn to tell. A part as kakosheet wrote it is compared with it
+        byte for byte: other bytes are other values. Any other by value, since Excel saves inline
+        text as shared strings and renumbers styles: what it shows as the read found it (or read
+        now), what ``tab`` would show worked out from the tab, without drawing it."""
+        before = self.archive.read(part)
         wanted_charts = [charts[name] for name in layout.charts]
         present = [name for name in layout.previous_charts if self.member(name)]
         charts_before = [self.archive.read(self.members[name.lower()]) for name in present]
-        if drawn is not None:
-            return before == drawn and charts_before == wanted_charts
+        if before.startswith(OWN_HEAD):
+            drawn = _sheet_part(tab, layout, styles)
+            return before == drawn and charts_before == wanted_charts, drawn
         known = self.shown.get(part)
         if known is not None and known.look is not None:
             was = with_charts(known.look, charts_before)
         else:
             was = look_of(before, charts_before, self.shared_text)
-        return same_look(was, with_charts(tab_look(tab, styles.epoch), wanted_charts))
+        return same_look(was, with_charts(tab_look(tab, styles.epoch), wanted_charts)), None
 
     # ----------------------------------------------------------------- relationships
 
