@@ -265,3 +265,9 @@ def test_a_tab_as_kakosheet_wrote_it_is_compared_byte_for_byte(tmp_path: Path) -
         source.read_ahead([LOG])
         source.read_grids([LOG])
         assert source.write_back(WriteBack(tabs=[other])).written
+
+
+def test_a_mark_says_the_tab_is_kakosheets_in_its_first_words() -> None:
+    """The scan knows an owned tab by how its mark begins, before anyone says which tabs are wanted."""
+    with pytest.raises(ValueError, match="mark begins 'kakosheet: '"):
+        OwnedTab(title="Notes", mark="our notes", rows=((TabCell("our notes"),),))
