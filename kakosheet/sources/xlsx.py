@@ -24,6 +24,7 @@ from kakosheet.sources.xlsx_owned_look import ShownTabs
 from kakosheet.sources.xlsx_package import (
     CellMarks,
     Package,
+    SentLook,
     check_container,
     claimed_cells,
     inspect_package,
@@ -60,7 +61,7 @@ class XlsxSource:
         self._sized: set[str] = set()
         self._merges: dict[str, list[MergedArea]] = {}  # tab -> its merged areas, as read
         self._highlighted: dict[str, bool] = {}  # part -> whether it holds the highlight rule, as read
-        self._shown: Future[ShownTabs | None] | None = None  # what the tabs show, as read (xlsx_reading)
+        self._shown: Future[SentLook | None] | None = None  # what the tabs show, as read (xlsx_reading)
         self._ahead: TabsReading | None = None  # tabs being read ahead of read_grids
         try:
             self._package: Package = inspect_package(path)
@@ -110,7 +111,7 @@ class XlsxSource:
             self._stamp,
             date1904=self.date1904,
             highlighted=self._highlighted,
-            shown=self._shown.result() if self._shown is not None else None,
+            shown=self._shown_as_read(),
         )
         if patched.digest is not None:
             self._digest = patched.digest
@@ -124,6 +125,11 @@ class XlsxSource:
             formulas_kept=patched.formulas_kept,
             tab_titles=patched.tab_titles,
         )
+
+    def _shown_as_read(self) -> ShownTabs | None:
+        """What the read's scan found the tabs show, once it has (None: it did not look)."""
+        sent = self._shown.result() if self._shown is not None else None
+        return sent.shown() if sent is not None else None
 
     def _written(self, stamp: FileStamp | None) -> None:
         """After a write-back the file is the version kakosheet wrote: a second write in the same run

@@ -309,14 +309,29 @@ def _scan_segment(segment: bytes, errors: dict[tuple[int, int], str], formulas: 
             errors[key] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
 
 
+@dataclass(frozen=True)
+class SentLook:
+    """What the child's look found (ShownTabs), as it sent it: unpickled only when the write-back
+    takes it. Its tens of thousands of cells, made while the sync builds its tables, would set off
+    full collections over the rows just read; the write-back runs with the collector off."""
+
+    data: bytes
+
+    def shown(self) -> ShownTabs | None:
+        found = pickle.loads(self.data)
+        return found if isinstance(found, ShownTabs) else None
+
+
 class CellScan:
     """scan_cells for some parts, run in a child process while the caller reads the workbook; with
     ``look``, the child then looks at what the tabs show, for the write-back (xlsx_owned.tabs_shown).
 
     A plain child process, not a pool: it inherits no open file (so no lock of the sync),
     writes its results to a pipe and exits, also when the sync that started it was killed.
-    The marks come first: the read waits for them, while the look goes on during the sync's
-    next steps (the write-back, which wants it, comes seconds later).
+    The marks come first: the read waits for them. The child looks only once told to (shown):
+    when the caller's parse is done, so the look takes the core the parse used, not the parse's
+    time, and goes on during the sync's next steps (the write-back, which wants it, comes seconds
+    later).
     """
 
     def __init__(self, path: Path, members: list[str], *, look: bool = False) -> None:
@@ -327,7 +342,7 @@ class CellScan:
         if members or look:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "kakosheet.sources.xlsx_package", str(path), _LOOK if look else "", *members],
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if look else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
             )
@@ -345,6 +360,8 @@ class CellScan:
     def _end(self) -> None:
         """The child's output read to its end and closed, and the child waited for."""
         assert self.process is not None and self.process.stdout is not None
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()  # a child not told to look ends without looking
         if not self.process.stdout.closed:
             self.process.stdout.read()
             self.process.stdout.close()
@@ -363,31 +380,41 @@ class CellScan:
             raise OSError(reason[-1] if reason else f"the cell scan ended with code {self.process.returncode}")
         return marks
 
-    def shown(self) -> ShownTabs | None:
-        """What the tabs show, once the child looked (it sends it after the marks); None when it
-        was not asked to, or could not."""
-        if self.process is None or self.process.stdout is None or self.process.stdout.closed:
-            return None
+    def look(self) -> SentLook | None:
+        """What the tabs show: the child is told to look now, after the marks, and waited for; None
+        when it was not asked to, or could not (the write-back then looks itself)."""
+        process = self.process
+        if process is None or process.stdin is None or process.stdout is None or process.stdout.closed:
+            return None  # not asked to look, or ended at the marks
         try:
-            shown = _message(self.process.stdout)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError):  # the write-back then looks itself
-            shown = None
+            process.stdin.write(_GO)
+            process.stdin.close()
+            data = _message_data(process.stdout)
+        except OSError:  # a child that ended early: a broken pipe
+            data = None
         self._end()
-        return shown if isinstance(shown, ShownTabs) else None
+        return SentLook(data) if data is not None else None
 
 
 _LOOK = "look"  # the child's second argument when it is to look at the tabs too
+_GO = b"1"  # written to the child when it is to look now
 _SIZE = 8  # bytes of the length before each message the child writes
 
 
 def _message(pipe: IO[bytes]) -> object:
-    """The next message from the child (a pickle after its length); None when its output ends first."""
+    """The next message from the child, unpickled; None when its output ends first."""
+    data = _message_data(pipe)
+    return pickle.loads(data) if data is not None else None
+
+
+def _message_data(pipe: IO[bytes]) -> bytes | None:
+    """The next message from the child as sent (a pickle after its length); None when its output ends first."""
     size = pipe.read(_SIZE)
     if len(size) < _SIZE:
         return None
     length = int.from_bytes(size, "big")
     data = pipe.read(length)
-    return pickle.loads(data) if len(data) == length else None
+    return data if len(data) == length else None
 
 
 def _send(message: object) -> None:
@@ -405,7 +432,7 @@ def _main(arguments: list[str]) -> None:
         sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
         sys.exit(1)
     _send(marks)
-    if look:
+    if look and sys.stdin.buffer.read(len(_GO)) == _GO:  # told to look (else its caller no longer wants it)
         _send(_tabs_shown(path))
 
 

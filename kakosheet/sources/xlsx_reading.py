@@ -17,8 +17,7 @@ from typing import Any
 
 import python_calamine as calamine
 
-from kakosheet.sources.xlsx_owned_look import ShownTabs
-from kakosheet.sources.xlsx_package import CellMarks, CellScan
+from kakosheet.sources.xlsx_package import CellMarks, CellScan, SentLook
 
 
 class TabsReading:
@@ -32,7 +31,7 @@ class TabsReading:
         self._look = look
         self._rows: dict[str, list[list[Any]] | BaseException] = {}
         self._marks: dict[str, CellMarks] | BaseException = {}
-        self.shown: Future[ShownTabs | None] = Future()
+        self.shown: Future[SentLook | None] = Future()
         self._read_done = threading.Event()  # the cells and the marks are in
         self._thread = threading.Thread(target=self._read, args=(path,), name="kakosheet-read", daemon=True)
         self._thread.start()
@@ -48,7 +47,7 @@ class TabsReading:
                 except BaseException as exc:
                     self._marks = exc
                 self._read_done.set()
-                self.shown.set_result(scan.shown())
+                self.shown.set_result(scan.look())
         finally:
             self._read_done.set()
             if not self.shown.done():
