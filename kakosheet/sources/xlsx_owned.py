@@ -99,9 +99,10 @@ def owned_tab_parts(
 
 def tabs_shown(archive: zipfile.ZipFile) -> dict[str, ShownTab]:
     """What each tab shows, by sheet part: the text of its A1 and, when that is an owned tab's mark,
-    its cells and links. What drawing the owned tabs reads of the package, read by the same code
-    ahead of time: the read's scan does it in its child process, off the sync's path (once Excel
-    saved a big log, reaching the Issues tab's text takes the whole shared-strings table)."""
+    its cells and links (unless kakosheet wrote the part as it is: that is compared byte for byte).
+    What drawing the owned tabs reads of the package, read by the same code ahead of time: the
+    read's scan does it in its child process, off the sync's path (once Excel saved a big log,
+    reaching the Issues tab's text takes the whole shared-strings table)."""
     members = archive.namelist()
     parts = {name: archive.read(name) for name in (WORKBOOK, WORKBOOK_RELS, CONTENT_TYPES) if name in members}
     if WORKBOOK not in parts or CONTENT_TYPES not in parts:
@@ -112,9 +113,11 @@ def tabs_shown(archive: zipfile.ZipFile) -> dict[str, ShownTab]:
         for sheet in package.sheets:
             if sheet.part is None or sheet.part in shown:
                 continue
-            mark = package.first_text(sheet.part)
-            owned = mark is not None and mark.startswith(MARK_PREFIX)
-            look = sheet_look(archive.read(sheet.part), package.shared_text) if owned else None
+            mark, look = package.first_text(sheet.part), None
+            if mark is not None and mark.startswith(MARK_PREFIX):
+                xml = archive.read(sheet.part)
+                if not xml.startswith(OWN_HEAD):  # as kakosheet wrote it, it is compared byte for byte
+                    look = sheet_look(xml, package.shared_text)
             shown[sheet.part] = ShownTab(mark, look)
         return shown
     finally:

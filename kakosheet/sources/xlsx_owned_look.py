@@ -53,8 +53,8 @@ class Look:
 @dataclass(frozen=True)
 class ShownTab:
     """What a tab showed when the workbook was read: the text of its A1 (None: no text there) and,
-    when that is the mark of a tab kakosheet owns, its cells and links (its charts are read when
-    it is compared: they are small)."""
+    when that is the mark of a tab kakosheet owns and the part is not as kakosheet wrote it, its
+    cells and links (its charts are read when it is compared: they are small)."""
 
     mark: str | None
     look: Look | None
