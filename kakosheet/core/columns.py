@@ -52,6 +52,9 @@ class TypedColumn:
     values: np.ndarray
     problems: list[Problem | None]
     removed: dict[int, Problem] = field(default_factory=dict)  # distinct cells cleaned of unstorable characters
+    # Every distinct value a valid text of its own (none blank, no two alike: a column of IDs or links),
+    # so checks over them can skip looking for problems, blanks and repeats.
+    distinct_texts: bool = False
 
     @property
     def blank(self) -> np.ndarray:
@@ -78,7 +81,9 @@ class TypedColumn:
 
     def take(self, rows: np.ndarray) -> TypedColumn:
         """The same column restricted to some rows (the distinct values are shared)."""
-        return TypedColumn(self.column, self.codes[rows], self.raw, self.values, self.problems, self.removed)
+        return TypedColumn(
+            self.column, self.codes[rows], self.raw, self.values, self.problems, self.removed, self.distinct_texts
+        )
 
     def valid_uniques(self) -> list[tuple[int, Any]]:
         """(index, value) of distinct values that normalized without a problem."""
@@ -88,7 +93,8 @@ class TypedColumn:
         """The indexes and the values of the distinct values that normalized without a problem (as
         two lists: a column of IDs has as many as rows)."""
         values = self.values[:-1].tolist()
-        if not any(self.problems) and None not in values:  # a column of IDs, links or order numbers
+        # A column of IDs, links or order numbers (distinct_texts: no need to look).
+        if self.distinct_texts or (not any(self.problems) and None not in values):
             return range(len(values)), values
         indexes = [
             i
@@ -119,9 +125,12 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
         blank = [i for i, value in enumerate(values) if not value] if "" in values else []
         for i in blank:
             values[i] = None
-        typed_values = raw if values == distinct else _with_blank(values)  # nothing to trim: one array for both
+        unchanged = values == distinct  # nothing to trim, nothing blank: one array for both
+        typed_values = raw if unchanged else _with_blank(values)
+        distinct_texts = unchanged and not removed  # and none cleaned into another's text: all still distinct
     else:
         values, problems = _normalize_each(distinct, column, ctx, plain_text=plain_text)
+        distinct_texts = False
         blank = [i for i, (v, p) in enumerate(zip(values, problems, strict=True)) if v is None and p is None]
         typed_values = _with_blank(values)
     if blank:  # distinct cells that are blank once trimmed ("", " "): their rows are blank
@@ -135,6 +144,7 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
         values=typed_values,
         problems=problems,
         removed=removed,
+        distinct_texts=distinct_texts,
     )
 
 

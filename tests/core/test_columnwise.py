@@ -5,20 +5,21 @@ call per cell."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kakosheet.config import load_config
 from kakosheet.core.cells import CellContext, display
 from kakosheet.core.clock import Clock
 from kakosheet.core.columns import normalize_column, normalizer_for
-from kakosheet.core.grid import Grid
+from kakosheet.core.grid import Grid, MergedArea
 from kakosheet.core.header import locate_header
 from kakosheet.core.plan import (
     StoredCases,
@@ -31,6 +32,7 @@ from kakosheet.core.plan import (
 )
 from kakosheet.core.schema import LogSchema
 from kakosheet.core.table import Table, build_table
+from kakosheet.core.validate import validate_table
 from kakosheet.core.writeback import CellUpdate, sheet_write
 from kakosheet.store.tables import stored_fields
 
@@ -332,3 +334,67 @@ def test_a_formula_in_a_derived_column_leaves_the_blank_cells_their_derived_valu
     for case in cases:
         assert case.source.fingerprint(case.index, stored) == case.fingerprint
     assert cases[0].fingerprint != cases[1].fingerprint == cases[2].fingerprint
+
+
+CANONICAL_IDS = ["QC-2026-0001", "QC-2026-0002", "QC-2025-0002", "QC-2026-12345"]
+OTHER_ID_CELLS = [
+    "",
+    " QC-2026-0001",
+    "QC-2026-0004 ",
+    "QC-2026-00001",
+    "qc-2026-0003",
+    "QC-2026-0005\x00",
+    "QC-2026-0005",
+    "bad id",
+    "QC-２０２６-0001",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(CANONICAL_IDS), min_size=1, max_size=12)
+    | st.lists(st.sampled_from(CANONICAL_IDS + OTHER_ID_CELLS), min_size=1, max_size=12),
+    formula_row=st.none() | st.integers(0, 11),
+    merged_row=st.none() | st.integers(0, 10),
+)
+@example(ids=["QC-2026-0001", "QC-2026-0001"], formula_row=1, merged_row=None)  # a formula is no copy
+@example(ids=["QC-2026-0001"] * 3, formula_row=None, merged_row=0)  # nor are IDs a merged area holds
+def test_a_column_of_ids_each_its_own_text_is_checked_as_any_column(
+    schemas: Any, ids: list[str], formula_row: int | None, merged_row: int | None
+) -> None:
+    """A column whose distinct cells are valid texts, none alike (IDs as a sync writes them), skips
+    looking for problems and repeats among them: its issues are those of the same column checked
+    without the shortcut, copies, formulas and merged ID cells included."""
+    schema = schemas["qc"]
+    fields = [column.field for column in schema.columns]
+    base = {
+        "original_order_id": "1",
+        "date_identified": dt.datetime(2026, 1, 1),
+        "exception_type": "Damaged",
+        "description": "Carton crushed.",
+        "responsible_party": "Acme",
+        "status": "Open",
+    }
+    id_column = fields.index("case_id")
+    grid = Grid(
+        schema.tab,
+        [[schema.column(f).label for f in fields], *[[{**base, "case_id": i}.get(f, "") for f in fields] for i in ids]],
+        formulas={(formula_row + 2, id_column)} if formula_row is not None and formula_row < len(ids) else set(),
+        merges=[MergedArea(merged_row + 2, merged_row + 3, id_column, id_column)]
+        if merged_row is not None and merged_row + 1 < len(ids)
+        else [],
+    )
+    located = locate_header(grid, schema)
+    assert located is not None
+    table = build_table(grid, located, schema, CTX)
+    typed = table.columns["case_id"]
+    values = typed.values[:-1].tolist()
+    if typed.distinct_texts:  # what the shortcut takes for granted
+        assert all(type(v) is str for v in values) and len(set(values)) == len(values)
+        assert not any(typed.problems) and not typed.removed
+    assert typed.distinct_texts == all(i and i == i.strip() and "\x00" not in i for i in ids)
+    plain = dataclasses.replace(
+        table, columns={f: dataclasses.replace(c, distinct_texts=False) for f, c in table.columns.items()}
+    )
+    today = dt.date(2026, 6, 30)
+    assert validate_table(table, today=today) == validate_table(plain, today=today)
