@@ -8,6 +8,8 @@ Nothing here loops over rows in Python.
 
 from __future__ import annotations
 
+import datetime as dt
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -116,11 +118,12 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
     codes, uniques = pd.factorize(np.asarray(cells, dtype=object), use_na_sentinel=True)
     distinct = uniques.tolist()
     removed = _remove_unstorable(distinct)
-    plain_text = column.type in PLAIN_TEXT_TYPES or _all_texts_match(distinct, column.type)
+    plain_text = column.type in PLAIN_TEXT_TYPES
+    # Text columns of unique-ish cells (descriptions, order numbers, links): trimmed in C.
+    texts = _plain_texts(distinct) if plain_text else _valid_texts(distinct, column.type)
     raw = _with_blank(distinct)
-    if plain_text and set(map(type, distinct)) <= {str}:
-        # Text columns of unique-ish cells (descriptions, order numbers, links): trimmed in C.
-        values: list[Any] = list(map(str.strip, distinct))
+    if texts is not None:
+        values: list[Any] = texts
         problems: list[Problem | None] = [None] * len(values)
         blank = [i for i, value in enumerate(values) if not value] if "" in values else []
         for i in blank:
@@ -186,6 +189,8 @@ def _normalize_each(
     problems: list[Problem | None] = []
     plain_number = column.type in PLAIN_NUMBER_TYPES
     whole_text = _whole_text_match(column.type)
+    # A date and time as a workbook gives it (no time zone): as its normalizer returns it, without the call.
+    datetimes, dates = column.type == "datetime", column.type == "date"
     for unique in uniques:
         if plain_text and type(unique) is str:
             values.append(unique.strip() or None)
@@ -196,6 +201,9 @@ def _normalize_each(
         elif plain_number and type(unique) is float and -_NUMBER_LIMIT < unique < _NUMBER_LIMIT:  # NaN, inf: False
             values.append(Decimal(repr(unique)))  # to_decimal of a float, without the call
             problems.append(None)
+        elif (datetimes or dates) and type(unique) is dt.datetime and unique.tzinfo is None:
+            values.append(unique if datetimes else unique.date())
+            problems.append(None)
         else:
             value, problem = normalize(unique, ctx)
             values.append(value)
@@ -203,19 +211,31 @@ def _normalize_each(
     return values, problems
 
 
-def _all_texts_match(uniques: list[Any], column_type: str) -> bool:
-    """True when every distinct value is text, blank or matching the type's pattern (one regex call):
-    the column normalizes as plain text does (a blank cell, "" or spaces, is blank in both)."""
+def _plain_texts(uniques: list[Any]) -> list[str] | None:
+    """The distinct values trimmed, when every one is a text (a str, not of a subclass)."""
+    try:
+        texts = list(map(str.strip, uniques))
+    except TypeError:  # a number, a date: not a text
+        return None
+    # A str with nothing to trim comes back as itself, and only a str does: the types need no look then.
+    if all(map(operator.is_, texts, uniques)) or set(map(type, uniques)) <= {str}:
+        return texts
+    return None
+
+
+def _valid_texts(uniques: list[Any], column_type: str) -> list[str] | None:
+    """The distinct values trimmed, when every one is text, blank or matching the type's pattern (one regex
+    call): the column normalizes as plain text does (a blank cell, "" or spaces, is blank in both)."""
     pattern = WHOLE_TEXT_PATTERNS.get(column_type)
     if pattern is None or not uniques:
-        return False
+        return None
     texts = [u.strip() for u in uniques if type(u) is str]
     if len(texts) != len(uniques):
-        return False
+        return None
     filled = [text for text in texts if text]
-    return not filled or (
-        re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(filled), re.IGNORECASE) is not None
-    )
+    if filled and re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(filled), re.IGNORECASE) is None:
+        return None
+    return texts
 
 
 @cache

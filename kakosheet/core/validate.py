@@ -137,9 +137,9 @@ def _check_header(table: Table, report: RowReporter) -> None:
 
 
 def _check_values(typed: TypedColumn, report: RowReporter) -> None:
-    flags = [p is not None for p in typed.problems]
-    if not any(flags):
+    if not any(typed.problems):  # a Problem is never falsy: one pass in C over a column of IDs
         return
+    flags = [p is not None for p in typed.problems]
     raw = typed.raw
     for index in typed.rows_where(flags):
         code = typed.codes[index]
@@ -387,9 +387,8 @@ def _check_conditions(table: Table, column: Column, report: RowReporter) -> None
     if column.only_when is not None and typed is not None:
         # A wrong Status is reported once, on Status, not again on every field that depends on it.
         outside = typed.present & ~condition_mask(table, column.only_when) & ~condition_unknown(table, column.only_when)
-        raw = typed.row_raw()
         for index in _rows(outside):
-            value = raw[index]
+            value = typed.raw[typed.codes[index]]
             report.add(
                 index,
                 column.field,
@@ -430,16 +429,15 @@ def _check_order(table: Table, column: Column, report: RowReporter) -> None:
     day = column.type == "date" or other.type == "date"
     later_values, earlier_values = _as_datetime64(later, day=day), _as_datetime64(earlier, day=day)
     wrong = later_values < earlier_values  # NaT compares False
-    raw = later.row_raw()
-    later_shown, earlier_shown = later.row_values(), earlier.row_values()
-    for index in _rows(wrong):
+    for index in _rows(wrong):  # each row's cells looked up: a column of them is 100k objects to copy
+        later_code, earlier_code = later.codes[index], earlier.codes[index]
         report.add(
             index,
             column.field,
             "date-order",
-            f"{column.label} ({display(later_shown[index])}) is before {table.label(other.field)} "
-            f"({display(earlier_shown[index])}); check both dates",
-            value=raw[index],
+            f"{column.label} ({display(later.values[later_code])}) is before {table.label(other.field)} "
+            f"({display(earlier.values[earlier_code])}); check both dates",
+            value=later.raw[later_code],
         )
 
 

@@ -307,6 +307,26 @@ def test_a_column_normalizes_each_cell_as_its_normalizer_does(schemas: Any, cell
         assert _same(typed.raw[code], cleaned)
 
 
+class _Text(str):
+    """A text of a str subclass: no source gives one, yet a text column must not take it for a str."""
+
+
+@pytest.mark.parametrize("field", ["case_id", "original_order_id", "description", "media_links", "owner"])
+def test_a_text_column_of_another_kind_of_str_normalizes_as_its_normalizer_does(schemas: Any, field: str) -> None:
+    """The text shortcut (all cells plain str, trimmed in C) leaves other kinds of text to the normalizer."""
+    column = schemas["qc"].column(field)
+    cells = [_Text("QC-2026-0001"), _Text("https://a.example/x"), "ana@x.io"]
+    typed = normalize_column(np.array([*cells, None], dtype=object)[:-1], column, CTX)
+    normalize = normalizer_for(column)
+    for index, cell in enumerate(cells):
+        code = int(typed.codes[index])
+        value, problem = normalize(cell, CTX)
+        if code < 0:
+            assert value is None and problem is None
+            continue
+        assert _same(typed.values[code], value) and typed.problems[code] == problem
+
+
 def test_a_formula_in_a_derived_column_leaves_the_blank_cells_their_derived_value(schemas: Any) -> None:
     """A formula showing nothing in one Date Logged cell is not blank; the blank cells below it still
     count by the value a sync fills in, in the fingerprint of every row as of a single row."""
@@ -398,3 +418,22 @@ def test_a_column_of_ids_each_its_own_text_is_checked_as_any_column(
     )
     today = dt.date(2026, 6, 30)
     assert validate_table(table, today=today) == validate_table(plain, today=today)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    uniques=st.lists(
+        st.one_of(
+            st.sampled_from(["Total", " grand  TOTAL* ", "Subtotal", "ſum", "ＳＵＭ", "Carton crushed.", "", "sum:"]),
+            st.text(alphabet="toalsumgrndbTOALSUMſ *\n", max_size=12),
+            st.floats(allow_nan=False),
+            st.none(),
+        ),
+        max_size=20,
+    )
+)
+def test_total_labels_of_a_column_are_each_cells_own(uniques: list[Any]) -> None:
+    """A 'Total' row is found by one look over a column's texts, as it is cell by cell."""
+    from kakosheet.core.table import _is_total_label, _total_labels
+
+    assert _total_labels(uniques) == [_is_total_label(value) for value in uniques]
