@@ -121,7 +121,7 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
     plain_text = column.type in PLAIN_TEXT_TYPES
     # Text columns of unique-ish cells (descriptions, order numbers, links): trimmed in C.
     texts = _plain_texts(distinct) if plain_text else _valid_texts(distinct, column.type)
-    raw = _with_blank(distinct)
+    raw = _with_blank(distinct) if removed else _array_with_blank(uniques)
     if texts is not None:
         values: list[Any] = texts
         problems: list[Problem | None] = [None] * len(values)
@@ -251,6 +251,13 @@ def _with_blank(items: list[Any]) -> np.ndarray:
     """The items and a None after them, as an object array (fromiter: a list assigned to an array is
     first checked item by item for nested sequences)."""
     return np.fromiter(chain(items, (None,)), dtype=object, count=len(items) + 1)
+
+
+def _array_with_blank(items: np.ndarray) -> np.ndarray:
+    """The items and a None after them, copied from an array (a third of the time a list takes)."""
+    array = np.empty(len(items) + 1, dtype=object)
+    array[:-1] = items
+    return array
 
 
 def _encodes(text: str) -> bool:
