@@ -125,12 +125,12 @@ def normalize_column(cells: Sequence[Any] | np.ndarray, column: Column, ctx: Cel
     if texts is not None:
         values: list[Any] = texts
         problems: list[Problem | None] = [None] * len(values)
-        blank = [i for i, value in enumerate(values) if not value] if "" in values else []
+        blank = _blank_texts(texts)
+        untrimmed = values == distinct  # nothing to trim (blank cells aside): one array for both
         for i in blank:
             values[i] = None
-        unchanged = values == distinct  # nothing to trim, nothing blank: one array for both
-        typed_values = raw if unchanged else _with_blank(values)
-        distinct_texts = unchanged and not removed  # and none cleaned into another's text: all still distinct
+        typed_values = _blanked(raw, blank) if untrimmed else _with_blank(values)
+        distinct_texts = untrimmed and not blank and not removed  # none cleaned into another's text: all distinct
     else:
         values, problems = _normalize_each(distinct, column, ctx, plain_text=plain_text)
         distinct_texts = False
@@ -223,16 +223,24 @@ def _plain_texts(uniques: list[Any]) -> list[str] | None:
     return None
 
 
+def _blank_texts(texts: list[str]) -> list[int]:
+    """Which trimmed texts are blank, found in C: a column of 100k distinct texts has one or two."""
+    count = texts.count("")
+    if count < 2:
+        return [texts.index("")] if count else []
+    return [i for i, text in enumerate(texts) if not text]
+
+
 def _valid_texts(uniques: list[Any], column_type: str) -> list[str] | None:
     """The distinct values trimmed, when every one is text, blank or matching the type's pattern (one regex
     call): the column normalizes as plain text does (a blank cell, "" or spaces, is blank in both)."""
     pattern = WHOLE_TEXT_PATTERNS.get(column_type)
     if pattern is None or not uniques:
         return None
-    texts = [u.strip() for u in uniques if type(u) is str]
-    if len(texts) != len(uniques):
+    texts = _plain_texts(uniques)
+    if texts is None:
         return None
-    filled = [text for text in texts if text]
+    filled = list(filter(None, texts))
     if filled and re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(filled), re.IGNORECASE) is None:
         return None
     return texts
@@ -258,6 +266,16 @@ def _array_with_blank(items: np.ndarray) -> np.ndarray:
     array = np.empty(len(items) + 1, dtype=object)
     array[:-1] = items
     return array
+
+
+def _blanked(items: np.ndarray, blank: list[int]) -> np.ndarray:
+    """The items (ending with the blank's None) with those at ``blank`` made None too; the items themselves
+    when there are none."""
+    if not blank:
+        return items
+    blanked = items.copy()
+    blanked[blank] = None
+    return blanked
 
 
 def _encodes(text: str) -> bool:
