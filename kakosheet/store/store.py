@@ -84,9 +84,8 @@ class Store:
         self.schemas = schemas
         # Without `create`, a SQLite file that is not there yet is read as an empty store
         # (in memory) rather than made: a command that changes nothing creates nothing.
-        missing = _missing_sqlite_file(url)
-        self.exists = create or not missing
-        self.engine = self._connect(url if self.exists else "sqlite://", made_now=create and missing)
+        self.exists = create or not _missing_sqlite_file(url)
+        self.engine = self._connect(url if self.exists else "sqlite://")
         self.dialect = self.engine.dialect.name
         self.metadata = build_metadata(schemas, (self.dialect,))
         reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
@@ -95,12 +94,12 @@ class Store:
     def display_url(self) -> str:
         return safe_url(self.url)
 
-    def _connect(self, url: str, *, made_now: bool = False) -> Engine:
+    def _connect(self, url: str) -> Engine:
         try:
             backend = make_url(url).get_backend_name()
             if backend == "sqlite":
                 engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=to_json)
-                _sqlite_pragmas(engine, journal="DELETE" if made_now else "WAL")
+                _sqlite_pragmas(engine)
             elif backend == "postgresql":
                 engine = create_engine(url, pool_pre_ping=True, json_serializer=to_json)
             else:
@@ -562,19 +561,14 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _sqlite_pragmas(engine: Engine, *, journal: str) -> None:
-    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail.
-
-    A store file this command makes is written with a rollback journal instead, until the command
-    ends: nobody reads a store that is only being made, and WAL writes each page twice (its log,
-    then the checkpoint), 0.3 s of a first sync of 100k cases. The next command to open it turns
-    it to WAL for good."""
+def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA journal_mode={journal}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
