@@ -33,7 +33,7 @@ from kakosheet.store.bulk import driver_rows
 from kakosheet.store.migrate import migrate
 from kakosheet.store.minor import fill_minor_units
 from kakosheet.store.orders import reference_tables
-from kakosheet.store.tables import build_metadata, case_table_name
+from kakosheet.store.tables import build_metadata, case_fields, case_table_name
 
 if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never plans, does without it
     from kakosheet.core.plan import StoredCases, StoredState
@@ -296,13 +296,21 @@ class Store:
         return None
 
     def history(self, case_id: str) -> list[HistoryEvent]:
+        """Every event of a case, oldest first, the created one with the values the case was created with."""
+        from kakosheet.store.first_version import with_first_version  # it needs to_json, defined here
+
         history = self.metadata.tables["case_history"]
         query = select(history).where(history.c.case_id == case_id).order_by(history.c.version, history.c.id)
         with self._transaction() as connection:
-            return [
+            events = [
                 HistoryEvent(r.log, r.case_id, r.version, r.run_id, r.source, r.recorded_at, r.event, r.changes)
                 for r in connection.execute(query)
             ]
+            table = self.metadata.tables.get(case_table_name(events[0].log)) if events else None
+            if table is None:  # a log no schema has any more: its events as they were stored
+                return events
+            row = connection.execute(select(table).where(table.c.case_id == case_id)).mappings().first()
+        return with_first_version(events, dict(row or {}), case_fields(table))
 
     # ------------------------------------------------------------------ sources
 
