@@ -234,16 +234,27 @@ def _blank_texts(texts: list[str]) -> list[int]:
 def _valid_texts(uniques: list[Any], column_type: str) -> list[str] | None:
     """The distinct values trimmed, when every one is text, blank or matching the type's pattern (one regex
     call): the column normalizes as plain text does (a blank cell, "" or spaces, is blank in both)."""
-    pattern = WHOLE_TEXT_PATTERNS.get(column_type)
-    if pattern is None or not uniques:
+    if column_type not in WHOLE_TEXT_PATTERNS or not uniques:
         return None
     texts = _plain_texts(uniques)
     if texts is None:
         return None
-    filled = list(filter(None, texts))
-    if filled and re.fullmatch(f"(?:{pattern})(?:\n(?:{pattern}))*", "\n".join(filled), re.IGNORECASE) is None:
+    joined = "\n".join(filter(None, texts))
+    if joined and _all_lines_match(column_type, joined.isascii())(joined) is None:
         return None
     return texts
+
+
+@cache
+def _all_lines_match(column_type: str, ascii_only: bool) -> Callable[[str], re.Match[str] | None]:
+    """A check that every line of a text matches the type's pattern. For ASCII text its ASCII flavour, a
+    third faster with the same matches: re's ASCII \\s leaves out \\x1c-\\x1f, which str.isspace counts
+    (the patterns name \\s only inside sets)."""
+    pattern = WHOLE_TEXT_PATTERNS[column_type]
+    if ascii_only:
+        pattern = pattern.replace(r"\s", r"\s\x1c-\x1f")
+    flags = re.IGNORECASE | re.ASCII if ascii_only else re.IGNORECASE
+    return re.compile(f"(?:{pattern})(?:\n(?:{pattern}))*", flags).fullmatch
 
 
 @cache

@@ -437,3 +437,27 @@ def test_total_labels_of_a_column_are_each_cells_own(uniques: list[Any]) -> None
     from kakosheet.core.table import _is_total_label, _total_labels
 
     assert _total_labels(uniques) == [_is_total_label(value) for value in uniques]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.builds(
+            str.__add__,
+            st.sampled_from(["https://", "HTTP://b", "ana@x", "a@b.", ""]),
+            st.text(alphabet="htps:/.ab@,;$?# \t\x0b\x0c\r\x1c\x1f", max_size=10),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    column_type=st.sampled_from(["urls", "email"]),
+)
+@example(lines=["https://a\x1c"], column_type="urls")  # a separator str.isspace counts, re's ASCII \s does not
+def test_ascii_links_and_emails_match_as_any_text_does(lines: list[str], column_type: str) -> None:
+    """The ASCII flavour of a type's pattern, taken for ASCII text, matches what the pattern itself does."""
+    from kakosheet.core.columns import _all_lines_match
+
+    for text in ["\n".join(lines), *lines]:
+        assert (_all_lines_match(column_type, True)(text) is None) == (
+            _all_lines_match(column_type, False)(text) is None
+        )
