@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from kakosheet.sources.xlsx_styles import StylesPart, attribute, is_bold
+from kakosheet.sources.xlsx_styles import StylesPart, attribute, is_bold_font
 
 
 class StyleBook(StylesPart):
@@ -34,7 +34,7 @@ class StyleBook(StylesPart):
             return False
         font_id = attribute(xfs[xf], b"fontId")
         fonts = self.entries(b"fonts")
-        return font_id is not None and int(font_id) < len(fonts) and is_bold(fonts[int(font_id)])
+        return font_id is not None and int(font_id) < len(fonts) and is_bold_font(fonts[int(font_id)])
 
     # ----------------------------------------------------------------- what kakosheet needs
 

@@ -83,7 +83,7 @@ class StylesPart:
     def bold_font(self, font_id: int) -> int:
         """The index of a font like ``font_id`` but bold: itself when it is, else found or appended."""
         fonts = self.entries(b"fonts")
-        if font_id < len(fonts) and is_bold(fonts[font_id]):
+        if font_id < len(fonts) and is_bold_font(fonts[font_id]):
             return font_id
         base = fonts[font_id] if font_id < len(fonts) else b"<font/>"
         bold = b"<font><b/></font>" if base.endswith(b"/>") else re.sub(rb"^<font\b([^>]*)>", rb"<font\1><b/>", base)
@@ -98,7 +98,7 @@ class StylesPart:
         return (match.group(1) or b"") if match else b""
 
 
-def is_bold(font: bytes) -> bool:
+def is_bold_font(font: bytes) -> bool:
     """Whether a font entry is bold."""
     return _BOLD.search(font) is not None
 
