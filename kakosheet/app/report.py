@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kakosheet.config import CONFIG_NAME, Config
-from kakosheet.errors import ConfigError, SourceError, UsageError
+from kakosheet.errors import ConfigError, SourceError, StoreError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
@@ -122,9 +122,20 @@ def _published(
     publishing = publish or output_format == "sheet" or (out is not None and output_format in PUBLISHED_FORMATS)
     if publishing:
         recorded = {k: {"value": v.value, "case_ids": list(v.case_ids)} for k, v in now_figures.items()}
-        record_publication(
-            store, kind=report.kind, period=report.period, scope=scope, output_format=output_format, figures=recorded
-        )
+        try:
+            record_publication(
+                store,
+                kind=report.kind,
+                period=report.period,
+                scope=scope,
+                output_format=output_format,
+                figures=recorded,
+            )
+        except StoreError as exc:
+            if publish:  # asked for: its failure is the command's
+                raise
+            # The report the manager asked for is written; only the record beside it could not be kept.
+            publishing, warnings = False, (*warnings, str(exc))
     source = into.name if into is not None else None
     return ReportRun(report, rendered, publishing, tab=tab, source=source, warnings=warnings)
 
