@@ -83,6 +83,14 @@ def resolve_url(url: str | None, root: Path) -> str:
     return url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite store URL; None for another database (or one in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 class Store:
     """One store for a team's schemas."""
 
