@@ -381,10 +381,11 @@ def _patch_rules(tail: bytes, layout: TabLayout, styles: StyleBook, changes: Tab
     wanted_keys = {key for key, _ in wanted}
     found: set[tuple[str, str]] = set()
     removed = []
+    logged = set(layout.columns.values())
     for block in blocks:
         key = _rule_key(block.group(0))
-        if key is None:
-            continue
+        if key is None or not _on_columns(key[0], logged):
+            continue  # not kakosheet's; nor one like it that staff gave a column of their own
         if key in wanted_keys and key not in found:
             found.add(key)  # the first of ours for a rule is kept; a stale or doubled one goes
         else:
