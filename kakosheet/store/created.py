@@ -1,22 +1,19 @@
 """Storing the cases a sync creates, column by column: a first sync creates every case of
 the sheet, so this is the store's hot path.
 
-Each distinct cell of a column is converted once (bind processor, JSON for the history)
-and the rows are assembled from those conversions in C (``zip``, ``str.join``): no dict
-per row, no per-row parameter processing. What is stored is exactly what the row-by-row
-path stores (``RowCase.values`` and ``RowCase.raw``, the same JSON text); a test holds
-both to it.
+Each distinct cell of a column is converted once (its bind processor) and the rows are
+assembled from those conversions in C (``zip``): no dict per row, no per-row parameter
+processing. What is stored is exactly what the row-by-row path stores (``RowCase.values``
+and ``RowCase.raw``); a test holds both to it. Each case's "created" event carries no copy
+of it: history tells the first version from the present (store/first_version.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import repeat
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -26,7 +23,8 @@ from sqlalchemy import Connection, Table
 from kakosheet.core.plan import RowCase, notes_digest
 from kakosheet.store.bulk import BulkInsert
 from kakosheet.store.minor import CURRENCY_FIELD, minor_column, minor_units_in
-from kakosheet.store.store import CHUNK, to_json
+from kakosheet.store.store import CHUNK
+from kakosheet.store.tables import case_fields
 
 META_COLUMNS = (
     "_source",
@@ -75,7 +73,7 @@ def store_created(
         for case_id, case in creations:
             grouped.setdefault(id(case.source), []).append((case_id, case))
         by_table = dict(grouped)
-    fields = [c.name for c in table.columns if c.name != "case_id" and not c.name.startswith("_")]
+    fields = case_fields(table)
     minor = [c.name.removeprefix("_minor_") for c in table.columns if c.name.startswith("_minor_")]
     history_insert = BulkInsert(connection, history, HISTORY_COLUMNS)
     written = 0
@@ -97,9 +95,7 @@ class _GroupColumns:
         rows = group[0][1].source
         indexes = np.fromiter(map(_INDEX, map(_CASE, group)), dtype=np.int64, count=len(group))
         self.values: list[tuple[np.ndarray, np.ndarray]] = []  # per field: converted distinct, row codes
-        self.events: list[tuple[np.ndarray, np.ndarray]] = []  # per field: JSON fragment per distinct, row codes
         self.typed: list[tuple[str, np.ndarray, np.ndarray]] = []  # fields with cells that did not fit
-        typed_events = []
         kept: dict[str, tuple[list[Any], np.ndarray]] = {}  # the distinct values and codes minor units need
         for name in fields:
             column = rows.stored_column(name)
@@ -111,15 +107,9 @@ class _GroupColumns:
             used = np.flatnonzero(np.bincount(codes, minlength=blank + 1))  # np.unique, without sorting
             distinct_used = _of(column.distinct, used)
             self.values.append((_spread(used, insert.convert(name, distinct_used)), codes))
-            self.events.append((_spread(used, _fragments(name, distinct_used)), codes))
             as_typed_used = _of(column.as_typed, used)
             if as_typed_used.count(None) < len(as_typed_used):
-                as_typed = _spread(used, as_typed_used)
-                self.typed.append((name, as_typed, codes))
-                typed_events.append((name, _spread(used, _fragments(f"{name} (as typed)", as_typed_used)), codes))
-        # Cells as typed come after the values in an event, by field name (as _raw_changes orders them).
-        self.events += [(fragments, codes) for _, fragments, codes in sorted(typed_events, key=lambda t: t[0])]
-        self.events = [(_separated(fragments), codes) for fragments, codes in self.events]
+                self.typed.append((name, _spread(used, as_typed_used), codes))
         self.minor = [_minor_column(insert, name, kept[name], kept[CURRENCY_FIELD]) for name in amounts]
 
     def values_of(self, start: int, end: int) -> list[list[Any]]:
@@ -127,10 +117,6 @@ class _GroupColumns:
 
     def minor_of(self, start: int, end: int) -> list[list[Any]]:
         return [converted[codes[start:end]].tolist() for converted, codes in self.minor]
-
-    def events_of(self, start: int, end: int) -> list[str]:
-        parts = [fragments[codes[start:end]].tolist() for fragments, codes in self.events]
-        return ["{" + items[:-2] + "}" for items in map("".join, zip(*parts, strict=True))]
 
     def raw_of(self, start: int, end: int) -> list[dict[str, str] | None]:
         """Per row, its cells that did not fit, as typed (None for a row without any)."""
@@ -167,6 +153,7 @@ def _store_group(
     notes_columns = _NotesColumns(cases_insert)
     raw_none = cases_insert.convert("_raw", [None])[0]
     recorded = history_insert.convert("recorded_at", [run.now])[0]
+    no_copy = history_insert.convert("changes", [{}])[0]  # the first version is told from the present
     written = 0
     # In chunks, so a first sync of a big log never holds every row and event at once.
     for start in range(0, len(group), CHUNK):
@@ -200,7 +187,7 @@ def _store_group(
                 repeat(run.source),
                 repeat(recorded),
                 repeat("created"),
-                columns.events_of(start, end),
+                repeat(no_copy),
             )
         )
         written += history_insert.execute(events)
@@ -250,13 +237,6 @@ def _minor_column(
     return converted, codes
 
 
-def _separated(fragments: np.ndarray) -> np.ndarray:
-    """Each JSON fragment followed by ", ", and "" where there is none: a row's items are then one join."""
-    separated = np.empty(len(fragments), dtype=object)
-    separated[:] = ["" if fragment is None else fragment + ", " for fragment in fragments.tolist()]
-    return separated
-
-
 def _of(distinct: list[Any], used: np.ndarray) -> list[Any]:
     """The distinct values at the ``used`` codes (ascending): on a first sync every one of them, or all but
     the blank cell's (the last), taken whole rather than looked up one by one."""
@@ -273,27 +253,6 @@ def _spread(used: np.ndarray, items: Sequence[Any]) -> np.ndarray:
     return spread
 
 
-def _fragments(name: str, values: list[Any]) -> list[str | None]:
-    """``"name": [null, value]`` of each value, as json.dumps writes a dict's item (None for None)."""
-    key = json.dumps(name, ensure_ascii=False) + ": [null, "
-    encode, json_value = encode_basestring, _json_value  # locals: one lookup, not one per value
-    return [
-        None if value is None else key + (encode(value) if type(value) is str else json_value(value)) + "]"
-        for value in values
-    ]
-
-
-def _json_value(value: Any) -> str:
-    """to_json of one value; text, money and dates (most values) straight through the C
-    encoder json.dumps ends in."""
-    if type(value) is str:
-        return encode_basestring(value)
-    if type(value) in _AS_TEXT:
-        return encode_basestring(str(value))  # what to_json's default=str makes of them
-    return to_json(value)
-
-
-_AS_TEXT = frozenset({Decimal, dt.date, dt.datetime})
 _CASE = itemgetter(1)  # of a (case ID, case) pair
 _SOURCE = attrgetter("source")
 _INDEX = attrgetter("index")

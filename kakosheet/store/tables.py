@@ -138,6 +138,11 @@ def stored_fields(schema: LogSchema) -> list[str]:
     return [c.field for c in schema.columns if c.field not in (id_field, "issues")]
 
 
+def case_fields(table: Table) -> list[str]:
+    """The schema fields of a case table, in its column order: neither the ID nor kakosheet's own columns."""
+    return [c.name for c in table.columns if c.name != "case_id" and not c.name.startswith("_")]
+
+
 def case_table(metadata: MetaData, schema: LogSchema, dialects: tuple[str, ...] = DIALECTS) -> Table:
     """The current version of every case of one log."""
     columns: list[Column[Any]] = [Column("case_id", String(ID_MAX_LENGTH), primary_key=True)]
