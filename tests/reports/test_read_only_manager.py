@@ -4,6 +4,7 @@ the record of its figures, which needs a write, is said to be missing (exit 3 wh
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -19,10 +20,11 @@ def test_a_read_only_manager_gets_the_report_and_a_warning_not_a_traceback(
     url = create_database(postgres_server)
     folder = tmp_path / "team"
     build_team(folder, url)
+    role = "manager_" + uuid.uuid4().hex[:8]  # roles belong to the whole server, which other tests share
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
-        connection.execute("create role manager_ro login")
-        connection.execute("grant select on all tables in schema public to manager_ro")
-    reader = url.replace("//kakosheet@", "//manager_ro@")
+        connection.execute(f"create role {role} login")
+        connection.execute(f"grant select on all tables in schema public to {role}")
+    reader = url.replace("//kakosheet@", f"//{role}@")
 
     done = run_kakosheet("report", "weekly", "--period", "2026-W53", "--store", reader, cwd=folder)
     assert done.returncode == 0, done.stderr
