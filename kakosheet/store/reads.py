@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, PendingRollbackError
 
 from kakosheet.store.minor import minor_column
-from kakosheet.store.store import Store
+from kakosheet.store.store import Store, connection_lost
 
 
 class Bucket(StrEnum):
@@ -186,6 +186,8 @@ class Reads:
                     if self.dialect == "sqlite" and not connection.invalidated:
                         connection.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection goes back to the pool
         except (OperationalError, PendingRollbackError) as exc:  # the server went away mid-report
+            if isinstance(exc, PendingRollbackError) and not connection_lost(exc):
+                raise
             raise self.store.failure(exc) from exc
 
     def _all(self, query: Executable) -> list[Any]:

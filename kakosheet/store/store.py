@@ -134,6 +134,8 @@ class Store:
             with self.engine.begin() as connection:
                 yield connection
         except (OperationalError, PendingRollbackError) as exc:
+            if isinstance(exc, PendingRollbackError) and not connection_lost(exc):
+                raise  # a transaction misused, not a store that went away: a bug to see
             raise self.failure(exc) from exc
 
     def failure(self, exc: SQLAlchemyError) -> StoreError:
@@ -624,13 +626,20 @@ def _unlock(connection: Connection, key: int) -> None:
             raise
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` comes of the store's connection being lost (the server went away)."""
+    return _lost(exc) is not None
+
+
 def _lost(exc: BaseException) -> DBAPIError | None:
     """The driver's error of a lost connection behind ``exc`` (itself, or what it was raised from or
     during), if that is what it is."""
     seen: BaseException | None = exc
-    while seen is not None:
+    looked: set[int] = set()
+    while seen is not None and id(seen) not in looked:
         if isinstance(seen, DBAPIError) and seen.connection_invalidated:
             return seen
+        looked.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return None
 
