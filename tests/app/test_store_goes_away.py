@@ -1,4 +1,4 @@
-"""A PostgreSQL store that goes away in the middle of a sync (the server restarted, the network
+"""A PostgreSQL store that goes away in the middle of a sync or a report (the server restarted, the network
 dropped): the sync and the scheduled job say so and exit 3, never 70, and once the store is
 back the next run stores every case once."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -81,3 +82,23 @@ def test_a_store_that_goes_away_mid_sync_is_exit_3_and_the_next_sync_converges(t
     with psycopg.connect(plain(url)) as connection:
         stored = connection.execute("select original_order_id, count(*) from case_qc group by 1").fetchall()
     assert sorted(stored) == [(f"O{i}", 1) for i in range(5)]
+
+
+def test_a_store_that_goes_away_mid_report_is_exit_3(team: tuple[Path, str]) -> None:
+    folder, url = team
+    role = "manager_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(plain(url), autocommit=True) as connection:
+        connection.execute(f"create role {role} login")
+        connection.execute(f"grant select on all tables in schema public to {role}")
+        # The manager's connection ends as soon as a report reads a case (a policy the server checks
+        # on every row it reads for that role): the server dropping it between two of the report's reads.
+        connection.execute(
+            "create function drop_my_connection() returns boolean language sql as "
+            "'select pg_terminate_backend(pg_backend_pid())'"
+        )
+        connection.execute("alter table case_qc enable row level security")
+        connection.execute(f"create policy drop_reader on case_qc for select to {role} using (drop_my_connection())")
+    reader = url.replace("//kakosheet@", f"//{role}@")
+    lost = run_kakosheet("report", "weekly", "--period", "2026-W45", "--store", reader, cwd=folder)
+    assert lost.returncode == 3, lost.stderr
+    assert "went away while kakosheet used it" in lost.stderr and "unexpected error" not in lost.stderr
