@@ -137,7 +137,7 @@ class Store:
                 raise  # a transaction misused, not a store that went away: a bug to see
             raise self.failure(exc) from exc
 
-    def failure(self, exc: SQLAlchemyError) -> StoreError:
+    def failure(self, exc: Exception) -> StoreError:
         """The error for a store that failed under a command: its connection lost (the server went
         away mid-run: a statement that saw it fail leaves its transaction only to be rolled back),
         or the database's own reason."""
@@ -650,7 +650,7 @@ def _unreachable(exc: SQLAlchemyError, url: str) -> str:
     return f"cannot reach the store {safe_url(url)} ({_reason(exc, url)}); {hint}"
 
 
-def _reason(exc: SQLAlchemyError, url: str) -> str:
+def _reason(exc: Exception, url: str) -> str:
     """The driver's own words, without the password even if the driver repeats it."""
     original = getattr(exc, "orig", None) or exc
     message = " ".join(str(original).split())[:300]
