@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kakosheet.config import CONFIG_NAME, Config
-from kakosheet.errors import ConfigError, SourceError, UsageError
+from kakosheet.errors import ConfigError, SourceError, StoreError, UsageError
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
@@ -21,7 +21,7 @@ from kakosheet.reports.render import render
 from kakosheet.store.orders import party_orders
 from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
-from kakosheet.store.store import Store, resolve_url
+from kakosheet.store.store import Store, resolve_url, sqlite_file
 
 if TYPE_CHECKING:  # a report's reads need neither the sources nor pandas (which the write-back's model imports)
     from kakosheet.sources.base import Source
@@ -67,6 +67,8 @@ def run_report(
 
     Format ``sheet`` writes a report tab into the source (``into``, e.g. the workbook a scheduled
     run just synced; else --source or kakosheet.toml's), reporting that source's cases."""
+    if out is not None:
+        _check_out(config, out, options.store_url)
     if output_format == "sheet" and into is None:
         into = _report_source(config, options.source)
     store, report = _built(config, options, into if output_format == "sheet" else None)
@@ -75,6 +77,42 @@ def run_report(
     finally:
         store.engine.dispose()  # a scheduled job runs reports for ever: no pool left behind
     return run
+
+
+def _check_out(config: Config, out: Path, store_url: str | None = None) -> None:
+    """--out never replaces what the team's work lives in: a workbook of cases (the team's source, or
+    any workbook a sync gave an identity: a master, its backup, a copy), kakosheet.toml, a schema, or
+    a SQLite store. A report written there would take the place of the team's cases or settings."""
+    from kakosheet.sources.gsheet_spec import is_google_sheet
+    from kakosheet.sources.xlsx_file import backup_of
+    from kakosheet.sources.xlsx_identity import workbook_identity  # reads one small part of a workbook
+
+    if not out.is_file():
+        return
+    target = out.resolve()
+    owned: dict[Path, tuple[str, bool]] = {}  # what it is, and whether it is a workbook
+    if config.path is not None:
+        owned[config.path.resolve()] = (f"the team's {CONFIG_NAME}", False)
+    if config.source and not is_google_sheet(config.source):
+        master = config.root / Path(config.source).expanduser()
+        owned[master.resolve()] = ("the team's workbook (its source)", True)
+        owned[backup_of(master)] = ("the previous version of the team's workbook", True)
+    database = sqlite_file(resolve_url(store_url or config.store, config.root))
+    if database is not None:
+        for suffix in ("", "-wal", "-shm"):
+            owned[database.with_name(database.name + suffix).resolve()] = ("the team's store", False)
+    what = owned.get(target)
+    if what is None and target.parent == config.schemas_dir.resolve():
+        what = ("one of the team's schemas", False)
+    if what is None and target.suffix.lower() in (".xlsx", ".xlsm") and workbook_identity(target) is not None:
+        what = ("a workbook kakosheet syncs (it carries a kakosheet workbook identity)", True)
+    if what is not None:
+        described, workbook = what
+        tab = ", or into the workbook as a tab with --format sheet" if workbook else ""
+        raise UsageError(
+            f"--out: {out} is {described}, and the report would replace it; nothing was written. Write the report "
+            f"to a file of its own (--out week.xlsx){tab}"
+        )
 
 
 def _report_source(config: Config, source: str | None) -> Source:
@@ -122,9 +160,20 @@ def _published(
     publishing = publish or output_format == "sheet" or (out is not None and output_format in PUBLISHED_FORMATS)
     if publishing:
         recorded = {k: {"value": v.value, "case_ids": list(v.case_ids)} for k, v in now_figures.items()}
-        record_publication(
-            store, kind=report.kind, period=report.period, scope=scope, output_format=output_format, figures=recorded
-        )
+        try:
+            record_publication(
+                store,
+                kind=report.kind,
+                period=report.period,
+                scope=scope,
+                output_format=output_format,
+                figures=recorded,
+            )
+        except StoreError as exc:
+            if publish:  # asked for: its failure is the command's
+                raise
+            # The report the manager asked for is written; only the record beside it could not be kept.
+            publishing, warnings = False, (*warnings, str(exc))
     source = into.name if into is not None else None
     return ReportRun(report, rendered, publishing, tab=tab, source=source, warnings=warnings)
 

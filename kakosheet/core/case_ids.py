@@ -252,6 +252,13 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
     one = _LENGTH + _body(literals, names, strict, named=True)
     plain = _LENGTH + _body(literals, names, strict, named=False)
     canon = _LENGTH + _body(literals, names, canonical, named=False)
+    # The same IDs, in half the time over 100k of them: a number's two forms told apart by its first digit,
+    # and no length check (own_keys asks it of templates without row fields only, whose IDs are never
+    # longer than ID_MAX_LENGTH: longest, above).
+    padded = (
+        rf"0[0-9]{{{width - 1}}}|[1-9][0-9]{{{width - 1},{NUMBER_DIGITS - 1}}}" if width < NUMBER_DIGITS else narrow
+    )
+    own = canon if row_fields else _body(literals, names, {**canonical, "number": padded}, named=False)
     return IdFormat(
         field=field,
         template=template,
@@ -260,7 +267,7 @@ def compile_id_format(field: str, template: str, year_from: str | None, fields: 
         row_fields=row_fields,
         regex=re.compile(rf"^{one}\Z", re.ASCII),
         many=re.compile(rf"{plain}(?:\n{plain})*", re.ASCII),
-        canonical=re.compile(rf"{canon}(?:\n{canon})*", re.ASCII),
+        canonical=re.compile(rf"{own}(?:\n{own})*", re.ASCII),
         key_line=re.compile(
             f"^(?:({canon})|[^\n]*)$"
             if not row_fields

@@ -14,18 +14,23 @@ class RowReporter:
         self.table = table
         self.issues: list[Issue] = []
         id_field = table.schema.id.field if table.schema.id else None
-        self.case_ids = table.columns[id_field].row_values() if id_field in table.columns else None
+        # Each issue's case ID looked up by its row: the column's rows as values are 100k objects to copy.
+        self._ids = table.columns.get(id_field) if id_field is not None else None
+        self._labels: dict[str, str] = {}
 
     def add(
         self, index: int, field: str | None, code: str, message: str, *, severity: str = ERROR, value: object = None
     ) -> None:
-        case_id = self.case_ids[index] if self.case_ids is not None else None
+        ids = self._ids
+        case_id = ids.values[ids.codes[index]] if ids is not None else None
+        if field and field not in self._labels:
+            self._labels[field] = self.table.label(field)
         self.issues.append(
             Issue(
                 log=self.table.schema.name,
                 sheet=self.table.sheet,
                 row=int(self.table.rows[index]),
-                column=self.table.label(field) if field else None,
+                column=self._labels[field] if field else None,
                 code=code,
                 severity=severity,
                 message=message,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from kakosheet.core.header import Header
 from kakosheet.core.schema import LogSchema, normalize_label
 
 TOTAL_LABELS = frozenset({"total", "totals", "grand total", "subtotal", "sum"})
+_TOTAL_WORDS = ("total", "sum")  # each label of TOTAL_LABELS holds one
 
 
 @dataclass
@@ -51,13 +53,26 @@ def _columns(data: list[list[Any]], positions: dict[str, int]) -> dict[str, np.n
     rectangular): each further copy of a column is one more pass over 100k scattered cell objects."""
     if not data:
         return {f: np.empty(0, dtype=object) for f in positions}
-    grid = np.empty((len(data), len(data[0])), dtype=object)
-    grid[:] = data
+    width = len(data[0])
+    if len(set(map(len, data))) == 1:  # cell after cell, in half the time numpy takes to assign a list of rows
+        grid = np.fromiter(chain.from_iterable(data), dtype=object, count=len(data) * width).reshape(len(data), width)
+    else:
+        grid = np.empty((len(data), width), dtype=object)
+        grid[:] = data
     return {f: grid[:, col] for f, col in positions.items()}
 
 
 def _is_total_label(value: Any) -> bool:
     return isinstance(value, str) and normalize_label(value) in TOTAL_LABELS
+
+
+def _total_labels(uniques: list[Any]) -> list[bool]:
+    """Which distinct values are 'Total' labels; none when no text holds a word every such label holds,
+    found in one pass in C over all of them (a column of descriptions has as many as rows)."""
+    texts = "\n".join([value for value in uniques if isinstance(value, str)]).casefold()
+    if not any(word in texts for word in _TOTAL_WORDS):
+        return [False] * len(uniques)
+    return [_is_total_label(value) for value in uniques]
 
 
 def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext) -> Table:
@@ -84,13 +99,15 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
         typed = columns.get(column.field)
         if typed is None:
             continue
-        filled = typed.present & ~typed.mask_where([_is_total_label(v) for v in typed.raw[:-1]])
+        filled = typed.present & ~typed.mask_where(_total_labels(typed.raw[:-1].tolist()))
         formula_rows = [r - first_sheet_row for r, c in grid.formulas if c == header.columns[column.field]]
         if formula_rows:
             filled[[i for i in formula_rows if 0 <= i < len(data)]] = False
         is_case |= filled
 
     case_index = np.flatnonzero(is_case)
+    if len(case_index) < len(data):  # every row a case (the usual): the columns as they are, no copies of their codes
+        columns = {f: typed.take(case_index) for f, typed in columns.items()}
     return Table(
         formulas=_formula_masks(grid, header, first_sheet_row, len(data), case_index),
         schema=schema,
@@ -98,7 +115,7 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
         header=header,
         header_row=grid.sheet_row(header.row_index),
         rows=case_index + first_sheet_row,
-        columns={f: typed.take(case_index) for f, typed in columns.items()},
+        columns=columns,
         stray_rows=_stray_rows(grid, header, schema, start, np.flatnonzero(~is_case)),
         merges=list(grid.merges),
     )

@@ -10,12 +10,12 @@ import dataclasses
 import datetime as dt
 import difflib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from kakosheet.core.case_ids import IdProblem, formula_message, id_part, problem_message
+from kakosheet.core.case_ids import IdProblem, Key, formula_message, id_part, problem_message
 from kakosheet.core.cells import display, quoted
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
@@ -137,9 +137,9 @@ def _check_header(table: Table, report: RowReporter) -> None:
 
 
 def _check_values(typed: TypedColumn, report: RowReporter) -> None:
-    flags = [p is not None for p in typed.problems]
-    if not any(flags):
+    if not any(typed.problems):  # a Problem is never falsy: one pass in C over a column of IDs
         return
+    flags = [p is not None for p in typed.problems]
     raw = typed.raw
     for index in typed.rows_where(flags):
         code = typed.codes[index]
@@ -246,26 +246,40 @@ def _check_unique(typed: TypedColumn, report: RowReporter, code: str, message: s
         )
 
 
-def _check_copied_ids(table: Table, typed: TypedColumn, ids: list[tuple[int, str]], report: RowReporter) -> None:
+def _check_copied_ids(
+    table: Table,
+    typed: TypedColumn,
+    indexes: Sequence[int],
+    texts: list[str],
+    report: RowReporter,
+    *,
+    canonical: bool,
+) -> None:
     """One ID on several rows, typed alike (spaces aside) or as another padding of its number
     (QC-2026-0001, QC-2026-00001), is one case's: the top-most row keeps it and the others are
     flagged, grouped and worded as the sync's plan does (core/plan.py; a sync keeps the ID on the
-    row holding the stored case, which it alone knows). ``ids``: (distinct cell, trimmed text) of
-    the IDs that are not malformed. A cell with a formula, or one a merged area holds, is no ID's."""
+    row holding the stored case, which it alone knows). ``indexes``, ``texts``: the distinct cells
+    of the IDs that are not malformed and their trimmed texts; ``canonical``: each text is its own key.
+    A cell with a formula, or one a merged area holds, is no ID's."""
     id_format = table.schema.id
     assert id_format is not None
-    keys = id_format.keys([text for _, text in ids])
-    hashable = [
-        ("as typed", text) if isinstance(key, IdProblem) else key for (_, text), key in zip(ids, keys, strict=True)
-    ]
-    numbers, distinct = pd.factorize(np.fromiter(hashable, dtype=object, count=len(hashable)))  # hashed in C
-    group_of = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct cell -> its ID's number
-    group_of[[i for i, _ in ids]] = numbers
-    groups = group_of[typed.codes]  # a blank row's code (-1) picks the last entry: -1
+    if canonical and typed.distinct_texts:  # each distinct cell an ID of its own: its code is its ID's number
+        groups = typed.codes.copy()
+        numbered = len(typed.problems)
+    else:
+        keys: list[Key | IdProblem] = list(texts) if canonical else id_format.keys(texts)
+        hashable = [
+            ("as typed", text) if isinstance(key, IdProblem) else key for text, key in zip(texts, keys, strict=True)
+        ]
+        numbers, distinct = pd.factorize(np.fromiter(hashable, dtype=object, count=len(hashable)))  # hashed in C
+        group_of = np.full(len(typed.problems) + 1, -1, dtype=np.int64)  # distinct cell -> its ID's number
+        group_of[np.fromiter(indexes, dtype=np.int64, count=len(indexes))] = numbers
+        groups = group_of[typed.codes]  # a blank row's code (-1) picks the last entry: -1
+        numbered = len(distinct)
     groups[table.formula_mask(id_format.field)] = -1
     held = [cell.index for cell in merged_cells(table) if cell.field == id_format.field]
     groups[held] = -1
-    counts = np.bincount(groups[groups >= 0], minlength=len(distinct))
+    counts = np.bincount(groups[groups >= 0], minlength=numbered)
     copied = np.flatnonzero((groups >= 0) & (np.append(counts, 0)[groups] > 1))
     if not len(copied):
         return
@@ -373,9 +387,8 @@ def _check_conditions(table: Table, column: Column, report: RowReporter) -> None
     if column.only_when is not None and typed is not None:
         # A wrong Status is reported once, on Status, not again on every field that depends on it.
         outside = typed.present & ~condition_mask(table, column.only_when) & ~condition_unknown(table, column.only_when)
-        raw = typed.row_raw()
         for index in _rows(outside):
-            value = raw[index]
+            value = typed.raw[typed.codes[index]]
             report.add(
                 index,
                 column.field,
@@ -416,16 +429,15 @@ def _check_order(table: Table, column: Column, report: RowReporter) -> None:
     day = column.type == "date" or other.type == "date"
     later_values, earlier_values = _as_datetime64(later, day=day), _as_datetime64(earlier, day=day)
     wrong = later_values < earlier_values  # NaT compares False
-    raw = later.row_raw()
-    later_shown, earlier_shown = later.row_values(), earlier.row_values()
-    for index in _rows(wrong):
+    for index in _rows(wrong):  # each row's cells looked up: a column of them is 100k objects to copy
+        later_code, earlier_code = later.codes[index], earlier.codes[index]
         report.add(
             index,
             column.field,
             "date-order",
-            f"{column.label} ({display(later_shown[index])}) is before {table.label(other.field)} "
-            f"({display(earlier_shown[index])}); check both dates",
-            value=raw[index],
+            f"{column.label} ({display(later.values[later_code])}) is before {table.label(other.field)} "
+            f"({display(earlier.values[earlier_code])}); check both dates",
+            value=later.raw[later_code],
         )
 
 
@@ -437,7 +449,7 @@ def _check_ids(table: Table, report: RowReporter, known_ids: KnownIds | None) ->
     parsed: dict[int, dict[str, str]] = {}
     rejected: dict[int, IdProblem] = {}
     indexes, values = typed.valid_values()
-    texts = list(map(str, values))
+    texts = values if typed.distinct_texts else list(map(str, values))  # texts already: no copy of 100k IDs
     # Usually every ID is canonical, so well-formed and its own key: one regex over all of them says so.
     canonical = id_format.own_keys(texts)
     if not canonical and (id_format.row_fields or not id_format.all_match(texts)):
@@ -453,7 +465,7 @@ def _check_ids(table: Table, report: RowReporter, known_ids: KnownIds | None) ->
         for i in [i for i in rejected if str(typed.values[i]) in known]:
             flags[i] = False
             del rejected[i]
-    for index in typed.rows_where(flags):
+    for index in typed.rows_where(flags) if rejected else ():
         code = int(typed.codes[index])
         value = typed.values[code]
         report.add(
@@ -466,7 +478,10 @@ def _check_ids(table: Table, report: RowReporter, known_ids: KnownIds | None) ->
     for index in np.flatnonzero(table.formula_mask(id_format.field)):
         value = typed.values[typed.codes[index]]
         report.add(int(index), id_format.field, "formula-id", formula_message(display(value)), value=value)
-    _check_copied_ids(table, typed, [(i, t) for i, t in zip(indexes, texts, strict=True) if i not in rejected], report)
+    if rejected:
+        kept = [(i, t) for i, t in zip(indexes, texts, strict=True) if i not in rejected]
+        indexes, texts = [i for i, _ in kept], [t for _, t in kept]
+    _check_copied_ids(table, typed, indexes, texts, report, canonical=canonical)
     for part in id_format.row_fields:
         other = table.columns.get(part)
         if other is None:

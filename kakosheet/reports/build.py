@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from kakosheet.reports.money import Rates, amount_of
 from kakosheet.reports.parties import bucket_of, parties_section, worsened_parties
 from kakosheet.reports.periods import Period
 from kakosheet.store.minor import minor_column
+from kakosheet.store.orders import fold
 from kakosheet.store.reads import AgeOf, Between, Flag, Group, In, Key, PeriodOf, Reads, Scope, Span
 
 AGE_EDGES = (3, 8, 15, 31)
@@ -295,27 +296,46 @@ def _unsummed(groups: Sequence[Group]) -> set[str]:
 # ---------------------------------------------------------------------- 4 refunds by vendor
 
 
+@dataclass
+class _VendorTotal:
+    """One vendor's refunds in one currency, in minor units, as its groups are added up."""
+
+    count: int = 0
+    gross: int = 0
+    fees: int = 0
+    case_ids: set[str] = field(default_factory=set)
+
+
 def _refunds(context: _Context) -> m.RefundsSection:
     facts = next((f for f in context.request.logs if f.log == "refunds"), None)
-    needed = {"vendor_id", "currency", "refund_amount"}
-    if facts is None or not needed <= facts.fields:
+    if facts is None or "vendor_id" not in facts.fields or "refund_amount" not in facts.money:
         return m.RefundsSection((), "no Refunds log with Vendor ID, Refund Amount and Currency")
-    money = [f for f in ("refund_amount", "platform_fee_adjustment") if f in facts.fields]
-    rows = []
+    money = [f for f in ("refund_amount", "platform_fee_adjustment") if f in facts.money]
+    # A vendor's code typed in another case or spacing (v01, "V01 ") is that vendor, as its case ID and the
+    # Vendors-tab check take it: one row per vendor and currency, named by every spelling it has.
+    totals: dict[tuple[str | None, str | None], _VendorTotal] = {}
+    spellings: dict[str | None, set[str]] = {}  # per vendor, in every currency
     for group in context.groups(facts, context.period, ["vendor_id", "currency"], money=money):
-        vendor, currency = group.keys
-        gross_minor = group.minor.get("refund_amount", 0)
-        fee_minor = group.minor.get("platform_fee_adjustment", 0)
+        typed, currency = group.keys
+        vendor = None if typed is None else fold(typed)
+        spellings.setdefault(vendor, set()).update([typed] if typed is not None else [])
+        total = totals.setdefault((vendor, currency), _VendorTotal())
+        total.count += group.count
+        total.gross += group.minor.get("refund_amount", 0)
+        total.fees += group.minor.get("platform_fee_adjustment", 0)
+        total.case_ids.update(group.case_ids)
+    rows = []
+    for (vendor, currency), total in totals.items():
         code = currency or context.request.rates.base
         rows.append(
             m.VendorRefunds(
-                vendor,
+                " / ".join(sorted(spellings[vendor])) or None,
                 currency,
-                group.count,
-                amount_of(gross_minor, code),
-                amount_of(fee_minor, code),
-                amount_of(gross_minor - fee_minor, code),
-                group.case_ids,
+                total.count,
+                amount_of(total.gross, code),
+                amount_of(total.fees, code),
+                amount_of(total.gross - total.fees, code),
+                tuple(sorted(total.case_ids)),
             )
         )
     rows.sort(key=lambda r: (-r.gross, str(r.vendor), str(r.currency)))
@@ -368,14 +388,21 @@ def _ids(groups: Sequence[Group]) -> tuple[str, ...]:
 
 
 def _time_to_close(log: str, spans: Sequence[Span]) -> m.TimeToClose:
-    days = sorted((s.closed - s.opened).days for s in spans)
-    ids = tuple(s.case_id for s in spans)
+    """Median and 90th percentile of days to close; a case closed before its own date (an error its
+    row is flagged with) is no time to close, and is named in the note instead of pulling the figures below 0."""
+    kept = [s for s in spans if s.closed >= s.opened]
+    days = sorted((s.closed - s.opened).days for s in kept)
+    ids = tuple(s.case_id for s in kept)
+    backwards = ", ".join(sorted(s.case_id for s in spans if s.closed < s.opened))
+    left_out = f"; left out, closed before their own date: {backwards}" if backwards else ""
     if not days:
-        return m.TimeToClose(log, 0, None, None, ids, "no case closed in the period")
+        note = f"no time to close: each case closed before its own date ({backwards})" if backwards else ""
+        return m.TimeToClose(log, 0, None, None, ids, note or "no case closed in the period")
     n = len(days)
     median = Decimal(days[n // 2]) if n % 2 else (Decimal(days[n // 2 - 1] + days[n // 2]) / 2)
     p90 = days[max(0, -(-9 * n // 10) - 1)]  # nearest rank: the ceil(0.9 n)-th smallest
-    return m.TimeToClose(log, n, median.quantize(Decimal("0.1")), p90, ids, "days from the case's date to closing")
+    note = "days from the case's date to closing" + left_out
+    return m.TimeToClose(log, n, median.quantize(Decimal("0.1")), p90, ids, note)
 
 
 # ---------------------------------------------------------------------- 6 trend

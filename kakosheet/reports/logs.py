@@ -1,13 +1,16 @@
 """What a report needs to know of each log: which field dates a case, says why it failed,
 names the party, holds its cost, and when it counts as closed.
 
-The field names are the default schemas'; a field a team's schema lacks is skipped."""
+The field names are the default schemas'; a field a team's schema lacks is skipped, and so is one
+whose type a team changed so that it no longer is what the report reads it as (a cost typed as a
+plain number has no currency to be summed in, a closing date typed as text is no date)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from kakosheet.core.schema import LogSchema
+from kakosheet.core.schema import DATE_TYPES, LogSchema
+from kakosheet.store.minor import money_fields
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class LogFacts:
     sku_field: str | None = None
     logged_by: str = "logged_by"
     fields: frozenset[str] = field(default_factory=frozenset)
+    money: frozenset[str] = field(default_factory=frozenset)  # fields the store sums exactly (in minor units)
 
     def has(self, name: str | None) -> bool:
         return name is not None and name in self.fields
@@ -92,15 +96,18 @@ def log_facts(schema: LogSchema) -> LogFacts | None:
     if defaults is None or schema.id is None or not schema.id.year_from:
         return None
     fields = frozenset(c.field for c in schema.columns)
+    money = frozenset(money_fields(schema))
+    dates = frozenset(c.field for c in schema.columns if c.type in DATE_TYPES)
     facts = LogFacts(log=schema.name, title=schema.title, date_field=schema.id.year_from, **defaults)  # type: ignore[arg-type]
     if facts.status_field not in fields or facts.reason_field not in fields:
         return None
     return replace(
         facts,
         fields=fields,
-        closed_on=facts.closed_on if facts.closed_on in fields else None,
+        money=money,
+        closed_on=facts.closed_on if facts.closed_on in dates else None,
         parties=tuple(p for p in facts.parties if p.field in fields),
-        costs=tuple(f for f in facts.costs if f in fields),
-        recovered=tuple(f for f in facts.recovered if f in fields),
+        costs=tuple(f for f in facts.costs if f in money),
+        recovered=tuple(f for f in facts.recovered if f in money),
         sku_field=facts.sku_field if facts.sku_field in fields else None,
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kakosheet.reports import model as m
 from kakosheet.reports.periods import Period, PeriodKind
-from kakosheet.store.orders import PartyOrders
+from kakosheet.store.orders import PartyOrders, fold
 from kakosheet.store.reads import Between, Bucket, Key, PeriodOf, Reads, Scope
 
 if TYPE_CHECKING:
@@ -110,23 +110,25 @@ def _rate(value: float) -> Decimal:
 PartyCases = dict[tuple[str, str | None], tuple[set[str], set[str]]]
 
 
-def _one_row_per_vendor(found: list[PartyCases], orders: Mapping[str, int] | None) -> list[PartyCases]:
-    """One vendor named two ways (its code in one log, its name in another) is one party, with its
-    orders counted once: its rows merged under the names it goes by ("Acme / V01")."""
-    if not isinstance(orders, PartyOrders):
-        return found
+def _one_row_per_party(found: list[PartyCases], orders: Mapping[str, int] | None) -> list[PartyCases]:
+    """One party spelt several ways is one row, its cases counted once: spellings that differ only in
+    case and spacing ("Acme", "ACME "), and, once order data is known, a vendor named by its code in one
+    log and by its name in another, with its orders counted once. The row goes by every name it has
+    ("ACME / Acme", "Acme / V01"): which one is right is for the team to say."""
+    vendor_of = orders.vendor_of if isinstance(orders, PartyOrders) else None
     spellings: dict[tuple[str, str], set[str]] = {}
     for period in found:
         for kind, party in period:
-            vendor = orders.vendor_of(party) if party is not None else None
-            if vendor is not None:
-                spellings.setdefault((kind, vendor), set()).add(party or "")
+            if party is not None:
+                vendor = vendor_of(party) if vendor_of is not None else None
+                same = f"vendor:{vendor}" if vendor is not None else f"name:{fold(party)}"
+                spellings.setdefault((kind, same), set()).add(party)
     label = {(kind, name): " / ".join(sorted(names)) for (kind, _), names in spellings.items() for name in names}
     merged: list[PartyCases] = []
     for period in found:
         into: PartyCases = {}
         for (kind, party), (ids, logs) in period.items():
-            key = (kind, label.get((kind, party or ""), party))
+            key = (kind, label.get((kind, party), party) if party is not None else None)
             have_ids, have_logs = into.setdefault(key, (set(), set()))
             have_ids.update(ids)
             have_logs.update(logs)
@@ -141,7 +143,7 @@ def _orders_of(orders: Mapping[str, int], party: str | None) -> int:
 
 
 def parties_section(reads: Reads, request: ReportRequest, previous: Period) -> m.PartiesSection:
-    now, before = _one_row_per_vendor(period_party_cases(reads, request, (request.period, previous)), request.orders)
+    now, before = _one_row_per_party(period_party_cases(reads, request, (request.period, previous)), request.orders)
     orders = request.orders
     rows = []
     overall = None

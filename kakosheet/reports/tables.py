@@ -152,7 +152,7 @@ def _parties(report: m.Report) -> Table:
                 Cell(Kind.COUNT, r.orders),
                 Cell(Kind.SHARE, r.rate),
                 Cell(Kind.SHARE, r.alarm[1] if r.alarm else None),
-                text(r.flag),
+                Cell(Kind.TEXT, r.flag or ""),  # no flag is no word, not a blank value
             )
         )
     return Table(

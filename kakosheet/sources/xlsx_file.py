@@ -19,7 +19,8 @@ from pathlib import Path
 from kakosheet.errors import KakosheetError, SourceChangedError, SourceError
 
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
-_AGAIN = "the store is consistent and the next sync finishes the job"
+# A write-back is a sync's, a report tab's or setup's: the sentence fits each, as the user ran it.
+_AGAIN = "nothing is lost: the store is consistent, and a sync's next run finishes its job"
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def check_backup_usable(path: Path) -> None:
     if backup.is_dir() and not backup.is_symlink():
         raise SourceError(
             f"{path.name}: {backup.name} beside it is a folder, and kakosheet keeps the previous version of the "
-            f"workbook under that name; move or rename the folder {backup.name} and run sync again"
+            f"workbook under that name; move or rename the folder {backup.name} and run the command again"
         )
 
 
@@ -65,7 +66,8 @@ def check_unchanged(path: Path, stamp: FileStamp) -> None:
     check_not_open(path)
     if changed_since(path, stamp):
         raise SourceChangedError(
-            f"{path.name} changed on disk while the sync ran; nothing was written to it. Run sync again: {_AGAIN}"
+            f"{path.name} changed on disk while kakosheet worked on it; nothing was written to it. "
+            f"Run the command again ({_AGAIN})"
         )
 
 
@@ -85,13 +87,14 @@ def _refuse_open(path: Path, program: str, holder: str | None, lock: Path) -> No
     by = f" by {holder}" if holder else ""
     raise SourceChangedError(
         f"{path.name} is open in {program}{by} (its lock file {lock.name} is there); nothing was written to it. "
-        f"Close it and run sync again: {_AGAIN}. If nobody has it open, the lock file is left from a crash: "
-        f"delete {lock.name} and run sync again"
+        f"Close it and run the command again ({_AGAIN}). If nobody has it open, the lock file is left from a "
+        f"crash: delete {lock.name} and run the command again"
     )
 
 
 def _libreoffice_holder(lock: Path) -> str | None:
-    """Who holds a LibreOffice lock: its one CSV line is name,host,user,time,profile (backslash escapes)."""
+    """Who holds a LibreOffice lock: its one CSV line is the name in its options, the system user,
+    the host, the time and its profile (backslash escapes); the name is often blank."""
     try:
         text = lock.read_bytes()[:4096].decode("utf-8", "replace")
     except OSError:
@@ -112,8 +115,8 @@ def _libreoffice_holder(lock: Path) -> str | None:
             current.append(char)
     fields.append("".join(current))
     name = fields[0].strip()
-    user = fields[2].strip() if len(fields) > 2 else ""
-    host = fields[1].strip() if len(fields) > 1 else ""
+    user = fields[1].strip() if len(fields) > 1 else ""
+    host = fields[2].strip() if len(fields) > 2 else ""
     who = name or user
     if not who:
         return None
@@ -162,7 +165,7 @@ def _keep_backup(path: Path, real: Path) -> None:
         backup.unlink(missing_ok=True)  # a half-copied backup is no backup
         raise SourceError(
             f"{path.name}: cannot keep the previous version as {backup.name} ({exc.strerror or exc}); nothing was "
-            f"written to the workbook. {_fix(exc)}, then run sync again: {_AGAIN}"
+            f"written to the workbook. {_fix(exc)}, then run the command again ({_AGAIN})"
         ) from exc
 
 
@@ -170,7 +173,7 @@ def write_failure(path: Path, exc: OSError) -> str:
     """The sentence for a new version that could not be written: the workbook itself is untouched."""
     return (
         f"{path.name}: cannot write its new version ({exc.strerror or exc}); nothing was written to it. "
-        f"{_fix(exc)}, then run sync again: {_AGAIN}"
+        f"{_fix(exc)}, then run the command again ({_AGAIN})"
     )
 
 
@@ -196,6 +199,6 @@ def changed_or_damaged(path: Path, stamp: FileStamp, reason: str) -> KakosheetEr
     if changed_since(path, stamp):
         return SourceChangedError(
             f"{path.name} changed on disk while kakosheet read it (someone saved it meanwhile); nothing was "
-            f"written to it. Run sync again once the save is done: {_AGAIN}"
+            f"written to it. Run sync again once the save is done ({_AGAIN})"
         )
     return SourceError(f"{path.name}: cannot read the workbook ({reason}); the file is damaged")

@@ -116,7 +116,8 @@ def upgrade_notes(parts: NoteParts, sheet: bytes, layout: TabLayout, changes: Ta
             if column.field not in layout.added:
                 changes.counts["header note"] += 1
         elif found.group(2).decode() != ours:
-            changes.kept.append(f"your note on {layout.tab}!{ref}")
+            if _text(found.group(0)) != text:  # kakosheet's words under another author: LibreOffice drops authors
+                changes.kept.append(f"your note on {layout.tab}!{ref}")
         elif _text(found.group(0)) != text:
             new_comments = new_comments.replace(found.group(0), entry, 1)
             changes.counts["header note"] += 1
@@ -170,7 +171,17 @@ def _targets(rels: bytes, base: str) -> dict[str, tuple[str, str]]:
 
 
 def _text(comment: bytes) -> str:
-    return unescape("".join(t.decode() for t in re.findall(rb"<t\b[^>]*>(.*?)</t>", comment, re.S)))
+    """A note's words: its runs' text, character references decoded (LibreOffice writes &#10; and &apos;)."""
+    raw = "".join(t.decode() for t in re.findall(rb"<t\b[^>]*>(.*?)</t>", comment, re.S))
+    return unescape(_CHARACTER_REF.sub(_character, raw), {"&apos;": "'", "&quot;": '"'})
+
+
+_CHARACTER_REF = re.compile(r"&#(x[0-9A-Fa-f]+|[0-9]+);")
+
+
+def _character(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return chr(int(code[1:], 16) if code[0] == "x" else int(code))
 
 
 def _shape(shape_id: int, row: int, col: int) -> bytes:

@@ -51,7 +51,7 @@ def xml_text(text: str) -> str:
 
 
 class CellStyles(Protocol):
-    """The workbook's styles part as the owned tabs use it (xlsx_writeback._Styles)."""
+    """The workbook's styles part as the owned tabs use it (xlsx_writeback_styles.WriteBackStyles)."""
 
     @property
     def epoch(self) -> dt.datetime: ...

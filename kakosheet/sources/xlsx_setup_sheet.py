@@ -227,6 +227,11 @@ def _covers(sqref: str, col: int, top: int) -> bool:
     return any(c1 <= col <= c2 and r2 >= top for c1, r1, c2, r2 in _rectangles(sqref))
 
 
+def _on_columns(sqref: str, columns: set[int]) -> bool:
+    """Whether a range list reaches any of these columns."""
+    return any(c1 <= col <= c2 for c1, _, c2, _ in _rectangles(sqref) for col in columns)
+
+
 def insert_in_order(tail: bytes, names: tuple[str, ...], block: bytes, after: bytes | None = None) -> bytes:
     """``block`` placed after ``after`` (the last element of its kind) or before the first of ``names``."""
     if after is not None:
@@ -269,10 +274,17 @@ def _patch_validations(
     ours: dict[tuple[str, CellCheck], bytes] = {}
     theirs: list[bytes] = []
     theirs_sqrefs = _extension_sqrefs(tail, b"dataValidation")
+    logged = set(layout.columns.values())
     for entry in entries:
         parsed = _parse_validation(entry)
-        if parsed is not None and is_kakosheet_check(
-            formula1=parsed[1].formula1, error_title=parsed[1].error_title, error=parsed[1].error
+        # One that looks like kakosheet's (reads the Lists tab, says its words) on the team's own columns
+        # only is the team's: a second-reason column given the reasons' dropdown, a column formatted alike.
+        if (
+            parsed is not None
+            and is_kakosheet_check(
+                formula1=parsed[1].formula1, error_title=parsed[1].error_title, error=parsed[1].error
+            )
+            and _on_columns(parsed[0], logged)
         ):
             ours.setdefault(parsed, entry)
         else:
@@ -369,10 +381,11 @@ def _patch_rules(tail: bytes, layout: TabLayout, styles: StyleBook, changes: Tab
     wanted_keys = {key for key, _ in wanted}
     found: set[tuple[str, str]] = set()
     removed = []
+    logged = set(layout.columns.values())
     for block in blocks:
         key = _rule_key(block.group(0))
-        if key is None:
-            continue
+        if key is None or not _on_columns(key[0], logged):
+            continue  # not kakosheet's; nor one like it that staff gave a column of their own
         if key in wanted_keys and key not in found:
             found.add(key)  # the first of ours for a rule is kept; a stale or doubled one goes
         else:

@@ -4,7 +4,8 @@ openpyxl drops what it does not understand (pivot caches, some charts, macros' s
 and takes ~30 s to save 100k rows, so a write-back edits only:
 - the rows of the log tabs that receive a value, as inline strings (the shared-string table
   is never touched); cells keep their style, new cells take their column's;
-- styles.xml, only to append a date-time format and the highlight fill when missing;
+- styles.xml, only to append a date-time format and the highlight fill when missing
+  (sources/xlsx_writeback_styles.py);
 - a conditional format on each log tab that highlights the cells an Issues note names;
 - kakosheet's own tabs, the Issues tab and the report tab (sources/xlsx_owned.py), each
   written whole as its own parts (and, the first time, the workbook, relationship and
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
 import os
 import re
 import tempfile
@@ -45,17 +45,16 @@ from kakosheet.sources.xlsx_file import (
     write_failure,
 )
 from kakosheet.sources.xlsx_identity import identity_parts
-from kakosheet.sources.xlsx_order import elements_after, styles_insertion_point
+from kakosheet.sources.xlsx_order import elements_after
 from kakosheet.sources.xlsx_owned import MAIN_NS, WORKSHEET_CONTENT, WORKSHEET_TYPE, owned_tab_parts
 from kakosheet.sources.xlsx_owned_look import ShownTabs
-from kakosheet.sources.xlsx_owned_sheet import DATETIME_FORMAT, xml_text
+from kakosheet.sources.xlsx_owned_sheet import xml_text
 from kakosheet.sources.xlsx_package import has_highlight, package_digest, row_segments, segments_of
+from kakosheet.sources.xlsx_writeback_styles import WriteBackStyles
 from kakosheet.sources.xlsx_zip import DeflatedPart, copy_compressed, inflated, write_part
 
 __all__ = ["MAIN_NS", "WORKSHEET_CONTENT", "WORKSHEET_TYPE", "FileStamp", "Patched", "check_patchable", "write_back"]
 
-EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-EXCEL_1904_EPOCH = dt.datetime(1904, 1, 1)  # day 0 of a workbook with workbookPr date1904
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 _ROW = re.compile(rb"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
@@ -152,7 +151,7 @@ def _write_back(
         names = [info.filename for info in infos]
         as_read = shown.tabs if shown is not None and shown.digest == package_digest(infos) else {}
         small = {name: archive.read(name) for name in _SMALL_PARTS if name in names}
-        styles = _Styles(small.get("xl/styles.xml"), date1904=date1904)
+        styles = WriteBackStyles(small.get("xl/styles.xml"), date1904=date1904)
         patches: dict[str, _SheetPatch] = {}
         for sheet in changes.sheets:
             member = sheet_parts.get(sheet.sheet)
@@ -207,7 +206,7 @@ def _has_highlight(archive: zipfile.ZipFile, member: str, highlighted: Mapping[s
 # --------------------------------------------------------------------------- cells
 
 
-def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: _Styles) -> bytes:
+def _cell_xml(ref: bytes, style: bytes | None, value: CellValue, styles: WriteBackStyles) -> bytes:
     style_attr = b' s="' + style + b'"' if style else b""
     if value is None:
         return b'<c r="' + ref + b'"' + style_attr + b"/>"
@@ -266,7 +265,7 @@ def _patch_rows(
     patch: _SheetPatch,
     pending: dict[int, list[CellUpdate]],
     column_styles: dict[int, bytes],
-    styles: _Styles,
+    styles: WriteBackStyles,
 ) -> bytes:
     """Patch the rows of a segment that receive cells (taking them out of ``pending``);
     everything between them is copied as it is.
@@ -395,7 +394,7 @@ def _rebuild_cells(
     row: int,
     updates: list[CellUpdate],
     column_styles: dict[int, bytes],
-    styles: _Styles,
+    styles: WriteBackStyles,
     kept: list[tuple[int, int]],
 ) -> bytes:
     """The slow way, for rows whose cells do not start with their reference (and rows of no cells):
@@ -421,7 +420,9 @@ def _rebuild_cells(
     return b"".join(cells[c] for c in sorted(cells))
 
 
-def _stream_patched_sheet(segments: Iterable[bytes], target: _Behind, patch: _SheetPatch, styles: _Styles) -> None:
+def _stream_patched_sheet(
+    segments: Iterable[bytes], target: _Behind, patch: _SheetPatch, styles: WriteBackStyles
+) -> None:
     """Copy a sheet part's ``segments`` (row_segments) to ``target`` one at a time, patching its rows."""
     pending = dict(patch.by_row)
     column_styles: dict[int, bytes] | None = None
@@ -438,7 +439,7 @@ def _stream_patched_sheet(segments: Iterable[bytes], target: _Behind, patch: _Sh
         raise SourceError(f"row {min(pending)} is missing from the sheet's XML; open the file in Excel and save it")
 
 
-def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
+def _add_highlight(tail: bytes, write: SheetWrite, styles: WriteBackStyles) -> bytes:
     """Add the conditional format that highlights the cells named in the Issues note to the
     part's tail (what follows its last row), where the elements after the data are."""
     assert write.issues_column is not None
@@ -461,183 +462,11 @@ def _add_highlight(tail: bytes, write: SheetWrite, styles: _Styles) -> bytes:
     return tail[:end] + rule + tail[end:]
 
 
-# --------------------------------------------------------------------------- styles
-
-
-class _Styles:
-    """How cells show values: styles.xml, appended to only when kakosheet needs a format it does not
-    find, and the workbook's date system (the day its date numbers count from)."""
-
-    def __init__(self, xml: bytes | None, *, date1904: bool = False) -> None:
-        if xml is None:
-            raise SourceError("the workbook has no styles part; open it in Excel and save it again")
-        self.xml = xml
-        self.epoch = EXCEL_1904_EPOCH if date1904 else EXCEL_EPOCH
-        self.changed = False
-        self._datetime: dict[bytes | None, int] = {}
-        self._cells: dict[tuple[str | None, bool], int] = {}
-        self._dxf: int | None = None
-        self._bold: int | None = None
-
-    @property
-    def date1904(self) -> bool:
-        return self.epoch == EXCEL_1904_EPOCH
-
-    def datetime_style(self, base: bytes | None) -> int:
-        """A cell format showing date and time (a new one based on ``base`` when needed)."""
-        if base in self._datetime:
-            return self._datetime[base]
-        numfmt = self._numfmt_id(DATETIME_FORMAT)
-        entries = self._entries(b"cellXfs", b"xf")
-        if base is not None and int(base) < len(entries):
-            template = entries[int(base)]
-            new = re.sub(rb'\bnumFmtId="\d+"', b'numFmtId="' + str(numfmt).encode() + b'"', template, count=1)
-            if b"applyNumberFormat" not in new:
-                new = new.replace(b"<xf ", b'<xf applyNumberFormat="1" ', 1)
-        else:
-            new = (
-                b'<xf numFmtId="'
-                + str(numfmt).encode()
-                + b'" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-            )
-        self._datetime[base] = self._cell_format(new)
-        return self._datetime[base]
-
-    def cell_style(self, number_format: str | None, bold: bool) -> int:
-        """A cell format of an owned tab's cell: a number format (None: General), bold or not."""
-        key = (number_format, bold)
-        if key not in self._cells:
-            if number_format is None or number_format in _BUILTIN_FORMATS:
-                numfmt = _BUILTIN_FORMATS.get(number_format or "General", 0)
-            else:
-                numfmt = self._numfmt_id(number_format)
-            font = self._bold_font() if bold else 0
-            new = (
-                f'<xf numFmtId="{numfmt}" fontId="{font}" fillId="0" borderId="0" xfId="0"'
-                + (' applyNumberFormat="1"' if numfmt else "")
-                + (' applyFont="1"' if bold else "")
-                + "/>"
-            )
-            self._cells[key] = self._cell_format(new.encode())
-        return self._cells[key]
-
-    def snapshot(self) -> object:
-        """The styles as they are, to go back to when what needed a new format is not written after all."""
-        return _StylesState(self.xml, self.changed, dict(self._datetime), dict(self._cells), self._dxf, self._bold)
-
-    def restore(self, state: object) -> None:
-        assert isinstance(state, _StylesState)
-        self.xml, self.changed, self._dxf, self._bold = state.xml, state.changed, state.dxf, state.bold
-        self._datetime, self._cells = dict(state.datetime), dict(state.cells)
-
-    def highlight_dxf(self) -> int:
-        if self._dxf is None:
-            dxf = b'<dxf><fill><patternFill patternType="solid"><bgColor rgb="FFFFC7CE"/></patternFill></fill></dxf>'
-            section = self._section(b"dxfs")
-            entries = re.findall(rb"<dxf\b.*?</dxf>|<dxf/>", section, re.S)
-            self._dxf = entries.index(dxf) if dxf in entries else self._append(b"dxfs", dxf, may_create=True)
-        return self._dxf
-
-    def _cell_format(self, new: bytes) -> int:
-        """The index of a cell format (an <xf> of cellXfs), appended when no entry is the same."""
-        entries = self._entries(b"cellXfs", b"xf")
-        return entries.index(new) if new in entries else self._append(b"cellXfs", new)
-
-    def _bold_font(self) -> int:
-        """The workbook's default font in bold (appended when missing)."""
-        if self._bold is None:
-            fonts = self._entries(b"fonts", b"font")
-            if not fonts:
-                raise SourceError("the workbook's styles part has no fonts; open it in Excel and save it again")
-            base = fonts[0]
-            if re.search(rb"<b\s*/>", base):
-                bold = base
-            elif base.endswith(b"/>") and b"</font>" not in base:
-                bold = b"<font><b/></font>"
-            else:
-                opening = base.index(b">") + 1
-                bold = base[:opening] + b"<b/>" + base[opening:]
-            self._bold = fonts.index(bold) if bold in fonts else self._append(b"fonts", bold)
-        return self._bold
-
-    def _entries(self, section: bytes, child: bytes) -> list[bytes]:
-        return re.findall(rb"<" + child + rb"\b[^>]*?(?:/>|>.*?</" + child + rb">)", self._section(section), re.S)
-
-    def _numfmt_id(self, code: str) -> int:
-        section = self._section(b"numFmts")
-        ids = []
-        for entry in re.findall(rb"<numFmt\b[^>]*>", section):
-            attributes = {key: (double or single) for key, double, single in _FORMAT_ATTRIBUTE.findall(entry)}
-            if b"numFmtId" not in attributes or not attributes[b"numFmtId"].isdigit():
-                continue
-            ids.append(int(attributes[b"numFmtId"]))
-            if html.unescape(attributes.get(b"formatCode", b"").decode("utf-8", "replace")) == code:
-                return ids[-1]
-        new_id = max([163, *ids]) + 1
-        code_attribute = escape(code, {'"': "&quot;"})
-        self._append(
-            b"numFmts", f'<numFmt numFmtId="{new_id}" formatCode="{code_attribute}"/>'.encode(), may_create=True
-        )
-        return new_id
-
-    def _section(self, name: bytes) -> bytes:
-        match = re.search(rb"<" + name + rb"\b[^>]*?(?:/>|>(.*?)</" + name + rb">)", self.xml, re.S)
-        return (match.group(1) or b"") if match else b""
-
-    def _append(self, name: bytes, entry: bytes, *, may_create: bool = False) -> int:
-        """Append an entry to a section (creating it when missing), fixing its count; returns its index."""
-        child = _SECTION_CHILD[name]
-        match = re.search(rb"<" + name + rb"\b([^>]*?)(/>|>(.*?)</" + name + rb">)", self.xml, re.S)
-        self.changed = True
-        if match is None:
-            anchor = styles_insertion_point(self.xml, name.decode()) if may_create else -1
-            if anchor == -1:
-                raise SourceError("the workbook's styles part is unusual; open it in Excel and save it again")
-            block = b"<" + name + b' count="1">' + entry + b"</" + name + b">"
-            self.xml = self.xml[:anchor] + block + self.xml[anchor:]
-            return 0
-        body = match.group(3) or b""
-        count = len(re.findall(rb"<" + child + rb"\b", body))
-        attributes = re.sub(rb'\s*count="\d+"', b"", match.group(1))
-        block = (
-            b"<"
-            + name
-            + b' count="'
-            + str(count + 1).encode()
-            + b'"'
-            + attributes
-            + b">"
-            + body
-            + entry
-            + b"</"
-            + name
-            + b">"
-        )
-        self.xml = self.xml[: match.start()] + block + self.xml[match.end() :]
-        return count
-
-
-@dataclass(frozen=True)
-class _StylesState:
-    xml: bytes
-    changed: bool
-    datetime: dict[bytes | None, int]
-    cells: dict[tuple[str | None, bool], int]
-    dxf: int | None
-    bold: int | None
-
-
-_SECTION_CHILD = {b"cellXfs": b"xf", b"dxfs": b"dxf", b"numFmts": b"numFmt", b"fonts": b"font"}
-# Number formats every workbook has without listing them (ECMA-376 18.8.30); dates' vary by locale.
-_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "@": 49}
-_FORMAT_ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-
-
 # --------------------------------------------------------------------------- saving
 
 
 def _replace_atomically(
-    path: Path, stamp: FileStamp, infos: list[zipfile.ZipInfo], new: _NewParts, styles: _Styles
+    path: Path, stamp: FileStamp, infos: list[zipfile.ZipInfo], new: _NewParts, styles: WriteBackStyles
 ) -> tuple[str, FileStamp]:
     """Write the new package beside the real file (through a symlink), then swap it in (swap_in).
     Returns the digest of what was written (taken before the swap: a later save by someone else
@@ -652,7 +481,9 @@ def _replace_atomically(
     return digest, written
 
 
-def _write_package(path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _NewParts, styles: _Styles) -> str:
+def _write_package(
+    path: Path, handle: int, infos: list[zipfile.ZipInfo], new: _NewParts, styles: WriteBackStyles
+) -> str:
     """The new package, into the open temporary file; returns its digest. A full disk says so in a sentence."""
     patches, updated = new.patches, new.updated
     try:
@@ -707,7 +538,7 @@ def _copy_patched(
     archive: zipfile.ZipFile,
     info: zipfile.ZipInfo,
     patch: _SheetPatch,
-    styles: _Styles,
+    styles: WriteBackStyles,
 ) -> None:
     """A log tab's part, patched while it streams from the old package (``old``, the file) into
     the new one: read and inflated a few segments ahead on one thread, deflated a few behind on another."""

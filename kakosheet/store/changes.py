@@ -14,7 +14,7 @@ from kakosheet.errors import StoreError
 from kakosheet.store.created import store_created
 from kakosheet.store.deferred_indexes import indexes_deferred
 from kakosheet.store.minor import minor_values, money_fields
-from kakosheet.store.store import Store, utc_now
+from kakosheet.store.store import Store, connection_lost, utc_now
 from kakosheet.store.tables import stored_fields
 
 
@@ -55,6 +55,8 @@ def apply_log_plan(
                 store, connection, schema, plan, new_ids, run_id=run_id, source=source, recorded_at=recorded_at
             )
     except REFUSED as exc:
+        if connection_lost(exc):  # the server went away: no value of the sheet to blame
+            raise store.failure(exc) from exc
         savepoint.rollback()
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         where = _refused_cell(store, connection, schema, plan, new_ids, run_id=run_id, source=source)

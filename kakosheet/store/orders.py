@@ -192,8 +192,9 @@ def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 def fold(name: str) -> str:
-    """A party's name or code as compared: case and spacing ignored ("acme  gmbh" is "ACME GmbH")."""
-    return " ".join(name.split()).casefold()
+    """A party's name or code as compared: case and spacing ignored ("acme  gmbh" is "ACME GmbH"), the
+    Turkish capital İ too ("İZMİR" is "İzmir" is "IZMIR": casefold alone makes İ an i with a dot mark)."""
+    return " ".join(name.split()).casefold().replace("i\u0307", "i")
 
 
 class PartyOrders(Mapping[str, int]):

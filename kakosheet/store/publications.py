@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from kakosheet.errors import StoreError
 from kakosheet.store.store import Store, utc_now
 
 
@@ -26,16 +28,24 @@ class Publication:
 def record_publication(
     store: Store, *, kind: str, period: str, scope: str, output_format: str, figures: dict[str, Any]
 ) -> int:
+    """Record a report's figures; a store that refuses (a manager's read-only account) is a StoreError."""
     table = store.metadata.tables["report_publications"]
-    with store.engine.begin() as connection:
-        result = connection.execute(
-            table.insert().values(
-                kind=kind, period=period, scope=scope, published_at=utc_now(), format=output_format, figures=figures
+    try:
+        with store.engine.begin() as connection:
+            result = connection.execute(
+                table.insert().values(
+                    kind=kind, period=period, scope=scope, published_at=utc_now(), format=output_format, figures=figures
+                )
             )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+    except SQLAlchemyError as exc:
+        failed = store.failure(exc)
+        raise StoreError(
+            f"the report's figures were not recorded as published ({failed}); a later run for {period} cannot say "
+            "what changed since. Let the store's user write the table report_publications"
+        ) from exc
 
 
 def last_publication(

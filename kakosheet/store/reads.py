@@ -32,9 +32,10 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 
 from kakosheet.store.minor import minor_column
-from kakosheet.store.store import Store
+from kakosheet.store.store import Store, connection_lost
 
 
 class Bucket(StrEnum):
@@ -171,18 +172,23 @@ class Reads:
             options: dict[str, Any] = {READ_ONLY: True}
         else:
             options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        with self.store.engine.connect().execution_options(**options) as connection:
-            if self.dialect == "sqlite":  # the pages one query read stay for the next (the same period's)
-                connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
-            else:  # a trend's groups are sorted in memory, not in temporary files
-                connection.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
-            self._connection = connection
-            try:
-                yield
-            finally:
-                self._connection = None
-                if self.dialect == "sqlite":
-                    connection.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection goes back to the pool
+        try:
+            with self.store.engine.connect().execution_options(**options) as connection:
+                if self.dialect == "sqlite":  # the pages one query read stay for the next (the same period's)
+                    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+                else:  # a trend's groups are sorted in memory, not in temporary files
+                    connection.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+                self._connection = connection
+                try:
+                    yield
+                finally:
+                    self._connection = None
+                    if self.dialect == "sqlite" and not connection.invalidated:
+                        connection.exec_driver_sql("PRAGMA cache_size=-2000")  # the connection goes back to the pool
+        except (OperationalError, PendingRollbackError) as exc:  # the server went away mid-report
+            if isinstance(exc, PendingRollbackError) and not connection_lost(exc):
+                raise
+            raise self.store.failure(exc) from exc
 
     def _all(self, query: Executable) -> list[Any]:
         if self._connection is not None:

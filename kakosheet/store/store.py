@@ -23,7 +23,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, 
 from sqlalchemy import case as case_when
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    PendingRollbackError,
+    SQLAlchemyError,
+)
 
 from kakosheet.core.case_ids import IdProblem
 from kakosheet.core.derived import derived_fields
@@ -76,6 +83,14 @@ def resolve_url(url: str | None, root: Path) -> str:
     return url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite store URL; None for another database (or one in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 class Store:
     """One store for a team's schemas."""
 
@@ -84,9 +99,8 @@ class Store:
         self.schemas = schemas
         # Without `create`, a SQLite file that is not there yet is read as an empty store
         # (in memory) rather than made: a command that changes nothing creates nothing.
-        missing = _missing_sqlite_file(url)
-        self.exists = create or not missing
-        self.engine = self._connect(url if self.exists else "sqlite://", made_now=create and missing)
+        self.exists = create or not _missing_sqlite_file(url)
+        self.engine = self._connect(url if self.exists else "sqlite://")
         self.dialect = self.engine.dialect.name
         self.metadata = build_metadata(schemas, (self.dialect,))
         reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
@@ -95,12 +109,12 @@ class Store:
     def display_url(self) -> str:
         return safe_url(self.url)
 
-    def _connect(self, url: str, *, made_now: bool = False) -> Engine:
+    def _connect(self, url: str) -> Engine:
         try:
             backend = make_url(url).get_backend_name()
             if backend == "sqlite":
                 engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=to_json)
-                _sqlite_pragmas(engine, journal="DELETE" if made_now else "WAL")
+                _sqlite_pragmas(engine)
             elif backend == "postgresql":
                 engine = create_engine(url, pool_pre_ping=True, json_serializer=to_json)
             else:
@@ -118,8 +132,23 @@ class Store:
         try:
             with self.engine.begin() as connection:
                 yield connection
-        except OperationalError as exc:
-            raise StoreError(f"the store {self.display_url} failed: {_reason(exc, self.url)}") from exc
+        except (OperationalError, PendingRollbackError) as exc:
+            if isinstance(exc, PendingRollbackError) and not connection_lost(exc):
+                raise  # a transaction misused, not a store that went away: a bug to see
+            raise self.failure(exc) from exc
+
+    def failure(self, exc: Exception) -> StoreError:
+        """The error for a store that failed under a command: its connection lost (the server went
+        away mid-run: a statement that saw it fail leaves its transaction only to be rolled back),
+        or the database's own reason."""
+        lost = _lost(exc)
+        if lost is not None:
+            return StoreError(
+                f"the store {self.display_url} went away while kakosheet used it ({_reason(lost, self.url)}); "
+                "nothing half-done was kept in it. Check that the database server is running, then run the "
+                "command again: the next run finishes the job"
+            )
+        return StoreError(f"the store {self.display_url} failed: {_reason(exc, self.url)}")
 
     # ------------------------------------------------------------------ schema
 
@@ -467,8 +496,7 @@ class Store:
                 try:
                     yield
                 finally:
-                    connection.execute(select(func.pg_advisory_unlock(key)))
-                    connection.commit()
+                    _unlock(connection, key)
             return
         database = make_url(self.url).database
         folder = Path(database).parent if database and database != ":memory:" else _runtime_dir()
@@ -562,19 +590,14 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _sqlite_pragmas(engine: Engine, *, journal: str) -> None:
-    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail.
-
-    A store file this command makes is written with a rollback journal instead, until the command
-    ends: nobody reads a store that is only being made, and WAL writes each page twice (its log,
-    then the checkpoint), 0.3 s of a first sync of 100k cases. The next command to open it turns
-    it to WAL for good."""
+def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA journal_mode={journal}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -584,6 +607,35 @@ def _sqlite_pragmas(engine: Engine, *, journal: str) -> None:
         # A report's reads (store/reads.py): one snapshot, no write lock.
         read_only = connection.get_execution_options().get("kakosheet_read_only")
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _unlock(connection: Connection, key: int) -> None:
+    """Release an advisory lock; a connection the server dropped holds none any more (the session's
+    locks went with it), and the error that ended the run is the one to tell."""
+    try:
+        connection.execute(select(func.pg_advisory_unlock(key)))
+        connection.commit()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` comes of the store's connection being lost (the server went away)."""
+    return _lost(exc) is not None
+
+
+def _lost(exc: BaseException) -> DBAPIError | None:
+    """The driver's error of a lost connection behind ``exc`` (itself, or what it was raised from or
+    during), if that is what it is."""
+    seen: BaseException | None = exc
+    looked: set[int] = set()
+    while seen is not None and id(seen) not in looked:
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return seen
+        looked.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _unreachable(exc: SQLAlchemyError, url: str) -> str:
@@ -598,7 +650,7 @@ def _unreachable(exc: SQLAlchemyError, url: str) -> str:
     return f"cannot reach the store {safe_url(url)} ({_reason(exc, url)}); {hint}"
 
 
-def _reason(exc: SQLAlchemyError, url: str) -> str:
+def _reason(exc: Exception, url: str) -> str:
     """The driver's own words, without the password even if the driver repeats it."""
     original = getattr(exc, "orig", None) or exc
     message = " ".join(str(original).split())[:300]

@@ -140,3 +140,40 @@ def test_a_date_with_an_error_on_it_gives_no_year_to_a_new_id(schemas: SchemaSet
     clock = Clock.at(dt.datetime(2026, 6, 30, 9, 0))
     cases = row_cases(table, [flagged], fields=stored_fields(schema), clock=clock)
     assert case_years(cases) == [2025, 2026]
+
+
+def _rendered(template: str) -> st.SearchStrategy[str]:
+    """Texts shaped like a template's IDs: any year and number text, any padding, odd characters too."""
+    text_template = template.replace(":04d", "").replace(":03d", "").replace(":018d", "")
+    digits = st.text(alphabet="0123456789", min_size=1, max_size=20)
+    # A four-digit year from 1000 on (a year of 0999 is read as 999, and no ID has one).
+    year = st.sampled_from(["2026", "1999", "202", "20266"]) | digits.filter(lambda y: len(y) != 4 or y[0] != "0")
+    number = digits | st.integers(0, 10**19).map(str) | st.integers(0, 99999).map(lambda n: f"{n:04d}")
+    shaped = st.builds(lambda y, n: text_template.format(year=y, number=n), year, number)
+    return (
+        shaped
+        | shaped.map(str.lower)
+        | shaped.map(lambda text: text + " ")
+        | st.text(alphabet="QCRX-0123\n", max_size=12)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    template=st.sampled_from(
+        ["QC-{year}-{number:04d}", "R{year}-{number}", "X{number:03d}-{year}", "Y-{year}{number:018d}"]
+    ),
+)
+def test_ids_are_their_own_keys_exactly_when_each_one_is(data: st.DataObject, template: str) -> None:
+    """The one-regex check that IDs are canonical says what parsing each and writing its key back says."""
+    id_format = compile_id_format("case_id", template, None, ())
+    texts = data.draw(st.lists(_rendered(template), max_size=8))
+
+    def own(text: str) -> bool:
+        parsed = id_format.parse(text)
+        return not isinstance(parsed, IdProblem) and id_format.key(parsed) == text
+
+    assert id_format.own_keys(texts) == all(own(text) for text in texts)
+    for text in texts:
+        assert id_format.own_keys([text]) == own(text), text

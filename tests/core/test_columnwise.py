@@ -5,20 +5,21 @@ call per cell."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kakosheet.config import load_config
 from kakosheet.core.cells import CellContext, display
 from kakosheet.core.clock import Clock
 from kakosheet.core.columns import normalize_column, normalizer_for
-from kakosheet.core.grid import Grid
+from kakosheet.core.grid import Grid, MergedArea
 from kakosheet.core.header import locate_header
 from kakosheet.core.plan import (
     StoredCases,
@@ -31,6 +32,7 @@ from kakosheet.core.plan import (
 )
 from kakosheet.core.schema import LogSchema
 from kakosheet.core.table import Table, build_table
+from kakosheet.core.validate import validate_table
 from kakosheet.core.writeback import CellUpdate, sheet_write
 from kakosheet.store.tables import stored_fields
 
@@ -305,6 +307,26 @@ def test_a_column_normalizes_each_cell_as_its_normalizer_does(schemas: Any, cell
         assert _same(typed.raw[code], cleaned)
 
 
+class _Text(str):
+    """A text of a str subclass: no source gives one, yet a text column must not take it for a str."""
+
+
+@pytest.mark.parametrize("field", ["case_id", "original_order_id", "description", "media_links", "owner"])
+def test_a_text_column_of_another_kind_of_str_normalizes_as_its_normalizer_does(schemas: Any, field: str) -> None:
+    """The text shortcut (all cells plain str, trimmed in C) leaves other kinds of text to the normalizer."""
+    column = schemas["qc"].column(field)
+    cells = [_Text("QC-2026-0001"), _Text("https://a.example/x"), "ana@x.io"]
+    typed = normalize_column(np.array([*cells, None], dtype=object)[:-1], column, CTX)
+    normalize = normalizer_for(column)
+    for index, cell in enumerate(cells):
+        code = int(typed.codes[index])
+        value, problem = normalize(cell, CTX)
+        if code < 0:
+            assert value is None and problem is None
+            continue
+        assert _same(typed.values[code], value) and typed.problems[code] == problem
+
+
 def test_a_formula_in_a_derived_column_leaves_the_blank_cells_their_derived_value(schemas: Any) -> None:
     """A formula showing nothing in one Date Logged cell is not blank; the blank cells below it still
     count by the value a sync fills in, in the fingerprint of every row as of a single row."""
@@ -332,3 +354,110 @@ def test_a_formula_in_a_derived_column_leaves_the_blank_cells_their_derived_valu
     for case in cases:
         assert case.source.fingerprint(case.index, stored) == case.fingerprint
     assert cases[0].fingerprint != cases[1].fingerprint == cases[2].fingerprint
+
+
+CANONICAL_IDS = ["QC-2026-0001", "QC-2026-0002", "QC-2025-0002", "QC-2026-12345"]
+OTHER_ID_CELLS = [
+    "",
+    " QC-2026-0001",
+    "QC-2026-0004 ",
+    "QC-2026-00001",
+    "qc-2026-0003",
+    "QC-2026-0005\x00",
+    "QC-2026-0005",
+    "bad id",
+    "QC-２０２６-0001",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(CANONICAL_IDS), min_size=1, max_size=12)
+    | st.lists(st.sampled_from(CANONICAL_IDS + OTHER_ID_CELLS), min_size=1, max_size=12),
+    formula_row=st.none() | st.integers(0, 11),
+    merged_row=st.none() | st.integers(0, 10),
+)
+@example(ids=["QC-2026-0001", "QC-2026-0001"], formula_row=1, merged_row=None)  # a formula is no copy
+@example(ids=["QC-2026-0001"] * 3, formula_row=None, merged_row=0)  # nor are IDs a merged area holds
+def test_a_column_of_ids_each_its_own_text_is_checked_as_any_column(
+    schemas: Any, ids: list[str], formula_row: int | None, merged_row: int | None
+) -> None:
+    """A column whose distinct cells are valid texts, none alike (IDs as a sync writes them), skips
+    looking for problems and repeats among them: its issues are those of the same column checked
+    without the shortcut, copies, formulas and merged ID cells included."""
+    schema = schemas["qc"]
+    fields = [column.field for column in schema.columns]
+    base = {
+        "original_order_id": "1",
+        "date_identified": dt.datetime(2026, 1, 1),
+        "exception_type": "Damaged",
+        "description": "Carton crushed.",
+        "responsible_party": "Acme",
+        "status": "Open",
+    }
+    id_column = fields.index("case_id")
+    grid = Grid(
+        schema.tab,
+        [[schema.column(f).label for f in fields], *[[{**base, "case_id": i}.get(f, "") for f in fields] for i in ids]],
+        formulas={(formula_row + 2, id_column)} if formula_row is not None and formula_row < len(ids) else set(),
+        merges=[MergedArea(merged_row + 2, merged_row + 3, id_column, id_column)]
+        if merged_row is not None and merged_row + 1 < len(ids)
+        else [],
+    )
+    located = locate_header(grid, schema)
+    assert located is not None
+    table = build_table(grid, located, schema, CTX)
+    typed = table.columns["case_id"]
+    values = typed.values[:-1].tolist()
+    if typed.distinct_texts:  # what the shortcut takes for granted
+        assert all(type(v) is str for v in values) and len(set(values)) == len(values)
+        assert not any(typed.problems) and not typed.removed
+    assert typed.distinct_texts == all(i and i == i.strip() and "\x00" not in i for i in ids)
+    plain = dataclasses.replace(
+        table, columns={f: dataclasses.replace(c, distinct_texts=False) for f, c in table.columns.items()}
+    )
+    today = dt.date(2026, 6, 30)
+    assert validate_table(table, today=today) == validate_table(plain, today=today)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    uniques=st.lists(
+        st.one_of(
+            st.sampled_from(["Total", " grand  TOTAL* ", "Subtotal", "ſum", "ＳＵＭ", "Carton crushed.", "", "sum:"]),
+            st.text(alphabet="toalsumgrndbTOALSUMſ *\n", max_size=12),
+            st.floats(allow_nan=False),
+            st.none(),
+        ),
+        max_size=20,
+    )
+)
+def test_total_labels_of_a_column_are_each_cells_own(uniques: list[Any]) -> None:
+    """A 'Total' row is found by one look over a column's texts, as it is cell by cell."""
+    from kakosheet.core.table import _is_total_label, _total_labels
+
+    assert _total_labels(uniques) == [_is_total_label(value) for value in uniques]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.builds(
+            str.__add__,
+            st.sampled_from(["https://", "HTTP://b", "ana@x", "a@b.", ""]),
+            st.text(alphabet="htps:/.ab@,;$?# \t\x0b\x0c\r\x1c\x1f", max_size=10),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    column_type=st.sampled_from(["urls", "email"]),
+)
+@example(lines=["https://a\x1c"], column_type="urls")  # a separator str.isspace counts, re's ASCII \s does not
+def test_ascii_links_and_emails_match_as_any_text_does(lines: list[str], column_type: str) -> None:
+    """The ASCII flavour of a type's pattern, taken for ASCII text, matches what the pattern itself does."""
+    from kakosheet.core.columns import _all_lines_match
+
+    for text in ["\n".join(lines), *lines]:
+        assert (_all_lines_match(column_type, True)(text) is None) == (
+            _all_lines_match(column_type, False)(text) is None
+        )

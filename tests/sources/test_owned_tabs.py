@@ -388,7 +388,7 @@ def test_a_report_after_a_sync_write_on_the_same_source_keeps_both(tmp_path: Pat
 def test_a_report_is_not_written_into_a_workbook_open_in_libreoffice(tmp_path: Path) -> None:
     workbook = plain_workbook(tmp_path / "log.xlsx")
     source = XlsxSource(workbook)
-    (tmp_path / ".~lock.log.xlsx#").write_text("Ana,laptop,ana,01.12.2026 09:40,file:///x;")
+    (tmp_path / ".~lock.log.xlsx#").write_text("Ana,ana,laptop,01.12.2026 09:40,file:///x;")
     before = workbook.read_bytes()
     with pytest.raises(SourceChangedError, match="open in LibreOffice by Ana"):
         source.write_back(WriteBack(tabs=[report()]))

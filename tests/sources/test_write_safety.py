@@ -136,8 +136,8 @@ def test_a_save_made_while_the_new_version_is_built_is_kept_and_the_next_sync_fi
 def test_a_workbook_open_in_libreoffice_is_not_written_and_the_message_says_by_whom(tmp_path: Path) -> None:
     folder, workbook = team(tmp_path, [qc_row(), qc_row(Description="second")])
     lock = folder / ".~lock.log.xlsx#"
-    # What LibreOffice writes: name,host,user,time,profile; (a comma in a field is escaped)
-    lock.write_text("Lima\\, Ana,ana-laptop,ana,01.12.2026 09:40,file:///home/ana/.config/libreoffice/4;")
+    # What LibreOffice writes: name,user,host,time,profile; (a comma in a field is escaped)
+    lock.write_text("Lima\\, Ana,ana,ana-laptop,01.12.2026 09:40,file:///home/ana/.config/libreoffice/4;")
     before = workbook.read_bytes()
     refused = run_kakosheet("sync", cwd=folder)
     assert refused.returncode == 4, refused.stderr
@@ -202,7 +202,7 @@ def test_a_libreoffice_lock_beside_the_real_file_of_a_link_is_seen(tmp_path: Pat
     shared = tmp_path / "shared"
     shared.mkdir()
     real = write_workbook(shared / "master.xlsx", {"QC Log": qc_tab([qc_row()])})
-    (shared / ".~lock.master.xlsx#").write_text(",pc-7,bea,01.12.2026 09:40,file:///home/bea/.config/libreoffice/4;")
+    (shared / ".~lock.master.xlsx#").write_text(",bea,pc-7,01.12.2026 09:40,file:///home/bea/.config/libreoffice/4;")
     folder = tmp_path / "team"
     folder.mkdir()
     (folder / "log.xlsx").symlink_to(real)

@@ -1,0 +1,68 @@
+"""`kakosheet setup` on a master staff made their own: a column of theirs given one of kakosheet's
+dropdowns (a second reason, picked from the reasons' list on the Lists tab) keeps it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from kakosheet.app.setup import init_team
+from kakosheet.config import load_config
+from kakosheet.sources.xlsx_template import fill_master_workbook
+from tests.helpers import run_kakosheet
+from tests.reports.store import qc
+
+
+def test_a_staff_column_given_kakosheets_reasons_dropdown_keeps_it(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    init_team(folder, logs=("qc",))
+    workbook = folder / "master.xlsx"
+    cases = [qc(f"O{i}", dt.datetime(2026, 11, 2 + i, 9), "Damaged", "Acme", "Supplier") for i in range(3)]
+    fill_master_workbook(workbook, load_config(folder / "kakosheet.toml").load_schemas(), {"qc": cases})
+    book = load_workbook(workbook)
+    sheet = book["QC Log"]
+    reasons = next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith("E2"))
+    mine = sheet.max_column + 1
+    sheet.cell(1, mine, "Second Reason")
+    theirs = DataValidation(type="list", formula1=reasons.formula1, allow_blank=True)  # the reasons' list range
+    theirs.add(f"{sheet.cell(2, mine).column_letter}2:{sheet.cell(2, mine).column_letter}500")
+    sheet.add_data_validation(theirs)
+    book.save(workbook)
+    assert run_kakosheet("sync", "--as-of", "2026-11-20T10:00", cwd=folder).returncode == 0
+
+    schema = folder / "schemas" / "qc.yaml"
+    schema.write_text(schema.read_text().replace("Packaging Damage]", "Packaging Damage, Counterfeit]"))
+    done = run_kakosheet("setup", cwd=folder)
+    assert done.returncode == 0, done.stderr
+
+    checks = {str(v.sqref): v.formula1 for v in load_workbook(workbook)["QC Log"].data_validations.dataValidation}
+    letter = sheet.cell(2, mine).column_letter
+    assert checks[f"{letter}2:{letter}500"] == reasons.formula1  # the team's, as they made it
+    assert checks["E2:E1048576"] != reasons.formula1  # kakosheet's own list grew by Counterfeit
+
+
+def test_a_staff_column_given_kakosheets_blank_highlight_keeps_it(tmp_path: Path) -> None:
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+
+    folder = tmp_path / "team"
+    init_team(folder, logs=("qc",))
+    workbook = folder / "master.xlsx"
+    cases = [qc(f"O{i}", dt.datetime(2026, 11, 2 + i, 9), "Damaged", "Acme", "Supplier") for i in range(3)]
+    fill_master_workbook(workbook, load_config(folder / "kakosheet.toml").load_schemas(), {"qc": cases})
+    book = load_workbook(workbook)
+    sheet = book["QC Log"]
+    mine = sheet.cell(1, sheet.max_column + 1, "Escalated To").column_letter
+    # Format-painted from a mandatory column: kakosheet's blank-mandatory rule, on the team's column.
+    formula = f"AND(COUNTA($A2:${mine}2)>0,ISBLANK({mine}2))"
+    sheet.conditional_formatting.add(f"{mine}2:{mine}1048576", FormulaRule(formula=[formula], fill=PatternFill()))
+    book.save(workbook)
+    assert run_kakosheet("sync", "--as-of", "2026-11-20T10:00", cwd=folder).returncode == 0
+
+    done = run_kakosheet("setup", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    rules = load_workbook(workbook)["QC Log"].conditional_formatting
+    assert [r.formula for rng in rules for r in rng.rules if str(rng.sqref).startswith(mine)] == [[formula]]
