@@ -33,7 +33,8 @@ from kakosheet.sources.xlsx_owned_look import ShownTabs, no_shared, sheet_look
 from kakosheet.sources.xlsx_owned_sheet import tab_look
 from kakosheet.sources.xlsx_package import inspect_package, package_digest
 from kakosheet.sources.xlsx_reading import TabsReading
-from kakosheet.sources.xlsx_writeback import EXCEL_1904_EPOCH, EXCEL_EPOCH, write_back
+from kakosheet.sources.xlsx_writeback import write_back
+from kakosheet.sources.xlsx_writeback_styles import EXCEL_1904_EPOCH, EXCEL_EPOCH
 from tests.helpers import QC_LABELS, qc_row, qc_tab, write_workbook
 from tests.sources.test_owned_tabs import COST_CHART, MARK, TITLE, part_of, report, resave
 from tests.sources.test_writeback import parts
