@@ -29,7 +29,7 @@ from kakosheet.core.writeback import SheetWrite, WriteBack
 from kakosheet.sources.xlsx import XlsxSource
 from kakosheet.sources.xlsx_file import FileStamp
 from kakosheet.sources.xlsx_owned import tabs_shown
-from kakosheet.sources.xlsx_owned_look import ShownTabs, no_shared, sheet_look
+from kakosheet.sources.xlsx_owned_look import Look, ShownTabs, no_shared, sheet_look
 from kakosheet.sources.xlsx_owned_sheet import tab_look
 from kakosheet.sources.xlsx_package import inspect_package, package_digest
 from kakosheet.sources.xlsx_reading import TabsReading
@@ -101,7 +101,7 @@ def _tab(*rows: tuple[TabCell | None, ...]) -> OwnedTab:
     return OwnedTab(title=TITLE, mark=MARK, rows=((TabCell(MARK),), *rows), widths=(12, 30))
 
 
-def _written_look(workbook: Path, tab: OwnedTab) -> tuple[object, object]:
+def _written_look(workbook: Path, tab: OwnedTab) -> tuple[Look, Look]:
     """The tab drawn into the workbook by the write-back, its part read back, and tab_look's answer."""
     assert XlsxSource(workbook).write_back(WriteBack(tabs=[tab])).written
     package = parts(workbook)
@@ -115,9 +115,9 @@ def test_a_tabs_look_worked_out_from_it_is_its_written_part_read_back(tmp_path: 
     row = _every_kind_row()
     read_back, worked_out = _written_look(workbook, _tab(row, _styled(row)))
     assert worked_out == read_back
-    shown = read_back.cells  # type: ignore[attr-defined]
+    shown = read_back.cells
     assert shown["B2"] == ("s", "a & b < c > d \"quoted\" 'single'") and "D2" not in shown and "H2" not in shown
-    assert len(read_back.links) == len(row)  # type: ignore[attr-defined]
+    assert len(read_back.links) == len(row)
 
 
 _CELL_VALUES = st.one_of(
