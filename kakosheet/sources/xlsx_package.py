@@ -328,7 +328,7 @@ class CellScan:
 
     A plain child process, not a pool: it inherits no open file (so no lock of the sync),
     writes its results to a pipe and exits, also when the sync that started it was killed.
-    The marks come first: the read waits for them. The child looks only once told to (shown):
+    The marks come first: the read waits for them. The child looks only once told to (look):
     when the caller's parse is done, so the look takes the core the parse used, not the parse's
     time, and goes on during the sync's next steps (the write-back, which wants it, comes seconds
     later).

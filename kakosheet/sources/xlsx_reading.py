@@ -54,6 +54,7 @@ class TabsReading:
                 self.shown.set_result(None)
 
     def _parse(self, path: Path) -> None:
+        """Each tab's cells, or what stopped python-calamine reading it."""
         try:
             book = calamine.CalamineWorkbook.from_path(str(path))
             for sheet in self.sheets:
