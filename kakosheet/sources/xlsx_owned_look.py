@@ -2,7 +2,8 @@
 
 Excel and LibreOffice save kakosheet's inline text as shared strings, renumber styles and spell a
 chart's series names their own way, so a tab is compared by its cells' values, its links and what
-its charts draw, never by its bytes.
+its charts draw, never by its bytes. What a tab shows is looked at ahead, by the read's scan
+(ShownTabs); what it would show is worked out from the tab (xlsx_owned_sheet.tab_look).
 """
 
 from __future__ import annotations
