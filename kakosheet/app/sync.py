@@ -110,7 +110,8 @@ def sync_source(
             # The tabs are being read while the one import of what types them loads (pandas, numpy,
             # the planner, the write-back): a workbook unchanged since its last sync returned above
             # without reading or loading any of it.
-            opened.read_ahead(find_tabs(opened, schemas, config.logs, config.archives, by_header=False).sheets)
+            tabs = find_tabs(opened, schemas, config.logs, config.archives, by_header=False).sheets
+            opened.read_ahead(tabs, write_back_follows=not dry_run)
             from kakosheet.app.sync_read import sync_read
 
             run = SyncRun(key, clock, found.write)

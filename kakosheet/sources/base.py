@@ -52,10 +52,11 @@ class Source(Protocol):
         """The worksheet tabs, in the workbook's order."""
         ...
 
-    def read_ahead(self, sheets: list[str]) -> None:
+    def read_ahead(self, sheets: list[str], *, write_back_follows: bool = False) -> None:
         """Start reading these tabs, if the source can while its caller gets ready (a workbook's
         reader parses on a thread); read_grids takes what was read. It raises nothing: what
-        stops the read is said by read_grids."""
+        stops the read is said by read_grids. ``write_back_follows``: what kakosheet's own tabs
+        show is looked at too, for the write-back to compare with."""
         ...
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:

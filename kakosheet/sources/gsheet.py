@@ -76,7 +76,7 @@ class GoogleSheetSource:
         (value_range,) = self._client.batch_get([f"{quote_sheet(sheet)}!1:{rows}"], "FORMULA")
         return _grid(sheet, value_range)
 
-    def read_ahead(self, sheets: list[str]) -> None:
+    def read_ahead(self, sheets: list[str], *, write_back_follows: bool = False) -> None:
         """Nothing ahead: read_grids fetches every tab in one request."""
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:

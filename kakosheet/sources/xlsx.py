@@ -222,7 +222,7 @@ class XlsxSource:
     def read_head(self, sheet: str, rows: int) -> Grid:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))
 
-    def read_ahead(self, sheets: list[str]) -> None:
+    def read_ahead(self, sheets: list[str], *, write_back_follows: bool = False) -> None:
         """Start reading these tabs on a thread (sources/xlsx_reading.py); read_grids takes them.
         A tab too large or not readable is left to read_grids, which says why."""
         if self._ahead is not None:
@@ -234,7 +234,7 @@ class XlsxSource:
             except KakosheetError:
                 continue
             readable.append(sheet)
-        self._ahead = self._reading(readable, look=True)
+        self._ahead = self._reading(readable, look=write_back_follows)
 
     def _reading(self, sheets: list[str], *, look: bool) -> TabsReading:
         """A reading of these tabs; with ``look``, its scan also looks at what the tabs show, which

@@ -232,8 +232,9 @@ def test_the_write_back_decides_on_the_reads_look_as_on_its_own(tmp_path: Path, 
         copy.parent.mkdir()
         shutil.copyfile(workbook, copy)
     looked = XlsxSource(read)
-    looked.read_ahead([LOG])
+    looked.read_ahead([LOG], write_back_follows=True)
     looked.read_grids([LOG])  # its scan looks at the tabs too
+    assert looked._shown_as_read() is not None  # the look the write-back takes instead of reading the tabs
     with_look = looked.write_back(WriteBack(tabs=tabs))
     without = XlsxSource(unread).write_back(WriteBack(tabs=tabs))  # nothing read: the write-back reads the tabs
     assert (with_look.written, with_look.tab_titles) == (without.written, without.tab_titles)
@@ -266,7 +267,7 @@ def test_a_tab_as_kakosheet_wrote_it_is_compared_byte_for_byte(tmp_path: Path) -
     for other in (wider, unfrozen):
         workbook.write_bytes(written)
         source = XlsxSource(workbook)
-        source.read_ahead([LOG])
+        source.read_ahead([LOG], write_back_follows=True)
         source.read_grids([LOG])
         assert source.write_back(WriteBack(tabs=[other])).written
 
