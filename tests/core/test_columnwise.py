@@ -231,16 +231,7 @@ def test_a_valid_text_skips_its_normalizer_with_the_same_result(
     schemas: Any, cells: list[Any], column_type: str
 ) -> None:
     column = next(c for c in schemas["qc"].columns if c.type == column_type)
-    typed = normalize_column(np.array(cells + [None], dtype=object)[:-1], column, CTX)
-    normalize = normalizer_for(column)
-    for index, cell in enumerate(cells):
-        code = int(typed.codes[index])
-        value, problem = normalize(cell, CTX)
-        if code < 0:
-            assert value is None and problem is None
-        else:
-            assert typed.values[code] == value
-            assert typed.problems[code] == problem
+    _typed_as_its_normalizer_types(column, cells)
 
 
 @pytest.mark.parametrize(
@@ -315,30 +306,24 @@ class _Text(str):
 def test_a_text_column_of_another_kind_of_str_normalizes_as_its_normalizer_does(schemas: Any, field: str) -> None:
     """The text shortcut (all cells plain str, trimmed in C) leaves other kinds of text to the normalizer."""
     column = schemas["qc"].column(field)
-    cells = [_Text("QC-2026-0001"), _Text("https://a.example/x"), "ana@x.io"]
-    typed = normalize_column(np.array([*cells, None], dtype=object)[:-1], column, CTX)
-    normalize = normalizer_for(column)
-    for index, cell in enumerate(cells):
-        code = int(typed.codes[index])
-        value, problem = normalize(cell, CTX)
-        if code < 0:
-            assert value is None and problem is None
-            continue
-        assert _same(typed.values[code], value) and typed.problems[code] == problem
+    _typed_as_its_normalizer_types(column, [_Text("QC-2026-0001"), _Text("https://a.example/x"), "ana@x.io"])
+
+
+VALID_ROW = {  # a QC row with every mandatory cell valid
+    "original_order_id": "1",
+    "date_identified": dt.datetime(2026, 1, 1),
+    "exception_type": "Damaged",
+    "description": "Carton crushed.",
+    "responsible_party": "Acme",
+    "status": "Open",
+}
 
 
 def test_a_formula_in_a_derived_column_leaves_the_blank_cells_their_derived_value(schemas: Any) -> None:
     """A formula showing nothing in one Date Logged cell is not blank; the blank cells below it still
     count by the value a sync fills in, in the fingerprint of every row as of a single row."""
     schema = schemas["qc"]
-    row = {
-        "original_order_id": "1",
-        "date_identified": dt.datetime(2026, 1, 1),
-        "exception_type": "Damaged",
-        "description": "Carton crushed.",
-        "responsible_party": "Acme",
-        "status": "Open",
-    }
+    row = VALID_ROW
     fields = [column.field for column in schema.columns]
     grid = Grid(
         schema.tab,
@@ -387,14 +372,7 @@ def test_a_column_of_ids_each_its_own_text_is_checked_as_any_column(
     without the shortcut, copies, formulas and merged ID cells included."""
     schema = schemas["qc"]
     fields = [column.field for column in schema.columns]
-    base = {
-        "original_order_id": "1",
-        "date_identified": dt.datetime(2026, 1, 1),
-        "exception_type": "Damaged",
-        "description": "Carton crushed.",
-        "responsible_party": "Acme",
-        "status": "Open",
-    }
+    base = VALID_ROW
     id_column = fields.index("case_id")
     grid = Grid(
         schema.tab,
@@ -461,3 +439,16 @@ def test_ascii_links_and_emails_match_as_any_text_does(lines: list[str], column_
         assert (_all_lines_match(column_type, True)(text) is None) == (
             _all_lines_match(column_type, False)(text) is None
         )
+
+
+def _typed_as_its_normalizer_types(column: Any, cells: list[Any]) -> None:
+    """Each cell of the column, typed column-wise, is what the column's normalizer makes of it alone."""
+    typed = normalize_column(np.array([*cells, None], dtype=object)[:-1], column, CTX)
+    normalize = normalizer_for(column)
+    for index, cell in enumerate(cells):
+        code = int(typed.codes[index])
+        value, problem = normalize(cell, CTX)
+        if code < 0:
+            assert value is None and problem is None
+            continue
+        assert _same(typed.values[code], value) and typed.problems[code] == problem

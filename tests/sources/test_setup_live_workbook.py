@@ -16,12 +16,18 @@ from tests.helpers import run_kakosheet
 from tests.reports.store import qc
 
 
-def test_a_staff_column_given_kakosheets_reasons_dropdown_keeps_it(tmp_path: Path) -> None:
+def _team_with_cases(tmp_path: Path) -> tuple[Path, Path]:
+    """A team folder and its master workbook holding three QC cases."""
     folder = tmp_path / "team"
     init_team(folder, logs=("qc",))
     workbook = folder / "master.xlsx"
     cases = [qc(f"O{i}", dt.datetime(2026, 11, 2 + i, 9), "Damaged", "Acme", "Supplier") for i in range(3)]
     fill_master_workbook(workbook, load_config(folder / "kakosheet.toml").load_schemas(), {"qc": cases})
+    return folder, workbook
+
+
+def test_a_staff_column_given_kakosheets_reasons_dropdown_keeps_it(tmp_path: Path) -> None:
+    folder, workbook = _team_with_cases(tmp_path)
     book = load_workbook(workbook)
     sheet = book["QC Log"]
     reasons = next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith("E2"))
@@ -48,11 +54,7 @@ def test_a_staff_column_given_kakosheets_blank_highlight_keeps_it(tmp_path: Path
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import PatternFill
 
-    folder = tmp_path / "team"
-    init_team(folder, logs=("qc",))
-    workbook = folder / "master.xlsx"
-    cases = [qc(f"O{i}", dt.datetime(2026, 11, 2 + i, 9), "Damaged", "Acme", "Supplier") for i in range(3)]
-    fill_master_workbook(workbook, load_config(folder / "kakosheet.toml").load_schemas(), {"qc": cases})
+    folder, workbook = _team_with_cases(tmp_path)
     book = load_workbook(workbook)
     sheet = book["QC Log"]
     mine = sheet.cell(1, sheet.max_column + 1, "Escalated To").column_letter
