@@ -11,16 +11,19 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from kakosheet.core.case_ids import IdProblem, Key, formula_message, id_part, problem_message
 from kakosheet.core.cells import display, quoted
+from kakosheet.core.codes import CURRENCIES, minor_units
 from kakosheet.core.columns import TypedColumn
 from kakosheet.core.cross_checks import run_cross_check
 from kakosheet.core.issues import ERROR, WARNING, Issue
 from kakosheet.core.merges import MERGED_CELL, MERGED_ID, merged_cells, merged_message
+from kakosheet.core.money import round_money
 from kakosheet.core.plan import PLANNED_CODES
 from kakosheet.core.references import ReferenceIndex
 from kakosheet.core.reporter import RowReporter
@@ -65,6 +68,7 @@ def validate_table(
     if schema.id and schema.id.field in table.columns:
         _check_ids(table, report, known_ids)
     _check_merges(table, report)
+    _check_minor_units(table, report)
     if references is not None:
         for check in schema.checks:
             run_cross_check(table, check, references, report)
@@ -204,6 +208,39 @@ def _check_range(typed: TypedColumn, report: RowReporter) -> None:
     for index in typed.rows_where(flags):
         value = typed.values[typed.codes[index]]
         report.add(int(index), column.field, "out-of-range", f"{display(value)} should be {expected}", value=value)
+
+
+def _check_minor_units(table: Table, report: RowReporter) -> None:
+    """An amount finer than its row's currency counts (12.5 JPY, 12.345 USD) is stored as typed, but
+    every sum counts it rounded half-up to the currency's minor unit: a warning, so it is checked."""
+    if "currency" not in table.columns:
+        return
+    currencies = table.columns["currency"]
+    known = [c if isinstance(c, str) and c in CURRENCIES else None for c in currencies.values]
+    # Per distinct currency the decimals it counts; a blank or unknown one (last) allows any.
+    allowed = np.array([minor_units(c) if c is not None else 99 for c in known], dtype=np.int64)
+    row_allowed = allowed[currencies.codes]
+    for typed in table.columns.values():
+        if typed.column.type != "money":
+            continue
+        decimals = np.zeros(len(typed.values), dtype=np.int64)  # the blank cell's value, last, has none
+        for i, value in typed.valid_uniques():
+            if isinstance(value, Decimal) and value.is_finite():
+                decimals[i] = max(0, -int(value.normalize().as_tuple().exponent))
+        for index in np.flatnonzero(decimals[typed.codes] > row_allowed).tolist():
+            value, currency = typed.values[typed.codes[index]], known[currencies.codes[index]]
+            assert currency is not None
+            units = minor_units(currency)
+            counted = "no decimals" if units == 0 else f"{units} decimal{'s' if units > 1 else ''}"
+            report.add(
+                index,
+                typed.column.field,
+                "finer-than-currency",
+                f"{display(value)} has more decimals than {currency} counts ({counted}); sums count it as "
+                f"{display(round_money(value, currency))}: check the amount",
+                severity=WARNING,
+                value=value,
+            )
 
 
 def _check_not_future(typed: TypedColumn, report: RowReporter, today: dt.date) -> None:

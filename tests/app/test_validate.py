@@ -384,3 +384,26 @@ def test_an_amount_typed_as_text_that_reads_two_ways_is_flagged(config: Config, 
     report = validate(config, write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab(rows)}))
     found = [(i.row, i.code) for i in report.issues if i.column == "Replacement Cost"]
     assert found == [(2, "ambiguous-number"), (3, "ambiguous-number")]
+
+
+def test_an_amount_finer_than_its_currency_counts_is_a_warning_naming_what_sums_count(
+    config: Config, tmp_path: Path
+) -> None:
+    rows = [
+        qc_row(Replacement_Cost=12.5, Currency="JPY"),  # row 2: yen have no decimals
+        qc_row(Replacement_Cost=12.345, Currency="USD"),  # row 3
+        qc_row(Replacement_Cost=1500.0, Currency="JPY"),  # row 4: a whole amount, as Excel stores it
+        qc_row(Replacement_Cost=12.5, Currency="USD"),  # row 5
+        qc_row(Replacement_Cost=1.234, Currency="KWD"),  # row 6: dinars have three
+        qc_row(Replacement_Cost="12.345", Currency="XYZ"),  # row 7: no currency to count in
+        qc_row(Replacement_Cost=7.25, Currency="jpy"),  # row 8: the code as typed, read as JPY
+    ]
+    path = write_workbook(tmp_path / "qc.xlsx", {"QC Log": qc_tab(rows)})
+    finer = [i for i in validate(config, path).issues if i.code == "finer-than-currency"]
+    assert [(i.row, i.column, i.severity) for i in finer] == [
+        (2, "Replacement Cost", "warning"),
+        (3, "Replacement Cost", "warning"),
+        (8, "Replacement Cost", "warning"),
+    ]
+    assert "12.5 has more decimals than JPY counts (no decimals); sums count it as 13" in finer[0].message
+    assert "USD counts (2 decimals); sums count it as 12.35" in finer[1].message
