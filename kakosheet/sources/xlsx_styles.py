@@ -24,6 +24,8 @@ _CREATED = {b"numFmts", b"dxfs", b"fills"}
 _BOLD = re.compile(rb"<b\s*/>|<b\s+val=\"(?:1|true)\"\s*/>")
 
 
+_COUNT = re.compile(rb"""\s*count\s*=\s*(?:"[^"]*"|'[^']*')""")  # a section's count, in either quotes
+
 class StylesPart:
     """The styles part's XML, appended to as formats are asked for; ``changed`` once something was."""
 
@@ -57,7 +59,7 @@ class StylesPart:
             return 0
         body = match.group(3) or b""
         count = len(re.findall(rb"<" + child + rb"\b", body))
-        attributes = re.sub(rb'\s*count="\d+"', b"", match.group(1))
+        attributes = _COUNT.sub(b"", match.group(1))
         block = b"<" + name + b' count="' + str(count + 1).encode() + b'"' + attributes + b">" + body + entry
         self.xml = self.xml[: match.start()] + block + b"</" + name + b">" + self.xml[match.end() :]
         return count

@@ -9,6 +9,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -87,3 +88,16 @@ def test_a_bold_cell_of_an_owned_tab_takes_a_default_font_that_is_bold_already(t
     assert fonts is not None
     assert write(workbook, report(()))
     assert fonts.group(0) in part(workbook, "xl/styles.xml")
+
+
+def test_a_section_whose_count_is_in_single_quotes_gets_one_count(tmp_path: Path) -> None:
+    """``<dxfs count='1'>`` (another writer's quotes) is recounted, not given a second count: an
+    element with two is no XML at all."""
+    dxfs = b"<dxfs count='1'><dxf><font><b/></font></dxf></dxfs>"
+    workbook, config = styled_team(
+        tmp_path, QC_LABELS, lambda xml: xml.replace(b"<tableStyles", dxfs + b"<tableStyles")
+    )
+    sync_source(config, store_url=f"sqlite:///{tmp_path / 's.db'}", now=NOW)
+    styles = part(workbook, "xl/styles.xml")
+    ElementTree.fromstring(styles)  # well-formed
+    assert re.search(rb"<dxfs count=\"2\"><dxf><font><b/></font></dxf>" + re.escape(HIGHLIGHT_DXF), styles)
