@@ -217,9 +217,10 @@ def _check_minor_units(table: Table, report: RowReporter) -> None:
         return
     currencies = table.columns["currency"]
     known = [c if isinstance(c, str) and c in CURRENCIES else None for c in currencies.values]
-    # Per distinct currency the decimals it counts; a blank or unknown one (last) allows any.
-    allowed = np.array([minor_units(c) if c is not None else 99 for c in known], dtype=np.int64)
+    # Per distinct currency the decimals it counts; a blank or unknown one (the blank is last) none to judge by.
+    allowed = np.array([minor_units(c) if c is not None else -1 for c in known], dtype=np.int64)
     row_allowed = allowed[currencies.codes]
+    judged = row_allowed >= 0
     for typed in table.columns.values():
         if typed.column.type != "money":
             continue
@@ -227,9 +228,8 @@ def _check_minor_units(table: Table, report: RowReporter) -> None:
         for i, value in typed.valid_uniques():
             if isinstance(value, Decimal) and value.is_finite():
                 decimals[i] = max(0, -int(value.normalize().as_tuple().exponent))
-        for index in np.flatnonzero(decimals[typed.codes] > row_allowed).tolist():
-            value, currency = typed.values[typed.codes[index]], known[currencies.codes[index]]
-            assert currency is not None
+        for index in np.flatnonzero(judged & (decimals[typed.codes] > row_allowed)).tolist():
+            value, currency = typed.values[typed.codes[index]], str(known[currencies.codes[index]])
             units = minor_units(currency)
             counted = "no decimals" if units == 0 else f"{units} decimal{'s' if units > 1 else ''}"
             report.add(

@@ -26,6 +26,7 @@ _BOLD = re.compile(rb"<b\s*/>|<b\s+val=\"(?:1|true)\"\s*/>")
 
 _COUNT = re.compile(rb"""\s*count\s*=\s*(?:"[^"]*"|'[^']*')""")  # a section's count, in either quotes
 
+
 class StylesPart:
     """The styles part's XML, appended to as formats are asked for; ``changed`` once something was."""
 
