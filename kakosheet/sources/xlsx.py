@@ -19,7 +19,7 @@ from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import KakosheetError, SourceError
 from kakosheet.sources.base import WriteResult
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
-from kakosheet.sources.xlsx_identity import workbook_identity
+from kakosheet.sources.xlsx_identity import read_identity
 from kakosheet.sources.xlsx_owned_look import ShownTabs
 from kakosheet.sources.xlsx_package import (
     CellMarks,
@@ -65,13 +65,14 @@ class XlsxSource:
         self._ahead: TabsReading | None = None  # tabs being read ahead of read_grids
         try:
             self._package: Package = inspect_package(path)
-            self._identity = workbook_identity(path)
+            with zipfile.ZipFile(path) as archive:  # a damaged identity part is a damaged workbook, said below
+                self._identity = read_identity(archive)
             self._workbook: calamine.CalamineWorkbook | None = calamine.CalamineWorkbook.from_path(str(path))
         except calamine.PasswordError as exc:
             raise SourceError(
                 f"{path.name}: the workbook is encrypted with a password; save a copy without one"
             ) from exc
-        except (calamine.CalamineError, OSError, ValueError) as exc:
+        except (calamine.CalamineError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise changed_or_damaged(path, self._stamp, _short(exc)) from exc
         except SourceError as exc:  # a save in progress reads as a damaged package
             if self._changed():

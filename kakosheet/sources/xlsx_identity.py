@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
@@ -24,12 +25,13 @@ _IDENTITY = re.compile(r"^[0-9a-f]{32}$")
 
 
 def read_identity(archive: zipfile.ZipFile) -> str | None:
-    """The identity the package carries, or None (never synced since identities came, or not kakosheet's)."""
+    """The identity the package carries, or None (never synced since identities came, or not kakosheet's).
+    A part that cannot be read out of the package (damaged) is raised, for its reader to say so."""
     if PART not in archive.namelist():
         return None
     try:
         root = ElementTree.fromstring(archive.read(PART))
-    except (ElementTree.ParseError, zipfile.BadZipFile, OSError):
+    except ElementTree.ParseError:
         return None
     for prop in root:
         if prop.get("name") == PROPERTY:
@@ -39,11 +41,11 @@ def read_identity(archive: zipfile.ZipFile) -> str | None:
 
 
 def workbook_identity(path: Path) -> str | None:
-    """The identity of the workbook at ``path``, None when it has none or cannot be read."""
+    """The identity of the workbook at ``path``, None when it has none or cannot be read (damaged too)."""
     try:
         with zipfile.ZipFile(path) as archive:
             return read_identity(archive)
-    except (OSError, zipfile.BadZipFile):
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
 
 

@@ -14,7 +14,8 @@ from openpyxl import Workbook
 from kakosheet.core.grid import Grid
 from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.sources.xlsx import XlsxSource
-from tests.helpers import QC_LABELS, qc_row, qc_tab, write_workbook
+from kakosheet.sources.xlsx_identity import PART
+from tests.helpers import QC_LABELS, qc_row, qc_tab, run_kakosheet, write_workbook
 
 
 def _grids(source: XlsxSource, sheets: list[str], ahead: list[str] | None) -> dict[str, Grid]:
@@ -98,3 +99,23 @@ def test_a_tab_too_large_to_read_is_refused_read_ahead_or_not(tmp_path: Path) ->
     source.read_ahead(["QC Log"])  # never starts reading it: the reader would allocate 17 billion cells
     with pytest.raises(SourceError, match="'QC Log' reaches cell XFD1048576"):
         source.read_grids(["QC Log"])
+
+
+def test_a_workbook_whose_identity_part_is_damaged_is_said_to_be_damaged(tmp_path: Path) -> None:
+    """The custom properties part (where a synced workbook keeps its identity) damaged in the package,
+    as a broken copy on a shared drive has it: exit 3 naming the file, never an unexpected error."""
+    path = write_workbook(tmp_path / "master.xlsx", {"QC Log": qc_tab([qc_row()])})
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(PART, "<Properties>" + " " * 4000 + "</Properties>")
+    data = bytearray(path.read_bytes())
+    start = data.rfind(b"PK\x03\x04")  # the part just added: its header, then its name and its deflated bytes
+    name, extra = (int.from_bytes(data[at : at + 2], "little") for at in (start + 26, start + 28))
+    body = start + 30 + name + extra
+    data[body + 2 : body + 24] = bytes(b ^ 0xFF for b in data[body + 2 : body + 24])
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(SourceError, match=r"^master\.xlsx: cannot read the workbook \(.*\); the file is damaged$"):
+        XlsxSource(path)
+    result = run_kakosheet("validate", str(path), cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "the file is damaged" in result.stderr and "unexpected error" not in result.stderr
