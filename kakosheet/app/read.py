@@ -24,6 +24,7 @@ class ReadResult:
     archives: dict[str, list[Table]] = field(default_factory=dict)  # log -> its archive tabs
     issues: list[Issue] = field(default_factory=list)
     lists: list[list[Any]] | None = None  # kakosheet's Lists tab, when the source has one
+    partial: dict[str, list[int]] = field(default_factory=dict)  # tab read in part -> the sheet rows read
 
     def all_tables(self) -> list[Table]:
         return [*self.tables.values(), *(t for tables in self.archives.values() for t in tables)]
@@ -70,6 +71,9 @@ def read_source(
             )
             continue
         table = build_table(grids[sheet], header, schema, ctx)
+        numbers = grids[sheet].row_numbers
+        if numbers is not None:
+            result.partial[sheet] = [row for row in numbers if row > table.header_row]
         if sheet == found.get(log_name):
             result.tables[log_name] = table
         else:

@@ -23,6 +23,7 @@ from kakosheet.app.configured import open_configured_source, open_store
 from kakosheet.app.find_tabs import find_tabs
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
 from kakosheet.app.progress import SILENT, Progress
+from kakosheet.app.sync_memo import RowMemo, known_rows, usable_memo
 from kakosheet.config import Config
 from kakosheet.core.clock import Clock
 from kakosheet.core.issues import Report
@@ -55,6 +56,8 @@ class SyncResult:
     recorded_sheets: dict[str, str] = field(default_factory=dict)  # log -> tab, then
     judgement_kept: bool = False  # the sheet ends the sync as validation judged it
     moved_from: str | None = None  # where the workbook was last seen, when it moved
+    rows_written_to: dict[str, set[int]] = field(default_factory=dict)  # tab -> the rows the write-back wrote to
+    carried: int = 0  # rows carried unread, unchanged since the last sync (app/sync_memo.py)
     outcome: dict[str, Any] = field(default_factory=dict)  # what a re-sync of it would report
     behind: list[str] = field(default_factory=list)  # what the sheet lacks of its schemas (`kakosheet setup`)
 
@@ -102,6 +105,7 @@ def sync_source(
             if not dry_run:
                 claim(store, found, at=clock.utc, also=identity.moved_from(store, moved_from) if moved_from else None)
             judged = unchanged.judged_digest(config, key, opened.content_digest, clock.today)
+            state = None
             if not dry_run:
                 state = store.source_state(key)
                 if state is not None and judged is not None and state[0] == judged and found.write is None:
@@ -110,11 +114,14 @@ def sync_source(
             # The tabs are being read while the one import of what types them loads (pandas, numpy,
             # the planner, the write-back): a workbook unchanged since its last sync returned above
             # without reading or loading any of it.
-            tabs = find_tabs(opened, schemas, config.logs, config.archives, by_header=False).sheets
-            opened.read_ahead(tabs, write_back_follows=not dry_run)
+            tabs = find_tabs(opened, schemas, config.logs, config.archives, by_header=False)
+            memo = usable_memo(store, key, state) if state is not None and found.write is None else None
+            # A re-sync tells each row's digest, for the next one; with a memo, it reads only the rows changed.
+            known = known_rows(tabs.logs, schemas, memo) if state is not None else None
+            opened.read_ahead(tabs.sheets, write_back_follows=not dry_run, known=known)
             from kakosheet.app.sync_read import sync_read
 
-            run = SyncRun(key, clock, found.write)
+            run = SyncRun(key, clock, found.write, memo, state[2] if memo is not None and state else None)
             return sync_read(
                 config,
                 schemas,
@@ -127,6 +134,7 @@ def sync_source(
                 progress=progress,
             )
     finally:
+        opened.close()
         store.engine.dispose()  # its connections closed (SQLite checkpoints its log): a scheduled job opens a new one
 
 
@@ -137,6 +145,8 @@ class SyncRun:
     key: str  # the source's identity in the store
     clock: Clock
     identity: str | None  # to write into a workbook that lacks it
+    memo: RowMemo | None = None  # the log tabs as the last sync left them (app/sync_memo.py)
+    outcome: dict[str, Any] | None = None  # the last sync's recorded outcome, when its memo is used
 
 
 def _recorded_result(

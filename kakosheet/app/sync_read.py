@@ -20,6 +20,16 @@ from kakosheet.app import identity, unchanged
 from kakosheet.app.import_orders import store_reference_tabs
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.app.sync import SyncResult, SyncRun
+from kakosheet.app.sync_memo import (
+    Carried,
+    carry_over,
+    context_digest,
+    ids_collide,
+    memo_after,
+    save_memo,
+    stored_subset,
+    with_carried,
+)
 from kakosheet.app.validate import known_ids_of, read_and_validate
 from kakosheet.core.drift import schema_drift
 from kakosheet.core.issues import ERROR, Issue, Report
@@ -71,23 +81,73 @@ def sync_read(
     # The store's view of the cases, taken while the source's tabs are still being read (read_ahead).
     stored = {name: store.stored_cases(name, run.key) for name in config.logs} if store.has_tables() else {}
     read, report = read_and_validate(config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known)
-    moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read))
+    carried = _carry(config, schemas, opened, run, read, report, stored) if read.partial else {}
+    if carried is None:  # a tab read in part whose rows cannot be carried (app/sync_memo.py): every row is read
+        read, report = read_and_validate(
+            config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known
+        )
+        carried = {}
+    moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read, carried))
     if moved is not None:
         store.refile_source(moved, run.key)
         stored = {name: store.stored_cases(name, run.key) for name in config.logs}  # its cases are filed here now
+        if carried:  # planned against other cases than the memo's: every row is read
+            read, report = read_and_validate(
+                config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known
+            )
+            carried = {}
+    report = with_carried(report, carried)
     with _frozen_heap():
-        result = _sync_read(store, opened, schemas, read, report, run, stored, dry_run=dry_run, progress=progress)
+        result = _sync_read(
+            store, opened, schemas, read, report, run, stored, carried, dry_run=dry_run, progress=progress
+        )
     result.moved_from = found.moved_from or moved or moved_from
     result.behind = schema_drift(read.lists, read.tables.values(), schemas)
-    if result.judgement_kept and not dry_run:
-        judged = unchanged.judged_digest(config, run.key, opened.content_digest, run.clock.today)
-        store.save_source_state(run.key, judged, result.run_id, result.outcome)
+    if not dry_run:
+        memo = None
+        if result.judgement_kept:
+            judged = unchanged.judged_digest(config, run.key, opened.content_digest, run.clock.today)
+            store.save_source_state(run.key, judged, result.run_id, result.outcome)
+            if result.run_id is not None:
+                memo = memo_after(read, opened, schemas, result, carried, _context(config, run, opened, read))
+        save_memo(store, run.key, memo)
     return result
 
 
-def _sheet_ids(read: ReadResult) -> dict[str, list[str]]:
-    """Per log, the IDs typed in its tabs."""
-    ids: dict[str, list[str]] = {}
+def _context(config: Config, run: SyncRun, opened: Source, read: ReadResult) -> str:
+    """What judges the rows a re-sync may carry unread, beyond their cells (sync_memo.context_digest)."""
+    settings = unchanged.judged_digest(config, run.key, "rows", run.clock.today)
+    assert settings is not None
+    references = {t.sheet: opened.rows_as_read(t.sheet) for t in read.tables.values() if t.schema.kind == "reference"}
+    return context_digest(settings, opened, references)
+
+
+def _carry(
+    config: Config,
+    schemas: SchemaSet,
+    opened: Source,
+    run: SyncRun,
+    read: ReadResult,
+    report: Report,
+    stored: dict[str, StoredCases],
+) -> dict[str, Carried] | None:
+    """What the log tabs read in part carry over from the last sync; None when a tab's rows cannot be."""
+    if run.memo is None or run.outcome is None:
+        return None
+    carried = carry_over(read, report, opened, run.memo, run.outcome, _context(config, run, opened, read))
+    if carried is None:
+        return None
+    typed = _sheet_ids(read, {})
+    for name, log in carried.items():
+        ids = typed.get(name, [])
+        if name not in stored or stored_subset(stored[name], log, ids) is None or ids_collide(schemas[name], log, ids):
+            return None
+    return carried
+
+
+def _sheet_ids(read: ReadResult, carried: dict[str, Carried]) -> dict[str, list[str]]:
+    """Per log, the IDs typed in its tabs (those of the rows carried unread too)."""
+    ids: dict[str, list[str]] = {name: list(log.rows.values()) for name, log in carried.items()}
     for table in read.all_tables():
         schema = table.schema
         if schema.kind == "log" and schema.id is not None and schema.id.field in table.columns:
@@ -104,19 +164,27 @@ def _sync_read(
     report: Report,
     run: SyncRun,
     stored: dict[str, StoredCases],
+    carried: dict[str, Carried],
     *,
     dry_run: bool,
     progress: Progress = SILENT,
 ) -> SyncResult:
     """Plan, assign IDs, write back and store what was read (steps 1-3 of the module docstring);
-    ``stored``: the store's view of each log's cases (none before the first sync)."""
+    ``stored``: the store's view of each log's cases (none before the first sync); ``carried``: of
+    the logs read in part, the rows carried unread."""
     result = SyncResult(source=opened.name, store=store.display_url, report=report, dry_run=dry_run)
     tables = {name: t for name, t in read.tables.items() if t.schema.kind == "log"}
+    typed = _sheet_ids(read, {}) if carried else {}
     for name, table in tables.items():
         tabs = [table, *read.archives.get(name, [])]
-        result.plans[name] = _plan(
-            tabs, report.issues, run.clock, stored[name] if name in stored else StoredCases.of({})
-        )
+        known = stored[name] if name in stored else StoredCases.of({})
+        if name in carried:  # planned against every case but the carried rows' (sync_read checked it can be)
+            subset = stored_subset(known, carried[name], typed.get(name, []))
+            assert subset is not None
+            known = subset
+        result.plans[name] = _plan(tabs, report.issues, run.clock, known)
+        result.plans[name].carried = len(carried[name].rows) if name in carried else 0
+    result.carried = sum(len(log.rows) for log in carried.values())
     # One verdict: the sync's own findings about IDs (which row of a copy keeps it) replace
     # validation's, in the summary, --strict, the Issues column and tab, and the recorded outcome.
     if dry_run:
@@ -141,6 +209,8 @@ def _sync_read(
         changes.tabs.append(issues_tab(changes))
         progress.stage(f"writing back to {opened.name}")
         outcome = opened.write_back(changes)
+        for sheet in changes.sheets:
+            result.rows_written_to.setdefault(sheet.sheet, set()).update(cell.row for cell in sheet.cells)
         progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
     except SourceChangedError:
         storing.abandon()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass
 class Grid:
-    """``rows[i][j]`` is the value of sheet row ``first_row + i``, column ``j`` (0 = A).
+    """``rows[i][j]`` is the value of sheet row ``first_row + i``, column ``j`` (0 = A); of a grid
+    of some rows of a tab only (a re-sync reads only those a person changed), of sheet row
+    ``row_numbers[i]``.
 
     Every row has the same length (sources pad ragged rows). Cells whose formula returns
     an error are in ``errors`` (the readers return them as blanks); cells holding a
@@ -22,13 +25,22 @@ class Grid:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     formulas: set[tuple[int, int]] = field(default_factory=set)
     merges: list[MergedArea] = field(default_factory=list)
+    row_numbers: list[int] | None = None  # some rows only: the sheet row of each, ascending
 
     @property
     def width(self) -> int:
         return len(self.rows[0]) if self.rows else 0
 
     def sheet_row(self, index: int) -> int:
-        return self.first_row + index
+        return self.row_numbers[index] if self.row_numbers is not None else self.first_row + index
+
+    def index_of(self, sheet_row: int) -> int | None:
+        """The index of a sheet row in ``rows``; None when the grid does not hold it."""
+        if self.row_numbers is None:
+            index = sheet_row - self.first_row
+            return index if 0 <= index < len(self.rows) else None
+        index = bisect.bisect_left(self.row_numbers, sheet_row)
+        return index if index < len(self.row_numbers) and self.row_numbers[index] == sheet_row else None
 
 
 @dataclass(frozen=True, slots=True)

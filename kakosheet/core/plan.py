@@ -418,6 +418,7 @@ class LogPlan:
     # Stored cases whose match print is out of date (a store older than match prints): their
     # prints are brought up to date, without a new version.
     reprinted: dict[str, RowCase] = field(default_factory=dict)
+    carried: int = 0  # rows unchanged since the last sync, not read again (app/sync_memo.py)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -426,16 +427,16 @@ class LogPlan:
             "restored": len(self.restored),
             "changed": len(self.changed),
             "returned": len(self.returned),
-            "unchanged": len(self.unchanged) + len(self.notes_changed),
+            "unchanged": len(self.unchanged) + len(self.notes_changed) + self.carried,
             "gone": len(self.gone),
             "conflicts": len(self.conflicts),
         }
 
     @property
     def stored_rows(self) -> int:
-        """How many rows ``rows`` gives."""
+        """How many rows end up stored: those ``rows`` gives, and the rows carried unread."""
         groups = (self.adopted, self.restored, self.changed, self.returned, self.notes_changed, self.unchanged)
-        return sum(len(group) for group in groups)
+        return sum(len(group) for group in groups) + self.carried
 
     def rows(self) -> Iterable[tuple[str, RowCase]]:
         """Every row that ends up stored, with its case ID (new rows once they have one)."""

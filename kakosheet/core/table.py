@@ -84,11 +84,10 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
     """
     start = header.row_index + 1
     data = grid.rows[start:]
-    first_sheet_row = grid.sheet_row(start)
     cells = _columns(data, header.columns)
     for (sheet_row, col), code in grid.errors.items():
-        index = sheet_row - first_sheet_row
-        if 0 <= index < len(data):
+        index = _data_index(grid, start, sheet_row)
+        if index is not None:
             for f, mapped in header.columns.items():
                 if mapped == col:
                     cells[f][index] = FormulaError(code)
@@ -100,29 +99,42 @@ def build_table(grid: Grid, header: Header, schema: LogSchema, ctx: CellContext)
         if typed is None:
             continue
         filled = typed.present & ~typed.mask_where(_total_labels(typed.raw[:-1].tolist()))
-        formula_rows = [r - first_sheet_row for r, c in grid.formulas if c == header.columns[column.field]]
+        formula_rows = [_data_index(grid, start, r) for r, c in grid.formulas if c == header.columns[column.field]]
         if formula_rows:
-            filled[[i for i in formula_rows if 0 <= i < len(data)]] = False
+            filled[[i for i in formula_rows if i is not None]] = False
         is_case |= filled
 
     case_index = np.flatnonzero(is_case)
     if len(case_index) < len(data):  # every row a case (the usual): the columns as they are, no copies of their codes
         columns = {f: typed.take(case_index) for f, typed in columns.items()}
     return Table(
-        formulas=_formula_masks(grid, header, first_sheet_row, len(data), case_index),
+        formulas=_formula_masks(grid, header, start, len(data), case_index),
         schema=schema,
         sheet=grid.sheet,
         header=header,
         header_row=grid.sheet_row(header.row_index),
-        rows=case_index + first_sheet_row,
+        rows=_sheet_rows(grid, start, case_index),
         columns=columns,
         stray_rows=_stray_rows(grid, header, schema, start, np.flatnonzero(~is_case)),
         merges=list(grid.merges),
     )
 
 
+def _data_index(grid: Grid, start: int, sheet_row: int) -> int | None:
+    """The index among the data rows (those from ``start`` on) of a sheet row; None when not one of them."""
+    index = grid.index_of(sheet_row)
+    return index - start if index is not None and index >= start else None
+
+
+def _sheet_rows(grid: Grid, start: int, indexes: np.ndarray) -> np.ndarray:
+    """The sheet row of each data row index."""
+    if grid.row_numbers is None:
+        return indexes + grid.sheet_row(start)
+    return np.asarray(grid.row_numbers[start:], dtype=np.int64)[indexes]
+
+
 def _formula_masks(
-    grid: Grid, header: Header, first_sheet_row: int, length: int, case_index: np.ndarray
+    grid: Grid, header: Header, start: int, length: int, case_index: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Per mapped field with a formula in some case row, which case rows hold one."""
     if not grid.formulas:
@@ -131,8 +143,8 @@ def _formula_masks(
     masks: dict[str, np.ndarray] = {}
     for sheet_row, col in grid.formulas:
         field_name = field_of.get(col)
-        index = sheet_row - first_sheet_row
-        if field_name is not None and 0 <= index < length:
+        index = _data_index(grid, start, sheet_row)
+        if field_name is not None and index is not None and index < length:
             masks.setdefault(field_name, np.zeros(length, dtype=bool))[index] = True
     return {f: mask[case_index] for f, mask in masks.items()}
 

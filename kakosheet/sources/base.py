@@ -29,6 +29,15 @@ class WriteResult:
     tab_titles: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class KnownRows:
+    """What the last sync recorded of one tab: the digest of each row it read (not of those it wrote
+    to since), and how many rows from the top are the header's (always read)."""
+
+    digests: dict[int, bytes]
+    header_rows: int
+
+
 class Source(Protocol):
     """A spreadsheet kakosheet reads cases from (and, in sync, writes back to)."""
 
@@ -52,11 +61,27 @@ class Source(Protocol):
         """The worksheet tabs, in the workbook's order."""
         ...
 
-    def read_ahead(self, sheets: list[str], *, write_back_follows: bool = False) -> None:
+    def read_ahead(
+        self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
+    ) -> None:
         """Start reading these tabs, if the source can while its caller gets ready (a workbook's
         reader parses on a thread); read_grids takes what was read. It raises nothing: what
         stops the read is said by read_grids. ``write_back_follows``: what kakosheet's own tabs
-        show is looked at too, for the write-back to compare with."""
+        show is looked at too, for the write-back to compare with. ``known``: tabs whose rows'
+        digests to tell (rows_as_read), with what the last sync recorded of them: a source that
+        can may then read only the rows whose digest changed (a grid with ``row_numbers``)."""
+        ...
+
+    def rows_as_read(self, sheet: str) -> dict[int, bytes] | None:
+        """Each row's digest of a tab read_ahead was asked to tell; None when the source cannot."""
+        ...
+
+    def styles_digest(self) -> str | None:
+        """A digest of how the source styles its cells (a workbook's number formats tell dates), if any."""
+        ...
+
+    def close(self) -> None:
+        """End whatever the source still runs for its caller (a child process still telling digests)."""
         ...
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:

@@ -16,7 +16,7 @@ from kakosheet.core.grid import Grid, column_letters
 from kakosheet.core.issues_tab import ISSUES_TAB
 from kakosheet.core.owned_tab import fallback_title
 from kakosheet.core.writeback import WriteBack
-from kakosheet.sources.base import WriteResult
+from kakosheet.sources.base import KnownRows, WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
 from kakosheet.sources.gsheet_spec import GoogleAccess, sheet_key
 from kakosheet.sources.gsheet_writeback import SheetState, write_back
@@ -76,8 +76,20 @@ class GoogleSheetSource:
         (value_range,) = self._client.batch_get([f"{quote_sheet(sheet)}!1:{rows}"], "FORMULA")
         return _grid(sheet, value_range)
 
-    def read_ahead(self, sheets: list[str], *, write_back_follows: bool = False) -> None:
-        """Nothing ahead: read_grids fetches every tab in one request."""
+    def read_ahead(
+        self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
+    ) -> None:
+        """Nothing ahead: read_grids fetches every tab in one request (and every row: the API has no
+        digest of a row to compare)."""
+
+    def rows_as_read(self, sheet: str) -> dict[int, bytes] | None:
+        return None
+
+    def styles_digest(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        """Nothing runs on: every request is answered before it returns."""
 
     def read_grids(self, sheets: list[str]) -> dict[str, Grid]:
         """The tabs (and kakosheet's own tabs a sync rewrites, to know whether they changed)."""

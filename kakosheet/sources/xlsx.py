@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ from kakosheet.core.grid import Grid, MergedArea, column_letters
 from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import KakosheetError, SourceError
-from kakosheet.sources.base import WriteResult
+from kakosheet.sources.base import KnownRows, WriteResult
+from kakosheet.sources.xlsx_changed_rows import ChangedRows, ChangedRowsScan
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
 from kakosheet.sources.xlsx_identity import read_identity
 from kakosheet.sources.xlsx_owned_look import ShownTabs
@@ -63,6 +65,12 @@ class XlsxSource:
         self._highlighted: dict[str, bool] = {}  # part -> whether it holds the highlight rule, as read
         self._shown: Future[SentLook | None] | None = None  # what the tabs show, as read (xlsx_reading)
         self._ahead: TabsReading | None = None  # tabs being read ahead of read_grids
+        self._changes: ChangedRowsScan | None = None  # which rows changed since the last sync, being told
+        self._digests: dict[str, dict[int, bytes] | None] = {}  # tab -> its rows' digests, as read
+        self._digest_tabs: list[str] = []  # the tabs whose rows' digests read_ahead was asked to tell
+        self._digesting: ChangedRowsScan | None = None  # telling them after a whole read, on its own core
+        self._read_version = ""  # the package digest of the version read
+        self._look_follows = False  # whether the tabs read are to be looked at for the write-back
         try:
             self._package: Package = inspect_package(path)
             with zipfile.ZipFile(path) as archive:  # a damaged identity part is a damaged workbook, said below
@@ -223,10 +231,16 @@ class XlsxSource:
     def read_head(self, sheet: str, rows: int) -> Grid:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))
 
-    def read_ahead(self, sheets: list[str], *, write_back_follows: bool = False) -> None:
+    def read_ahead(
+        self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
+    ) -> None:
         """Start reading these tabs on a thread (sources/xlsx_reading.py); read_grids takes them.
-        A tab too large or not readable is left to read_grids, which says why."""
-        if self._ahead is not None:
+        A tab too large or not readable is left to read_grids, which says why.
+
+        ``known``: tabs whose rows' digests to tell, with what the last sync recorded of them (None:
+        nothing). A child process digests them first (sources/xlsx_changed_rows.py); a tab of which
+        few rows changed is then read from a copy holding only those."""
+        if self._ahead is not None or self._changes is not None:
             return
         readable = []
         for sheet in sheets:
@@ -235,6 +249,12 @@ class XlsxSource:
             except KakosheetError:
                 continue
             readable.append(sheet)
+        parts = {part: before for sheet, before in (known or {}).items() if (part := self._part(sheet))}
+        self._digest_tabs = [sheet for sheet in known or {} if self._part(sheet)]
+        if any(parts.values()):  # the rows' digests first: the tabs are read once it is known which rows changed
+            self._changes = ChangedRowsScan(self.path, parts, look=write_back_follows)
+            self._look_follows = write_back_follows
+            return
         self._ahead = self._reading(readable, look=write_back_follows)
 
     def _reading(self, sheets: list[str], *, look: bool) -> TabsReading:
@@ -251,6 +271,108 @@ class XlsxSource:
         was read ahead is taken as read, the rest is read now)."""
         for sheet in sheets:
             self._check_size(sheet)
+        changes, self._changes = self._changes, None
+        found = changes.result() if changes is not None else None
+        if changes is not None and found is not None and found.reduced is not None:
+            try:
+                grids = self._read_reduced(sheets, found)
+            except BaseException:
+                changes.close()
+                raise
+            self._shown = self._look_then_close(changes) if self._look_follows else None
+            if not self._look_follows:
+                changes.close()
+            return grids
+        if changes is not None:  # nothing to reduce: the tabs are read whole, and looked at as usual
+            changes.close()
+            self._ahead = self._reading(sheets, look=self._look_follows)
+        grids = self._read_whole(sheets)
+        if found is not None:
+            self._digests = {sheet: found.digests.get(self._part(sheet) or "") for sheet in self._digest_tabs}
+        elif self._digest_tabs and not self._digests:  # told while the sync goes on: rows_as_read waits for them
+            parts = dict.fromkeys(p for sheet in self._digest_tabs if (p := self._part(sheet)))
+            self._read_version = self._package.digest
+            self._digesting = ChangedRowsScan(self.path, parts, look=False)
+        return grids
+
+    def styles_digest(self) -> str | None:
+        with zipfile.ZipFile(self.path) as archive:
+            infos = archive.infolist()
+        return "\n".join(
+            sorted(f"{i.filename}:{i.file_size}:{i.CRC:08x}" for i in infos if i.filename.endswith("styles.xml"))
+        )
+
+    def rows_as_read(self, sheet: str) -> dict[int, bytes] | None:
+        """The digest of each row of a tab, as read (sources/xlsx_row_digests.py), when read_ahead was
+        asked to tell them; None otherwise, or when the tab's XML is not in a form digested."""
+        if self._digesting is not None:
+            scan, self._digesting = self._digesting, None
+            try:
+                found = scan.result()
+            finally:
+                scan.close()
+            # Of the version read, or of the one this sync wrote (whose other rows are as read); of any
+            # other (a save since the read), they would say rows are as read that were not.
+            if found is not None and found.package in (self._read_version, self._package.digest):
+                self._digests = {s: found.digests.get(self._part(s) or "") for s in self._digest_tabs}
+        return self._digests.get(sheet)
+
+    def close(self) -> None:
+        """End what still runs for this source (a child telling rows' digests nobody asked for)."""
+        if self._digesting is not None:
+            self._digesting.close()
+            self._digesting = None
+
+    @staticmethod
+    def _look_then_close(changes: ChangedRowsScan) -> Future[SentLook | None]:
+        """What the tabs show, looked at by the child on its own time (the write-back takes it)."""
+        shown: Future[SentLook | None] = Future()
+
+        def look() -> None:
+            try:
+                shown.set_result(changes.look())
+            except BaseException:
+                shown.set_result(None)
+            finally:
+                changes.close()
+
+        threading.Thread(target=look, name="kakosheet-look", daemon=True).start()
+        return shown
+
+    def _read_reduced(self, sheets: list[str], found: ChangedRows) -> dict[str, Grid]:
+        """The tabs read from the copy holding only the changed rows of the reduced ones."""
+        assert found.reduced is not None
+        reading = TabsReading(found.reduced, sheets, {s: p for s in sheets if (p := self._part(s))}, look=False)
+        grids: dict[str, Grid] = {}
+        for sheet in sheets:
+            with self._reading_tab(sheet):
+                grids[sheet] = Grid(sheet=sheet, rows=reading.rows(sheet))
+        with self._damaged(sheet):
+            marks = reading.marks()
+        self._check_still_as_read()
+        for sheet in sheets:
+            part = self._part(sheet)
+            if part is None:
+                continue
+            grid, mark = grids[sheet], marks[part]
+            tab = found.tabs.get(part)
+            if tab is None:  # read whole from the copy
+                grid.errors, grid.formulas, grid.merges = mark.errors, mark.formulas, mark.merges
+                self._merges[sheet] = mark.merges
+                self._highlighted[part] = mark.highlighted
+                continue
+            numbers = tab.rows
+            grid.rows = grid.rows[: len(numbers)]
+            grid.rows.extend([None] * len(grid.rows[0]) for _ in range(len(numbers) - len(grid.rows)))
+            grid.row_numbers = numbers
+            grid.errors = {(numbers[row - 1], column): code for (row, column), code in mark.errors.items()}
+            grid.formulas = {(numbers[row - 1], column) for row, column in mark.formulas}
+            self._merges[sheet] = []
+            self._highlighted[part] = found.highlighted.get(part, False)
+        self._digests = {sheet: found.digests.get(self._part(sheet) or "") for sheet in self._digest_tabs}
+        return grids
+
+    def _read_whole(self, sheets: list[str]) -> dict[str, Grid]:
         ahead, self._ahead = self._ahead, None
         rest = [sheet for sheet in sheets if ahead is None or sheet not in ahead.sheets]
         rest_reading = self._reading(rest, look=ahead is None) if rest else None  # the tabs are looked at once

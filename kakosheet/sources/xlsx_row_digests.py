@@ -33,9 +33,11 @@ _DIGEST_SIZE = 16
 
 @dataclass(frozen=True)
 class RowDigests:
-    """Sheet row number -> the digest of that row's XML (shared strings counted by their text)."""
+    """Sheet row number -> the digest of that row's XML (shared strings counted by their text), and
+    where the row's XML is in the part (start, end: from ``<row`` to after its ``</row>``)."""
 
     digests: dict[int, bytes]
+    spans: dict[int, tuple[int, int]]
 
     def changed_rows(self, before: dict[int, bytes]) -> list[int]:
         """The rows whose digest differs from ``before`` or that ``before`` lacks, in sheet order;
@@ -50,8 +52,8 @@ def shared_string_digests(xml: bytes) -> np.ndarray | None:
         return None
     if b"<si/>" in xml or b"<si " in xml:  # empty entries or attributes: the exact split
         pieces = _ENTRY.split(xml)  # [head, "/" or "", text, "/" or "", text, ...]
-        entries = zip(pieces[1::2], pieces[2::2], strict=True)
-        head, texts = pieces[0], [b"" if closing else text for closing, text in entries]
+        pairs = zip(pieces[1::2], pieces[2::2], strict=True)
+        head, texts = pieces[0], [b"" if closing else text for closing, text in pairs]
     else:
         head, *texts = xml.split(b"<si>")
     if b"si>" in head:
@@ -67,15 +69,17 @@ def row_digests(sheet: bytes, shared: np.ndarray | None) -> RowDigests | None:
     start = sheet.find(b"<sheetData")
     end = sheet.rfind(b"</sheetData>")
     if start == -1 or end == -1:  # <sheetData/>: no rows
-        return RowDigests({}) if b"<row" not in sheet else None
-    body = sheet[sheet.index(b">", start) + 1 : end]
+        return RowDigests({}, {}) if b"<row" not in sheet else None
+    offset = sheet.index(b">", start) + 1
+    body = sheet[offset:end]
     cells = _shared_cells(body, shared)
     if cells is None:
         return None
-    skeleton, strings, row_ends, cells_before = cells
+    skeleton, strings, row_ends, cells_before, body_ends = cells
     if skeleton[row_ends[-1] + len(_ROW_END) :].strip() if row_ends else skeleton.strip():
         return None  # something after the last row's end
     digests: dict[int, bytes] = {}
+    spans: dict[int, tuple[int, int]] = {}
     digest = hashlib.blake2b
     view, texts = memoryview(skeleton), memoryview(strings)
     row_start = 0
@@ -95,21 +99,26 @@ def row_digests(sheet: bytes, shared: np.ndarray | None) -> RowDigests | None:
         row.update(texts[cells_before[i] * 8 : cells_before[i + 1] * 8])
         row.update(number.group(1))
         digests[key] = row.digest()
+        body_start = body_ends[i - 1] + len(_ROW_END) if i else 0  # the row's XML, from the previous row's end
+        spans[key] = (offset + body_start, offset + body_ends[i] + len(_ROW_END))
         row_start = row_end + len(_ROW_END)
-    return RowDigests(digests)
+    return RowDigests(digests, spans)
 
 
-def _shared_cells(body: bytes, shared: np.ndarray | None) -> tuple[bytes, bytes, list[int], list[int]] | None:
+def _shared_cells(
+    body: bytes, shared: np.ndarray | None
+) -> tuple[bytes, bytes, list[int], list[int], list[int]] | None:
     """The sheet body without the index digits of its shared-string cells; the digests of their
-    strings, cell after cell; where each row ends in that body; and how many of those cells come
-    before each row (one more entry: all of them). None when a cell is in a form not digested exactly."""
+    strings, cell after cell; where each row ends in that body; how many of those cells come
+    before each row (one more entry: all of them); and where each row ends in the body as it is.
+    None when a cell is in a form not digested exactly."""
     pieces = body.split(_SHARED_VALUE)
     found = len(pieces) - 1
     if body.count(_SHARED_TYPE) != found:
         return None  # a shared-string cell written otherwise (its type not last, a prefix): not digested exactly
     ends = np.fromiter((m.start() for m in _ROW_END_PATTERN.finditer(body)), dtype=np.int64)
     if found == 0:
-        return body, b"", ends.tolist(), [0] * (len(ends) + 1)
+        return body, b"", ends.tolist(), [0] * (len(ends) + 1), ends.tolist()
     if shared is None:
         return None
     lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=found + 1)
@@ -129,6 +138,7 @@ def _shared_cells(body: bytes, shared: np.ndarray | None) -> tuple[bytes, bytes,
         shared[indices].tobytes(),
         skeleton_ends.tolist(),
         [0, *cells_before.tolist()],
+        ends.tolist(),
     )
 
 

@@ -470,6 +470,37 @@ class Store:
                 states.insert().values(source=source, digest=digest, run_id=run_id, outcome=dict(outcome))
             )
 
+    def row_memo(self, source: str) -> tuple[int, str, dict[str, Any], bytes] | None:
+        """The source's row memo (app/sync_memo.py): its sync run, context, tabs and digests."""
+        memos = self.metadata.tables["row_memos"]
+        with self._transaction() as connection:
+            row = connection.execute(
+                select(memos.c.run_id, memos.c.context, memos.c.tabs, memos.c.digests).where(memos.c.source == source)
+            ).first()
+        return (row.run_id, row.context, row.tabs, bytes(row.digests)) if row else None
+
+    def save_row_memo(self, source: str, run_id: int, context: str, tabs: Mapping[str, Any], digests: bytes) -> None:
+        memos = self.metadata.tables["row_memos"]
+        with self._transaction() as connection:
+            connection.execute(memos.delete().where(memos.c.source == source))
+            connection.execute(
+                memos.insert().values(source=source, run_id=run_id, context=context, tabs=dict(tabs), digests=digests)
+            )
+
+    def forget_row_memo(self, source: str) -> None:
+        memos = self.metadata.tables["row_memos"]
+        with self._transaction() as connection:
+            connection.execute(memos.delete().where(memos.c.source == source))
+
+    def runs_since(self, run_id: int) -> list[tuple[str, str]]:
+        """The sync runs of any source after the given one: (source, status) of each, in order."""
+        runs = self.metadata.tables["sync_runs"]
+        with self._transaction() as connection:
+            found = connection.execute(
+                select(runs.c.source, runs.c.status).where(runs.c.id > run_id).order_by(runs.c.id)
+            ).all()
+        return [(row.source, row.status) for row in found]
+
     def forget_source_state(self, source: str) -> None:
         states = self.metadata.tables["source_states"]
         with self._transaction() as connection:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -256,5 +257,14 @@ def build_metadata(schemas: SchemaSet, dialects: tuple[str, ...] = DIALECTS) -> 
         Column("digest", String(64), nullable=False),  # of the content and everything that judged it
         Column("run_id", Integer, nullable=False),
         Column("outcome", JSON, nullable=False),  # the counts and the open issues it ended with
+    )
+    Table(
+        "row_memos",  # each source's log tabs, row by row, as its last completed sync left them (app/sync_memo.py)
+        metadata,
+        Column("source", String(512), primary_key=True),
+        Column("run_id", Integer, nullable=False),
+        Column("context", String(64), nullable=False),  # of what judged the rows beyond their cells
+        Column("tabs", JSON, nullable=False),  # per tab: its header row, its rows and the ID each shows
+        Column("digests", LargeBinary, nullable=False),  # each row's digest, in the order of "tabs"
     )
     return metadata
