@@ -144,8 +144,8 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             out.write(f"Warning: {warning}.\n")
         if result.rows_left:
             out.write(
-                f"{result.rows_left} new row(s) moved or changed in the sheet while it synced; they get their "
-                "ID at the next sync.\n"
+                f"{result.rows_left} new row(s) moved or changed in the sheet while it synced, or their ID cell "
+                "could not be written (see above); they get their ID at the next sync.\n"
             )
     else:
         out.write(f"Nothing was changed; a sync {verb} store the cases above.\n")
