@@ -290,6 +290,12 @@ def load_rates(path: Path, base: str) -> Rates:
             ]
     except OSError as exc:
         raise UsageError(f"rates: cannot read {path.name} ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:  # a rate table saved as "CSV" in a legacy code page, or UTF-16
+        raise UsageError(
+            f'{path.name}: is not UTF-8 text (byte {exc.start + 1} is not); save it as "CSV UTF-8" and run again'
+        ) from exc
+    except csv.Error as exc:
+        raise UsageError(f"{path.name}: is not well-formed CSV ({exc}); save it again as CSV UTF-8") from exc
     return parse_rates(base, rows, where=path.name)
 
 

@@ -30,6 +30,21 @@ def test_the_weekly_report_as_json_and_its_mistakes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "'returns' is not one of the team's logs" in bad.stderr
 
 
+def test_a_rate_table_not_saved_as_csv_utf8_is_named_with_how_to_save_it(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16) and a legacy code page's "CSV" are not UTF-8: a message, exit 2."""
+    folder = tmp_path / "team"
+    build_team(folder, f"sqlite:///{folder / 'kakosheet.db'}")
+    rates = folder / "rates.csv"
+    for text, encoding in (
+        ("currency,rate,valid_from\nCNY,0.15,2026-01-01\n", "utf-16"),
+        ("currency,rate\n€,1\n", "cp1252"),
+    ):
+        rates.write_text(text, encoding=encoding)
+        bad = run_kakosheet("report", "weekly", "--period", "2026-W53", "--rates", str(rates), cwd=folder)
+        assert bad.returncode == 2, bad.stderr
+        assert "rates.csv: is not UTF-8 text" in bad.stderr and 'save it as "CSV UTF-8"' in bad.stderr
+
+
 def test_a_report_before_any_sync_or_outside_a_team_says_so(tmp_path: Path) -> None:
     done = run_kakosheet("init", "team", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
