@@ -25,6 +25,7 @@ from kakosheet.sources.xlsx_identity import read_identity
 from kakosheet.sources.xlsx_owned_look import ShownTabs
 from kakosheet.sources.xlsx_package import (
     CellMarks,
+    CellScan,
     Package,
     SentLook,
     check_container,
@@ -70,7 +71,6 @@ class XlsxSource:
         self._digest_tabs: list[str] = []  # the tabs whose rows' digests read_ahead was asked to tell
         self._digesting: ChangedRowsScan | None = None  # telling them after a whole read, on its own core
         self._read_version = ""  # the package digest of the version read
-        self._look_follows = False  # whether the tabs read are to be looked at for the write-back
         try:
             self._package: Package = inspect_package(path)
             with zipfile.ZipFile(path) as archive:  # a damaged identity part is a damaged workbook, said below
@@ -252,8 +252,9 @@ class XlsxSource:
         parts = {part: before for sheet, before in (known or {}).items() if (part := self._part(sheet))}
         self._digest_tabs = [sheet for sheet in known or {} if self._part(sheet)]
         if any(parts.values()):  # the rows' digests first: the tabs are read once it is known which rows changed
-            self._changes = ChangedRowsScan(self.path, parts, look=write_back_follows)
-            self._look_follows = write_back_follows
+            self._changes = ChangedRowsScan(self.path, parts)
+            if write_back_follows:  # looked at meanwhile, by a child of its own: the other core is idle
+                self._shown = self._looked_at()
             return
         self._ahead = self._reading(readable, look=write_back_follows)
 
@@ -279,20 +280,18 @@ class XlsxSource:
             except BaseException:
                 changes.close()
                 raise
-            self._shown = self._look_then_close(changes) if self._look_follows else None
-            if not self._look_follows:
-                changes.close()
-            return grids
-        if changes is not None:  # nothing to reduce: the tabs are read whole, and looked at as usual
             changes.close()
-            self._ahead = self._reading(sheets, look=self._look_follows)
+            return grids
+        if changes is not None:  # nothing to reduce: the tabs are read whole (and were looked at already)
+            changes.close()
+            self._ahead = self._reading(sheets, look=False)
         grids = self._read_whole(sheets)
         if found is not None:
             self._digests = {sheet: found.digests.get(self._part(sheet) or "") for sheet in self._digest_tabs}
         elif self._digest_tabs and not self._digests:  # told while the sync goes on: rows_as_read waits for them
             parts = dict.fromkeys(p for sheet in self._digest_tabs if (p := self._part(sheet)))
             self._read_version = self._package.digest
-            self._digesting = ChangedRowsScan(self.path, parts, look=False)
+            self._digesting = ChangedRowsScan(self.path, parts)
         return grids
 
     def styles_digest(self) -> str | None:
@@ -323,18 +322,18 @@ class XlsxSource:
             self._digesting.close()
             self._digesting = None
 
-    @staticmethod
-    def _look_then_close(changes: ChangedRowsScan) -> Future[SentLook | None]:
-        """What the tabs show, looked at by the child on its own time (the write-back takes it)."""
+    def _looked_at(self) -> Future[SentLook | None]:
+        """What the tabs show, looked at by a child process (CellScan's) while the sync goes on."""
         shown: Future[SentLook | None] = Future()
 
         def look() -> None:
             try:
-                shown.set_result(changes.look())
-            except BaseException:
-                shown.set_result(None)
-            finally:
-                changes.close()
+                with CellScan(self.path, [], look=True) as scan:
+                    scan.marks()
+                    shown.set_result(scan.look())
+            except BaseException:  # the write-back looks itself, and says what is wrong
+                if not shown.done():
+                    shown.set_result(None)
 
         threading.Thread(target=look, name="kakosheet-look", daemon=True).start()
         return shown

@@ -3,8 +3,7 @@
 The child digests every row of the tabs asked for (sources/xlsx_row_digests.py) and compares them
 with the digests the last sync recorded. When few rows changed it writes a copy of the workbook
 holding only those (sources/xlsx_reduced.py), which the sync then reads instead of the whole tab;
-when too many did, or a tab cannot be reduced, it says so and the sync reads the tab whole. Then,
-told to, it looks at what kakosheet's own tabs show, for the write-back (as CellScan's child does).
+when too many did, or a tab cannot be reduced, it says so and the sync reads the tab whole.
 
 The child runs on the other core while the sync loads what it needs (pandas, the store's cases).
 """
@@ -15,18 +14,17 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kakosheet.sources.base import KnownRows
 from kakosheet.sources.xlsx_package import (
-    SentLook,
     _message,
-    _message_data,
     _send,
-    _tabs_shown,
     has_highlight,
     package_digest,
 )
@@ -36,7 +34,6 @@ from kakosheet.sources.xlsx_row_digests import row_digests, shared_string_digest
 # A tab is reduced when at most this share of its rows changed: past it, writing and reading the
 # copy saves too little over reading the tab whole.
 MOST_CHANGED = 0.25
-_GO = b"1"
 
 
 @dataclass
@@ -51,9 +48,12 @@ class ChangedRows:
     package: str = ""  # the digest of the package read (xlsx_package.package_digest): which version it was
 
 
-def changed_rows(path: Path, known: dict[str, KnownRows | None], folder: Path) -> ChangedRows:
-    """Digest the parts, compare those with known rows, and write the reduced copy into ``folder``
-    when it pays (a part known as None is only digested)."""
+def changed_rows(
+    path: Path, parts: list[str], folder: Path, known_of: Callable[[], dict[str, KnownRows | None]]
+) -> ChangedRows:
+    """Digest the parts, compare them with the rows known of them (asked for once the digests are
+    done: ``known_of``), and write the reduced copy into ``folder`` when it pays (a part known as
+    None is only digested)."""
     found = ChangedRows()
     with zipfile.ZipFile(path) as archive:
         found.package = package_digest(archive.infolist())
@@ -61,28 +61,30 @@ def changed_rows(path: Path, known: dict[str, KnownRows | None], folder: Path) -
         shared_xml = archive.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else b""
         shared = shared_string_digests(shared_xml) if shared_xml else None
         if shared_xml and shared is None:
-            return ChangedRows(dict.fromkeys(known), package=found.package)
-        reduced: dict[str, bytes] = {}
-        for part, before in known.items():
-            sheet = archive.read(part)
-            digests = row_digests(sheet, shared)
-            found.digests[part] = digests.digests if digests is not None else None
-            tail = sheet[sheet.rfind(b"</sheetData>") :]
-            found.highlighted[part] = has_highlight(tail)
-            if before is None or digests is None or b"mergeCell" in tail:
-                continue
-            rows = digests.digests
-            header = [row for row in rows if row <= before.header_rows]
-            if any(rows[row] != before.digests.get(row) for row in header):
-                continue  # the header's rows changed: the tab is read whole
-            wanted = sorted(
-                row for row, digest in rows.items() if row > before.header_rows and before.digests.get(row) != digest
-            )
-            if len(wanted) > MOST_CHANGED * max(len(rows), 1):
-                continue
-            xml, held = reduced_part(sheet, digests.spans, before.header_rows, wanted)
-            reduced[part] = xml
-            found.tabs[part] = ReducedTab(part, held)
+            return ChangedRows(dict.fromkeys(parts), package=found.package)
+        read = {part: archive.read(part) for part in parts}
+    digested = {part: row_digests(sheet, shared) for part, sheet in read.items()}
+    known = known_of()
+    reduced: dict[str, bytes] = {}
+    for part, sheet in read.items():
+        before, digests = known.get(part), digested[part]
+        found.digests[part] = digests.digests if digests is not None else None
+        tail = sheet[sheet.rfind(b"</sheetData>") :]
+        found.highlighted[part] = has_highlight(tail)
+        if before is None or digests is None or b"mergeCell" in tail:
+            continue
+        rows = digests.digests
+        header = [row for row in rows if row <= before.header_rows]
+        if any(rows[row] != before.digests.get(row) for row in header):
+            continue  # the header's rows changed: the tab is read whole
+        wanted = sorted(
+            row for row, digest in rows.items() if row > before.header_rows and before.digests.get(row) != digest
+        )
+        if len(wanted) > MOST_CHANGED * max(len(rows), 1):
+            continue
+        xml, held = reduced_part(sheet, digests.spans, before.header_rows, wanted)
+        reduced[part] = xml
+        found.tabs[part] = ReducedTab(part, held)
     if reduced:
         found.reduced = folder / "reduced.xlsx"
         write_reduced(path, found.reduced, reduced)
@@ -90,26 +92,32 @@ def changed_rows(path: Path, known: dict[str, KnownRows | None], folder: Path) -
 
 
 class ChangedRowsScan:
-    """changed_rows in a child process, started at once; ``result`` waits for it. With ``look``, the
-    child then looks at what the tabs show (xlsx_owned.tabs_shown) once ``look`` is asked for."""
+    """changed_rows in a child process, started at once; ``result`` waits for it."""
 
-    def __init__(self, path: Path, known: dict[str, KnownRows | None], *, look: bool) -> None:
+    def __init__(self, path: Path, known: dict[str, KnownRows | None]) -> None:
         self.folder = tempfile.TemporaryDirectory(prefix="kakosheet-")
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close(), with the child
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kakosheet.sources.xlsx_changed_rows", str(path), self.folder.name],
+            [sys.executable, "-m", "kakosheet.sources.xlsx_changed_rows", str(path), self.folder.name, *known],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
         )
-        assert self.process.stdin is not None
-        data = pickle.dumps((known, look), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            self.process.stdin.write(len(data).to_bytes(8, "big") + data)
-            self.process.stdin.flush()
-        except OSError:
-            pass  # a child that ended at once: result() says so
+        # What is known of the rows is written while the child digests (it reads it only then): a
+        # megabyte at 100k rows, which would otherwise hold the sync until the child got to it.
+        data = pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)
+        self._feeding = threading.Thread(target=self._feed, args=(data,), name="kakosheet-known", daemon=True)
+        self._feeding.start()
         self._result: ChangedRows | None = None
+
+    def _feed(self, data: bytes) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(data)
+            stdin.close()
+        except (OSError, ValueError):
+            pass  # a child that ended early: result() says so
 
     def result(self) -> ChangedRows | None:
         """What the child found; None when it failed (the sync then reads every row, and says
@@ -119,25 +127,11 @@ class ChangedRowsScan:
             self._result = found if isinstance(found, ChangedRows) else ChangedRows()
         return self._result if self._result is not None and self._result.digests else None
 
-    def look(self) -> SentLook | None:
-        """What kakosheet's tabs show, looked at by the child after its digests; None when it could not."""
-        process = self.process
-        if process.stdin is None or process.stdout is None or process.stdin.closed:
-            return None
-        try:
-            process.stdin.write(_GO)
-            process.stdin.close()
-            data = _message_data(process.stdout)
-        except OSError:
-            data = None
-        return SentLook(data) if data is not None else None
-
     def close(self) -> None:
         """The child ended and waited for, its copy removed."""
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()
         if self.process.poll() is None:
             self.process.kill()
+        self._feeding.join()
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.process.wait()
@@ -146,17 +140,17 @@ class ChangedRowsScan:
 
 
 def _main(arguments: list[str]) -> None:
-    path, folder = Path(arguments[0]), Path(arguments[1])
-    size = int.from_bytes(sys.stdin.buffer.read(8), "big")
-    known, look = pickle.loads(sys.stdin.buffer.read(size))
+    path, folder, parts = Path(arguments[0]), Path(arguments[1]), arguments[2:]
+
+    def known_of() -> dict[str, KnownRows | None]:
+        return pickle.loads(sys.stdin.buffer.read())  # type: ignore[no-any-return]
+
     try:
-        found = changed_rows(path, known, folder)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, ValueError) as exc:
+        found = changed_rows(path, parts, folder, known_of)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, ValueError, pickle.UnpicklingError) as exc:
         sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
         found = ChangedRows()
     _send(found)
-    if look and sys.stdin.buffer.read(len(_GO)) == _GO:
-        _send(_tabs_shown(path))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ _SHARED_VALUE = b't="s"><v>'  # a shared-string cell's value, as Excel and Libre
 _SHARED_TYPE = b't="s"'
 _MAX_DIGITS = 9  # an index below 10**9: far more strings than a workbook holds
 _ENTRY = re.compile(rb"<si(?:\s[^>]*)?(/?)>")  # a shared-strings entry, <si/> included (an empty string)
-_ROW_NUMBER = re.compile(rb'\s*<row\s[^>]*?\br="(\d+)"')
+_ROW_TAG = re.compile(rb'<row r="(\d+)"')
+_CLOSED_ROW = re.compile(rb"<row\s[^>]*/>")
 _ROW_END = b"</row>"
 _ROW_END_PATTERN = re.compile(re.escape(_ROW_END))
 _DIGEST_SIZE = 16
@@ -33,8 +34,8 @@ _DIGEST_SIZE = 16
 
 @dataclass(frozen=True)
 class RowDigests:
-    """Sheet row number -> the digest of that row's XML (shared strings counted by their text), and
-    where the row's XML is in the part (start, end: from ``<row`` to after its ``</row>``)."""
+    """Sheet row number -> the digest of that row's XML (shared strings counted by their text); and
+    where each row's XML is in the part: from where the row before it ends to after its ``</row>``."""
 
     digests: dict[int, bytes]
     spans: dict[int, tuple[int, int]]
@@ -50,16 +51,28 @@ def shared_string_digests(xml: bytes) -> np.ndarray | None:
     the part is written in a form this does not split exactly (a namespace prefix)."""
     if b"<sst" not in xml[:1000]:
         return None
-    if b"<si/>" in xml or b"<si " in xml:  # empty entries or attributes: the exact split
+    entries = []
+    fresh = hashlib.blake2b(digest_size=8).copy
+    texts = xml.split(b"</si>")
+    texts.pop()  # the table's end
+    if b"<si/>" not in xml and b"<si " not in xml and xml.count(b"</si><si>") == len(texts) - 1 and texts:
+        # As Excel writes the table: entry after entry, each what follows its <si> up to its </si>.
+        first = texts[0].find(b"<si>")
+        if first == -1 or b"si>" in texts[0][:first]:
+            return None  # entries with a namespace prefix
+        texts[0] = texts[0][first:]
+        for text in texts:
+            entry = fresh()
+            entry.update(memoryview(text)[4:])
+            entries.append(entry.digest())
+    else:  # empty entries, attributes, spacing between entries: split exactly
         pieces = _ENTRY.split(xml)  # [head, "/" or "", text, "/" or "", text, ...]
-        pairs = zip(pieces[1::2], pieces[2::2], strict=True)
-        head, texts = pieces[0], [b"" if closing else text for closing, text in pairs]
-    else:
-        head, *texts = xml.split(b"<si>")
-    if b"si>" in head:
-        return None  # entries with a namespace prefix
-    digest = hashlib.blake2b
-    entries = [digest(text.partition(b"</si>")[0], digest_size=8).digest() for text in texts]
+        if b"si>" in pieces[0]:
+            return None  # entries with a namespace prefix
+        for closing, text in zip(pieces[1::2], pieces[2::2], strict=True):
+            entry = fresh()
+            entry.update(b"" if closing else text.partition(b"</si>")[0])
+            entries.append(entry.digest())
     return np.frombuffer(b"".join(entries), dtype=np.uint64)
 
 
@@ -78,31 +91,29 @@ def row_digests(sheet: bytes, shared: np.ndarray | None) -> RowDigests | None:
     skeleton, strings, row_ends, cells_before, body_ends = cells
     if skeleton[row_ends[-1] + len(_ROW_END) :].strip() if row_ends else skeleton.strip():
         return None  # something after the last row's end
+    # Each row's number, its tag first in it (as every writer puts it): one pass over all of them.
+    numbers = _ROW_TAG.findall(skeleton)
+    if len(numbers) != len(row_ends) or _CLOSED_ROW.search(skeleton) is not None:
+        return None  # a row's number not first in its tag, or an empty row closed as <row .../>
     digests: dict[int, bytes] = {}
-    spans: dict[int, tuple[int, int]] = {}
-    digest = hashlib.blake2b
-    view, texts = memoryview(skeleton), memoryview(strings)
+    fresh = hashlib.blake2b(digest_size=_DIGEST_SIZE).copy
+    view, texts, find = memoryview(skeleton), memoryview(strings), skeleton.index
     row_start = 0
     for i, row_end in enumerate(row_ends):
-        number = _ROW_NUMBER.match(skeleton, row_start)
-        if number is None:
-            return None
-        tag_end = skeleton.index(b">", number.end())
-        if skeleton[tag_end - 1] == ord("/") or tag_end > row_end:
-            return None  # an empty row closed as <row .../>: its </row> is another row's
-        key = int(number.group(1))
-        if key in digests:
-            return None
+        number = numbers[i]
         # The row's own attributes (spans, height) say nothing of its cells: Excel's spans change with
         # the columns of the 16 rows around. Its number and its cells are what is digested.
-        row = digest(view[tag_end + 1 : row_end], digest_size=_DIGEST_SIZE)
+        row = fresh()
+        row.update(view[find(b">", row_start) + 1 : row_end])
         row.update(texts[cells_before[i] * 8 : cells_before[i + 1] * 8])
-        row.update(number.group(1))
-        digests[key] = row.digest()
-        body_start = body_ends[i - 1] + len(_ROW_END) if i else 0  # the row's XML, from the previous row's end
-        spans[key] = (offset + body_start, offset + body_ends[i] + len(_ROW_END))
+        row.update(number)
+        digests[int(number)] = row.digest()
         row_start = row_end + len(_ROW_END)
-    return RowDigests(digests, spans)
+    if len(digests) != len(row_ends):
+        return None  # a row number twice
+    bounds = [offset + end + len(_ROW_END) for end in body_ends]  # where each row's XML ends in the part
+    spans = zip([offset, *bounds[:-1]], bounds, strict=True)
+    return RowDigests(digests, dict(zip(map(int, numbers), spans, strict=True)))
 
 
 def _shared_cells(
@@ -116,7 +127,7 @@ def _shared_cells(
     found = len(pieces) - 1
     if body.count(_SHARED_TYPE) != found:
         return None  # a shared-string cell written otherwise (its type not last, a prefix): not digested exactly
-    ends = np.fromiter((m.start() for m in _ROW_END_PATTERN.finditer(body)), dtype=np.int64)
+    ends = np.array([m.start() for m in _ROW_END_PATTERN.finditer(body)], dtype=np.int64)
     if found == 0:
         return body, b"", ends.tolist(), [0] * (len(ends) + 1), ends.tolist()
     if shared is None:
