@@ -29,7 +29,6 @@ from kakosheet.sources.xlsx_package import (
     package_digest,
 )
 from kakosheet.sources.xlsx_reduced import ReducedTab, reduced_part, write_reduced
-from kakosheet.sources.xlsx_row_digests import row_digests, shared_string_digests
 
 # A tab is reduced when at most this share of its rows changed: past it, writing and reading the
 # copy saves too little over reading the tab whole.
@@ -54,6 +53,9 @@ def changed_rows(
     """Digest the parts, compare them with the rows known of them (asked for once the digests are
     done: ``known_of``), and write the reduced copy into ``folder`` when it pays (a part known as
     None is only digested)."""
+    # numpy is the child's: the sync that starts it may not read a cell at all.
+    from kakosheet.sources.xlsx_row_digests import row_digests, shared_string_digests
+
     found = ChangedRows()
     with zipfile.ZipFile(path) as archive:
         found.package = package_digest(archive.infolist())
