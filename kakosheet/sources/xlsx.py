@@ -17,7 +17,7 @@ import python_calamine as calamine
 from kakosheet.core.grid import Grid, MergedArea, column_letters
 from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import WriteBack
-from kakosheet.errors import KakosheetError, SourceError
+from kakosheet.errors import KakosheetError, SourceChangedError, SourceError
 from kakosheet.sources.base import KnownRows, WriteResult
 from kakosheet.sources.xlsx_changed_rows import ChangedRows, ChangedRowsScan
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
@@ -252,10 +252,14 @@ class XlsxSource:
         parts = {part: before for sheet, before in (known or {}).items() if (part := self._part(sheet))}
         self._digest_tabs = [sheet for sheet in known or {} if self._part(sheet)]
         if any(parts.values()):  # the rows' digests first: the tabs are read once it is known which rows changed
-            self._changes = ChangedRowsScan(self.path, parts)
-            if write_back_follows:  # looked at meanwhile, by a child of its own: the other core is idle
-                self._shown = self._looked_at()
-            return
+            try:
+                self._changes = ChangedRowsScan(self.path, parts)
+            except OSError:  # no child process to be had: every row is read, as without a memo
+                self._changes = None
+            else:
+                if write_back_follows:  # looked at meanwhile, by a child of its own: the other core is idle
+                    self._shown = self._looked_at()
+                return
         self._ahead = self._reading(readable, look=write_back_follows)
 
     def _reading(self, sheets: list[str], *, look: bool) -> TabsReading:
@@ -276,15 +280,16 @@ class XlsxSource:
         found = changes.result() if changes is not None else None
         if changes is not None and found is not None and found.reduced is not None:
             try:
-                grids = self._read_reduced(sheets, found)
-            except BaseException:
-                changes.close()
+                return self._read_reduced(sheets, found)
+            except SourceChangedError:
                 raise
-            changes.close()
-            return grids
+            except KakosheetError:  # the copy did not read as the workbook would: the workbook is read whole
+                pass
+            finally:
+                changes.close()
         if changes is not None:  # nothing to reduce: the tabs are read whole (and were looked at already)
             changes.close()
-            self._ahead = self._reading(sheets, look=False)
+            self._ahead = self._reading(sheets, look=self._shown is None)
         grids = self._read_whole(sheets)
         if found is not None:
             self._digests = {sheet: found.digests.get(self._part(sheet) or "") for sheet in self._digest_tabs}
