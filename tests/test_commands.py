@@ -87,6 +87,19 @@ def test_an_unreachable_store_exits_3_without_its_password(cli: Cli, tmp_path: P
         assert "cannot reach the store" in result.stderr and "s3cret" not in result.stderr
 
 
+def test_a_store_in_memory_is_refused_before_a_sync_stores_into_nothing(cli: Cli, tmp_path: Path) -> None:
+    """`sqlite://` (or `sqlite:///:memory:`) is a database that ends with the command: a sync into
+    it once failed half-way (exit 3) with a traceback of SQLAlchemy's pool on stderr."""
+    team = team_with(cli, tmp_path, [qc_row()])
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        for args in (("sync", "--store", url), ("history", "QC-2026-0001", "--store", url)):
+            result = run_kakosheet(*args, cwd=team)
+            assert result.returncode == 2, result.stderr
+            assert "in memory" in result.stderr and "sqlite:///kakosheet.db" in result.stderr
+            assert "Traceback" not in result.stderr
+    assert not (team / "kakosheet.db").exists()
+
+
 def test_a_bad_option_value_is_exit_2_everywhere(cli: Cli, tmp_path: Path) -> None:
     assert cli("schedule", "--every", "often", "x.xlsx").exit_code == 2
     for endless in ("nans", "infs", "1e400s", "100000d"):  # no wait at all, or one that cannot be waited for
@@ -204,6 +217,26 @@ def test_a_failed_init_in_an_existing_folder_takes_back_only_its_own_files(cli: 
     (team / "schemas" / "qc.yaml").unlink()
     assert cli("init", "team", "--logs", "qc").exit_code == 0
     assert (team / "master.xlsx").is_file() and (team / "notes.txt").read_text() == "ours"
+
+
+def test_init_where_it_cannot_write_names_the_folder_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:
+    """A folder under a file (or on a read-only share) cannot be written: exit 2 and a sentence,
+    not an unexpected error."""
+    (tmp_path / "notes.txt").write_text("ours")
+    failed = cli("init", "notes.txt/team")
+    assert failed.exit_code == 2, failed.output
+    assert "notes.txt/team: cannot write the team's files there" in failed.stderr
+    assert "unexpected" not in failed.stderr
+    assert files_in(tmp_path) == {"notes.txt"} and (tmp_path / "notes.txt").read_text() == "ours"
+    assert cli("init", "team").exit_code == 0
+
+
+def test_template_build_where_it_cannot_write_names_the_place(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("ours")
+    failed = cli("template", "build", "--out", "notes.txt/master.xlsx")
+    assert failed.exit_code == 2, failed.output
+    assert "notes.txt/master.xlsx: cannot write the template there" in failed.stderr and "--out" in failed.stderr
+    assert (tmp_path / "notes.txt").read_text() == "ours"
 
 
 # ---------------------------------------------------------------- small things

@@ -221,7 +221,10 @@ class _Book:
 
 def _write(path: Path, stamp: FileStamp, updated: dict[str, bytes]) -> None:
     """The new package beside the real file, swapped in (refused if the file changed since it was read)."""
-    handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
+    except OSError as exc:  # a folder kakosheet may not write in: a read-only share
+        raise SourceError(write_failure(path, exc)) from exc
     try:
         try:
             with os.fdopen(handle, "wb") as raw:

@@ -472,7 +472,10 @@ def _replace_atomically(
     Returns the digest of what was written (taken before the swap: a later save by someone else
     differs) and the file's new stamp. Whatever fails, the workbook is untouched and no temporary
     file is left."""
-    handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
+    except OSError as exc:  # a folder kakosheet may not write in: a read-only share
+        raise SourceError(write_failure(path, exc)) from exc
     try:
         digest = _write_package(path, handle, infos, new, styles)
         written = swap_in(path, Path(temporary), stamp)
