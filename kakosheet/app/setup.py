@@ -148,7 +148,8 @@ def build_template(config: Config, *, schemas_dir: Path | None = None, out: Path
         return build_master_workbook(schemas, logs, target)
     except OSError as exc:  # a read-only folder, a file where a folder should be, a full disk
         raise UsageError(
-            f"{target}: cannot write the template there ({exc.strerror or exc}); give --out a place kakosheet may write in"
+            f"{target}: cannot write the template there ({exc.strerror or exc}); "
+            "give --out a place kakosheet may write in"
         ) from exc
 
 
