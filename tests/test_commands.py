@@ -109,6 +109,19 @@ def test_a_bad_option_value_is_exit_2_everywhere(cli: Cli, tmp_path: Path) -> No
     assert cli("sync", "--format", "yaml").exit_code == 2
 
 
+def test_an_as_of_past_the_calendars_end_in_the_teams_time_zone_is_exit_2(cli: Cli, tmp_path: Path) -> None:
+    """9999-12-31T23:59 in New York is 10000-01-01 in UTC: the sync ended with an unexpected error."""
+    assert cli("init", "team", "--logs", "qc", "--timezone", "America/New_York").exit_code == 0
+    write_workbook(tmp_path / "team" / "master.xlsx", {"QC Log": qc_tab([qc_row()])})
+    config = str(tmp_path / "team" / "kakosheet.toml")
+    for as_of in ("9999-12-31T23:59", "1899-12-31"):
+        for command in (("sync", "--dry-run"), ("import", "orders", "orders.csv")):
+            result = cli(*command, "--as-of", as_of, "--config", config)
+            assert result.exit_code == 2, result.output
+            assert "--as-of" in result.stderr and "outside the years kakosheet runs as" in result.stderr
+    assert cli("sync", "--dry-run", "--as-of", "9998-12-31T23:59", "--config", config).exit_code == 0
+
+
 # ---------------------------------------------------------------- the process's end
 
 

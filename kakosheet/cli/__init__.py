@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -19,7 +20,20 @@ if TYPE_CHECKING:
     from kakosheet.config import Config
 
 EXIT_INTERNAL = 70
-AS_OF = click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])  # --as-of: a time in the team's timezone
+
+
+class _AsOf(click.DateTime):
+    """--as-of: a time in the team's timezone, in years every timezone can hold (9999-12-31T23:59 in
+    New York is past the last instant in UTC)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        moment = super().convert(value, param, ctx)
+        if isinstance(moment, dt.datetime) and not 1900 <= moment.year <= 9998:
+            self.fail(f"{value!r} is outside the years kakosheet runs as (1900 to 9998)", param, ctx)
+        return moment
+
+
+AS_OF = _AsOf(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
