@@ -26,9 +26,9 @@ class _AsOf(click.DateTime):
     """--as-of: a time in the team's timezone, in years every timezone can hold (9999-12-31T23:59 in
     New York is past the last instant in UTC)."""
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
         moment = super().convert(value, param, ctx)
-        if isinstance(moment, dt.datetime) and not 1900 <= moment.year <= 9998:
+        if not 1900 <= moment.year <= 9998:
             self.fail(f"{value!r} is outside the years kakosheet runs as (1900 to 9998)", param, ctx)
         return moment
 
