@@ -149,6 +149,28 @@ def test_the_process_ends_with_its_exit_code_its_whole_output_and_its_store_clos
     assert "No such option" in usage.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device that is always full")
+def test_output_onto_a_full_disk_is_exit_3_with_a_sentence_not_an_unexpected_error(cli: Cli, tmp_path: Path) -> None:
+    """`kakosheet schedule --once >> /var/log/kakosheet.jsonl` with /var/log full (README "Scheduling"):
+    the run ended with exit 70, "report it", as if kakosheet had failed."""
+    team = team_with(cli, tmp_path, [qc_row()])
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    for args in (("schedule", "--once"), ("validate", "--format", "json"), ("sync", "--help")):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "kakosheet", *args],
+                cwd=team,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+        assert result.returncode == 3, result.stderr
+        assert "cannot write (No space left on device); free some space" in result.stderr
+        assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+
+
 # ---------------------------------------------------------------- commands that change nothing create nothing
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import errno
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from kakosheet.config import Config
 
 EXIT_INTERNAL = 70
+EXIT_NO_ROOM = 3  # as a workbook that cannot be written for a full disk (README "Exit codes")
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class _AsOf(click.DateTime):
@@ -85,6 +88,16 @@ class _Group(click.Group):
             raise  # click ends quietly when the reader of our output went away (`| head`)
         except Exception as exc:  # a bug: say so in one line, trace only on request
             _traceback_on_request(ctx)
+            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+                # A full disk where the output goes (`schedule --once >> /var/log/kakosheet.jsonl`):
+                # the environment's to fix, not a bug; stderr may sit on the same disk.
+                with contextlib.suppress(OSError):
+                    click.echo(
+                        f"kakosheet: cannot write ({exc.strerror}); free some space on the disk (also where "
+                        "the output goes) and run the command again",
+                        err=True,
+                    )
+                ctx.exit(EXIT_NO_ROOM)
             click.echo(
                 f"kakosheet: unexpected error ({type(exc).__name__}: {exc}); run again with --debug and report it",
                 err=True,
