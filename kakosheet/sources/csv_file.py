@@ -1,7 +1,8 @@
 """Reading a CSV file into a grid, as a workbook tab is read: text cells, sheet row numbers kept.
 
 The file is UTF-8 (a byte-order mark, as Excel writes "CSV UTF-8", is dropped); the delimiter
-is a semicolon (Excel in locales with a decimal comma) or a comma, told from the header line.
+is a semicolon (Excel in locales with a decimal comma), a comma or a tab (what shops' and ERPs'
+"tab-separated" exports use), told from the header line.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from kakosheet.core.grid import Grid
 from kakosheet.errors import SourceError
 
-DELIMITERS = ";,"
+DELIMITERS = ";,\t"
 
 
 def read_csv_grid(path: Path) -> Grid:
@@ -30,6 +31,8 @@ def read_csv_grid(path: Path) -> Grid:
         raise SourceError(
             f'{path.name}: is not UTF-8 text (byte {exc.start + 1} is not); save it as "CSV UTF-8" and import again'
         ) from exc
+    if not content.strip():
+        raise SourceError(f"{path.name}: the file is empty; export the orders again, a header row first")
     if "\x00" in content:
         raise SourceError(f"{path.name}: holds binary data, not CSV text; export the orders as CSV UTF-8 or .xlsx")
     try:
@@ -41,7 +44,7 @@ def read_csv_grid(path: Path) -> Grid:
 
 
 def _delimiter(content: str) -> str:
-    """The delimiter of the first non-blank line: whichever of ; and , it holds more of, outside quotes."""
+    """The delimiter of the first non-blank line: whichever of ; , and tab it holds more of, outside quotes."""
     first = next((line for line in content.splitlines() if line.strip()), "")
     try:
         return csv.Sniffer().sniff(first, delimiters=DELIMITERS).delimiter

@@ -56,7 +56,7 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize(("delimiter", "bom"), [(",", False), (";", True)])
+@pytest.mark.parametrize(("delimiter", "bom"), [(",", False), (";", True), ("\t", False)])
 def test_a_csv_is_imported_typed_whatever_its_delimiter_and_bom(
     tmp_path: Path, store_url: str, delimiter: str, bom: bool
 ) -> None:
@@ -178,7 +178,8 @@ def test_an_xlsx_is_read_from_its_orders_tab_or_its_only_tab(tmp_path: Path, sto
         ("orders.txt", b"Order ID\n1\n", 2, "reads .csv (UTF-8) and .xlsx files"),
         ("latin1.csv", "Order ID,Customer ID\n1,Müller\n".encode("latin-1"), 3, 'save it as "CSV UTF-8"'),
         ("other.csv", b"Case,Status\n1,Open\n", 3, "no header row naming the columns Order ID"),
-        ("empty.csv", b"", 3, "no header row"),
+        ("empty.csv", b"", 3, "empty.csv: the file is empty"),
+        ("blank.csv", b"\r\n \r\n", 3, "blank.csv: the file is empty"),
         ("damaged.xlsx", b"PK\x03\x04 not a workbook", 3, "damaged"),
         ("tabs.xlsx", "tabs", 3, "no 'Orders' tab among its tabs ('A', 'B')"),
     ],
