@@ -291,6 +291,15 @@ def test_config_works_after_the_command_too(cli: Cli, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such config file" in missing.stderr
 
 
+def test_debug_works_after_the_command_too(cli: Cli) -> None:
+    """An unexpected error says "run again with --debug": a user adds it at the end of the line."""
+    for args in (("validate", "missing.xlsx", "--debug"), ("--debug", "validate", "missing.xlsx")):
+        result = cli(*args)
+        assert result.exit_code == 3, result.output
+        assert "Traceback" in result.stderr and "no such file" in result.stderr
+    assert "Traceback" not in cli("validate", "missing.xlsx").stderr
+
+
 def test_start_here_includes_sync_and_history(cli: Cli) -> None:
     start = cli("--help").output.split("Start here:")[1].split("Exit codes")[0]
     assert "kakosheet sync" in start and "kakosheet history" in start

@@ -44,6 +44,11 @@ def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | 
         ctx.find_root().ensure_object(dict)["config_path"] = value
 
 
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["debug"] = True
+
+
 def _config_option(func):  # type: ignore[no-untyped-def]
     return click.option(
         "--config",
@@ -57,11 +62,20 @@ def _config_option(func):  # type: ignore[no-untyped-def]
 
 
 class _Command(click.Command):
-    """A command that also takes --config after its name (`kakosheet sync --config team.toml`)."""
+    """A command that also takes --config and --debug after its name (`kakosheet sync --debug`, as the
+    message of an unexpected error says to run it again)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         _config_option(self)
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_remember_debug,
+            help="Show the traceback when something fails.",
+        )(self)
 
 
 class _SubGroup(click.Group):
@@ -108,7 +122,7 @@ class _Group(click.Group):
 
 def _traceback_on_request(ctx: click.Context) -> None:
     """The traceback of the error being handled, with --debug."""
-    if ctx.params.get("debug"):
+    if ctx.params.get("debug") or (ctx.obj or {}).get("debug"):
         import traceback  # only when asked: --help and --version start without it
 
         traceback.print_exc()
