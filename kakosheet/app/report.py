@@ -284,9 +284,9 @@ def load_rates(path: Path, base: str) -> Rates:
             content = handle.read()
     except OSError as exc:
         raise UsageError(f"rates: cannot read {path.name} ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:  # a rate table saved as "CSV" in a legacy code page, or UTF-16
         raise UsageError(
-            f'rates: {path.name} is not UTF-8 text (byte {exc.start + 1} is not); save it as "CSV UTF-8"'
+            f'{path.name}: is not UTF-8 text (byte {exc.start + 1} is not); save it as "CSV UTF-8" and run again'
         ) from exc
     try:
         reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter_of(content))
@@ -301,7 +301,7 @@ def load_rates(path: Path, base: str) -> Rates:
             for number, row in enumerate(reader, start=2)
         ]
     except csv.Error as exc:
-        raise UsageError(f"rates: {path.name} is not well-formed CSV ({exc}); export it again as CSV UTF-8") from exc
+        raise UsageError(f"{path.name}: is not well-formed CSV ({exc}); save it again as CSV UTF-8") from exc
     return parse_rates(base, rows, where=path.name)
 
 

@@ -105,7 +105,9 @@ def sync_source(
             if not dry_run:
                 state = store.source_state(key)
                 if state is not None and judged is not None and state[0] == judged and found.write is None:
-                    return _recorded_result(store, opened, key, state[1], state[2], clock)
+                    recorded = _recorded_result(store, opened, key, state[1], state[2], clock)
+                    recorded.moved_from = found.moved_from
+                    return recorded
                 store.forget_source_state(key)  # whatever happens next, the record is stale
             # The tabs are being read while the one import of what types them loads (pandas, numpy,
             # the planner, the write-back): a workbook unchanged since its last sync returned above

@@ -275,6 +275,12 @@ def _frozen_heap() -> Iterator[None]:
 def _plan(tables: list[Table], issues: list[Issue], clock: Clock, stored: StoredCases) -> LogPlan:
     """Plan one log over its tab and its archive tabs (whose cases are present, not missing)."""
     schema = tables[0].schema
+    assert schema.id is not None
+    if any(schema.id.field not in table.columns for table in tables):
+        # A tab without its ID column: no row there can get an ID written or keep one, so each
+        # edit would make its case look new and the stored one gone. Nothing of the log is stored
+        # or marked gone until the column is back (validation's error on the tab says so).
+        return LogPlan(log=schema.name, sheet=tables[0].sheet)
     fields = stored_fields(schema)
     cases = [case for table in tables for case in row_cases(table, issues, fields=fields, clock=clock)]
     return plan_log(schema, tables[0].sheet, cases, stored, fields=fields)

@@ -98,6 +98,7 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             "dry_run": result.dry_run,
             "run": result.run_id,
             "written": result.written,
+            "moved_from": result.moved_from,
             "rows_left_for_next_sync": result.rows_left,
             "write_warnings": result.write_warnings,
             "unchanged_since_run": result.unchanged_since,
@@ -118,6 +119,8 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
         )
     verb = "would" if result.dry_run else "did"
     out.write(f"{'Dry run: ' if result.dry_run else ''}{result.source} -> {result.store}\n")
+    if result.moved_from:
+        out.write(f"  The workbook was last seen at {result.moved_from}; its cases follow it here.\n")
     if result.unchanged_since is not None:
         for name, counts in result.counts.items():
             out.write(f"  {result.recorded_sheets.get(name, name)}: {_count_line(counts)}\n")
@@ -141,8 +144,8 @@ def render_sync(result: SyncResult, out: TextIO, *, as_json: bool) -> None:
             out.write(f"Warning: {warning}.\n")
         if result.rows_left:
             out.write(
-                f"{result.rows_left} new row(s) moved or changed in the sheet while it synced; they get their "
-                "ID at the next sync.\n"
+                f"{result.rows_left} new row(s) moved or changed in the sheet while it synced, or their ID cell "
+                "could not be written (see above); they get their ID at the next sync.\n"
             )
     else:
         out.write(f"Nothing was changed; a sync {verb} store the cases above.\n")

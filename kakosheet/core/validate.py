@@ -113,12 +113,20 @@ def _check_merges(table: Table, report: RowReporter) -> None:
 def _check_header(table: Table, report: RowReporter) -> None:
     """A column missing from the header is one issue naming it, and the closest staff header
     (renamed?); the store keeps what it holds for the column (store/changes.py)."""
+    id_field = table.schema.id.field if table.schema.id else None
     for field in table.missing_fields:
         column = table.schema.column(field)
         closest = difflib.get_close_matches(column.label, table.header.extra, n=1, cutoff=0.5)
         renamed = f" (is {closest[0]!r} it, renamed? name it {column.label!r} again)" if closest else ""
         where = f"the header row (row {table.header_row})"
-        if column.kind == "owned":
+        held = field == id_field and len(table) > 0
+        if held:  # rows without it could get no ID back (app/sync_read.py holds the log)
+            add = "" if closest else f"add it to {where} (`kakosheet setup` adds it); "
+            message = (
+                f"kakosheet's column {column.label!r} is missing{renamed}; {add}until it is back, "
+                "sync stores none of this tab's rows"
+            )
+        elif column.kind == "owned":
             message = f"kakosheet's column {column.label!r} is missing{renamed}; add it to {where} so sync can write it"
         elif column.required:
             message = f"the mandatory column {column.label!r} is missing{renamed}; add it to {where}"
@@ -127,7 +135,7 @@ def _check_header(table: Table, report: RowReporter) -> None:
                 f"the column {column.label!r} is not in {where}{renamed}; the store keeps what it holds "
                 "for it until the column is back"
             )
-        severity = ERROR if column.required and column.kind != "owned" else WARNING
+        severity = ERROR if held or (column.required and column.kind != "owned") else WARNING
         report.add_table(field, "missing-column", message, severity=severity)
     for field, extra_columns in table.header.duplicates.items():
         report.add_table(

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from kakosheet.reports import model as m
+from kakosheet.store.orders import fold
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,11 @@ def compare(
     """What changed in the figures since they were published; ``changed_since`` are the cases
     with a new version (or gone missing) after the publication."""
     changes = []
-    for name in sorted(set(published) | set(now)):
-        before, after = published.get(name), now.get(name)
+    then_names = {_figure_key(name): name for name in published}
+    now_names = {_figure_key(name): name for name in now}
+    for key in sorted(then_names.keys() | now_names.keys()):
+        name = now_names.get(key) or then_names[key]
+        before, after = published.get(then_names.get(key, "")), now.get(now_names.get(key, ""))
         then_ids = set(before.case_ids) if before else set()
         now_ids = set(after.case_ids) if after else set()
         value_then = before.value if before else None
@@ -100,3 +104,21 @@ def compare(
         else f"{len(changes)} figures changed since this report was published"
     )
     return PublicationCheck(published_at, published_as, tuple(changes), note)
+
+
+def _figure_key(name: str) -> str:
+    """A figure's name with its party or vendor as its spellings folded: a party first published as
+    "ACME / Acme" is the same figure once a case spells it "acme" ("ACME / Acme / acme"), not one
+    figure gone and another new. The label is read as the report joins a party's spellings (" / ")."""
+    if name.startswith("parties/"):
+        kind, _, rest = name.removeprefix("parties/").partition("/")
+        label, _, what = rest.rpartition("/")
+        return f"parties/{kind}/{_spellings(label)}/{what}"
+    if name.startswith("refunds/") and name.count("/") >= 3:
+        label, currency, what = name.removeprefix("refunds/").rsplit("/", 2)
+        return f"refunds/{_spellings(label)}/{currency}/{what}"
+    return name
+
+
+def _spellings(label: str) -> str:
+    return " / ".join(sorted({fold(spelling) for spelling in label.split(" / ")}))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kakosheet.core.grid import Grid, MergedArea, column_letters
@@ -134,10 +134,11 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
         state.refresh(client.metadata())
     # A cell hidden under a merge is never written; a row whose ID cell is hidden waits.
     changes, unshown = drop_hidden(changes, {title: tab.merges for title, tab in state.tabs.items()})
+    # A cell protected against kakosheet would make Google refuse the whole write: it is left, and named.
+    changes, waiting, warnings = _drop_locked(changes, state, client.principal)
     targets = [write for write in changes.sheets if write.cells]
-    skipped: set[tuple[str, int]] = set(unshown)
+    skipped: set[tuple[str, int]] = set(unshown) | waiting
     written: list[Placed] = []
-    warnings: list[str] = []
     owned = gsheet_owned.titles_to_read(state, changes.tabs)  # read with the re-read below, in one request
     if owned and not targets:
         state.read.update(_current_rows(client, owned))
@@ -177,6 +178,47 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
 
 
 # --------------------------------------------------------------------------- values
+
+
+def _drop_locked(
+    changes: WriteBack, state: SheetState, principal: str
+) -> tuple[WriteBack, set[tuple[str, int]], list[str]]:
+    """The write-back without the cells a protection keeps kakosheet from writing, the (tab, row)
+    of the dropped ID cells (those cases wait, as under a merge), and one warning per column."""
+    sheets: list[SheetWrite] = []
+    waiting: set[tuple[str, int]] = set()
+    warnings: list[str] = []
+    for write in changes.sheets:
+        tab = state.tabs.get(write.sheet)
+        if tab is None or not tab.locked or not write.cells:
+            sheets.append(write)
+            continue
+        kept: list[CellUpdate] = []
+        refused: dict[tuple[int, str], list[int]] = defaultdict(list)  # (column, protection) -> rows
+        for cell in write.cells:
+            lock = _lock_over(tab, (cell.row - 1, cell.row, cell.column, cell.column + 1))
+            if lock is None:
+                kept.append(cell)
+            else:
+                refused[(cell.column, lock)].append(cell.row)
+        if not refused:
+            sheets.append(write)
+            continue
+        sheets.append(replace(write, cells=kept))
+        labels = {index: label for label, index in write.labels.items()}
+        for (column, lock), rows in sorted(refused.items()):
+            if column == write.id_column:
+                waiting.update((write.sheet, row) for row in rows)
+            label = labels.get(column, column_letters(column))
+            shown = ", ".join(str(row) for row in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+            described = f" ({lock})" if lock else ""
+            waits = "; their new cases wait for the next sync" if column == write.id_column else ""
+            warnings.append(
+                f"{write.sheet!r}, column {label}, row(s) {shown}: not written, the cells are protected{described} "
+                f"and {principal} is not among the protection's editors; add {principal} to its editors, or remove "
+                f"the protection{waits}"
+            )
+    return replace(changes, sheets=sheets), waiting, warnings
 
 
 def _current_rows(client: SheetsClient, sheets: list[str]) -> dict[str, list[list[Any]]]:

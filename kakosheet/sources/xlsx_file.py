@@ -10,9 +10,14 @@ was being built is never replaced.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,8 @@ from kakosheet.errors import KakosheetError, SourceChangedError, SourceError
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 # A write-back is a sync's, a report tab's or setup's: the sentence fits each, as the user ran it.
 _AGAIN = "nothing is lost: the store is consistent, and a sync's next run finishes its job"
+_NEW_VERSION = ".~kakosheet-"  # the prefix of a new version being written beside the workbook
+_LEFT_AFTER = 60  # seconds: a new version older than this, which nobody holds, was left by a killed process
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,43 @@ def _libreoffice_holder(lock: Path) -> str | None:
     if not who:
         return None
     return f"{who} on {host}" if host else who
+
+
+@contextmanager
+def new_version_beside(path: Path) -> Iterator[tuple[int, Path]]:
+    """A temporary file in the real file's folder for its new version (an open handle and its path),
+    removed afterwards. It is locked while it lives: one a killed write-back left (SIGKILL runs no
+    cleanup) is nobody's, and the next write-back removes it."""
+    folder = real_file(path).parent
+    _remove_left_behind(folder, path.suffix)
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=_NEW_VERSION, suffix=path.suffix)
+    except OSError as exc:  # a folder kakosheet may not write in (a read-only share): setup and a report tab
+        raise SourceError(write_failure(path, exc)) from exc
+    temporary = Path(name)
+    held = os.open(temporary, os.O_RDONLY)  # its own lock, held until the file is swapped in or removed
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield handle, temporary
+    finally:
+        temporary.unlink(missing_ok=True)
+        os.close(held)
+
+
+def _remove_left_behind(folder: Path, suffix: str) -> None:
+    """Remove the new versions killed write-backs left: older than a minute, and locked by no process."""
+    for left in folder.glob(f"{_NEW_VERSION}*{suffix}"):
+        try:
+            if time.time() - left.stat().st_mtime < _LEFT_AFTER:
+                continue  # just begun: its writer may not hold its lock yet
+            probe = os.open(left, os.O_RDONLY)
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                left.unlink()
+            finally:
+                os.close(probe)
+        except OSError:
+            continue  # held by a write-back under way, gone already, or not ours to remove
 
 
 def swap_in(path: Path, temporary: Path, stamp: FileStamp) -> FileStamp:

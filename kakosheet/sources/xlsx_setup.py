@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -31,7 +30,7 @@ from kakosheet.core.tabs import find_tab
 from kakosheet.errors import SourceError
 from kakosheet.sources.xlsx import XlsxSource
 from kakosheet.sources.xlsx_checks import list_formula
-from kakosheet.sources.xlsx_file import FileStamp, check_not_open, real_file, swap_in, write_failure
+from kakosheet.sources.xlsx_file import FileStamp, check_not_open, new_version_beside, swap_in, write_failure
 from kakosheet.sources.xlsx_notes import NoteParts, upgrade_notes
 from kakosheet.sources.xlsx_package import inspect_package
 from kakosheet.sources.xlsx_setup_sheet import TabLayout, upgrade_sheet
@@ -221,11 +220,7 @@ class _Book:
 
 def _write(path: Path, stamp: FileStamp, updated: dict[str, bytes]) -> None:
     """The new package beside the real file, swapped in (refused if the file changed since it was read)."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
-    except OSError as exc:  # a folder kakosheet may not write in: a read-only share
-        raise SourceError(write_failure(path, exc)) from exc
-    try:
+    with new_version_beside(path) as (handle, temporary):
         try:
             with os.fdopen(handle, "wb") as raw:
                 with zipfile.ZipFile(raw, "w") as target, zipfile.ZipFile(path) as source:
@@ -241,6 +236,4 @@ def _write(path: Path, stamp: FileStamp, updated: dict[str, bytes]) -> None:
                 os.fsync(raw.fileno())
         except OSError as exc:
             raise SourceError(write_failure(path, exc)) from exc
-        swap_in(path, Path(temporary), stamp)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+        swap_in(path, temporary, stamp)

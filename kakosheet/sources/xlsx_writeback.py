@@ -20,7 +20,6 @@ import datetime as dt
 import functools
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from collections import deque
@@ -40,7 +39,7 @@ from kakosheet.sources.xlsx_file import (
     FileStamp,
     changed_or_damaged,
     check_unchanged,
-    real_file,
+    new_version_beside,
     swap_in,
     write_failure,
 )
@@ -472,15 +471,9 @@ def _replace_atomically(
     Returns the digest of what was written (taken before the swap: a later save by someone else
     differs) and the file's new stamp. Whatever fails, the workbook is untouched and no temporary
     file is left."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=real_file(path).parent, prefix=".~kakosheet-", suffix=path.suffix)
-    except OSError as exc:  # a folder kakosheet may not write in: a read-only share
-        raise SourceError(write_failure(path, exc)) from exc
-    try:
+    with new_version_beside(path) as (handle, temporary):
         digest = _write_package(path, handle, infos, new, styles)
-        written = swap_in(path, Path(temporary), stamp)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+        written = swap_in(path, temporary, stamp)
     return digest, written
 
 

@@ -19,6 +19,7 @@ from kakosheet.app.sync import SyncResult, open_store, sync_source
 from kakosheet.config import Config, load_config
 from kakosheet.errors import SourceChangedError, StoreError
 from kakosheet.sources.xlsx_template import fill_master_workbook
+from kakosheet.store.tables import build_metadata
 from tests.helpers import qc_row
 
 NOW = dt.datetime(2026, 6, 30, 9, 0)
@@ -319,3 +320,44 @@ def test_cases_moved_to_an_archive_tab_keep_their_ids_and_are_not_missing(team: 
     assert result.plans["qc"].gone == []
     assert result.counts["qc"]["unchanged"] == 2
     assert [r["Case ID"] for r in sheet(path, "QC Archive")] == ["QC-2026-0002"]
+
+
+def test_a_renamed_id_header_stores_no_case_twice(team: Config, store_url: str) -> None:
+    """Staff rename 'Case ID' (and another header), close a case, rename them back: without the
+    column no row could keep its ID, so each edited row became a new case and its own went missing."""
+    path = fill(team, [qc_case(Original_Order_ID=f"ORD-{i}", Description=f"case {i}") for i in range(3)])
+    sync(team, store_url)
+    labels = [c.value for c in load_workbook(path)["QC Log"][1]]
+    column = {label: labels.index(label) + 1 for label in ("Case ID", "Description", "Status", "Closure Date")}
+
+    def rename_and_close(ws) -> None:  # type: ignore[no-untyped-def]
+        ws.cell(1, column["Case ID"], "Case No.")
+        ws.cell(1, column["Description"], "What happened")
+        ws.cell(3, column["Status"], "Closed")
+        ws.cell(3, column["Closure Date"], dt.date(2026, 6, 29))
+        ws.cell(3, labels.index("Disposition") + 1, "Discarded")
+
+    rewrite(path, rename_and_close)
+    held = sync(team, store_url, now=NOW + dt.timedelta(days=1))
+    assert held.plans["qc"].counts == dict.fromkeys(held.plans["qc"].counts, 0)
+    [missing] = [i for i in held.report.issues if i.code == "missing-column" and i.column == "Case ID"]
+    assert missing.severity == "error" and "'Case No.'" in missing.message
+    assert "none of this tab's rows" in missing.message
+
+    def rename_back(ws) -> None:  # type: ignore[no-untyped-def]
+        ws.cell(1, column["Case ID"], "Case ID")
+        ws.cell(1, column["Description"], "Description")
+
+    rewrite(path, rename_back)
+    back = sync(team, store_url, now=NOW + dt.timedelta(days=2))
+    assert back.counts["qc"]["changed"] == 1 and back.plans["qc"].gone == []
+    table = build_metadata(team.load_schemas()).tables["case_qc"]
+    with create_engine(store_url).connect() as connection:
+        stored = connection.execute(
+            select(table.c.case_id, table.c.description, table.c.status, table.c._missing_since)
+        ).all()
+    assert sorted(stored) == [
+        ("QC-2026-0001", "case 0", "Open", None),
+        ("QC-2026-0002", "case 1", "Closed", None),
+        ("QC-2026-0003", "case 2", "Open", None),
+    ]

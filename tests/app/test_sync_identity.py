@@ -8,6 +8,7 @@ workbook's path, and a workbook without the document property.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import zipfile
@@ -92,6 +93,23 @@ def test_a_moved_and_renamed_workbook_keeps_all_its_cases(team: Config, store_ur
     assert not [issue for issue in result.report.issues if issue.severity == "error"]
     assert [row["Case ID"] for row in sheet(moved)] == ["QC-2026-0001", "QC-2026-0002", "QC-2026-0003"]
     assert history_rows(store_url) == versions
+
+
+def test_the_sync_of_a_moved_workbook_says_where_it_was_last_seen(team: Config, tmp_path: Path) -> None:
+    path = fill(team, cases(1))
+    runner = CliRunner()
+    config, store = str(team.path), f"sqlite:///{tmp_path / 'kakosheet.db'}"
+    assert runner.invoke(cli, ["--config", config, "sync", "--store", store]).exit_code == 0
+    moved = tmp_path / "Ünterlagen 共有" / "After-sales master.xlsx"
+    moved.parent.mkdir()
+    shutil.move(path, moved)
+
+    said = runner.invoke(cli, ["--config", config, "sync", str(moved), "--store", store])
+    again = runner.invoke(cli, ["--config", config, "sync", str(moved), "--store", store, "--format", "json"])
+
+    assert said.exit_code == 0, said.output
+    assert f"last seen at {path.resolve()}; its cases follow it" in said.stdout
+    assert json.loads(again.stdout)["moved_from"] is None  # seen here now
 
 
 def test_a_copy_used_as_a_second_master_is_refused_and_never_merged(team: Config, store_url: str) -> None:

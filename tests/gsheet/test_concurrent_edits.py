@@ -206,6 +206,43 @@ def test_a_protected_issues_tab_is_named_and_the_cases_are_stored(
     assert "updateCells" not in sent
 
 
+def test_a_protected_case_id_column_leaves_the_new_rows_waiting_and_stores_the_others(
+    google_sheet: GoogleSheet, team: Config, api: SheetsApiServer
+) -> None:
+    """The team protects the Case ID column (only its owner may edit) after a first sync: Google
+    would refuse the whole values write, so the sync does not send the protected cells; it stores
+    the cases the sheet already shows (a change, a note), names the column and rows, and gives the
+    new row its ID once the protection lets kakosheet in."""
+    google_sheet.create({"QC Log": qc_tab([qc_row(Description="one")])})
+    sync_source(team, google_sheet.spec, now=NOW)
+    book = google_sheet.book
+    protection = {"range": {"sheetId": book.sheet_id("QC Log"), "startColumnIndex": 0, "endColumnIndex": 1},
+                  "description": "IDs: Ana only", "editors": {"users": ["owner@after-sales.example"]}}  # fmt: skip
+    (added,) = book.batch_update([{"addProtectedRange": {"protectedRange": protection}}])
+    book.set_values("QC Log", f"{column_letters(COLUMN['Description'])}2", [["one, edited"]])
+    book.set_values("QC Log", f"{column_letters(COLUMN['Status'])}2", [["Bogus"]])
+    book.set_values("QC Log", "A3", [qc_tab([qc_row(Description="two")])[1]])
+
+    result = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
+
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stdout.splitlines() if "column Case ID" in line)
+    assert "'QC Log', column Case ID, row(s) 3" in warning and "protected (IDs: Ana only)" in warning
+    rows = by_label(google_sheet)
+    assert rows[0]["Case ID"] == "QC-2026-0001" and "Status" in rows[0]["Issues"]  # the note is written
+    assert rows[1]["Case ID"] is None
+    assert stored(team) == {
+        "QC-2026-0001": {"description": "one, edited", "logged_by": None, "exception_type": "Damaged"}
+    }
+
+    protection_id = added["addProtectedRange"]["protectedRange"]["protectedRangeId"]
+    book.batch_update([{"deleteProtectedRange": {"protectedRangeId": protection_id}}])
+    again = run_kakosheet("sync", google_sheet.spec, cwd=team.root)
+    assert again.returncode == 0 and "column Case ID" not in again.stdout, again.stdout + again.stderr
+    assert by_label(google_sheet)[1]["Case ID"] == "QC-2026-0003"  # 0002 was reserved while it waited: a gap
+    assert {case["description"] for case in stored(team).values()} == {"one, edited", "two"}
+
+
 def test_a_403_on_the_formats_request_alone_is_a_warning_with_googles_reason(
     google_sheet: GoogleSheet, team: Config, api: SheetsApiServer
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import grp
 import os
 import pwd
@@ -128,6 +129,30 @@ def test_a_save_made_while_the_new_version_is_built_is_kept_and_the_next_sync_fi
     assert again.returncode == 0, again.stderr
     descriptions, ids = column_of(workbook, DESCRIPTION), column_of(workbook, ID)
     assert descriptions[1] == "Edited by Ana while the sync ran"
+    assert len(set(ids)) == 3000 and all(str(case_id).startswith("QC-2026-") for case_id in ids)
+
+
+def test_the_new_version_a_killed_sync_left_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    folder, workbook = team(tmp_path, many_rows())
+    sync = start_sync(folder)
+    left = Path(str(wait_for(lambda: next(iter(temporaries(folder)), None), sync, "the new version was begun")))
+    os.killpg(sync.pid, signal.SIGKILL)  # no cleanup runs
+    sync.wait(timeout=60)
+    assert left.exists()
+    a_while_ago = time.time() - 3600
+    os.utime(left, (a_while_ago, a_while_ago))  # the next sync comes later
+    under_way = folder / ".~kakosheet-another.xlsx"  # another write-back's, under way: held, and kept
+    under_way.write_bytes(b"")
+    os.utime(under_way, (a_while_ago, a_while_ago))
+    holder = os.open(under_way, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        again = run_kakosheet("sync", cwd=folder, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert temporaries(folder) == [under_way]
+    finally:
+        os.close(holder)
+    ids = column_of(workbook, ID)
     assert len(set(ids)) == 3000 and all(str(case_id).startswith("QC-2026-") for case_id in ids)
 
 
