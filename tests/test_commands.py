@@ -87,6 +87,19 @@ def test_an_unreachable_store_exits_3_without_its_password(cli: Cli, tmp_path: P
         assert "cannot reach the store" in result.stderr and "s3cret" not in result.stderr
 
 
+def test_a_store_in_memory_is_refused_before_a_sync_stores_into_nothing(cli: Cli, tmp_path: Path) -> None:
+    """`sqlite://` (or `sqlite:///:memory:`) is a database that ends with the command: a sync into
+    it once failed half-way (exit 3) with a traceback of SQLAlchemy's pool on stderr."""
+    team = team_with(cli, tmp_path, [qc_row()])
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        for args in (("sync", "--store", url), ("history", "QC-2026-0001", "--store", url)):
+            result = run_kakosheet(*args, cwd=team)
+            assert result.returncode == 2, result.stderr
+            assert "in memory" in result.stderr and "sqlite:///kakosheet.db" in result.stderr
+            assert "Traceback" not in result.stderr
+    assert not (team / "kakosheet.db").exists()
+
+
 def test_a_bad_option_value_is_exit_2_everywhere(cli: Cli, tmp_path: Path) -> None:
     assert cli("schedule", "--every", "often", "x.xlsx").exit_code == 2
     for endless in ("nans", "infs", "1e400s", "100000d"):  # no wait at all, or one that cannot be waited for
@@ -94,6 +107,19 @@ def test_a_bad_option_value_is_exit_2_everywhere(cli: Cli, tmp_path: Path) -> No
         assert cli("schedule", "--once", "--max-backoff", endless, "x.xlsx").exit_code == 2, endless
     assert cli("schedule", "x.xlsx").exit_code == 2  # neither --every nor --once
     assert cli("sync", "--format", "yaml").exit_code == 2
+
+
+def test_an_as_of_past_the_calendars_end_in_the_teams_time_zone_is_exit_2(cli: Cli, tmp_path: Path) -> None:
+    """9999-12-31T23:59 in New York is 10000-01-01 in UTC: the sync ended with an unexpected error."""
+    assert cli("init", "team", "--logs", "qc", "--timezone", "America/New_York").exit_code == 0
+    write_workbook(tmp_path / "team" / "master.xlsx", {"QC Log": qc_tab([qc_row()])})
+    config = str(tmp_path / "team" / "kakosheet.toml")
+    for as_of in ("9999-12-31T23:59", "1899-12-31"):
+        for command in (("sync", "--dry-run"), ("import", "orders", "orders.csv")):
+            result = cli(*command, "--as-of", as_of, "--config", config)
+            assert result.exit_code == 2, result.output
+            assert "--as-of" in result.stderr and "outside the years kakosheet runs as" in result.stderr
+    assert cli("sync", "--dry-run", "--as-of", "9998-12-31T23:59", "--config", config).exit_code == 0
 
 
 # ---------------------------------------------------------------- the process's end
@@ -121,6 +147,28 @@ def test_the_process_ends_with_its_exit_code_its_whole_output_and_its_store_clos
     usage = run_kakosheet("sync", "--no-such-option", cwd=team)
     assert usage.returncode == 2
     assert "No such option" in usage.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device that is always full")
+def test_output_onto_a_full_disk_is_exit_3_with_a_sentence_not_an_unexpected_error(cli: Cli, tmp_path: Path) -> None:
+    """`kakosheet schedule --once >> /var/log/kakosheet.jsonl` with /var/log full (README "Scheduling"):
+    the run ended with exit 70, "report it", as if kakosheet had failed."""
+    team = team_with(cli, tmp_path, [qc_row()])
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    for args in (("schedule", "--once"), ("validate", "--format", "json"), ("sync", "--help")):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "kakosheet", *args],
+                cwd=team,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+        assert result.returncode == 3, result.stderr
+        assert "cannot write (No space left on device); free some space" in result.stderr
+        assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
 
 
 # ---------------------------------------------------------------- commands that change nothing create nothing
@@ -206,6 +254,26 @@ def test_a_failed_init_in_an_existing_folder_takes_back_only_its_own_files(cli: 
     assert (team / "master.xlsx").is_file() and (team / "notes.txt").read_text() == "ours"
 
 
+def test_init_where_it_cannot_write_names_the_folder_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:
+    """A folder under a file (or on a read-only share) cannot be written: exit 2 and a sentence,
+    not an unexpected error."""
+    (tmp_path / "notes.txt").write_text("ours")
+    failed = cli("init", "notes.txt/team")
+    assert failed.exit_code == 2, failed.output
+    assert "notes.txt/team: cannot write the team's files there" in failed.stderr
+    assert "unexpected" not in failed.stderr
+    assert files_in(tmp_path) == {"notes.txt"} and (tmp_path / "notes.txt").read_text() == "ours"
+    assert cli("init", "team").exit_code == 0
+
+
+def test_template_build_where_it_cannot_write_names_the_place(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("ours")
+    failed = cli("template", "build", "--out", "notes.txt/master.xlsx")
+    assert failed.exit_code == 2, failed.output
+    assert "notes.txt/master.xlsx: cannot write the template there" in failed.stderr and "--out" in failed.stderr
+    assert (tmp_path / "notes.txt").read_text() == "ours"
+
+
 # ---------------------------------------------------------------- small things
 
 
@@ -221,6 +289,15 @@ def test_config_works_after_the_command_too(cli: Cli, tmp_path: Path) -> None:
     assert cli("sync", "--dry-run", "--config", config).exit_code == 0
     missing = cli("validate", "--config", "nowhere.toml")
     assert missing.exit_code == 2 and "no such config file" in missing.stderr
+
+
+def test_debug_works_after_the_command_too(cli: Cli) -> None:
+    """An unexpected error says "run again with --debug": a user adds it at the end of the line."""
+    for args in (("validate", "missing.xlsx", "--debug"), ("--debug", "validate", "missing.xlsx")):
+        result = cli(*args)
+        assert result.exit_code == 3, result.output
+        assert "Traceback" in result.stderr and "no such file" in result.stderr
+    assert "Traceback" not in cli("validate", "missing.xlsx").stderr
 
 
 def test_start_here_includes_sync_and_history(cli: Cli) -> None:

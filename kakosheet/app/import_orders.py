@@ -143,6 +143,8 @@ def _read_file(path: Path, schema: LogSchema) -> tuple[Grid, bool]:
     """The file's grid (the Orders tab of a workbook, or its only tab) and its date system."""
     if path.is_dir():
         raise UsageError(f"{path}: is a folder; name the orders file in it (e.g. {path / 'orders.csv'})")
+    if not path.exists():  # said here, as for a CSV: the workbook's own message points at `source`
+        raise SourceError(f"{path.name}: no such file; check the path")
     suffix = path.suffix.lower()
     if suffix in CSV_EXTENSIONS:
         from kakosheet.sources.csv_file import read_csv_grid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -276,24 +277,29 @@ def _build(
 
 def load_rates(path: Path, base: str) -> Rates:
     """A rate table CSV with the columns currency, rate, valid_from."""
+    from kakosheet.sources.csv_file import delimiter_of  # told as an orders file's: ; , or tab (Excel's own)
+
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"currency", "rate"} - {(name or "").strip().lower() for name in reader.fieldnames or []}
-            if missing:
-                raise UsageError(
-                    f"{path.name}: needs the columns currency, rate, valid_from (missing: {', '.join(sorted(missing))})"
-                )
-            rows = [
-                (number, {(k or "").strip().lower(): (v or "") for k, v in row.items()})
-                for number, row in enumerate(reader, start=2)
-            ]
+            content = handle.read()
     except OSError as exc:
         raise UsageError(f"rates: cannot read {path.name} ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:  # a rate table saved as "CSV" in a legacy code page, or UTF-16
         raise UsageError(
             f'{path.name}: is not UTF-8 text (byte {exc.start + 1} is not); save it as "CSV UTF-8" and run again'
         ) from exc
+    try:
+        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter_of(content))
+        missing = {"currency", "rate"} - {(name or "").strip().lower() for name in reader.fieldnames or []}
+        if missing:
+            raise UsageError(
+                f"{path.name}: needs the columns currency and rate, and valid_from if rates change "
+                f"(missing: {', '.join(sorted(missing))})"
+            )
+        rows = [
+            (number, {(k or "").strip().lower(): (v or "") for k, v in row.items()})
+            for number, row in enumerate(reader, start=2)
+        ]
     except csv.Error as exc:
         raise UsageError(f"{path.name}: is not well-formed CSV ({exc}); save it again as CSV UTF-8") from exc
     return parse_rates(base, rows, where=path.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -65,6 +66,12 @@ def init_team(
         undo.created.append(staged)
         build_master_workbook(schemas, config.logs, staged)
         os.replace(staged, workbook)  # an existing workbook is replaced only by a finished one
+    except OSError as exc:  # a read-only share, a file where a folder should be, a full disk
+        undo.run()
+        raise UsageError(
+            f"{folder}: cannot write the team's files there ({exc.strerror or exc}); nothing was left behind. "
+            "Name a folder kakosheet may write in"
+        ) from exc
     except BaseException:
         undo.run()
         raise
@@ -86,20 +93,26 @@ class _Undo:
 
     def run(self) -> None:
         for path in self.created:
-            path.unlink(missing_ok=True)
+            _remove(path)
         config = self.folder / CONFIG_NAME
         if self.config_before is not None:
             config.write_bytes(self.config_before)
         else:
-            config.unlink(missing_ok=True)
+            _remove(config)
         if not self.schemas_existed:
             shutil.rmtree(self.schemas, ignore_errors=True)
         else:
             for copied in self.schemas.glob("*.yaml"):
                 if copied.name not in self.schema_files:
-                    copied.unlink(missing_ok=True)
+                    _remove(copied)
         if not self.folder_existed:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    """A file this run may have written, gone; one under a file (``notes.txt/team``) never was."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        path.unlink()
 
 
 def _check_init_options(logs: tuple[str, ...], timezone: str, date_order: str) -> None:
@@ -131,7 +144,13 @@ def build_template(config: Config, *, schemas_dir: Path | None = None, out: Path
     target = out or Path.cwd() / "templates" / MASTER_NAME
     if target.exists():
         _refuse_a_workbook_with_cases(schemas, logs, target)
-    return build_master_workbook(schemas, logs, target)
+    try:
+        return build_master_workbook(schemas, logs, target)
+    except OSError as exc:  # a read-only folder, a file where a folder should be, a full disk
+        raise UsageError(
+            f"{target}: cannot write the template there ({exc.strerror or exc}); "
+            "give --out a place kakosheet may write in"
+        ) from exc
 
 
 def _refuse_a_workbook_with_cases(schemas: SchemaSet, logs: tuple[str, ...], target: Path) -> None:

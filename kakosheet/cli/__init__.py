@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
+import errno
 import os
 import sys
 from pathlib import Path
@@ -19,12 +21,32 @@ if TYPE_CHECKING:
     from kakosheet.config import Config
 
 EXIT_INTERNAL = 70
-AS_OF = click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])  # --as-of: a time in the team's timezone
+EXIT_NO_ROOM = 3  # as a workbook that cannot be written for a full disk (README "Exit codes")
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class _AsOf(click.DateTime):
+    """--as-of: a time in the team's timezone, in years every timezone can hold (9999-12-31T23:59 in
+    New York is past the last instant in UTC)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        moment = super().convert(value, param, ctx)
+        if not 1900 <= moment.year <= 9998:
+            self.fail(f"{value!r} is outside the years kakosheet runs as (1900 to 9998)", param, ctx)
+        return moment
+
+
+AS_OF = _AsOf(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
     if value is not None:
         ctx.find_root().ensure_object(dict)["config_path"] = value
+
+
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["debug"] = True
 
 
 def _config_option(func):  # type: ignore[no-untyped-def]
@@ -40,11 +62,20 @@ def _config_option(func):  # type: ignore[no-untyped-def]
 
 
 class _Command(click.Command):
-    """A command that also takes --config after its name (`kakosheet sync --config team.toml`)."""
+    """A command that also takes --config and --debug after its name (`kakosheet sync --debug`, as the
+    message of an unexpected error says to run it again)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         _config_option(self)
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_remember_debug,
+            help="Show the traceback when something fails.",
+        )(self)
 
 
 class _SubGroup(click.Group):
@@ -71,6 +102,16 @@ class _Group(click.Group):
             raise  # click ends quietly when the reader of our output went away (`| head`)
         except Exception as exc:  # a bug: say so in one line, trace only on request
             _traceback_on_request(ctx)
+            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+                # A full disk where the output goes (`schedule --once >> /var/log/kakosheet.jsonl`):
+                # the environment's to fix, not a bug; stderr may sit on the same disk.
+                with contextlib.suppress(OSError):
+                    click.echo(
+                        f"kakosheet: cannot write ({exc.strerror}); free some space on the disk (also where "
+                        "the output goes) and run the command again",
+                        err=True,
+                    )
+                ctx.exit(EXIT_NO_ROOM)
             click.echo(
                 f"kakosheet: unexpected error ({type(exc).__name__}: {exc}); run again with --debug and report it",
                 err=True,
@@ -81,7 +122,7 @@ class _Group(click.Group):
 
 def _traceback_on_request(ctx: click.Context) -> None:
     """The traceback of the error being handled, with --debug."""
-    if ctx.params.get("debug"):
+    if ctx.params.get("debug") or (ctx.obj or {}).get("debug"):
         import traceback  # only when asked: --help and --version start without it
 
         traceback.print_exc()

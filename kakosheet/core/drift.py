@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kakosheet.core.looks import dropdown_lists
+from kakosheet.core.looks import LISTS_TAB, dropdown_lists, is_kakosheets_lists_header
 from kakosheet.core.schema import SchemaSet
 from kakosheet.core.table import Table
 
@@ -21,8 +21,11 @@ def schema_drift(lists_rows: list[list[Any]] | None, tables: Iterable[Table], sc
     ]
     if lists_rows is None:
         return behind
-    header = [str(value) for value in lists_rows[0]] if lists_rows else []
-    for name, values in dropdown_lists(schemas).items():
+    header = ["" if value is None else str(value) for value in lists_rows[0]] if lists_rows else []
+    lists = dropdown_lists(schemas)
+    if not is_kakosheets_lists_header(header, lists):  # setup refuses to write over it: say so
+        return [*behind, f"the tab {LISTS_TAB!r} is the team's own, where kakosheet keeps its dropdowns; rename it"]
+    for name, values in lists.items():
         if name not in header:
             behind.append(f"the Lists tab has no {name} list")
             continue

@@ -8,6 +8,9 @@ them imports another adapter to learn them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+
 from kakosheet.core.codes import COUNTRIES, CURRENCIES
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
 
@@ -108,6 +111,18 @@ def dropdown_lists(schemas: SchemaSet) -> dict[str, tuple[str, ...]]:
     lists["currency"] = tuple(sorted(CURRENCIES))
     lists["country"] = tuple(sorted(COUNTRIES))
     return lists
+
+
+# A list's name as SchemaSet.enum_lists gives it: its log and field.
+_LIST_NAME = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+
+
+def is_kakosheets_lists_header(first_row: Sequence[object], names: Iterable[str]) -> bool:
+    """Whether a Lists tab's first row is one kakosheet wrote: each cell blank, a list of these schemas,
+    or a list name of earlier ones (a column removed or renamed since leaves its list's old name)."""
+    known = {"", *names}
+    texts = ("" if value is None else str(value) for value in first_row)
+    return all(text in known or _LIST_NAME.fullmatch(text) for text in texts)
 
 
 def list_name(column: Column, schemas: SchemaSet) -> str | None:

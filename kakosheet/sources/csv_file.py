@@ -36,14 +36,14 @@ def read_csv_grid(path: Path) -> Grid:
     if "\x00" in content:
         raise SourceError(f"{path.name}: holds binary data, not CSV text; export the orders as CSV UTF-8 or .xlsx")
     try:
-        rows = list(csv.reader(io.StringIO(content, newline=""), delimiter=_delimiter(content), strict=True))
+        rows = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter_of(content), strict=True))
     except csv.Error as exc:
         raise SourceError(f"{path.name}: is not well-formed CSV ({exc}); export it again as CSV UTF-8") from exc
     width = max((len(row) for row in rows), default=0)
     return Grid(sheet=path.name, rows=[row + [""] * (width - len(row)) for row in rows])
 
 
-def _delimiter(content: str) -> str:
+def delimiter_of(content: str) -> str:
     """The delimiter of the first non-blank line: whichever of ; , and tab it holds more of, outside quotes."""
     first = next((line for line in content.splitlines() if line.strip()), "")
     try:

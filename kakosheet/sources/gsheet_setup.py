@@ -33,6 +33,7 @@ from kakosheet.core.looks import (
     column_note,
     column_width,
     dropdown_lists,
+    is_kakosheets_lists_header,
     wanted_schemas,
 )
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
@@ -494,7 +495,7 @@ def _padded(rows: list[list[str]], extent: tuple[int, int]) -> list[list[str]]:
 def _check_lists_tab_is_ours(tab: FoundTab, names: list[str]) -> None:
     """A Lists tab of the team's own is never overwritten."""
     first_row = _rows_of(tab, 1, _extent(tab)[1])[0] if tab.cells else []
-    if any(value not in ("", *names) for value in first_row):
+    if not is_kakosheets_lists_header(first_row, names):
         raise SourceError(
             f"the tab {LISTS_TAB!r} is not kakosheet's (its first row holds {first_row[:3]!r}); kakosheet keeps "
             "its dropdown lists there: rename your tab and run setup again"

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kakosheet.errors import SourceError
+from kakosheet.errors import UsageError
 
 GOOGLE_ROOT = "https://sheets.googleapis.com"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
@@ -47,8 +47,8 @@ def sheet_key(spec: str) -> str:
         key = match.group(1) if match else ""
     else:
         key = text
-    if not _KEY.match(key):
-        raise SourceError(
+    if not _KEY.match(key):  # the command names no sheet: fixing the address is the user's, as for `notes`
+        raise UsageError(
             f"{spec!r} does not name a Google Sheet; use gsheet:KEY (the long code in the sheet's address "
             "between /d/ and /edit) or paste the sheet's URL"
         )

@@ -137,7 +137,10 @@ def new_version_beside(path: Path) -> Iterator[tuple[int, Path]]:
     cleanup) is nobody's, and the next write-back removes it."""
     folder = real_file(path).parent
     _remove_left_behind(folder, path.suffix)
-    handle, name = tempfile.mkstemp(dir=folder, prefix=_NEW_VERSION, suffix=path.suffix)
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=_NEW_VERSION, suffix=path.suffix)
+    except OSError as exc:  # a folder kakosheet may not write in (a read-only share): setup and a report tab
+        raise SourceError(write_failure(path, exc)) from exc
     temporary = Path(name)
     held = os.open(temporary, os.O_RDONLY)  # its own lock, held until the file is swapped in or removed
     try:

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from kakosheet.core.grid import Grid, column_index, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
-from kakosheet.core.looks import LISTS_TAB, dropdown_lists, wanted_schemas
+from kakosheet.core.looks import LISTS_TAB, dropdown_lists, is_kakosheets_lists_header, wanted_schemas
 from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.setup_result import SetupResult
 from kakosheet.core.tabs import find_tab
@@ -134,7 +134,7 @@ def _grid_values(grid: Grid) -> list[list[str]]:
 def _check_lists_tab(head: Grid, names: list[str]) -> None:
     """A Lists tab of the team's own is never overwritten."""
     first_row = [str(value) for value in head.rows[0]] if head.rows else []
-    if any(value not in ("", *names) for value in first_row):
+    if not is_kakosheets_lists_header(first_row, names):
         raise SourceError(
             f"the tab {LISTS_TAB!r} is not kakosheet's (its first row holds {first_row[:3]!r}); kakosheet keeps its "
             "dropdown lists there: rename your tab and run setup again; nothing was written"

@@ -76,7 +76,12 @@ def resolve_url(url: str | None, root: Path) -> str:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise UsageError(f"store: {safe_url(url)!r} is not a database URL (e.g. sqlite:///kakosheet.db)") from exc
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise UsageError(
+            "store: an SQLite database in memory (sqlite://) keeps nothing once the command ends; "
+            "name a file (sqlite:///kakosheet.db) or a server (postgresql://...)"
+        )
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
         path = Path(parsed.database)
         if not path.is_absolute():
             return parsed.set(database=str(root / path)).render_as_string(hide_password=False)

@@ -175,6 +175,7 @@ def test_an_xlsx_is_read_from_its_orders_tab_or_its_only_tab(tmp_path: Path, sto
     ("name", "content", "code", "says"),
     [
         ("missing.csv", None, 3, "missing.csv: no such file"),
+        ("missing.xlsx", None, 3, "missing.xlsx: no such file; check the path"),
         ("orders.txt", b"Order ID\n1\n", 2, "reads .csv (UTF-8) and .xlsx files"),
         ("latin1.csv", "Order ID,Customer ID\n1,Müller\n".encode("latin-1"), 3, 'save it as "CSV UTF-8"'),
         ("other.csv", b"Case,Status\n1,Open\n", 3, "no header row naming the columns Order ID"),
@@ -196,6 +197,7 @@ def test_a_file_that_cannot_be_read_exits_3_a_wrong_command_2(
     assert result.exit_code == code, result.output
     assert says in result.stderr
     assert "Traceback" not in result.output
+    assert "`source` in kakosheet.toml" not in result.stderr  # the orders file is no source
 
 
 def test_no_team_folder_and_no_store_exits_2_an_unreachable_store_3(cli: Cli, tmp_path: Path) -> None:

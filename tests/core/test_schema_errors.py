@@ -138,3 +138,18 @@ def test_an_empty_schema_file_exits_2_saying_so(cli: Cli, tmp_path: Path) -> Non
     result = cli("--config", str(tmp_path / "team" / "kakosheet.toml"), "validate")
     assert result.exit_code == 2
     assert "qc.yaml: the file is empty" in result.stderr
+
+
+def test_a_key_given_twice_in_a_column_exits_2_naming_file_and_line(cli: Cli, tmp_path: Path) -> None:
+    """A reason list added as a second `values:` line under the first: YAML kept the later list
+    silently, so the first one's reasons were dropped from validation and the dropdowns."""
+    cli("init", "team", "--logs", "qc")
+    schema = tmp_path / "team" / "schemas" / "qc.yaml"
+    text = schema.read_text()
+    line = next(i for i, row in enumerate(text.splitlines(), start=1) if row.startswith("    values: [Damaged"))
+    schema.write_text(text.replace("    values: [Damaged", "    values: [Counterfeit]\n    values: [Damaged", 1))
+    write_workbook(tmp_path / "team" / "master.xlsx", {"QC Log": qc_tab([qc_row()])})
+    result = cli("--config", str(tmp_path / "team" / "kakosheet.toml"), "validate")
+    assert result.exit_code == 2, result.output
+    assert f"qc.yaml: line {line + 1}, column 5:" in result.stderr
+    assert "'values' is given twice" in result.stderr

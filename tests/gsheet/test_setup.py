@@ -244,6 +244,32 @@ def test_a_lists_tab_of_the_team_is_not_overwritten(api, cli, qc_team) -> None:
     assert book.values("Lists") == [["Suppliers"], ["Acme"]]
 
 
+def test_a_list_gone_from_the_schemas_leaves_kakosheets_lists_tab_its_own(api, cli, tmp_path: Path) -> None:
+    """A dropdown column removed from qc.yaml left its list's name on the Lists tab: setup then took
+    the tab for the team's own and refused it (exit 3), so no later reason reached the sheet."""
+    book = api.create_spreadsheet(title="After-sales", share_with=[EMAIL])
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    for schema in default_schema_dir().glob("*.yaml"):
+        (schemas / schema.name).write_bytes(schema.read_bytes())
+    (tmp_path / "kakosheet.toml").write_text(f'source = "gsheet:{book.key}"\nlogs = ["qc"]\n', encoding="utf-8")
+    assert cli("setup").exit_code == 0
+    qc = schemas / "qc.yaml"
+    text = qc.read_text()
+    start = text.index("  - field: source_type\n")
+    text = text[:start] + text[text.index("  - field: ", start + 1) :]
+    qc.write_text(text.replace("Packaging Damage]", "Packaging Damage, Counterfeit]", 1))
+
+    result = cli("setup")
+
+    assert result.exit_code == 0, output(result)
+    header = book.values("Lists")[0]
+    assert "qc.source_type" not in header
+    reasons = [row[header.index("qc.exception_type")] for row in book.values("Lists")[1:]]
+    assert "Counterfeit" in reasons
+    assert "already set up; nothing changed" in cli("setup").output
+
+
 def test_a_sheet_not_shared_with_the_service_account_exits_3_naming_the_address(api, cli, qc_team) -> None:
     book = api.create_spreadsheet(title="After-sales", share_with=["ana@team.example"])
     qc_team(book)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kakosheet.config import Config
-from kakosheet.errors import SourceError
+from kakosheet.errors import UsageError
 from kakosheet.sources.gsheet_spec import is_google_sheet, sheet_key
 from tests.gsheet.sheets import GoogleSheet
 from tests.helpers import qc_row, qc_tab, run_kakosheet
@@ -32,8 +32,18 @@ def test_every_form_of_the_address_gives_the_key(spec: str) -> None:
 
 @pytest.mark.parametrize("spec", ["https://docs.google.com/spreadsheets/u/1/", "gsheet:", "gsheet:short"])
 def test_an_address_without_a_key_is_one_clear_message(spec: str) -> None:
-    with pytest.raises(SourceError, match="does not name a Google Sheet"):
+    with pytest.raises(UsageError, match="does not name a Google Sheet"):
         sheet_key(spec)
+
+
+@pytest.mark.parametrize("command", ["validate", "sync", "setup"])
+def test_an_address_without_a_key_is_a_command_to_fix_exit_2(command: str, team: Config) -> None:
+    """Running it again as it is fails again, as for a SOURCE that is no workbook path (exit 2);
+    it was exit 3, the code of a sheet that cannot be reached for now (a scheduled job backs off)."""
+    for spec in ("gsheet:", "https://docs.google.com/spreadsheets/d/e/2PACX-1vQ/pubhtml"):
+        result = run_kakosheet(command, spec, cwd=team.root)
+        assert result.returncode == 2, result.stderr
+        assert "does not name a Google Sheet" in result.stderr
 
 
 def test_a_multi_account_url_with_spaces_syncs(google_sheet: GoogleSheet, team: Config) -> None:

@@ -30,6 +30,27 @@ def test_the_weekly_report_as_json_and_its_mistakes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "'returns' is not one of the team's logs" in bad.stderr
 
 
+def test_a_rate_table_as_excel_saves_it_is_read_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    """Excel in a decimal-comma locale saves CSV with semicolons: its columns were said to be missing;
+    a file not in UTF-8, or with a field past the csv module's limit, ended with exit 70."""
+    folder = tmp_path / "team"
+    build_team(folder, f"sqlite:///{folder / 'kakosheet.db'}")
+    rates = folder / "rates.csv"
+    rates.write_text("\ufeffcurrency;rate;valid_from\nCNY;0.15;2026-01-01\nCNY;0.14;2026-12-01\n", encoding="utf-8")
+    done = run_kakosheet("report", "weekly", "--period", "2026-W53", "--rates", str(rates), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["costs"]["base"]["net"] == "99.50"  # 85.50 USD + 100.00 CNY x 0.14
+    for content, says in (
+        ("currency,rate\nCNY,0.14\nEUR,1.08 (März)\n".encode("latin-1"), "rates.csv: is not UTF-8 text"),
+        (b'currency,rate\nCNY,"' + b"x" * 200_000 + b'"\n', "rates.csv: is not well-formed CSV"),
+        (b"valid_from\n2026-01-01\n", "needs the columns currency and rate, and valid_from if rates change"),
+    ):
+        rates.write_bytes(content)
+        bad = run_kakosheet("report", "weekly", "--period", "2026-W53", "--rates", str(rates), cwd=folder)
+        assert bad.returncode == 2, bad.stderr
+        assert says in bad.stderr and "unexpected" not in bad.stderr
+
+
 def test_a_rate_table_not_saved_as_csv_utf8_is_named_with_how_to_save_it(tmp_path: Path) -> None:
     """Excel's "Unicode Text" (UTF-16) and a legacy code page's "CSV" are not UTF-8: a message, exit 2."""
     folder = tmp_path / "team"

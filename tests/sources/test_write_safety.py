@@ -7,6 +7,7 @@ where the backup goes. Every test runs kakosheet on a real workbook, mostly as a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import grp
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -390,6 +391,44 @@ def test_a_folder_where_the_backup_goes_stops_the_sync_before_anything_is_stored
     assert (folder / "log.backup.xlsx").is_dir()
     history = run_kakosheet("history", "QC-2026-0001", cwd=folder)
     assert history.returncode != 0 and "Traceback" not in history.stderr  # nothing was stored
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """The folder as on a read-only share: nothing can be created in it (root ignores modes, so
+    as root the folder is made immutable)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("the file system here cannot make a folder immutable")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_read_only_folder_stops_setup_and_the_report_tab_with_a_sentence(tmp_path: Path) -> None:
+    """setup and `report --format sheet` write the workbook as sync does; in a folder they may not
+    write in they once ended with an unexpected error (exit 70) instead of sync's sentence."""
+    folder, workbook = team(tmp_path, [qc_row()])
+    store = f"sqlite:///{tmp_path / 'store.db'}"  # the store elsewhere: only the workbook's folder is read-only
+    assert run_kakosheet("sync", "--store", store, cwd=folder).returncode == 0
+    schema = folder / "schemas" / "qc.yaml"
+    schema.write_text(schema.read_text().replace("Packaging Damage]", "Packaging Damage, Counterfeit]"))
+    before = workbook.read_bytes()
+    with read_only(folder):
+        for args in (("setup",), ("report", "weekly", "--period", "2026-W10", "--format", "sheet", "--store", store)):
+            refused = run_kakosheet(*args, cwd=folder)
+            assert refused.returncode == 3, refused.stderr
+            assert "log.xlsx: cannot write its new version" in refused.stderr, refused.stderr
+            assert "Let kakosheet's user write to the workbook's folder" in refused.stderr
+            assert workbook.read_bytes() == before and not temporaries(folder)
+    assert run_kakosheet("setup", cwd=folder).returncode == 0  # writable again: it just works
 
 
 def cell_scan_of(sync: subprocess.Popen[str]) -> int | None:

@@ -219,6 +219,29 @@ def test_a_lists_tab_of_the_teams_own_stops_setup_before_anything_is_written(tmp
     with pytest.raises(SourceError, match="not kakosheet's"):
         upgrade_source(load_config(result.config))
     assert result.workbook.read_bytes() == before
+    from kakosheet.app.sync import sync_source
+
+    behind = sync_source(load_config(result.config), store_url=f"sqlite:///{tmp_path / 's.db'}", dry_run=True).behind
+    assert behind[-1] == "the tab 'Lists' is the team's own, where kakosheet keeps its dropdowns; rename it"
+    assert not [phrase for phrase in behind if "list" in phrase and "Lists" not in phrase]  # not each list
+
+
+def test_a_list_gone_from_the_schemas_leaves_kakosheets_lists_tab_its_own(tmp_path: Path) -> None:
+    """A dropdown column removed from qc.yaml left its list's name on the Lists tab, and setup then
+    refused the tab as the team's own (exit 3): no later reason reached the workbook."""
+    result = init_team(tmp_path / "team", logs=("qc",))
+    config = load_config(result.config)
+    qc = config.schemas_dir / "qc.yaml"
+    text = qc.read_text()
+    start = text.index("  - field: source_type\n")
+    qc.write_text(text[:start] + text[text.index("  - field: ", start + 1) :])
+    add_to_schema(config)
+    upgraded = upgrade_source(config)
+    assert upgraded.changed
+    lists = lists_values(result.workbook)
+    assert "Counterfeit" in lists["qc.exception_type"] and lists["qc.grade"] == ["A", "B", "C"]
+    assert "qc.source_type" not in lists
+    assert not upgrade_source(config).changed
 
 
 def test_sync_says_when_the_workbook_is_behind_its_schemas_and_names_setup(tmp_path: Path) -> None:
