@@ -10,6 +10,7 @@ The child runs on the other core while the sync loads what it needs (pandas, the
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -100,7 +101,15 @@ class ChangedRowsScan:
         self.folder = tempfile.TemporaryDirectory(prefix="kakosheet-")
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close(), with the child
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kakosheet.sources.xlsx_changed_rows", str(path), self.folder.name, *known],
+            [
+                sys.executable,
+                "-m",
+                "kakosheet.sources.xlsx_changed_rows",
+                str(path),
+                self.folder.name,
+                _COMPARE if any(known.values()) else _RECORD,
+                *known,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
@@ -141,8 +150,14 @@ class ChangedRowsScan:
         self.folder.cleanup()
 
 
+_COMPARE = "compare"  # the sync waits for the rows that changed
+_RECORD = "record"  # the digests are only recorded, for the next sync: the sync's own work comes first
+
+
 def _main(arguments: list[str]) -> None:
-    path, folder, parts = Path(arguments[0]), Path(arguments[1]), arguments[2:]
+    path, folder, mode, parts = Path(arguments[0]), Path(arguments[1]), arguments[2], arguments[3:]
+    if mode == _RECORD:
+        os.nice(10)  # on the core the sync's other children share; it is needed only at the sync's end
 
     def known_of() -> dict[str, KnownRows | None]:
         return pickle.loads(sys.stdin.buffer.read())  # type: ignore[no-any-return]
