@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kakosheet.core.case_ids import IdProblem
 from kakosheet.core.issues import Issue, Report
 from kakosheet.core.merges import MERGED_CELL, MERGED_ID
 from kakosheet.sources.base import KnownRows
@@ -217,9 +218,8 @@ def ids_collide(schema: LogSchema, carried: Carried, typed: list[str]) -> bool:
     new = [text for text in typed if text not in carried.earlier_ids]
     if not new:
         return False
-    shown = list(carried.rows.values())
-    keys = {key for key in id_format.keys(shown) if isinstance(key, tuple)}
-    return any(isinstance(key, tuple) and key in keys for key in id_format.keys(new))
+    shown = {key for key in id_format.keys(list(carried.rows.values())) if not isinstance(key, IdProblem)}
+    return any(not isinstance(key, IdProblem) and key in shown for key in id_format.keys(new))
 
 
 def memo_after(

@@ -367,7 +367,8 @@ class XlsxSource:
                 continue
             numbers = tab.rows
             grid.rows = grid.rows[: len(numbers)]
-            grid.rows.extend([None] * len(grid.rows[0]) for _ in range(len(numbers) - len(grid.rows)))
+            width = max((len(row) for row in grid.rows), default=0)
+            grid.rows.extend([None] * width for _ in range(len(numbers) - len(grid.rows)))
             grid.row_numbers = numbers
             grid.errors = {(numbers[row - 1], column): code for (row, column), code in mark.errors.items()}
             grid.formulas = {(numbers[row - 1], column) for row, column in mark.formulas}

@@ -85,6 +85,9 @@ class TwoTeams(RuleBasedStateMachine):
         for team in TEAMS:
             workbook = load_workbook(self._path(team))
             change(workbook["QC Log"])
+            # The same bytes for both teams whenever they save within a second or not: a change that
+            # changes nothing leaves both workbooks as their last sync left them, or neither.
+            workbook.properties.modified = NOW
             workbook.save(self._path(team))
         self._sync_both()
 
@@ -102,10 +105,13 @@ class TwoTeams(RuleBasedStateMachine):
         self.carried += a.carried
         assert a.counts == b.counts
         assert _issues(a) == _issues(b)
-        assert _issues_of(a.outcome) == _issues_of(b.outcome)
-        assert {k: v for k, v in a.outcome.items() if k != "issues"} == {
-            k: v for k, v in b.outcome.items() if k != "issues"
-        }
+        if (
+            a.unchanged_since is None and b.unchanged_since is None
+        ):  # a workbook as its last sync left it records nothing
+            assert _issues_of(a.outcome) == _issues_of(b.outcome)
+            assert {k: v for k, v in a.outcome.items() if k != "issues"} == {
+                k: v for k, v in b.outcome.items() if k != "issues"
+            }
         assert (a.written, a.rows_stored) == (b.written, b.rows_stored)
         assert _store(self.folder / "A") == _store(self.folder / "B")
         assert _cells(self._path("A")) == _cells(self._path("B"))
