@@ -80,22 +80,21 @@ def sync_read(
     known = known_ids_of(store, run.key) if store.has_tables() else None
     # The store's view of the cases, taken while the source's tabs are still being read (read_ahead).
     stored = {name: store.stored_cases(name, run.key) for name in config.logs} if store.has_tables() else {}
-    read, report = read_and_validate(config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known)
+
+    def read_all() -> tuple[ReadResult, Report]:
+        """The tabs read and validated (a second read takes every row: the source has used its memo)."""
+        return read_and_validate(config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known)
+
+    read, report = read_all()
     carried = _carry(config, schemas, opened, run, read, report, stored) if read.partial else {}
     if carried is None:  # a tab read in part whose rows cannot be carried (app/sync_memo.py): every row is read
-        read, report = read_and_validate(
-            config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known
-        )
-        carried = {}
+        (read, report), carried = read_all(), {}
     moved = None if dry_run else identity.moved_before_identities(store, found, _sheet_ids(read, carried))
     if moved is not None:
         store.refile_source(moved, run.key)
         stored = {name: store.stored_cases(name, run.key) for name in config.logs}  # its cases are filed here now
         if carried:  # planned against other cases than the memo's: every row is read
-            read, report = read_and_validate(
-                config, schemas, opened, today=run.clock.today, progress=progress, known_ids=known
-            )
-            carried = {}
+            (read, report), carried = read_all(), {}
     report = with_carried(report, carried)
     with _frozen_heap():
         result = _sync_read(

@@ -40,11 +40,6 @@ class RowDigests:
     digests: dict[int, bytes]
     spans: dict[int, tuple[int, int]]
 
-    def changed_rows(self, before: dict[int, bytes]) -> list[int]:
-        """The rows whose digest differs from ``before`` or that ``before`` lacks, in sheet order;
-        rows of ``before`` no longer in the sheet are not named (the caller compares the row sets)."""
-        return sorted(row for row, digest in self.digests.items() if before.get(row) != digest)
-
 
 def shared_string_digests(xml: bytes) -> np.ndarray | None:
     """A digest (8 bytes, as uint64) of each entry of a shared-strings part, by index; None when
