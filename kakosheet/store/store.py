@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, literal, null, select, update
 from sqlalchemy import case as case_when
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -105,7 +106,19 @@ class Store:
         # Without `create`, a SQLite file that is not there yet is read as an empty store
         # (in memory) rather than made: a command that changes nothing creates nothing.
         self.exists = create or not _missing_sqlite_file(url)
-        self.engine = self._connect(url if self.exists else "sqlite://")
+        # A SQLite file this user may only read (a manager's view of the team folder): a command that
+        # writes is refused before it starts; one that reads opens it read-only (read_only_url).
+        database = sqlite_file(url) if self.exists and not _missing_sqlite_file(url) else None
+        self.read_only = database is not None and not _writable(database)
+        if self.read_only and create:
+            assert database is not None
+            raise StoreError(
+                f"the store {safe_url(url)} cannot be written: {database.name} or its folder is read-only for this "
+                f"user, and this command records in it. Run it as the user the store belongs to, or let this user "
+                f"write to {database.name} and its folder (SQLite writes {database.name}-wal and -shm beside it); "
+                "`kakosheet sync --dry-run`, `history` and `report` only read it"
+            )
+        self.engine = self._connect(url if self.exists else "sqlite://", read_only=database if self.read_only else None)
         self.dialect = self.engine.dialect.name
         self.metadata = build_metadata(schemas, (self.dialect,))
         reference_tables(self.metadata, schemas)  # orders and vendors, for after-sales rates (store/orders.py)
@@ -114,12 +127,13 @@ class Store:
     def display_url(self) -> str:
         return safe_url(self.url)
 
-    def _connect(self, url: str) -> Engine:
+    def _connect(self, url: str, *, read_only: Path | None = None) -> Engine:
         try:
             backend = make_url(url).get_backend_name()
             if backend == "sqlite":
-                engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=to_json)
-                _sqlite_pragmas(engine)
+                opened = url if read_only is None else read_only_url(read_only)
+                engine = create_engine(opened, connect_args={"timeout": 30}, json_serializer=to_json)
+                _sqlite_pragmas(engine, read_only=read_only is not None)
             elif backend == "postgresql":
                 engine = create_engine(url, pool_pre_ping=True, json_serializer=to_json)
             else:
@@ -153,6 +167,11 @@ class Store:
                 "nothing half-done was kept in it. Check that the database server is running, then run the "
                 "command again: the next run finishes the job"
             )
+        if self.read_only:
+            return StoreError(
+                f"the store {self.display_url} cannot be written: it is read-only for this user "
+                f"({_reason(exc, self.url)})"
+            )
         return StoreError(f"the store {self.display_url} failed: {_reason(exc, self.url)}")
 
     # ------------------------------------------------------------------ schema
@@ -163,6 +182,17 @@ class Store:
 
         Returns what was done, per column. Existing data is never dropped.
         """
+        try:
+            return self._prepare()
+        except StoreError as exc:
+            if not self.read_only:
+                raise
+            raise StoreError(
+                f"{exc}: it was made by an older kakosheet and needs bringing up to date, which takes writing. "
+                "Run `kakosheet sync` once as the user the store belongs to, then run this again"
+            ) from exc
+
+    def _prepare(self) -> list[str]:
         with self._transaction() as connection:
             if self.dialect == "postgresql":
                 # Syncs starting at once would race to create the same tables.
@@ -626,23 +656,54 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
-    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail."""
+def _writable(database: Path) -> bool:
+    """Whether this user may write a SQLite file: the file itself, and beside it the -wal and -shm its
+    WAL journal needs (made in its folder, unless they are there and writable). os.access, not the
+    mode bits: it also answers for root, whom an immutable file (chattr +i) or a read-only mount stops."""
+    if not os.access(database, os.W_OK):
+        return False
+    if os.access(database.parent, os.W_OK | os.X_OK):
+        return True
+    beside = [database.with_name(database.name + suffix) for suffix in ("-wal", "-shm")]
+    return all(os.access(path, os.W_OK) for path in beside)
+
+
+def read_only_url(database: Path) -> URL:
+    """The URL that opens a SQLite file this user may not write, read-only (SQLite's own URI modes).
+
+    A WAL database read with ``mode=ro`` needs its -shm (the index of the -wal) beside it, made
+    by the reader if missing: the way to read while a sync writes, and to read what a -wal holds
+    that is not yet in the file. When neither is there (no connection open, every change in the
+    file: how a sync leaves the store), ``immutable=1`` reads the file alone and makes nothing:
+    in a folder this user may not write, ``mode=ro`` could not open it at all, and elsewhere it
+    would leave a -shm and -wal owned by this user that the sync's own user may not write.
+    """
+    shm, wal = (database.with_name(database.name + suffix) for suffix in ("-shm", "-wal"))
+    pending = shm.exists() or (wal.exists() and wal.stat().st_size > 0)
+    query = {"mode": "ro", "uri": "true"} if pending else {"mode": "ro", "immutable": "1", "uri": "true"}
+    return URL.create("sqlite", database="file:" + quote(str(database)), query=query)
+
+
+def _sqlite_pragmas(engine: Engine, *, read_only: bool = False) -> None:
+    """WAL and a busy timeout for concurrent readers; BEGIN IMMEDIATE so writers queue, not fail.
+    A file opened read-only keeps the journal it has and takes no write lock."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        if not read_only:
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A report's reads (store/reads.py): one snapshot, no write lock.
-        read_only = connection.get_execution_options().get("kakosheet_read_only")
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        reads = read_only or connection.get_execution_options().get("kakosheet_read_only")
+        connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
 
 def _unlock(connection: Connection, key: int) -> None:
