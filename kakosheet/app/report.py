@@ -69,7 +69,7 @@ def run_report(
     Format ``sheet`` writes a report tab into the source (``into``, e.g. the workbook a scheduled
     run just synced; else --source or kakosheet.toml's), reporting that source's cases."""
     if out is not None:
-        _check_out(config, out, options.store_url)
+        _check_out(config, out, options)
     if output_format == "sheet" and into is None:
         into = _report_source(config, options.source)
     store, report = _built(config, options, into if output_format == "sheet" else None)
@@ -80,40 +80,59 @@ def run_report(
     return run
 
 
-def _check_out(config: Config, out: Path, store_url: str | None = None) -> None:
-    """--out never replaces what the team's work lives in: a workbook of cases (the team's source, or
-    any workbook a sync gave an identity: a master, its backup, a copy), kakosheet.toml, a schema, or
-    a SQLite store. A report written there would take the place of the team's cases or settings."""
-    from kakosheet.sources.gsheet_spec import is_google_sheet
-    from kakosheet.sources.xlsx_file import backup_of
+def _check_out(config: Config, out: Path, options: ReportOptions) -> None:
+    """--out never replaces or adds to what the team's work lives in: a workbook of cases (the team's
+    source or --source, its backup, or any workbook a sync gave an identity: a master, a copy),
+    kakosheet.toml, a schema (every .yaml of the schemas folder is loaded as one), the rates table,
+    or a SQLite store and the files SQLite keeps beside it (-wal, -shm, -journal: a report written
+    there, even where none is yet, is read back as the store's log). A report written there would
+    take the place of the team's cases or settings."""
     from kakosheet.sources.xlsx_identity import workbook_identity  # reads one small part of a workbook
 
-    if not out.is_file():
-        return
     target = out.resolve()
-    owned: dict[Path, tuple[str, bool]] = {}  # what it is, and whether it is a workbook
-    if config.path is not None:
-        owned[config.path.resolve()] = (f"the team's {CONFIG_NAME}", False)
-    if config.source and not is_google_sheet(config.source):
-        master = config.root / Path(config.source).expanduser()
-        owned[master.resolve()] = ("the team's workbook (its source)", True)
-        owned[backup_of(master)] = ("the previous version of the team's workbook", True)
-    database = sqlite_file(resolve_url(store_url or config.store, config.root))
-    if database is not None:
-        for suffix in ("", "-wal", "-shm"):
-            owned[database.with_name(database.name + suffix).resolve()] = ("the team's store", False)
-    what = owned.get(target)
-    if what is None and target.parent == config.schemas_dir.resolve():
-        what = ("one of the team's schemas", False)
-    if what is None and target.suffix.lower() in (".xlsx", ".xlsm") and workbook_identity(target) is not None:
-        what = ("a workbook kakosheet syncs (it carries a kakosheet workbook identity)", True)
+    what = _owned_files(config, options).get(target)
+    if what is None and target.parent == config.schemas_dir.resolve() and target.suffix.lower() == ".yaml":
+        what = ("one of the team's schemas", False) if target.is_file() else None
+        what = what or ("a .yaml file in the team's schemas folder, where each is read as a schema", False)
+    if what is None and target.suffix.lower() in (".xlsx", ".xlsm") and out.is_file():
+        if workbook_identity(target) is not None:
+            what = ("a workbook kakosheet syncs (it carries a kakosheet workbook identity)", True)
     if what is not None:
         described, workbook = what
         tab = ", or into the workbook as a tab with --format sheet" if workbook else ""
         raise UsageError(
-            f"--out: {out} is {described}, and the report would replace it; nothing was written. Write the report "
-            f"to a file of its own (--out week.xlsx){tab}"
+            f"--out: {out} is {described}, and a report written there would take its place; nothing was written. "
+            f"Write the report to a file of its own (--out week.xlsx){tab}"
         )
+
+
+def _owned_files(config: Config, options: ReportOptions) -> dict[Path, tuple[str, bool]]:
+    """The files kakosheet's own work lives in, as resolved paths (there or not yet): what each is,
+    and whether it is a workbook."""
+    from kakosheet.sources.gsheet_spec import is_google_sheet
+    from kakosheet.sources.xlsx_file import backup_of
+
+    owned: dict[Path, tuple[str, bool]] = {}
+    if config.path is not None:
+        owned[config.path.resolve()] = (f"the team's {CONFIG_NAME}", False)
+    for rates in (options.rates, config.rates):
+        if rates is not None:
+            owned[rates.resolve()] = ("the rate table the report converts with", False)
+    sources = [  # kakosheet.toml's source is the team folder's; --source, the command line's
+        (config.source, config.root, "the team's workbook (its source)"),
+        (options.source, Path.cwd(), "the workbook --source names"),
+    ]
+    for source, base, described in sources:
+        if source and not is_google_sheet(source):
+            master = base / Path(source).expanduser()
+            owned[master.resolve()] = (described, True)
+            owned[backup_of(master)] = ("the previous version of the team's workbook", True)
+    database = sqlite_file(resolve_url(options.store_url or config.store, config.root))
+    if database is not None:
+        owned[database.resolve()] = ("the team's store", False)
+        for suffix in ("-wal", "-shm", "-journal"):
+            owned[database.with_name(database.name + suffix).resolve()] = ("a file SQLite keeps beside the store", False)
+    return owned
 
 
 def _report_source(config: Config, source: str | None) -> Source:
