@@ -3,6 +3,12 @@
 Every error carries the exit code of the CLI contract and a message that says how to fix it.
 """
 
+import errno
+from typing import TypeGuard
+
+# What a write that failed for want of room says: a full disk, a quota, a file size limit.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
 
 class KakosheetError(Exception):
     """Something stops the run; the message tells the user what to do."""
@@ -46,3 +52,14 @@ class SourceBusyError(KakosheetError):
     """Another sync of the same source is running; nothing was done, the next run does the job."""
 
     exit_code = 4
+
+
+class NoRoomError(KakosheetError):
+    """The disk where kakosheet writes is full (or a quota or file size limit is reached); nothing is half-written."""
+
+    exit_code = 3
+
+
+def no_room(exc: BaseException) -> TypeGuard[OSError]:
+    """Whether an error is a write refused for want of room (NO_ROOM)."""
+    return isinstance(exc, OSError) and exc.errno in NO_ROOM

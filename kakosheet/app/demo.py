@@ -16,6 +16,7 @@ from kakosheet.app.sync import SyncResult, sync_source
 from kakosheet.app.validate import validate_source
 from kakosheet.config import load_config
 from kakosheet.core.issues import Report
+from kakosheet.errors import NoRoomError, no_room
 from kakosheet.reports.periods import PeriodKind
 from kakosheet.sources.xlsx_template import fill_master_workbook
 
@@ -40,7 +41,23 @@ def default_folder() -> Path:
 
 
 def run_demo(folder: Path, *, cases: int = 400, seed: int = 7, progress: Progress = SILENT) -> DemoResult:
-    """Set up ``folder`` as a team, fill its master workbook with sample cases, validate it."""
+    """Set up ``folder`` as a team, fill its master workbook with sample cases, validate it.
+
+    A disk that fills up stops it with a sentence; what it wrote so far is whole (each file is
+    replaced whole, the store keeps no half-done sync) and a demo run again starts afresh."""
+    try:
+        return _run_demo(folder, cases=cases, seed=seed, progress=progress)
+    except OSError as exc:
+        if not no_room(exc):
+            raise
+        raise NoRoomError(
+            f"{folder}: the demo ran out of room ({exc.strerror or exc}); no file was left half-written. Free some "
+            "space on the disk (or raise the quota or file size limit) and run `kakosheet demo` again, which starts "
+            "afresh, or name a folder on another disk"
+        ) from exc
+
+
+def _run_demo(folder: Path, *, cases: int, seed: int, progress: Progress) -> DemoResult:
     progress.stage(f"writing {cases} sample cases")
     init = init_team(folder, force=True)
     config = load_config(init.config)

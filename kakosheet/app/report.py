@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kakosheet.config import CONFIG_NAME, Config
-from kakosheet.errors import ConfigError, SourceError, StoreError, UsageError
+from kakosheet.errors import ConfigError, NoRoomError, SourceError, StoreError, UsageError, no_room
 from kakosheet.reports.build import ReportRequest, build_report
 from kakosheet.reports.logs import LogFacts, log_facts
 from kakosheet.reports.model import Report
@@ -94,9 +95,9 @@ def _check_out(config: Config, out: Path, options: ReportOptions) -> None:
     if what is None and target.parent == config.schemas_dir.resolve() and target.suffix.lower() == ".yaml":
         what = ("one of the team's schemas", False) if target.is_file() else None
         what = what or ("a .yaml file in the team's schemas folder, where each is read as a schema", False)
-    if what is None and target.suffix.lower() in (".xlsx", ".xlsm") and out.is_file():
-        if workbook_identity(target) is not None:
-            what = ("a workbook kakosheet syncs (it carries a kakosheet workbook identity)", True)
+    workbook = target.suffix.lower() in (".xlsx", ".xlsm") and out.is_file()
+    if what is None and workbook and workbook_identity(target) is not None:
+        what = ("a workbook kakosheet syncs (it carries a kakosheet workbook identity)", True)
     if what is not None:
         described, workbook = what
         tab = ", or into the workbook as a tab with --format sheet" if workbook else ""
@@ -131,7 +132,8 @@ def _owned_files(config: Config, options: ReportOptions) -> dict[Path, tuple[str
     if database is not None:
         owned[database.resolve()] = ("the team's store", False)
         for suffix in ("-wal", "-shm", "-journal"):
-            owned[database.with_name(database.name + suffix).resolve()] = ("a file SQLite keeps beside the store", False)
+            beside = database.with_name(database.name + suffix).resolve()
+            owned[beside] = ("a file SQLite keeps beside the store", False)
     return owned
 
 
@@ -170,13 +172,7 @@ def _published(
     else:
         rendered = render(report, output_format)
     if out is not None:
-        try:
-            if isinstance(rendered, bytes):
-                out.write_bytes(rendered)
-            else:
-                out.write_text(rendered, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--out: cannot write {out} ({exc.strerror})") from exc
+        _write_out(out, rendered)
     publishing = publish or output_format == "sheet" or (out is not None and output_format in PUBLISHED_FORMATS)
     if publishing:
         recorded = {k: {"value": v.value, "case_ids": list(v.case_ids)} for k, v in now_figures.items()}
@@ -196,6 +192,30 @@ def _published(
             publishing, warnings = False, (*warnings, str(exc))
     source = into.name if into is not None else None
     return ReportRun(report, rendered, publishing, tab=tab, source=source, warnings=warnings)
+
+
+def _write_out(out: Path, rendered: str | bytes) -> None:
+    """The report written whole or not at all: a disk that fills up leaves an earlier report of that
+    name as it was, never half a file (exit 3, the disk's to fix); another failure is --out's (exit 2)."""
+    content = rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
+    try:
+        if out.exists() and not out.is_file():  # a pipe or a device (--out /dev/stdout): written as it is
+            out.write_bytes(content)
+            return
+        real = out.resolve()  # a link is written through, as writing the file in place did
+        staged = real.with_name(f".{real.name}.{os.getpid()}.new")
+        try:
+            staged.write_bytes(content)
+            os.replace(staged, real)
+        finally:
+            staged.unlink(missing_ok=True)
+    except OSError as exc:
+        if no_room(exc):
+            raise NoRoomError(
+                f"--out: cannot write {out} ({exc.strerror}); nothing was written. Free some space on the disk (or "
+                "raise the quota or file size limit), then run the command again"
+            ) from exc
+        raise UsageError(f"--out: cannot write {out} ({exc.strerror})") from exc
 
 
 def _write_tab(source: Source, report: Report) -> tuple[str | None, tuple[str, ...]]:

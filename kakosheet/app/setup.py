@@ -20,7 +20,7 @@ from kakosheet.config import (
 )
 from kakosheet.core.cells import CellContext
 from kakosheet.core.schema import SchemaSet
-from kakosheet.errors import SourceError, UsageError
+from kakosheet.errors import NoRoomError, SourceError, UsageError, no_room
 from kakosheet.schema_files import load_schemas
 from kakosheet.sources.xlsx_template import build_master_workbook
 
@@ -68,6 +68,11 @@ def init_team(
         os.replace(staged, workbook)  # an existing workbook is replaced only by a finished one
     except OSError as exc:  # a read-only share, a file where a folder should be, a full disk
         undo.run()
+        if no_room(exc):
+            raise NoRoomError(
+                f"{folder}: cannot write the team's files there ({exc.strerror or exc}); nothing was left behind. "
+                "Free some space on the disk (or raise the quota or file size limit), then run the command again"
+            ) from exc
         raise UsageError(
             f"{folder}: cannot write the team's files there ({exc.strerror or exc}); nothing was left behind. "
             "Name a folder kakosheet may write in"
@@ -147,6 +152,11 @@ def build_template(config: Config, *, schemas_dir: Path | None = None, out: Path
     try:
         return build_master_workbook(schemas, logs, target)
     except OSError as exc:  # a read-only folder, a file where a folder should be, a full disk
+        if no_room(exc):
+            raise NoRoomError(
+                f"{target}: cannot write the template there ({exc.strerror or exc}); it was left as it was. "
+                "Free some space on the disk (or raise the quota or file size limit), then run the command again"
+            ) from exc
         raise UsageError(
             f"{target}: cannot write the template there ({exc.strerror or exc}); "
             "give --out a place kakosheet may write in"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
-import errno
 import os
 import sys
 from pathlib import Path
@@ -15,14 +14,13 @@ import click
 
 from kakosheet import __version__
 from kakosheet.config import load_config
-from kakosheet.errors import KakosheetError
+from kakosheet.errors import KakosheetError, no_room
 
 if TYPE_CHECKING:
     from kakosheet.config import Config
 
 EXIT_INTERNAL = 70
 EXIT_NO_ROOM = 3  # as a workbook that cannot be written for a full disk (README "Exit codes")
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class _AsOf(click.DateTime):
@@ -102,7 +100,7 @@ class _Group(click.Group):
             raise  # click ends quietly when the reader of our output went away (`| head`)
         except Exception as exc:  # a bug: say so in one line, trace only on request
             _traceback_on_request(ctx)
-            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+            if no_room(exc):
                 # A full disk where the output goes (`schedule --once >> /var/log/kakosheet.jsonl`):
                 # the environment's to fix, not a bug; stderr may sit on the same disk.
                 with contextlib.suppress(OSError):

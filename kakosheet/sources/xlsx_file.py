@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from kakosheet.errors import KakosheetError, SourceChangedError, SourceError
+from kakosheet.errors import KakosheetError, SourceChangedError, SourceError, no_room
 
-_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 # A write-back is a sync's, a report tab's or setup's: the sentence fits each, as the user ran it.
 _AGAIN = "nothing is lost: the store is consistent, and a sync's next run finishes its job"
 _NEW_VERSION = ".~kakosheet-"  # the prefix of a new version being written beside the workbook
@@ -222,7 +221,7 @@ def write_failure(path: Path, exc: OSError) -> str:
 
 
 def _fix(exc: OSError) -> str:
-    if exc.errno in _NO_ROOM:
+    if no_room(exc):
         return "Free some space on the disk that holds it (or raise the quota or file size limit)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "Let kakosheet's user write to the workbook's folder"

@@ -10,11 +10,15 @@ checked-in template that no longer matches its schemas is caught by a test.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import io
+import os
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 
+from lxml import etree
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
@@ -174,11 +178,36 @@ def build_master_workbook(schemas: SchemaSet, logs: tuple[str, ...], target: Pat
     lists_sheet.sheet_state = "hidden"
     workbook.active = 0
     workbook.properties.creator = "kakosheet"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    package = _saved(workbook)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(_reproducible(buffer.getvalue()))
+    _replace_whole(target, _reproducible(package))
     return target
+
+
+def _saved(workbook: Workbook) -> bytes:
+    """The workbook's package. openpyxl writes each sheet through a file in the temporary folder, and
+    lxml tells a full disk there as a SerialisationError (IO_ENOSPC): told here as the OSError it is."""
+    buffer = io.BytesIO()
+    try:
+        workbook.save(buffer)
+    except etree.SerialisationError as exc:
+        code = getattr(errno, str(exc).removeprefix("IO_"), None)
+        if not str(exc).startswith("IO_") or not isinstance(code, int):
+            raise
+        raise OSError(code, f"{os.strerror(code)}, in the temporary folder {tempfile.gettempdir()}") from exc
+    return buffer.getvalue()
+
+
+def _replace_whole(path: Path, package: bytes) -> None:
+    """Write a workbook whole or not at all: a disk that fills up leaves the file as it was, never
+    half a package (saved in memory first, so no zip is left half-closed on a full disk either)."""
+    real = path.resolve()  # through a link, as writing the file in place did
+    staged = real.with_name(f".{real.name}.{os.getpid()}.new")
+    try:
+        staged.write_bytes(package)
+        os.replace(staged, real)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _reproducible(package: bytes) -> bytes:
@@ -219,4 +248,4 @@ def fill_master_workbook(path: Path, schemas: SchemaSet, rows_by_log: dict[str, 
                     cell.data_type = "s"
                 elif isinstance(value, dt.date) and formats[field]:
                     cell.number_format = formats[field]  # the column's format, not openpyxl's own per value
-    workbook.save(path)
+    _replace_whole(path, _saved(workbook))

@@ -48,6 +48,8 @@ if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never 
 
 CHUNK = 5000
 PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
+SQLITE_FULL = 13  # "database or disk is full": the disk (or a quota, a file size limit) has no room
+SQLITE_IOERR = 10  # "disk I/O error": how SQLite tells most writes refused past a file size limit (EFBIG)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,14 @@ class Store:
                 f"the store {self.display_url} went away while kakosheet used it ({_reason(lost, self.url)}); "
                 "nothing half-done was kept in it. Check that the database server is running, then run the "
                 "command again: the next run finishes the job"
+            )
+        code = _sqlite_code(exc)
+        if code in (SQLITE_FULL, SQLITE_IOERR):
+            disk = "is full" if code == SQLITE_FULL else "may be full (or failing)"
+            return StoreError(
+                f"the store {self.display_url} cannot be written: the disk that holds it {disk} "
+                f"({_reason(exc, self.url)}); nothing half-done was kept in it. Free some space on the disk (or raise "
+                "the quota or file size limit), then run the command again: the next run finishes the job"
             )
         if self.read_only:
             return StoreError(
@@ -745,6 +755,12 @@ def _unreachable(exc: SQLAlchemyError, url: str) -> str:
             "in the store URL (--store or kakosheet.toml) are right"
         )
     return f"cannot reach the store {safe_url(url)} ({_reason(exc, url)}); {hint}"
+
+
+def _sqlite_code(exc: Exception) -> int | None:
+    """SQLite's primary result code behind a driver error (SQLITE_FULL...), if it is SQLite's."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _reason(exc: Exception, url: str) -> str:

@@ -90,7 +90,8 @@ def test_a_report_written_from_a_store_that_may_only_be_read_warns_that_its_figu
     team = synced_team(tmp_path)
     out = tmp_path / "week.html"
     with read_only(team, team / "kakosheet.db"):
-        report = run_kakosheet("report", "weekly", "--period", "2026-W10", "--format", "html", "--out", str(out), cwd=team)
+        args = ("report", "weekly", "--period", "2026-W10", "--format", "html", "--out", str(out))
+        report = run_kakosheet(*args, cwd=team)
     assert report.returncode == 0, report.stderr
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert "figures were not recorded as published" in report.stderr

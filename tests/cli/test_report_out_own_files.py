@@ -37,7 +37,7 @@ def test_a_report_is_never_written_as_a_file_kakosheet_keeps_or_reads(tmp_path: 
     assert refused.returncode == 2, refused.stderr
     assert f"--out: {name} is {said}" in refused.stderr and "nothing was written" in refused.stderr
     assert "Write the report to a file of its own" in refused.stderr
-    assert not (folder / name).exists() or before.get((folder / name)) == (folder / name).read_bytes()
+    assert not (folder / name).exists() or before.get(folder / name) == (folder / name).read_bytes()
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
     with sqlite3.connect(folder / "kakosheet.db") as store:  # still a store with its cases
         assert store.execute("SELECT count(*) FROM case_qc").fetchone() == (6,)
