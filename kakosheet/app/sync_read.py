@@ -45,6 +45,7 @@ from kakosheet.core.plan import (
     row_cases,
     years_needed,
 )
+from kakosheet.core.plural import counted
 from kakosheet.core.writeback import WriteBack, sheet_write
 from kakosheet.errors import SourceChangedError, SourceError
 from kakosheet.store.changes import apply_log_plan
@@ -210,7 +211,7 @@ def _sync_read(
         outcome = opened.write_back(changes)
         for sheet in changes.sheets:
             result.rows_written_to.setdefault(sheet.sheet, set()).update(cell.row for cell in sheet.cells)
-        progress.stage(f"storing {sum(len(t) for t in tables.values())} rows")
+        progress.stage(f"storing {counted(sum(len(t) for t in tables.values()), 'row')}")
     except SourceChangedError:
         storing.abandon()
         store.finish_run(result.run_id, "source-changed", result.counts)

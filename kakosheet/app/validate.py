@@ -12,6 +12,7 @@ from kakosheet.app.find_tabs import find_tabs
 from kakosheet.app.progress import SILENT, Progress
 from kakosheet.core.cells import CellContext
 from kakosheet.core.issues import Report
+from kakosheet.core.plural import counted
 from kakosheet.errors import KakosheetError
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def read_and_validate(
     )
     progress.stage(f"reading {opened.name}")
     read = read_source(opened, schemas, config.logs, ctx, config.archives)
-    progress.stage(f"validating {sum(len(t) for t in read.all_tables()):,} rows")
+    progress.stage(f"validating {counted(sum(len(t) for t in read.all_tables()), 'row')}")
     report = Report()
     report.extend(read.issues)
     references = ReferenceIndex({name: t for name, t in read.tables.items() if t.schema.kind == "reference"})

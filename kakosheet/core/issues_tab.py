@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kakosheet.core.owned_tab import CELL_CHARS, SHEET_ROWS, CellLink, Filter, OwnedTab, TabCell
+from kakosheet.core.plural import counted
 from kakosheet.core.writeback import WriteBack
 
 ISSUES_TAB = "Issues"
@@ -81,7 +82,7 @@ def _fit(text: str | None) -> str | None:
 def _closing_line(more: int) -> tuple[str | int | None, ...]:
     values: list[str | int | None] = [None] * len(ISSUES_HEADER)
     values[_MESSAGE] = (
-        f"… and {more:,} more issues, not listed: a worksheet holds {SHEET_ROWS:,} rows. Fix the ones above "
+        f"… and {counted(more, 'more issue')}, not listed: a worksheet holds {SHEET_ROWS:,} rows. Fix the ones above "
         "and sync again, or run kakosheet validate --format json to see them all"
     )
     return tuple(values)

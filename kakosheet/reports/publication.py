@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from kakosheet.core.plural import counted
 from kakosheet.reports import model as m
 from kakosheet.store.orders import fold
 
@@ -101,7 +102,7 @@ def compare(
     note = (
         "no figure changed since publication"
         if not changes
-        else f"{len(changes)} figures changed since this report was published"
+        else f"{counted(len(changes), 'figure')} changed since this report was published"
     )
     return PublicationCheck(published_at, published_as, tuple(changes), note)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from kakosheet.core.plural import counted
 from kakosheet.reports import charts_svg
 from kakosheet.reports.model import Report
 from kakosheet.reports.tables import Kind, Table, layout
@@ -44,7 +45,7 @@ def _table(table: Table, chart: str | None) -> str:
         parts.append(f'<div class="chart">{chart}</div>')
     listed = [(row, ids) for row, ids in zip(table.rows, table.case_ids, strict=True) if ids]
     if listed:
-        parts.append(f"<details><summary>Cases behind these figures ({len(listed)} rows)</summary><ul>")
+        parts.append(f"<details><summary>Cases behind these figures ({counted(len(listed), 'row')})</summary><ul>")
         for row, ids in listed:
             label = " / ".join(cell.text() for cell in row[:3])
             parts.append(f'<li>{escape(label)}: <span class="ids">{escape(", ".join(ids))}</span></li>')

@@ -6,6 +6,7 @@ re-run for the same period replaces it, charts included, each in its slot."""
 from __future__ import annotations
 
 from kakosheet.core.owned_tab import SHEET_ROWS, Chart, ChartKind, Filter, OwnedTab, Series, Span, TabCell
+from kakosheet.core.plural import counted
 from kakosheet.reports.formats import CASE_COLUMNS, case_cells, cell_format, fit_cell
 from kakosheet.reports.model import Report
 from kakosheet.reports.tables import Cell, Kind, Table, layout
@@ -59,7 +60,7 @@ def render_sheet(report: Report) -> OwnedTab:
         sheet.add(tuple(_cell(cell) for cell in case_cells(line)))
     if len(lines) < len(report.cases):
         more = len(report.cases) - len(lines)
-        sheet.add((TabCell(f"… and {more:,} more cases: a worksheet holds {SHEET_ROWS:,} rows"),))
+        sheet.add((TabCell(f"… and {counted(more, 'more case')}: a worksheet holds {SHEET_ROWS:,} rows"),))
     cases_filter = Filter(header_row, max(sheet.last_row, header_row), 0, len(CASE_COLUMNS) - 1)
     return OwnedTab(
         title=report_tab_title(report),

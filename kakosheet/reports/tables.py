@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from kakosheet.core.plural import counted
 from kakosheet.reports import model as m
 
 
@@ -210,7 +211,9 @@ def _costs(report: m.Report) -> Table:
         ids.append(tuple(sorted({i for c in report.costs.currencies for i in c.net.case_ids})))
     note = report.costs.note
     if report.costs.unsummed.count:
-        note += f"; {report.costs.unsummed.count} amounts without a usable currency are in no total"
+        unsummed = report.costs.unsummed.count
+        are = "is" if unsummed == 1 else "are"
+        note += f"; {counted(unsummed, 'amount')} without a usable currency {are} in no total"
     return Table(
         "costs",
         "3. Cost of exceptions",

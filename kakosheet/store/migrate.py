@@ -17,6 +17,7 @@ from sqlalchemy import Connection, MetaData, String, Table, bindparam, column, i
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeEngine
 
+from kakosheet.core.plural import counted
 from kakosheet.core.schema import Column as SchemaColumn
 from kakosheet.core.schema import SchemaSet
 from kakosheet.store.tables import KINDS, case_table_name, stored_fields, stored_kinds
@@ -49,7 +50,8 @@ def migrate(connection: Connection, metadata: MetaData, schemas: SchemaSet) -> l
             wanted = schema.column(field)
             if kinds and KINDS[wanted.type] not in kinds:
                 converted = _convert_column(connection, table, wanted, old)
-                done.append(f"{table.name}.{field} converted to {wanted.type} ({converted} values kept as typed)")
+                kept = counted(converted, "value")
+                done.append(f"{table.name}.{field} converted to {wanted.type} ({kept} kept as typed)")
     done += _add_indexes(connection, metadata)
     return done
 
