@@ -204,7 +204,7 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
         sheets_api_url=text("sheets_api_url"),
         source=text("source"),
         store=text("store"),
-        logs=tuple(logs),
+        logs=tuple(dict.fromkeys(logs)),  # a log listed twice is one log, as `init --logs qc,qc` makes it
         archives=_archives(data.get("archives", {}), where),
         schemas_dir=schemas,
         timezone=timezone,

@@ -14,7 +14,7 @@ import click
 
 from kakosheet import __version__
 from kakosheet.config import load_config
-from kakosheet.errors import KakosheetError, no_room
+from kakosheet.errors import KakosheetError, UsageError, no_room
 
 if TYPE_CHECKING:
     from kakosheet.config import Config
@@ -35,6 +35,18 @@ class _AsOf(click.DateTime):
 
 
 AS_OF = _AsOf(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+
+
+def log_names(value: str | None) -> tuple[str, ...] | None:
+    """--logs qc,refunds as the logs it names, in order: spaces, a stray comma and a log named twice
+    folded away (what was meant is plain); None when not given. One naming no log at all is refused
+    (it would mean every log, the opposite of narrowing), as a name that is not a log is."""
+    if value is None:
+        return None
+    names = tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+    if not names:
+        raise UsageError(f"--logs: {value!r} names no log; list one or more, comma-separated (e.g. --logs qc,refunds)")
+    return names
 
 
 def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kakosheet.cli import AS_OF, config_from, main
+from kakosheet.cli import AS_OF, config_from, log_names, main
 from kakosheet.cli.progress import progress_on
 from kakosheet.cli.render import render_json, render_text, summary
 from kakosheet.config import Config
@@ -90,7 +90,7 @@ def init(directory: Path, logs: str | None, timezone: str, date_order: str, forc
     """
     from kakosheet.app import setup as setup_app
 
-    chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
+    chosen = log_names(logs)
     result = setup_app.init_team(directory, logs=chosen, timezone=timezone, date_order=date_order, force=force)
     click.echo(f"Wrote {result.config} and the team's schemas in {result.schemas}/.", err=True)
     click.echo(f"Master workbook: {result.workbook} (share it, or open it in Excel).", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kakosheet.cli import config_from, main
+from kakosheet.cli import config_from, log_names, main
 
 FORMATS = ("json", "md", "html", "xlsx", "sheet")  # render.py draws the first four; sheet: a tab of the source
 
@@ -65,7 +65,7 @@ def report(
         raise UsageError("--format xlsx writes a workbook: name it with --out report.xlsx")
     if output_format == "sheet" and out is not None:
         raise UsageError("--format sheet writes a tab into the source, not a file: name it with --source, not --out")
-    chosen = tuple(name.strip() for name in logs.split(",") if name.strip()) if logs else None
+    chosen = log_names(logs)
     options = ReportOptions(PeriodKind(kind), period, source, chosen, rates, store_url)
     run = run_report(config_from(ctx), options, output_format, out=out, publish=publish)
     if run.report.since_publication is not None:
