@@ -307,4 +307,3 @@ def test_a_save_that_changes_nothing_is_unchanged_for_both_teams_or_neither() ->
         assert a.unchanged_since is not None and b.unchanged_since is not None
     finally:
         machine.teardown()
-
