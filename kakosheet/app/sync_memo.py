@@ -108,17 +108,25 @@ def usable_memo(store: Store, source: str, state: tuple[str, int, dict[str, Any]
     return RowMemo(run_id, context, _decode(tabs, blob))
 
 
+def digested_tabs(tabs: Mapping[str, str], schemas: SchemaSet) -> list[str]:
+    """The tabs whose rows' digests a re-sync tells: the log tabs whose rows can be carried, and the
+    reference tabs, whose rows' digests judge the carried rows (``context_digest``)."""
+    return [tab for name, tab in tabs.items() if _carried(schemas[name]) or schemas[name].kind == "reference"]
+
+
 def known_rows(tabs: Mapping[str, str], schemas: SchemaSet, memo: RowMemo | None) -> dict[str, KnownRows | None]:
-    """For read_ahead: the log tabs whose rows can be carried, with what the memo knows of them, and
-    the reference tabs, whose rows' digests judge the carried rows (``context_digest``)."""
+    """For read_ahead: each of the digested tabs, with what the memo knows of its rows (None:
+    nothing, and always for a reference tab, which is only digested)."""
+    logs = {tab for name, tab in tabs.items() if _carried(schemas[name])}
     known: dict[str, KnownRows | None] = {}
-    for name, tab in tabs.items():
-        schema = schemas[name]
-        if schema.kind == "log" and can_carry(schema):
-            known[tab] = memo.tabs[tab].known() if memo is not None and tab in memo.tabs else None
-        elif schema.kind == "reference":
-            known[tab] = None
+    for tab in digested_tabs(tabs, schemas):
+        recorded = memo.tabs.get(tab) if memo is not None and tab in logs else None
+        known[tab] = recorded.known() if recorded is not None else None
     return known
+
+
+def _carried(schema: LogSchema) -> bool:
+    return schema.kind == "log" and can_carry(schema)
 
 
 def can_carry(schema: LogSchema) -> bool:
