@@ -77,6 +77,9 @@ class GoogleSheetSource:
         (value_range,) = self._client.batch_get([f"{quote_sheet(sheet)}!1:{rows}"], "FORMULA")
         return _grid(sheet, value_range)
 
+    def digest_ahead(self, sheets: list[str]) -> None:
+        """Nothing: a Google Sheet is always read whole (see read_ahead)."""
+
     def read_ahead(
         self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
     ) -> None:
