@@ -52,6 +52,10 @@ class TwoTeams(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="kakosheet-memo-"))
+        # The syncs' copies of changed rows go to a temporary folder of this test's own: a sync run
+        # by anything else on the computer leaves its copies in the system's.
+        self.temporary = self.folder / "tmp"
+        self.temporary.mkdir()
         self.steps = 0
         self.carried = 0
         self.same_stamps = True  # every save stamped alike (save below)
@@ -62,8 +66,10 @@ class TwoTeams(RuleBasedStateMachine):
             fill_master_workbook(self._path(team), load_config(self._config(team)).load_schemas(), {"qc": rows})
         self._sync_both()  # the first sync: every case new, IDs written
         self._edit_both(lambda ws: ws.cell(2, 6, "first edit"))  # the second reads all and records the memo
+        self.system_temporary, tempfile.tempdir = tempfile.tempdir, str(self.temporary)  # put back by teardown
 
     def teardown(self) -> None:
+        tempfile.tempdir = self.system_temporary
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _case(self) -> dict[str, Any]:
@@ -193,7 +199,7 @@ class TwoTeams(RuleBasedStateMachine):
 
     @invariant()
     def nothing_left_running(self) -> None:
-        assert not list(Path(tempfile.gettempdir()).glob("kakosheet-*/reduced.xlsx"))
+        assert not list(self.temporary.glob("kakosheet-*/reduced.xlsx"))
 
 
 def save(workbook: Any, path: Path, stamp: dt.datetime) -> None:
