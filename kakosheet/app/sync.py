@@ -23,7 +23,7 @@ from kakosheet.app.configured import open_configured_source, open_store
 from kakosheet.app.find_tabs import find_tabs
 from kakosheet.app.identity import WORKBOOK, Identity, claim, identify
 from kakosheet.app.progress import SILENT, Progress
-from kakosheet.app.sync_memo import RowMemo, known_rows, usable_memo
+from kakosheet.app.sync_memo import RowMemo, digested_tabs, known_rows, usable_memo
 from kakosheet.config import Config
 from kakosheet.core.clock import Clock
 from kakosheet.core.issues import Report
@@ -90,7 +90,16 @@ def sync_source(
     """
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
-    store = open_store(config, schemas, store_url, create=not dry_run)
+    # A workbook kakosheet synced before is likely re-synced: its rows are digested on the other
+    # core from now, while the store opens and tells what the last sync recorded of them.
+    tabs = find_tabs(opened, schemas, config.logs, config.archives, by_header=False)
+    if not dry_run and opened.identity is not None:
+        opened.digest_ahead(digested_tabs(tabs.logs, schemas))
+    try:
+        store = open_store(config, schemas, store_url, create=not dry_run)
+    except BaseException:
+        opened.close()
+        raise
     try:
         clock = Clock.at(now or dt.datetime.now(dt.UTC), config.timezone)
         if not dry_run:
@@ -116,7 +125,6 @@ def sync_source(
             # The tabs are being read while the one import of what types them loads (pandas, numpy,
             # the planner, the write-back): a workbook unchanged since its last sync returned above
             # without reading or loading any of it.
-            tabs = find_tabs(opened, schemas, config.logs, config.archives, by_header=False)
             memo = usable_memo(store, key, state) if state is not None and found.write is None else None
             # A re-sync tells each row's digest, for the next one; with a memo, it reads only the rows changed.
             known = known_rows(tabs.logs, schemas, memo) if state is not None else None

@@ -30,6 +30,8 @@ A tab read in part that fails one of the later checks is read again whole, in th
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -105,20 +107,29 @@ def usable_memo(store: Store, source: str, state: tuple[str, int, dict[str, Any]
         other != source or status != "unchanged" for other, status in store.runs_since(run_id)
     ):
         return None
-    return RowMemo(run_id, context, _decode(tabs, blob))
+    decoded = _decode(tabs, blob)
+    return RowMemo(run_id, context, decoded) if decoded is not None else None
+
+
+def digested_tabs(tabs: Mapping[str, str], schemas: SchemaSet) -> list[str]:
+    """The tabs whose rows' digests a re-sync tells: the log tabs whose rows can be carried, and the
+    reference tabs, whose rows' digests judge the carried rows (``context_digest``)."""
+    return [tab for name, tab in tabs.items() if _carried(schemas[name]) or schemas[name].kind == "reference"]
 
 
 def known_rows(tabs: Mapping[str, str], schemas: SchemaSet, memo: RowMemo | None) -> dict[str, KnownRows | None]:
-    """For read_ahead: the log tabs whose rows can be carried, with what the memo knows of them, and
-    the reference tabs, whose rows' digests judge the carried rows (``context_digest``)."""
+    """For read_ahead: each of the digested tabs, with what the memo knows of its rows (None:
+    nothing, and always for a reference tab, which is only digested)."""
+    logs = {tab for name, tab in tabs.items() if _carried(schemas[name])}
     known: dict[str, KnownRows | None] = {}
-    for name, tab in tabs.items():
-        schema = schemas[name]
-        if schema.kind == "log" and can_carry(schema):
-            known[tab] = memo.tabs[tab].known() if memo is not None and tab in memo.tabs else None
-        elif schema.kind == "reference":
-            known[tab] = None
+    for tab in digested_tabs(tabs, schemas):
+        recorded = memo.tabs.get(tab) if memo is not None and tab in logs else None
+        known[tab] = recorded.known() if recorded is not None else None
     return known
+
+
+def _carried(schema: LogSchema) -> bool:
+    return schema.kind == "log" and can_carry(schema)
 
 
 def can_carry(schema: LogSchema) -> bool:
@@ -271,25 +282,39 @@ def save_memo(store: Store, source: str, memo: RowMemo | None) -> None:
 
 
 def _encode(tabs: Mapping[str, TabMemo]) -> tuple[dict[str, Any], bytes]:
-    """The tabs as JSON (rows, IDs, header) and the rows' digests as one byte string, in the same order."""
+    """Each tab's header row and count of rows, as JSON; and its rows as bytes, tab after tab: their
+    numbers (4 bytes each), their digests (16) and the IDs they show, one a line (none: an empty
+    line), compressed. At 100k rows that is 2 MB, not the 4 MB of plain JSON, and reads in a tenth."""
     meta: dict[str, Any] = {}
-    digests: list[bytes] = []
+    pieces: list[bytes] = []
     for sheet, tab in tabs.items():
         rows = sorted(tab.digests)
-        meta[sheet] = {"header_row": tab.header_row, "rows": rows, "ids": [tab.case_ids.get(r) for r in rows]}
-        digests.extend(tab.digests[r] or _NO_DIGEST for r in rows)
-    return meta, b"".join(digests)
+        ids = zlib.compress("\n".join(tab.case_ids.get(r) or "" for r in rows).encode(), 1)
+        meta[sheet] = {"header_row": tab.header_row, "rows": len(rows), "ids_size": len(ids)}
+        pieces.append(struct.pack(f"<{len(rows)}I", *rows))
+        pieces.extend(tab.digests[r] or _NO_DIGEST for r in rows)
+        pieces.append(ids)
+    return meta, b"".join(pieces)
 
 
-def _decode(meta: Mapping[str, Any], blob: bytes) -> dict[str, TabMemo]:
+def _decode(meta: Mapping[str, Any], blob: bytes) -> dict[str, TabMemo] | None:
+    """The tabs _encode wrote; None for a memo written otherwise (by an older kakosheet)."""
     tabs: dict[str, TabMemo] = {}
-    offset = 0
-    for sheet, tab in meta.items():
-        rows: list[int] = tab["rows"]
-        digests: dict[int, bytes | None] = {}
-        for row in rows:
-            digest = blob[offset : offset + _DIGEST_SIZE]
-            digests[row] = None if digest == _NO_DIGEST else digest
-            offset += _DIGEST_SIZE
-        tabs[sheet] = TabMemo(tab["header_row"], digests, dict(zip(rows, tab["ids"], strict=True)))
-    return tabs
+    at = 0
+    try:
+        for sheet, tab in meta.items():
+            count, ids_size = tab["rows"], tab["ids_size"]
+            rows = list(struct.unpack_from(f"<{count}I", blob, at))
+            at += 4 * count
+            digests = [blob[i : i + _DIGEST_SIZE] for i in range(at, at + _DIGEST_SIZE * count, _DIGEST_SIZE)]
+            at += _DIGEST_SIZE * count
+            ids = zlib.decompress(blob[at : at + ids_size]).decode().split("\n") if count else []
+            at += ids_size
+            tabs[sheet] = TabMemo(
+                tab["header_row"],
+                {row: None if digest == _NO_DIGEST else digest for row, digest in zip(rows, digests, strict=True)},
+                {row: case_id or None for row, case_id in zip(rows, ids, strict=True)},
+            )
+    except (KeyError, TypeError, ValueError, struct.error, zlib.error):
+        return None
+    return tabs if at == len(blob) else None

@@ -61,6 +61,11 @@ class Source(Protocol):
         """The worksheet tabs, in the workbook's order."""
         ...
 
+    def digest_ahead(self, sheets: list[str]) -> None:
+        """Start telling these tabs' rows' digests (see read_ahead's ``known``), if the source can,
+        before it is known what the last sync recorded of them; read_ahead is then told that."""
+        ...
+
     def read_ahead(
         self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
     ) -> None:

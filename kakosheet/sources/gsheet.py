@@ -19,11 +19,12 @@ from kakosheet.core.writeback import WriteBack
 from kakosheet.sources.base import KnownRows, WriteResult
 from kakosheet.sources.gsheet_client import SheetsClient, quote_sheet
 from kakosheet.sources.gsheet_spec import GoogleAccess, sheet_key
-from kakosheet.sources.gsheet_writeback import SheetState, write_back
+from kakosheet.sources.gsheet_writeback import SheetState, first_cell, write_back
 
 # kakosheet's own tabs a sync rewrites: read with the logs, in the same request, so the write-back can tell
 # whether they changed without reading again. Any other owned tab is read when it is written; which tab is
-# kakosheet's is told by the mark in its first cell (gsheet_owned.py), never by its title.
+# kakosheet's is told by the mark in its first cell (gsheet_owned.py), never by its title: the first cell of
+# every other tab comes in the same request, so one the team renamed is found without asking again.
 READ_WITH_THE_LOGS = (ISSUES_TAB, fallback_title(ISSUES_TAB))
 
 # What the Sheets API shows for a formula that fails (and the readers give as a blank).
@@ -76,6 +77,9 @@ class GoogleSheetSource:
         (value_range,) = self._client.batch_get([f"{quote_sheet(sheet)}!1:{rows}"], "FORMULA")
         return _grid(sheet, value_range)
 
+    def digest_ahead(self, sheets: list[str]) -> None:
+        """Nothing: a Google Sheet is always read whole (see read_ahead)."""
+
     def read_ahead(
         self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
     ) -> None:
@@ -97,11 +101,15 @@ class GoogleSheetSource:
             self._state.refresh(self._client.metadata())
         ours = [tab for tab in READ_WITH_THE_LOGS if tab in self._state.tabs and tab not in sheets]
         wanted = list(dict.fromkeys([*sheets, *ours]))
-        ranges = self._client.batch_get([quote_sheet(sheet) for sheet in wanted], "FORMULA")
-        grids = {sheet: _grid(sheet, value_range) for sheet, value_range in zip(wanted, ranges, strict=True)}
+        others = [title for title in self._state.tabs if title not in wanted]  # their first cell: a renamed tab's mark
+        ranges = self._client.batch_get(
+            [*(quote_sheet(sheet) for sheet in wanted), *(f"{quote_sheet(title)}!A1" for title in others)], "FORMULA"
+        )
+        grids = {sheet: _grid(sheet, vr) for sheet, vr in zip(wanted, ranges[: len(wanted)], strict=True)}
         for sheet, grid in grids.items():
             grid.merges = list(self._state.tabs[sheet].merges) if sheet in self._state.tabs else []
         self._state.remember(grids)
+        self._state.heads = dict(zip(others, map(first_cell, ranges[len(wanted) :]), strict=True))
         self._compute_formulas([grids[sheet] for sheet in sheets])
         return {sheet: grids[sheet] for sheet in sheets}
 

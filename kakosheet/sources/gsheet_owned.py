@@ -8,7 +8,8 @@ updates the chart in its slot, adds a missing one and deletes the charts of the 
 whose cells read back as wanted and whose charts are as wanted is left alone: no request at all.
 
 Which tab is kakosheet's is told by its mark in A1, never by its title: a team's own tab with the title gets
-"kakosheet <title>" beside it (core/owned_tab.fallback_title).
+"kakosheet <title>" beside it (core/owned_tab.fallback_title), and a tab of kakosheet's the team renamed is
+found by its mark under their title (the first cell of every tab is looked at) and keeps it.
 """
 
 from __future__ import annotations
@@ -49,22 +50,46 @@ def candidate_titles(tab: OwnedTab) -> list[str]:
 
 
 def titles_to_read(state: SheetState, tabs: Iterable[OwnedTab]) -> list[str]:
-    """The tabs to read before planning: those that may be kakosheet's and were not read yet."""
-    wanted = (title for tab in tabs for title in candidate_titles(tab))
+    """The tabs to read before planning: those that may be kakosheet's and were not read yet (under its
+    titles, or under one the team gave it: its first cell shows the mark)."""
+    marks = {tab.mark for tab in tabs}
+    wanted = [title for tab in tabs for title in candidate_titles(tab)]
+    wanted += [title for title, head in state.heads.items() if head in marks]
     return [title for title in dict.fromkeys(wanted) if title in state.tabs and title not in state.read]
 
 
+def heads_to_look_at(state: SheetState, tabs: Sequence[OwnedTab]) -> list[str]:
+    """The tabs whose first cell to look at for a mark (an owned tab the team renamed): every tab neither
+    read nor looked at yet, unless each owned tab is known to be under one of its own titles."""
+    if all(_under_its_titles(state, tab) for tab in tabs):
+        return []
+    titles = {title for tab in tabs for title in candidate_titles(tab)}
+    return [t for t in state.tabs if t not in state.read and t not in state.heads and t not in titles]
+
+
 def place(state: SheetState, tab: OwnedTab) -> Placement | None:
-    """The tab holding the mark; else the first free title; None when both titles are the team's."""
+    """The tab holding the mark, under its titles or, renamed by the team, under theirs; else the first free
+    title; None when both titles are the team's."""
     titles = candidate_titles(tab)
     for title in titles:
-        read = state.read.get(title)
-        if title in state.tabs and read and read[0][:1] == [tab.mark]:
+        if title in state.tabs and _holds(state.read.get(title), tab.mark):
+            return Placement(title, exists=True)
+    for title in state.tabs:  # still kakosheet's tab: it keeps the team's title, as in a workbook
+        if title not in titles and _holds(state.read.get(title), tab.mark):
             return Placement(title, exists=True)
     for title in titles:
         if title not in state.tabs:
             return Placement(title, exists=False)
     return None
+
+
+def _under_its_titles(state: SheetState, tab: OwnedTab) -> bool:
+    return any(title in state.tabs and _holds(state.read.get(title), tab.mark) for title in candidate_titles(tab))
+
+
+def _holds(read: list[list[Any]] | None, mark: str) -> bool:
+    """Whether a tab read shows the mark in its first cell."""
+    return read[0][:1] == [mark] if read else False
 
 
 def no_room(tab: OwnedTab) -> str:

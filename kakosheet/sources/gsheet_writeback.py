@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,6 +65,7 @@ class SheetState:
     title: str
     tabs: dict[str, Tab]
     read: dict[str, list[list[Any]]] = field(default_factory=dict)  # FORMULA-rendered rows as read
+    heads: dict[str, Any] = field(default_factory=dict)  # the first cell of tabs not read: a renamed owned tab's mark
     locale: str | None = None  # the spreadsheet's (File > Settings), e.g. de_DE
     stale: bool = False  # a write changed the tabs' metadata: look again before the next write
 
@@ -139,11 +140,14 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
     targets = [write for write in changes.sheets if write.cells]
     skipped: set[tuple[str, int]] = set(unshown) | waiting
     written: list[Placed] = []
-    owned = gsheet_owned.titles_to_read(state, changes.tabs)  # read with the re-read below, in one request
-    if owned and not targets:
-        state.read.update(_current_rows(client, owned))
+    # Read with the re-read below, in one request: the owned tabs, and the first cell of the other tabs when
+    # an owned tab is not under its titles (the team renamed it: it is found by its mark).
+    owned = gsheet_owned.titles_to_read(state, changes.tabs)
+    heads = gsheet_owned.heads_to_look_at(state, changes.tabs)
+    if (owned or heads) and not targets:
+        state.read.update(_current_rows(client, owned, heads=heads, state=state))
     if targets:
-        before = _current_rows(client, [*[write.sheet for write in targets], *owned])
+        before = _current_rows(client, [*[write.sheet for write in targets], *owned], heads=heads, state=state)
         state.read.update({title: before.pop(title) for title in owned})
         safe, moved = _unmoved(targets, state.read, before)
         skipped |= moved
@@ -162,6 +166,9 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
             _put_back(client, landing.repairs)
             skipped |= landing.left
             warnings += landing.warnings
+    renamed = gsheet_owned.titles_to_read(state, changes.tabs)  # a first cell looked at showed a mark
+    if renamed:
+        state.read.update(_current_rows(client, renamed))
     unmoved = [p for p in written if (p.sheet, p.cell.row) not in skipped]
     places = {tab.mark: (tab, gsheet_owned.place(state, tab)) for tab in changes.tabs}
     warnings += [gsheet_owned.no_room(tab) for tab, where in places.values() if where is None]
@@ -170,8 +177,11 @@ def write_back(client: SheetsClient, state: SheetState, changes: WriteBack) -> W
     warnings += notes
     if formatted:  # tabs, sizes and charts changed: the next write looks again, and reads its tabs anew
         state.stale = True
-        for title in {title for tab in changes.tabs for title in gsheet_owned.candidate_titles(tab)}:
+        for title in {title for tab in changes.tabs for title in gsheet_owned.candidate_titles(tab)} | {
+            where.title for _, where in places.values() if where is not None
+        }:
             state.read.pop(title, None)
+            state.heads.pop(title, None)
     return WriteResult(
         written=bool(written) or formatted, skipped=frozenset(skipped), warnings=tuple(warnings), tab_titles=titles
     )
@@ -221,9 +231,22 @@ def _drop_locked(
     return replace(changes, sheets=sheets), waiting, warnings
 
 
-def _current_rows(client: SheetsClient, sheets: list[str]) -> dict[str, list[list[Any]]]:
-    ranges = client.batch_get([quote_sheet(sheet) for sheet in sheets], "FORMULA")
-    return {sheet: value_range.get("values") or [] for sheet, value_range in zip(sheets, ranges, strict=True)}
+def _current_rows(
+    client: SheetsClient, sheets: list[str], *, heads: Sequence[str] = (), state: SheetState | None = None
+) -> dict[str, list[list[Any]]]:
+    """The tabs' rows as they are now; in the same request, the first cell of the ``heads`` tabs (into ``state``)."""
+    wanted = [quote_sheet(sheet) for sheet in sheets] + [f"{quote_sheet(title)}!A1" for title in heads]
+    ranges = client.batch_get(wanted, "FORMULA")
+    rows, firsts = ranges[: len(sheets)], ranges[len(sheets) :]
+    if state is not None:
+        state.heads.update(zip(heads, map(first_cell, firsts), strict=True))
+    return {sheet: value_range.get("values") or [] for sheet, value_range in zip(sheets, rows, strict=True)}
+
+
+def first_cell(value_range: dict[str, Any]) -> Any:
+    """A1 of a range read from it (None: blank)."""
+    values = value_range.get("values") or [[]]
+    return values[0][0] if values[0] else None
 
 
 def _unmoved(

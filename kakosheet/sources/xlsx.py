@@ -66,6 +66,7 @@ class XlsxSource:
         self._highlighted: dict[str, bool] = {}  # part -> whether it holds the highlight rule, as read
         self._shown: Future[SentLook | None] | None = None  # what the tabs show, as read (xlsx_reading)
         self._ahead: TabsReading | None = None  # tabs being read ahead of read_grids
+        self._early: ChangedRowsScan | None = None  # rows being digested before read_ahead (digest_ahead)
         self._changes: ChangedRowsScan | None = None  # which rows changed since the last sync, being told
         self._digests: dict[str, dict[int, bytes] | None] = {}  # tab -> its rows' digests, as read
         self._digest_tabs: list[str] = []  # the tabs whose rows' digests read_ahead was asked to tell
@@ -231,6 +232,16 @@ class XlsxSource:
     def read_head(self, sheet: str, rows: int) -> Grid:
         return Grid(sheet=sheet, rows=self._rows(sheet, rows))
 
+    def digest_ahead(self, sheets: list[str]) -> None:
+        """Start telling these tabs' rows' digests now, on the other core, before it is known what
+        the last sync recorded of them (read_ahead is told that)."""
+        parts = [part for sheet in sheets if (part := self._part(sheet))]
+        if parts and self._early is None:
+            try:
+                self._early = ChangedRowsScan(self.path, parts)
+            except OSError:  # no child process to be had: read_ahead starts none either
+                self._early = None
+
     def read_ahead(
         self, sheets: list[str], *, write_back_follows: bool = False, known: dict[str, KnownRows | None] | None = None
     ) -> None:
@@ -238,8 +249,9 @@ class XlsxSource:
         A tab too large or not readable is left to read_grids, which says why.
 
         ``known``: tabs whose rows' digests to tell, with what the last sync recorded of them (None:
-        nothing). A child process digests them first (sources/xlsx_changed_rows.py); a tab of which
-        few rows changed is then read from a copy holding only those."""
+        nothing). A child process digests them first (sources/xlsx_changed_rows.py; digest_ahead
+        may have started it); a tab of which few rows changed is then read from a copy holding only
+        those. With nothing recorded, the digests are told behind the read, for the next sync."""
         if self._ahead is not None or self._changes is not None:
             return
         readable = []
@@ -251,15 +263,24 @@ class XlsxSource:
             readable.append(sheet)
         parts = {part: before for sheet, before in (known or {}).items() if (part := self._part(sheet))}
         self._digest_tabs = [sheet for sheet in known or {} if self._part(sheet)]
+        early, self._early = self._early, None
+        if early is not None and early.parts != list(parts):  # started for other tabs, or none are wanted
+            early.close()
+            early = None
         if any(parts.values()):  # the rows' digests first: the tabs are read once it is known which rows changed
             try:
-                self._changes = ChangedRowsScan(self.path, parts)
+                self._changes = early or ChangedRowsScan(self.path, list(parts))
             except OSError:  # no child process to be had: every row is read, as without a memo
                 self._changes = None
             else:
+                self._changes.tell(parts)
                 if write_back_follows:  # looked at meanwhile, by a child of its own: the other core is idle
                     self._shown = self._looked_at()
                 return
+        if early is not None:  # nothing recorded to compare: told behind the read, for the next sync
+            early.tell(parts)
+            early.lower_priority()
+            self._digesting, self._read_version = early, self._package.digest
         self._ahead = self._reading(readable, look=write_back_follows)
 
     def _reading(self, sheets: list[str], *, look: bool) -> TabsReading:
@@ -293,10 +314,12 @@ class XlsxSource:
         grids = self._read_whole(sheets)
         if found is not None:
             self._digests = {sheet: found.digests.get(self._part(sheet) or "") for sheet in self._digest_tabs}
-        elif self._digest_tabs and not self._digests:  # told while the sync goes on: rows_as_read waits for them
-            parts = dict.fromkeys(p for sheet in self._digest_tabs if (p := self._part(sheet)))
+        elif self._digest_tabs and not self._digests and self._digesting is None:
+            # Told while the sync goes on, at a lower priority: rows_as_read waits for them.
             self._read_version = self._package.digest
-            self._digesting = ChangedRowsScan(self.path, parts)
+            self._digesting = ChangedRowsScan(self.path, [p for sheet in self._digest_tabs if (p := self._part(sheet))])
+            self._digesting.tell({})
+            self._digesting.lower_priority()
         return grids
 
     def styles_digest(self) -> str | None:
@@ -323,9 +346,10 @@ class XlsxSource:
 
     def close(self) -> None:
         """End what still runs for this source (a child telling rows' digests nobody asked for)."""
-        if self._digesting is not None:
-            self._digesting.close()
-            self._digesting = None
+        for scan in (self._early, self._changes, self._digesting):
+            if scan is not None:
+                scan.close()
+        self._early = self._changes = self._digesting = None
 
     def _looked_at(self) -> Future[SentLook | None]:
         """What the tabs show, looked at by a child process (CellScan's) while the sync goes on."""
@@ -346,13 +370,14 @@ class XlsxSource:
     def _read_reduced(self, sheets: list[str], found: ChangedRows) -> dict[str, Grid]:
         """The tabs read from the copy holding only the changed rows of the reduced ones."""
         assert found.reduced is not None
-        reading = TabsReading(found.reduced, sheets, {s: p for s in sheets if (p := self._part(s))}, look=False)
+        unscanned = {s: p for s in sheets if (p := self._part(s)) and p not in found.marks}
+        reading = TabsReading(found.reduced, sheets, unscanned, look=False)  # no scan's child for the parts at hand
         grids: dict[str, Grid] = {}
         for sheet in sheets:
             with self._reading_tab(sheet):
                 grids[sheet] = Grid(sheet=sheet, rows=reading.rows(sheet))
         with self._damaged(sheet):
-            marks = reading.marks()
+            marks = found.marks | reading.marks()
         self._check_still_as_read()
         for sheet in sheets:
             part = self._part(sheet)

@@ -10,6 +10,7 @@ The child runs on the other core while the sync loads what it needs (pandas, the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -24,13 +25,17 @@ from pathlib import Path
 
 from kakosheet.sources.base import KnownRows
 from kakosheet.sources.xlsx_package import (
+    CellMarks,
     _message,
     _send,
     has_highlight,
     package_digest,
+    scan_part,
 )
 from kakosheet.sources.xlsx_reduced import ReducedTab, reduced_part, write_reduced
+from kakosheet.sources.xlsx_zip import read_part
 
+_SHARED = "xl/sharedStrings.xml"
 # A tab is reduced when at most this share of its rows changed: past it, writing and reading the
 # copy saves too little over reading the tab whole.
 MOST_CHANGED = 0.25
@@ -46,6 +51,7 @@ class ChangedRows:
     tabs: dict[str, ReducedTab] = field(default_factory=dict)  # part -> what the copy holds of it
     highlighted: dict[str, bool] = field(default_factory=dict)  # part -> whether it holds the highlight rule
     package: str = ""  # the digest of the package read (xlsx_package.package_digest): which version it was
+    marks: dict[str, CellMarks] = field(default_factory=dict)  # part -> its marks in the copy (scan_cells)
 
 
 def changed_rows(
@@ -58,14 +64,14 @@ def changed_rows(
     from kakosheet.sources.xlsx_row_digests import row_digests, shared_string_digests
 
     found = ChangedRows()
-    with zipfile.ZipFile(path) as archive:
+    with path.open("rb") as handle, zipfile.ZipFile(handle) as archive:
         found.package = package_digest(archive.infolist())
-        names = set(archive.namelist())
-        shared_xml = archive.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else b""
+        infos = {info.filename: info for info in archive.infolist()}
+        shared_xml = read_part(handle, infos[_SHARED]) if _SHARED in infos else b""
         shared = shared_string_digests(shared_xml) if shared_xml else None
         if shared_xml and shared is None:
             return ChangedRows(dict.fromkeys(parts), package=found.package)
-        read = {part: archive.read(part) for part in parts}
+        read = {part: read_part(handle, infos[part]) for part in parts}
     digested = {part: row_digests(sheet, shared) for part, sheet in read.items()}
     known = known_of()
     reduced: dict[str, bytes] = {}
@@ -91,35 +97,42 @@ def changed_rows(
     if reduced:
         found.reduced = folder / "reduced.xlsx"
         write_reduced(path, found.reduced, reduced)
+        # The copy's marks of the parts at hand, so that reading it takes no scan of its own.
+        found.marks = {part: scan_part(reduced.get(part, sheet)) for part, sheet in read.items()}
     return found
 
 
 class ChangedRowsScan:
-    """changed_rows in a child process, started at once; ``result`` waits for it."""
+    """changed_rows in a child process, started at once on the parts given; what is known of their
+    rows is told when the caller knows it (``tell``); ``result`` waits for what the child found."""
 
-    def __init__(self, path: Path, known: dict[str, KnownRows | None]) -> None:
+    def __init__(self, path: Path, parts: list[str]) -> None:
+        self.parts = parts
         self.folder = tempfile.TemporaryDirectory(prefix="kakosheet-")
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close(), with the child
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kakosheet.sources.xlsx_changed_rows",
-                str(path),
-                self.folder.name,
-                _COMPARE if any(known.values()) else _RECORD,
-                *known,
-            ],
+            [sys.executable, "-m", "kakosheet.sources.xlsx_changed_rows", str(path), self.folder.name, *parts],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
         )
-        # What is known of the rows is written while the child digests (it reads it only then): a
-        # megabyte at 100k rows, which would otherwise hold the sync until the child got to it.
-        data = pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)
-        self._feeding = threading.Thread(target=self._feed, args=(data,), name="kakosheet-known", daemon=True)
-        self._feeding.start()
+        self._feeding: threading.Thread | None = None
         self._result: ChangedRows | None = None
+
+    def tell(self, known: dict[str, KnownRows | None]) -> None:
+        """What the last sync recorded of the parts' rows (None: nothing, they are only digested).
+        It is written while the child digests (the child reads it only then): a megabyte at 100k
+        rows, which would otherwise hold the caller until the child got to it."""
+        if self._feeding is None:
+            data = pickle.dumps(known, protocol=pickle.HIGHEST_PROTOCOL)
+            self._feeding = threading.Thread(target=self._feed, args=(data,), name="kakosheet-known", daemon=True)
+            self._feeding.start()
+
+    def lower_priority(self) -> None:
+        """The digests are only recorded, for the next sync: the caller's own work comes first."""
+        # The child ended already, or the system says no: it only runs at the same priority.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
 
     def _feed(self, data: bytes) -> None:
         stdin = self.process.stdin
@@ -133,6 +146,7 @@ class ChangedRowsScan:
     def result(self) -> ChangedRows | None:
         """What the child found; None when it failed (the sync then reads every row, and says
         what is wrong with the file if anything is)."""
+        self.tell(dict.fromkeys(self.parts))  # nothing known, if nothing was told
         if self._result is None and self.process.stdout is not None:
             found = _message(self.process.stdout)
             self._result = found if isinstance(found, ChangedRows) else ChangedRows()
@@ -142,22 +156,19 @@ class ChangedRowsScan:
         """The child ended and waited for, its copy removed."""
         if self.process.poll() is None:
             self.process.kill()
-        self._feeding.join()
+        if self._feeding is not None:
+            self._feeding.join()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        if self.process.stdin is not None and self._feeding is None:
+            self.process.stdin.close()
         self.process.wait()
         self.errors.close()
         self.folder.cleanup()
 
 
-_COMPARE = "compare"  # the sync waits for the rows that changed
-_RECORD = "record"  # the digests are only recorded, for the next sync: the sync's own work comes first
-
-
 def _main(arguments: list[str]) -> None:
-    path, folder, mode, parts = Path(arguments[0]), Path(arguments[1]), arguments[2], arguments[3:]
-    if mode == _RECORD:
-        os.nice(10)  # on the core the sync's other children share; it is needed only at the sync's end
+    path, folder, parts = Path(arguments[0]), Path(arguments[1]), arguments[2:]
 
     def known_of() -> dict[str, KnownRows | None]:
         return pickle.loads(sys.stdin.buffer.read())  # type: ignore[no-any-return]

@@ -2,11 +2,11 @@
 
 An owned tab is found by its mark, the text of its A1: inline as kakosheet writes it, a shared
 string once Excel or LibreOffice saved the workbook. A re-run replaces the tab's sheet part and
-its drawing and chart parts in place, under the same names; the tab keeps its place and its
-sheetId. What only the old tab used (a chart no longer wanted, the style and colour parts Excel
-adds to a chart it saves) goes, with its relationships and content types: no orphan part and no
-dangling relationship is left. A tab that would show what it shows is not written at all
-(compared by value: sources/xlsx_owned_look.py).
+its drawing and chart parts in place, under the same names; the tab keeps its place, its sheetId
+and its title (one the team renamed keeps the team's). What only the old tab used (a chart no
+longer wanted, the style and colour parts Excel adds to a chart it saves) goes, with its
+relationships and content types: no orphan part and no dangling relationship is left. A tab that
+would show what it shows is not written at all (compared by value: sources/xlsx_owned_look.py).
 """
 
 from __future__ import annotations
@@ -234,13 +234,14 @@ class _Package:
     # ----------------------------------------------------------------- drawing
 
     def draw(self, tab: OwnedTab, sheet: _Sheet | None, styles: CellStyles) -> None:
-        """Add the tab, or replace its previous version (unless it would show the same)."""
-        title = self.titles[tab.mark] = self._title_for(tab.title, sheet)
+        """Add the tab, or replace its previous version (unless it would show the same) under the
+        title it has: a team that renamed kakosheet's tab keeps its title (as in a Google Sheet)."""
+        title = self.titles[tab.mark] = sheet.name if sheet is not None else self._title_for(tab.title)
         layout = self._layout(tab, sheet)
         saved = styles.snapshot()
         charts = _chart_parts(tab, title, layout, styles)
         drawn = None  # the sheet part, drawn when it is compared or written
-        if sheet is not None and sheet.name == title and sheet.part is not None:
+        if sheet is not None and sheet.part is not None:
             same, drawn = self._shows_the_same(tab, sheet.part, layout, charts, styles)
             if same:
                 styles.restore(saved)  # a format added for a tab that is not written is not added either
@@ -253,13 +254,11 @@ class _Package:
         self._set_content_types(parts, gone)
         if sheet is None:
             self._add_sheet(title, layout.sheet)
-        elif sheet.name != title:
-            self._rename(sheet, title)
 
-    def _title_for(self, wanted: str, sheet: _Sheet | None) -> str:
-        """The tab's title, or a fallback when the team has a tab of its own with it (Excel compares
+    def _title_for(self, wanted: str) -> str:
+        """A new tab's title, or a fallback when the team has a tab of its own with it (Excel compares
         titles ignoring case)."""
-        taken = {other.name.casefold() for other in self.sheets if other is not sheet}
+        taken = {other.name.casefold() for other in self.sheets}
         title = _NOT_IN_TITLES.sub("-", wanted).strip("'") or "kakosheet"
         if title.casefold() not in taken:
             return title
@@ -440,20 +439,9 @@ class _Package:
         self.changed |= {WORKBOOK, WORKBOOK_RELS}
         self.sheets.append(_Sheet(title, sheet_id, rel_id, part))
 
-    def _rename(self, sheet: _Sheet, title: str) -> None:
-        for match in _SHEET.finditer(self.workbook):
-            attributes = attributes_of(match.group(1))
-            if any(key.endswith(":id") and value == sheet.rel_id for key, value in attributes.items()):
-                element = _NAME.sub(b"name=" + quoteattr(title).encode(), match.group(0), count=1)
-                self.workbook = self.workbook[: match.start()] + element + self.workbook[match.end() :]
-                self.changed.add(WORKBOOK)
-                sheet.name = title
-                return
-
 
 _XDR_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
-_NAME = re.compile(rb"""\bname\s*=\s*(?:"[^"]*"|'[^']*')""")
 _OVERRIDE = re.compile(rb"""<Override\b[^>]*?\bPartName\s*=\s*["']([^"']*)["'][^>]*>""")
 _A1 = re.compile(rb'<(?:\w+:)?c\b(?=[^>]*\br="A1")([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
 

@@ -259,10 +259,19 @@ def scan_cells(path: Path, member: str) -> CellMarks:
     and ``<conditionalFormatting>`` follow the rows, and the last chunk holds all that comes after
     the last row (row_segments). Cells without an ``r`` reference are skipped.
     """
+    return _marks_of(_segments(path, member))
+
+
+def scan_part(xml: bytes) -> CellMarks:
+    """scan_cells of a sheet part already read."""
+    return _marks_of(segments_of(xml[at : at + _CHUNK] for at in range(0, len(xml), _CHUNK)))
+
+
+def _marks_of(segments: Iterable[bytes]) -> CellMarks:
     errors: dict[tuple[int, int], str] = {}
     formulas: set[tuple[int, int]] = set()
     tail = b""
-    for segment in _segments(path, member):
+    for segment in segments:
         if b"f>" in segment or b"<f " in segment or b":f " in segment or b't="e"' in segment:
             _scan_segment(segment, errors, formulas)
         tail = segment

@@ -47,7 +47,11 @@ def reduced_part(
         number += 1
         xml = sheet[slice(*spans[row])]
         new = str(number).encode()
-        pieces.append(_CELL_REF.sub(rb"\g<1>" + new + rb"\g<2>", _ROW_REF.sub(rb"\g<1>" + new + rb"\g<2>", xml, 1)))
+
+        def renumbered(match: re.Match[bytes], new: bytes = new) -> bytes:  # a template would be parsed per row
+            return match[1] + new + match[2]
+
+        pieces.append(_CELL_REF.sub(renumbered, _ROW_REF.sub(renumbered, xml, 1)))
     pieces.append(b"</sheetData></worksheet>")
     return b"".join(pieces), [*range(1, header_rows + 1), *wanted]
 

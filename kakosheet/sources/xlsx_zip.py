@@ -83,6 +83,14 @@ def inflated(old: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
         raise zipfile.BadZipFile(f"Bad CRC-32 or size for file {info.filename!r}")
 
 
+def read_part(old: IO[bytes], info: zipfile.ZipInfo) -> bytes:
+    """A whole part of the package in ``old`` (the file), inflated by ISA-L when it is deflated."""
+    if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & _ENCRYPTED:
+        return b"".join(inflated(old, info))
+    with zipfile.ZipFile(old) as archive:
+        return archive.read(info)
+
+
 def write_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
     """A whole part, deflated, into ``archive`` (a new part is readable and writable by its owner)."""
     if not info.external_attr:

@@ -14,6 +14,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ import python_calamine as calamine
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.writer.excel import ExcelWriter
 
 from kakosheet.app.setup import init_team
 from kakosheet.app.sync import SyncResult, sync_source
@@ -50,8 +52,13 @@ class TwoTeams(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="kakosheet-memo-"))
+        # The syncs' copies of changed rows go to a temporary folder of this test's own: a sync run
+        # by anything else on the computer leaves its copies in the system's.
+        self.temporary = self.folder / "tmp"
+        self.temporary.mkdir()
         self.steps = 0
         self.carried = 0
+        self.same_stamps = True  # every save stamped alike (save below)
         self.orders = 0
         rows = [self._case() for _ in range(40)]
         for team in TEAMS:
@@ -59,8 +66,10 @@ class TwoTeams(RuleBasedStateMachine):
             fill_master_workbook(self._path(team), load_config(self._config(team)).load_schemas(), {"qc": rows})
         self._sync_both()  # the first sync: every case new, IDs written
         self._edit_both(lambda ws: ws.cell(2, 6, "first edit"))  # the second reads all and records the memo
+        self.system_temporary, tempfile.tempdir = tempfile.tempdir, str(self.temporary)  # put back by teardown
 
     def teardown(self) -> None:
+        tempfile.tempdir = self.system_temporary
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _case(self) -> dict[str, Any]:
@@ -80,15 +89,13 @@ class TwoTeams(RuleBasedStateMachine):
         header = next(load_workbook(self._path("A"), read_only=True)["QC Log"].iter_rows(max_row=1, values_only=True))
         return list(header).index(label) + 1
 
-    def _edit_both(self, change: Callable[[Any], object]) -> None:
-        """The same change to both workbooks, saved by openpyxl; then both synced and compared."""
-        for team in TEAMS:
+    def _edit_both(self, change: Callable[[Any], object], *, stamps: tuple[dt.datetime, ...] = (NOW, NOW)) -> None:
+        """The same change to both workbooks, saved by openpyxl (stamped as modified at ``stamps``, A's
+        then B's); then both synced and compared."""
+        for team, stamp in zip(TEAMS, stamps, strict=True):
             workbook = load_workbook(self._path(team))
             change(workbook["QC Log"])
-            # The same bytes for both teams whenever they save within a second or not: a change that
-            # changes nothing leaves both workbooks as their last sync left them, or neither.
-            workbook.properties.modified = NOW
-            workbook.save(self._path(team))
+            save(workbook, self._path(team), stamp)
         self._sync_both()
 
     def _sync_both(self) -> None:
@@ -100,14 +107,13 @@ class TwoTeams(RuleBasedStateMachine):
                     connection.execute("DELETE FROM row_memos")
             now = NOW + dt.timedelta(minutes=self.steps)  # the same day: a memo is of the day it was made
             results[team] = sync_source(load_config(self._config(team)), now=now)
-        a, b = results["A"], results["B"]
+        a, b = self.results = results["A"], results["B"]
         assert b.carried == 0
         self.carried += a.carried
         assert a.counts == b.counts
         assert _issues(a) == _issues(b)
-        if (
-            a.unchanged_since is None and b.unchanged_since is None
-        ):  # a workbook as its last sync left it records nothing
+        if self.same_stamps:  # a save that changed nothing is the last sync's workbook for both teams or neither
+            assert (a.unchanged_since is None) == (b.unchanged_since is None)
             assert _issues_of(a.outcome) == _issues_of(b.outcome)
             assert {k: v for k, v in a.outcome.items() if k != "issues"} == {
                 k: v for k, v in b.outcome.items() if k != "issues"
@@ -128,7 +134,7 @@ class TwoTeams(RuleBasedStateMachine):
 
         def type_in(ws: Any) -> None:
             for row, column, value in edits:
-                ws.cell(row, column, value)
+                ws.cell(row, column).value = value  # ws.cell(row, column, None) would leave the cell as it is
 
         self._edit_both(type_in)
 
@@ -173,7 +179,12 @@ class TwoTeams(RuleBasedStateMachine):
     @rule(data=st.data())
     def clear_an_id(self, data: st.DataObject) -> None:
         row = data.draw(st.integers(2, self._rows()), label="row")
-        self._edit_both(lambda ws: ws.cell(row, self._column("Case ID"), None))
+        column = self._column("Case ID")
+
+        def clear(ws: Any) -> None:
+            ws.cell(row, column).value = None
+
+        self._edit_both(clear)
 
     @rule()
     def sort_by_description(self) -> None:
@@ -182,13 +193,22 @@ class TwoTeams(RuleBasedStateMachine):
             rows.sort(key=lambda r: str(r[5]))
             for i, values in enumerate(rows, 2):
                 for j, value in enumerate(values, 1):
-                    ws.cell(i, j, value)
+                    ws.cell(i, j).value = value
 
         self._edit_both(sort)
 
     @invariant()
     def nothing_left_running(self) -> None:
-        assert not list(Path(tempfile.gettempdir()).glob("kakosheet-*/reduced.xlsx"))
+        assert not list(self.temporary.glob("kakosheet-*/reduced.xlsx"))
+
+
+def save(workbook: Any, path: Path, stamp: dt.datetime) -> None:
+    """As openpyxl saves, but stamped as modified at ``stamp``: Workbook.save stamps the package
+    (docProps/core.xml) with the second it runs, whatever ``properties.modified`` says, so a save that
+    changes nothing would give the bytes of the last one only when it falls in the same second."""
+    workbook.properties.modified = stamp
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(workbook, archive).save()
 
 
 def _issues(result: SyncResult) -> list[str]:
@@ -247,5 +267,49 @@ def test_formulas_in_the_rows_read_are_told_as_in_the_whole_tab() -> None:
 
         machine._edit_both(formulas)
         assert machine.carried > 0
+    finally:
+        machine.teardown()
+
+
+def test_a_save_that_changes_nothing_is_unchanged_for_both_teams_or_neither() -> None:
+    """Why the teams once told a save that changed nothing apart: B found its workbook unchanged since its
+    last sync, A read it. Not the memo: a sync that carries rows records the digest of the workbook as it
+    leaves it, as one that reads every row does. The saves: openpyxl stamps each with the second it runs
+    (the modified date of docProps/core.xml, part of the package's digest), so B's save fell in the second
+    of its last one and A's did not. A package that differs in a byte is read, as it must be; the machine
+    above stamps every save alike, and both teams then take the shortcut on the same syncs."""
+    probe = Path(tempfile.mkdtemp(prefix="kakosheet-memo-"))
+    try:  # what Workbook.save does with the modified date it is given
+        workbook = Workbook()
+        workbook.properties.modified = NOW
+        workbook.save(probe / "probe.xlsx")
+        assert load_workbook(probe / "probe.xlsx").properties.modified != NOW
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+    machine = TwoTeams()
+    try:
+        description = machine._column("Description")
+        machine._edit_both(lambda ws: ws.cell(3, description, "edited once more"))
+        a, b = machine.results
+        assert a.carried > 0 and b.carried == 0 and not a.written and a.judgement_kept and b.judgement_kept
+
+        def nothing(ws: Any) -> None:
+            pass
+
+        machine.same_stamps = False
+        machine._edit_both(nothing, stamps=(NOW + dt.timedelta(seconds=1), NOW))  # A's a second later
+        a, b = machine.results
+        assert a.unchanged_since is None and b.unchanged_since is not None  # as the Hypothesis run found
+        machine._edit_both(nothing, stamps=(NOW + dt.timedelta(seconds=1), NOW))  # each as its last sync read it
+        a, b = machine.results
+        assert a.unchanged_since is not None and b.unchanged_since is not None
+        machine.same_stamps = True
+
+        machine._edit_both(lambda ws: ws.cell(4, description, "and once more"))  # carried again
+        assert machine.results[0].carried > 0
+        machine._edit_both(nothing)
+        a, b = machine.results
+        assert a.unchanged_since is not None and b.unchanged_since is not None
     finally:
         machine.teardown()

@@ -35,6 +35,10 @@ class SheetUnderTest(Protocol):
 
     def tabs(self) -> list[str]: ...
 
+    def rename_tab(self, title: str, new_title: str) -> None: ...
+
+    def add_tab(self, title: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
 
 def plain(value: Any) -> Any:
     """A cell as both kinds can be compared: blanks as None, whole numbers as int."""
@@ -91,6 +95,22 @@ class XlsxSheet:
     def tabs(self) -> list[str]:
         return python_calamine.CalamineWorkbook.from_path(str(self.path)).sheet_names
 
+    def rename_tab(self, title: str, new_title: str) -> None:
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(self.path)
+        workbook[title].title = new_title
+        workbook.save(self.path)
+
+    def add_tab(self, title: str, rows: Sequence[Sequence[Any]]) -> None:
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(self.path)
+        tab = workbook.create_sheet(title)
+        for row in rows:
+            tab.append(list(row))
+        workbook.save(self.path)
+
 
 class GoogleSheet:
     kind = "gsheet"
@@ -121,6 +141,14 @@ class GoogleSheet:
 
     def tabs(self) -> list[str]:
         return self.book.tabs()
+
+    def rename_tab(self, title: str, new_title: str) -> None:
+        properties = {"sheetId": self.book.sheet_id(title), "title": new_title}
+        self.book.batch_update([{"updateSheetProperties": {"properties": properties, "fields": "title"}}])
+
+    def add_tab(self, title: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.book.batch_update([{"addSheet": {"properties": {"title": title}}}])
+        self.book.set_values(title, "A1", [list(r) for r in rows])
 
     def environment(self) -> dict[str, str]:
         return {

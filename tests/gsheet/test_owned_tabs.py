@@ -24,7 +24,7 @@ from kakosheet.sources.base import WriteResult
 from kakosheet.sources.gsheet import GoogleSheetSource
 from kakosheet.sources.gsheet_owned import chart_id
 from kakosheet.sources.gsheet_spec import GoogleAccess
-from tests.gsheet.sheets import GoogleSheet
+from tests.gsheet.sheets import GoogleSheet, SheetUnderTest
 from tests.helpers import QC_LABELS, qc_row, qc_tab, run_kakosheet
 from tests.reports.test_render import built
 from tests.sheets_api import SheetsApiServer
@@ -327,6 +327,49 @@ def test_the_issues_tab_is_written_with_links_and_emptied_when_the_issues_are_fi
     api.reset_requests()
     sync_source(team, google_sheet.spec, now=NOW + dt.timedelta(hours=2))
     assert batch_updates(api, google_sheet) == []  # nothing changed: nothing sent
+
+
+def test_an_issues_tab_the_team_renamed_is_rewritten_under_their_title_in_either_kind_of_sheet(
+    any_sheet: SheetUnderTest, team: Config
+) -> None:
+    """Found by its mark, not its title: no second Issues tab, and the team's title stays; a tab the team
+    then makes under kakosheet's title is theirs and is left as it is."""
+    any_sheet.create({"QC Log": qc_tab([qc_row(Description="one", Status="Bogus"), qc_row(Description="two")])})
+    sync_source(team, any_sheet.spec, now=NOW)
+    any_sheet.rename_tab("Issues", "Open issues")
+    status = chr(ord("A") + QC_LABELS.index("Status"))
+    any_sheet.set_values("QC Log", f"{status}3", [["Bogus too"]])
+    sync_source(team, any_sheet.spec, now=NOW + dt.timedelta(hours=1))
+    assert any_sheet.tabs() == ["QC Log", "Open issues"]
+    values = any_sheet.values("Open issues")
+    assert values[0][0] == ISSUES_MARK and [row[1] for row in values[2:]] == [2, 3]
+
+    any_sheet.add_tab("Issues", [["our own list"], ["call the vendor"]])
+    any_sheet.set_values("QC Log", f"{status}2", [["Open"]])
+    sync_source(team, any_sheet.spec, now=NOW + dt.timedelta(hours=2))
+    assert any_sheet.tabs() == ["QC Log", "Open issues", "Issues"]
+    assert any_sheet.values("Issues") == [["our own list"], ["call the vendor"]]
+    values = any_sheet.values("Open issues")
+    assert values[0][0] == ISSUES_MARK and [row[1] for row in values[2:]] == [3]
+
+
+def test_a_report_tab_the_team_renamed_is_found_by_its_mark(google_sheet: GoogleSheet, api: SheetsApiServer) -> None:
+    """A report written by a command that read no tab: the first cells of the tabs are looked at in the same
+    request as the tabs it may be under."""
+    with_log(google_sheet)
+    write(google_sheet, report(WEEK))
+    book = google_sheet.book
+    properties = {"sheetId": book.sheet_id(TITLE), "title": "Week 47"}
+    book.batch_update([{"updateSheetProperties": {"properties": properties, "fields": "title"}}])
+    api.reset_requests()
+    again = write(google_sheet, report(WEEK[:1]))
+    assert again.written and again.tab_titles == {MARK: "Week 47"}
+    assert book.tabs() == ["QC Log", "Week 47"] and len(book.values("Week 47")) == HEADER_ROW + 1
+    assert len(book.charts("Week 47")) == 2
+    assert not kinds(batch_updates(api, google_sheet))["addSheet"]
+    api.reset_requests()
+    assert not write(google_sheet, report(WEEK[:1])).written  # as it was written: nothing sent
+    assert batch_updates(api, google_sheet) == []
 
 
 def test_the_weekly_report_tab_written_twice_keeps_one_chart_per_slot(

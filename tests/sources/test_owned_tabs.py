@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
@@ -341,6 +342,36 @@ def test_the_issues_tab_after_a_libreoffice_save_is_found_by_its_mark_and_rewrit
     book = load_workbook(workbook)
     assert [name for name in book.sheetnames if ISSUES_TAB in name] == [ISSUES_TAB]
     assert book[ISSUES_TAB]["A1"].value == ISSUES_MARK and book[ISSUES_TAB].max_row == 2
+    check_package(workbook)
+
+
+def test_an_issues_tab_the_team_renamed_keeps_its_title_and_a_new_tab_of_theirs_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    """Found by its mark under the team's title, rewritten there: no second Issues tab, not renamed back;
+    a tab the team then makes under kakosheet's title is theirs (its A1 is not the mark)."""
+    workbook = plain_workbook(tmp_path / "log.xlsx")
+    issue = Issue("qc", "QC Log", 3, "Status", code="not-in-list", severity="error", message="not in the list")
+    assert write(workbook, issues_tab(WriteBack(issues=[issue])))
+    book = load_workbook(workbook)
+    book[ISSUES_TAB].title = "Open issues"  # as a person renames it in Excel
+    book.save(workbook)
+
+    two = [issue, replace(issue, row=4)]
+    outcome = XlsxSource(workbook).write_back(WriteBack(tabs=[issues_tab(WriteBack(issues=two))]))
+    assert outcome.written and outcome.tab_titles == {ISSUES_MARK: "Open issues"}
+    book = load_workbook(workbook)
+    assert book.sheetnames == ["QC Log", "Open issues"]
+    assert book["Open issues"]["A1"].value == ISSUES_MARK and book["Open issues"].max_row == 4
+
+    book.create_sheet(ISSUES_TAB)["A1"] = "our own list"
+    book.save(workbook)
+    outcome = XlsxSource(workbook).write_back(WriteBack(tabs=[issues_tab(WriteBack(issues=[issue]))]))
+    assert outcome.written and outcome.tab_titles == {ISSUES_MARK: "Open issues"}
+    book = load_workbook(workbook)
+    assert book.sheetnames == ["QC Log", "Open issues", ISSUES_TAB]
+    assert book[ISSUES_TAB]["A1"].value == "our own list" and book[ISSUES_TAB].max_row == 1
+    assert book["Open issues"]["A1"].value == ISSUES_MARK and book["Open issues"].max_row == 3
     check_package(workbook)
 
 
