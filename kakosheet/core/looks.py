@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from kakosheet.core.codes import COUNTRIES, CURRENCIES
-from kakosheet.core.schema import Column, LogSchema, SchemaSet
+
+if TYPE_CHECKING:  # (only annotations: a child process that scans sheet XML loads no schema)
+    from kakosheet.core.schema import Column, LogSchema, SchemaSet
 
 LISTS_TAB = "Lists"
 REFERENCE_ORDER = ("vendors", "products", "orders", "known_defects")

@@ -31,6 +31,7 @@ from kakosheet.sources.xlsx_package import (
     check_container,
     claimed_cells,
     inspect_package,
+    lower_priority,
     measure_extent,
 )
 from kakosheet.sources.xlsx_reading import TabsReading
@@ -358,6 +359,8 @@ class XlsxSource:
         def look() -> None:
             try:
                 with CellScan(self.path, [], look=True) as scan:
+                    if scan.process is not None:  # wanted at the write-back: the rows' digests come first
+                        lower_priority(scan.process)
                     scan.marks()
                     shown.set_result(scan.look())
             except BaseException:  # the write-back looks itself, and says what is wrong

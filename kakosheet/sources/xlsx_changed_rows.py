@@ -10,8 +10,6 @@ The child runs on the other core while the sync loads what it needs (pandas, the
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pickle
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from kakosheet.sources.xlsx_package import (
     _message,
     _send,
     has_highlight,
+    lower_priority,
     package_digest,
     scan_part,
 )
@@ -130,9 +129,7 @@ class ChangedRowsScan:
 
     def lower_priority(self) -> None:
         """The digests are only recorded, for the next sync: the caller's own work comes first."""
-        # The child ended already, or the system says no: it only runs at the same priority.
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
+        lower_priority(self.process)
 
     def _feed(self, data: bytes) -> None:
         stdin = self.process.stdin

@@ -11,8 +11,10 @@ cells of kakosheet's own tabs) for the write-back, which then need not read it a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import pickle
 import posixpath
 import re
@@ -25,14 +27,15 @@ from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape as xml_escape
 
 from kakosheet.core.grid import MergedArea, column_index
 from kakosheet.core.looks import HIGHLIGHT_MARK
 from kakosheet.errors import SourceError
-from kakosheet.sources.xlsx_owned_look import ShownTabs
+
+if TYPE_CHECKING:
+    from kakosheet.sources.xlsx_owned_look import ShownTabs
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
@@ -53,7 +56,8 @@ _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 # In the formula of kakosheet's highlight rule (the conditional format of a log tab that marks the
 # cells its Issues note names), as sheet XML spells it: Excel escapes the ampersands, LibreOffice
 # the quotes too. Either is the same rule, not a reason to add another.
-HIGHLIGHT_MARKS = tuple(xml_escape(HIGHLIGHT_MARK, entities).encode() for entities in ({}, {'"': "&quot;"}))
+_AMPERSANDS_ESCAPED = HIGHLIGHT_MARK.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+HIGHLIGHT_MARKS = (_AMPERSANDS_ESCAPED.encode(), _AMPERSANDS_ESCAPED.replace('"', "&quot;").encode())
 
 
 @dataclass(frozen=True)
@@ -327,8 +331,18 @@ class SentLook:
     data: bytes
 
     def shown(self) -> ShownTabs | None:
+        from kakosheet.sources.xlsx_owned_look import ShownTabs  # the children that send it need not load it
+
         found = pickle.loads(self.data)
         return found if isinstance(found, ShownTabs) else None
+
+
+def lower_priority(process: subprocess.Popen[bytes]) -> None:
+    """A child whose work is wanted only later runs behind the sync's own (and behind a child the
+    sync waits for): the sync's cores are theirs first."""
+    # The child ended already, or the system says no: it only runs at the same priority.
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, process.pid, 10)
 
 
 class CellScan:
@@ -449,6 +463,7 @@ def _tabs_shown(path: Path) -> ShownTabs | None:
     """What the tabs show, looked at by the write-back's own code (only the child loads it), with
     the digest of the package it looked at (a save since the scan is then told apart)."""
     from kakosheet.sources.xlsx_owned import tabs_shown
+    from kakosheet.sources.xlsx_owned_look import ShownTabs
 
     try:
         with zipfile.ZipFile(path) as archive:

@@ -86,7 +86,17 @@ def inflated(old: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
 def read_part(old: IO[bytes], info: zipfile.ZipInfo) -> bytes:
     """A whole part of the package in ``old`` (the file), inflated by ISA-L when it is deflated."""
     if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & _ENCRYPTED:
-        return b"".join(inflated(old, info))
+        _seek_data(old, info)
+        compressed = old.read(info.compress_size)
+        if len(compressed) != info.compress_size:
+            raise EOFError(f"{info.filename} ends before its size")
+        try:  # in one call, into one buffer of the part's size: no blocks to join
+            data = isal_zlib.decompress(compressed, -15, max(info.file_size, 1))
+        except isal_zlib.error as exc:  # type: ignore[misc]  # isal's stub gives the class as an instance
+            raise zipfile.BadZipFile(f"{info.filename} cannot be inflated ({exc})") from exc
+        if len(data) != info.file_size or isal_zlib.crc32(data) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 or size for file {info.filename!r}")
+        return data
     with zipfile.ZipFile(old) as archive:
         return archive.read(info)
 
