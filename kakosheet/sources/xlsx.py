@@ -89,6 +89,7 @@ class XlsxSource:
                 raise changed_or_damaged(path, self._stamp, str(exc)) from exc
             raise
         self._digest: str | None = self._package.digest
+        self._sheet_names: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -149,6 +150,7 @@ class XlsxSource:
             self._stamp = stamp
         self._package = inspect_package(self.path)
         self._workbook = None  # reopened when read again
+        self._sheet_names = None
         self._ahead = None  # what was read ahead is of the version before
         self._sized.clear()
         self._highlighted.clear()  # what the read's scan found is of the version before
@@ -179,7 +181,10 @@ class XlsxSource:
         return self._package.date1904
 
     def sheet_names(self) -> list[str]:
-        return [sheet.name for sheet in self._book().sheets_metadata if sheet.typ == calamine.SheetTypeEnum.WorkSheet]
+        if self._sheet_names is None:  # kept: the workbook that told them may be handed to a reading
+            metadata = self._book().sheets_metadata
+            self._sheet_names = [sheet.name for sheet in metadata if sheet.typ == calamine.SheetTypeEnum.WorkSheet]
+        return list(self._sheet_names)
 
     def _part(self, sheet: str) -> str | None:
         return self._package.sheet_parts.get(sheet)
@@ -288,7 +293,11 @@ class XlsxSource:
         """A reading of these tabs; with ``look``, its scan also looks at what the tabs show, which
         the write-back takes instead of reading them again."""
         parts = {sheet: part for sheet in sheets if (part := self._part(sheet)) is not None}
-        reading = TabsReading(self.path, sheets, parts, look=look)
+        # The workbook opened to tell the tabs is handed over, its shared strings parsed once (at 100k
+        # rows, 10 MB of them): the reading's thread alone uses it, and the source opens another if asked.
+        self.sheet_names()
+        book, self._workbook = self._workbook, None
+        reading = TabsReading(self.path, sheets, parts, look=look, book=book)
         if look:
             self._shown = reading.shown
         return reading

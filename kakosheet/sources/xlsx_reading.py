@@ -25,8 +25,17 @@ class TabsReading:
     ``look``, also what every tab shows, which comes after (CellScan): ``shown`` holds it (None:
     not looked at), a small thing to keep for the write-back once the cells are taken."""
 
-    def __init__(self, path: Path, sheets: list[str], parts: dict[str, str], *, look: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        sheets: list[str],
+        parts: dict[str, str],
+        *,
+        look: bool = False,
+        book: calamine.CalamineWorkbook | None = None,
+    ) -> None:
         self.sheets = list(sheets)
+        self._book = book  # the workbook as opened already (its shared strings parsed), or None
         self._parts = dict(parts)  # tab -> its part, for the tabs the package names
         self._look = look
         self._rows: dict[str, list[list[Any]] | BaseException] = {}
@@ -56,7 +65,7 @@ class TabsReading:
     def _parse(self, path: Path) -> None:
         """Each tab's cells, or what stopped python-calamine reading it."""
         try:
-            book = calamine.CalamineWorkbook.from_path(str(path))
+            book, self._book = self._book or calamine.CalamineWorkbook.from_path(str(path)), None
             for sheet in self.sheets:
                 try:
                     self._rows[sheet] = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
