@@ -90,10 +90,13 @@ def sync_source(
     """
     schemas = config.load_schemas()
     opened = open_configured_source(config, source)
-    # A workbook kakosheet synced before is likely re-synced: its rows are digested on the other
-    # core from now, while the store opens and tells what the last sync recorded of them.
+    # From now, while the store opens: a workbook kakosheet never synced is read (every row of it
+    # is read whatever the store holds); one it synced before has its rows digested on the other
+    # core, for the store to tell which changed since the last sync.
     tabs = find_tabs(opened, schemas, config.logs, config.archives, by_header=False)
-    if not dry_run and opened.identity is not None:
+    if opened.identity is None:
+        opened.read_ahead(tabs.sheets, write_back_follows=not dry_run)
+    elif not dry_run:
         opened.digest_ahead(digested_tabs(tabs.logs, schemas))
     try:
         store = open_store(config, schemas, store_url, create=not dry_run)

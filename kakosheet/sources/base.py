@@ -74,7 +74,8 @@ class Source(Protocol):
         stops the read is said by read_grids. ``write_back_follows``: what kakosheet's own tabs
         show is looked at too, for the write-back to compare with. ``known``: tabs whose rows'
         digests to tell (rows_as_read), with what the last sync recorded of them: a source that
-        can may then read only the rows whose digest changed (a grid with ``row_numbers``)."""
+        can may then read only the rows whose digest changed (a grid with ``row_numbers``). Called
+        again, once tabs are being read, it only takes the tabs whose digests to tell."""
         ...
 
     def rows_as_read(self, sheet: str) -> dict[int, bytes] | None:

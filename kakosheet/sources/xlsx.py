@@ -259,6 +259,8 @@ class XlsxSource:
         may have started it); a tab of which few rows changed is then read from a copy holding only
         those. With nothing recorded, the digests are told behind the read, for the next sync."""
         if self._ahead is not None or self._changes is not None:
+            if known and not self._digest_tabs:  # read ahead already: the digests are told behind the read
+                self._digest_tabs = [sheet for sheet in known if self._part(sheet)]
             return
         readable = []
         for sheet in sheets:
