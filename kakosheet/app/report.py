@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from kakosheet.reports.money import Rates, parse_rates
 from kakosheet.reports.periods import PeriodKind, last_complete, parse_period
 from kakosheet.reports.publication import Recorded, compare, figures
 from kakosheet.reports.render import render
+from kakosheet.sources.xlsx_file import write_whole
 from kakosheet.store.orders import party_orders
 from kakosheet.store.publications import changed_since, last_publication, record_publication
 from kakosheet.store.reads import Reads
@@ -202,13 +202,7 @@ def _write_out(out: Path, rendered: str | bytes) -> None:
         if out.exists() and not out.is_file():  # a pipe or a device (--out /dev/stdout): written as it is
             out.write_bytes(content)
             return
-        real = out.resolve()  # a link is written through, as writing the file in place did
-        staged = real.with_name(f".{real.name}.{os.getpid()}.new")
-        try:
-            staged.write_bytes(content)
-            os.replace(staged, real)
-        finally:
-            staged.unlink(missing_ok=True)
+        write_whole(out, content)
     except OSError as exc:
         if no_room(exc):
             raise NoRoomError(

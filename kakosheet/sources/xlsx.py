@@ -104,7 +104,10 @@ class XlsxSource:
         return f"workbook:{self._identity}" if self._identity else None
 
     def check_writable(self) -> None:
-        check_patchable(self.path)
+        try:
+            check_patchable(self.path)
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # a save under way reads as damaged
+            raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
         real = real_file(self.path)  # through a symlink, the real file is replaced, in its own folder
         if not os.access(real, os.W_OK) or not os.access(real.parent, os.W_OK):
             raise SourceError(f"{self.name}: kakosheet may not write to it or its folder; check the permissions")
@@ -335,8 +338,11 @@ class XlsxSource:
         return grids
 
     def styles_digest(self) -> str | None:
-        with zipfile.ZipFile(self.path) as archive:
-            infos = archive.infolist()
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                infos = archive.infolist()
+        except (OSError, zipfile.BadZipFile) as exc:  # a save under way reads as damaged
+            raise changed_or_damaged(self.path, self._stamp, _short(exc)) from exc
         return "\n".join(
             sorted(f"{i.filename}:{i.file_size}:{i.CRC:08x}" for i in infos if i.filename.endswith("styles.xml"))
         )

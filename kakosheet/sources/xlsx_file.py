@@ -166,6 +166,18 @@ def _remove_left_behind(folder: Path, suffix: str) -> None:
             continue  # held by a write-back under way, gone already, or not ours to remove
 
 
+def write_whole(path: Path, content: bytes) -> None:
+    """A file written whole or not at all (a workbook kakosheet makes, a report): a disk that fills
+    up leaves the file as it was, never half of it. Through a link, the real file is replaced."""
+    real = path.resolve()
+    staged = real.with_name(f".{real.name}.{os.getpid()}.new")
+    try:
+        staged.write_bytes(content)
+        os.replace(staged, real)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
 def swap_in(path: Path, temporary: Path, stamp: FileStamp) -> FileStamp:
     """Replace the real file with ``temporary`` (written in the real file's folder): owner, group and
     mode kept, the previous version kept as the backup, refused if the file changed since it was read.

@@ -47,6 +47,7 @@ from kakosheet.core.looks import (
 )
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
 from kakosheet.sources.xlsx_checks import column_check, list_formula
+from kakosheet.sources.xlsx_file import write_whole
 
 GUIDE_TAB = "Guide"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
@@ -180,7 +181,7 @@ def build_master_workbook(schemas: SchemaSet, logs: tuple[str, ...], target: Pat
     workbook.properties.creator = "kakosheet"
     package = _saved(workbook)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _replace_whole(target, _reproducible(package))
+    write_whole(target, _reproducible(package))  # saved in memory first: no zip half-closed
     return target
 
 
@@ -196,18 +197,6 @@ def _saved(workbook: Workbook) -> bytes:
             raise
         raise OSError(code, f"{os.strerror(code)}, in the temporary folder {tempfile.gettempdir()}") from exc
     return buffer.getvalue()
-
-
-def _replace_whole(path: Path, package: bytes) -> None:
-    """Write a workbook whole or not at all: a disk that fills up leaves the file as it was, never
-    half a package (saved in memory first, so no zip is left half-closed on a full disk either)."""
-    real = path.resolve()  # through a link, as writing the file in place did
-    staged = real.with_name(f".{real.name}.{os.getpid()}.new")
-    try:
-        staged.write_bytes(package)
-        os.replace(staged, real)
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def _reproducible(package: bytes) -> bytes:
@@ -248,4 +237,4 @@ def fill_master_workbook(path: Path, schemas: SchemaSet, rows_by_log: dict[str, 
                     cell.data_type = "s"
                 elif isinstance(value, dt.date) and formats[field]:
                     cell.number_format = formats[field]  # the column's format, not openpyxl's own per value
-    _replace_whole(path, _saved(workbook))
+    write_whole(path, _saved(workbook))
