@@ -368,6 +368,9 @@ class XlsxSource:
             if scan is not None:
                 scan.close()
         self._early = self._changes = self._digesting = None
+        if self._ahead is not None:  # read ahead, never taken (the sync stopped before): nothing left running
+            self._ahead.end()
+            self._ahead = None
 
     def _looked_at(self) -> Future[SentLook | None]:
         """What the tabs show, looked at by a child process (CellScan's) while the sync goes on."""

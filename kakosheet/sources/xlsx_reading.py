@@ -74,6 +74,10 @@ class TabsReading:
         except BaseException as exc:
             self._rows = dict.fromkeys(self.sheets, exc)
 
+    def end(self) -> None:
+        """Wait for the reading to end (its scan's child with it), for a caller that will not take it."""
+        self._thread.join()
+
     def rows(self, sheet: str) -> list[list[Any]]:
         """A tab's cells, once read; what stopped the reader is raised here."""
         self._read_done.wait()
