@@ -35,7 +35,7 @@ def case_history(config: Config, case_id: str, *, store_url: str | None = None) 
     try:
         return _history(store, schemas, case_id.strip().upper())
     finally:
-        store.engine.dispose()  # its connections closed: SQLite's log checkpointed and removed, nothing left
+        store.close()  # its connections closed: SQLite's log checkpointed and removed, nothing left
 
 
 def _history(store: Store, schemas: SchemaSet, case_id: str) -> CaseHistory:

@@ -111,7 +111,7 @@ def import_orders(
         store.prepare()
         stored = store_reference_tab(store, table, report.issues, source=_file_source(path), at=clock.utc)
     finally:
-        store.engine.dispose()
+        store.close()
     return ImportResult(path.name, table.sheet, store.display_url, report, stored)
 
 

@@ -77,7 +77,7 @@ def run_report(
     try:
         run = _published(store, report, output_format, out=out, publish=publish, into=into)
     finally:
-        store.engine.dispose()  # a scheduled job runs reports for ever: no pool left behind
+        store.close()  # a scheduled job runs reports for ever: no pool left behind
     return run
 
 
@@ -249,7 +249,7 @@ def publish_due(
         if last_publication(store, kind=kind, period=period.label, scope=scope, output_format="sheet") is not None:
             return None
     finally:
-        store.engine.dispose()
+        store.close()
     options = ReportOptions(kind, period.label, source, None, None, store_url, now)
     return run_report(config, options, "sheet", into=into)
 
@@ -257,7 +257,7 @@ def publish_due(
 def make_report(config: Config, options: ReportOptions) -> Report:
     """Build the report of one period (the last complete one in the team's timezone by default)."""
     store, report = _built(config, options)
-    store.engine.dispose()
+    store.close()
     return report
 
 
@@ -278,7 +278,7 @@ def _built(config: Config, options: ReportOptions, source: Source | None = None)
     try:
         return store, _build(config, options, store, facts, source)
     except BaseException:
-        store.engine.dispose()
+        store.close()
         raise
 
 

@@ -167,7 +167,7 @@ def run_once(
             with store.source_lock(source_key(config, settings.source), scope=RUN_SCOPE):
                 _run_steps(record, steps, config, settings, stop)
         finally:
-            store.engine.dispose()
+            store.close()
     except KakosheetError as exc:
         record.exit_code, record.error = exc.exit_code, str(exc)
     except Exception as exc:  # a bug: logged as one, and the next run still comes

@@ -148,7 +148,7 @@ def sync_source(
             )
     finally:
         opened.close()
-        store.engine.dispose()  # its connections closed (SQLite checkpoints its log): a scheduled job opens a new one
+        store.close()  # its connections closed (SQLite checkpoints its log): a scheduled job opens a new one
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def validate_source(
         _, report = read_and_validate(config, schemas, opened, today=today, progress=progress, known_ids=known)
     finally:
         if store is not None:
-            store.engine.dispose()  # its connections closed: SQLite's log checkpointed and removed, nothing left
+            store.close()  # its connections closed: SQLite's log checkpointed and removed, nothing left
     return report
 
 
