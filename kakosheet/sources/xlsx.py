@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import zipfile
@@ -19,6 +20,7 @@ from kakosheet.core.merges import drop_hidden
 from kakosheet.core.writeback import WriteBack
 from kakosheet.errors import KakosheetError, SourceChangedError, SourceError
 from kakosheet.sources.base import KnownRows, WriteResult
+from kakosheet.sources.forked import in_forked_child
 from kakosheet.sources.xlsx_changed_rows import ChangedRows, ChangedRowsScan
 from kakosheet.sources.xlsx_file import FileStamp, changed_or_damaged, changed_since, check_backup_usable, real_file
 from kakosheet.sources.xlsx_identity import read_identity
@@ -119,7 +121,9 @@ class XlsxSource:
 
     def write_back(self, changes: WriteBack) -> WriteResult:
         changes, unshown = drop_hidden(changes, self._merges)  # a cell hidden under a merge is never written
-        patched = write_back(
+        # In a child of its own: a sync's store transaction runs meanwhile on a thread (sources/forked.py).
+        work = functools.partial(
+            write_back,
             self.path,
             self._package.sheet_parts,
             changes,
@@ -128,6 +132,7 @@ class XlsxSource:
             highlighted=self._highlighted,
             shown=self._shown_as_read(),
         )
+        patched = in_forked_child(work, what=f"writing back to {self.path.name}")
         if patched.digest is not None:
             self._digest = patched.digest
             self._written(patched.stamp)

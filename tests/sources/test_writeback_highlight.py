@@ -17,6 +17,7 @@ import pytest
 from kakosheet.app.sync import sync_source
 from kakosheet.config import Config
 from kakosheet.core.writeback import SheetWrite, WriteBack
+from kakosheet.sources import forked
 from kakosheet.sources.xlsx import XlsxSource
 from kakosheet.sources.xlsx_package import HIGHLIGHT_MARKS, scan_cells
 from tests.helpers import QC_LABELS, qc_row, qc_tab, write_workbook
@@ -37,12 +38,14 @@ def highlight_rules(workbook: Path) -> int:
 
 @contextmanager
 def write_back_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """Bytes this process reads of each zip member while kakosheet's write-back runs.
+    """Bytes this process reads of each zip member while kakosheet's write-back runs (in this
+    process, not in the child it runs in otherwise).
 
     zipfile's own reading is watched (and done as ever): every read of a part, whole or
     streamed, goes through ZipExtFile.read; the stack tells whether the write-back asked."""
     read: Counter[str] = Counter()
     original = zipfile.ZipExtFile.read
+    monkeypatch.setattr(forked, "CAN_FORK", False)  # the write-back runs here, where it is watched
 
     def watched(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
         data = original(self, n)
