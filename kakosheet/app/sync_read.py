@@ -264,11 +264,11 @@ def _store_plans(store: Store, connection: Connection, schemas: SchemaSet, resul
 
 
 class _StoringBehind:
-    """The store's transaction of a sync, on a thread while the write-back runs (SQLite, zlib
-    and the driver's sockets release the GIL: on a first sync of 100k rows the inserts take
-    three times as long as the write-back, so they start first). It commits only once the
-    sheet is written (step 3 after step 2 of the module docstring): a crash or a refused
-    write-back leaves nothing of it stored."""
+    """The store's transaction of a sync, on a thread while the write-back runs (a workbook's in
+    a forked child, sources/forked.py; a Google Sheet's waits on its sockets): on a first sync of
+    100k rows the inserts take three times as long as the write-back, so they start first. It
+    commits only once the sheet is written (step 3 after step 2 of the module docstring): a
+    crash or a refused write-back leaves nothing of it stored."""
 
     def __init__(self, store: Store, schemas: SchemaSet, result: SyncResult, run: SyncRun) -> None:
         self._store = store
