@@ -151,22 +151,23 @@ def cli_runs(runs: list[tuple[int, float, int]]) -> dict[str, Any]:
 
 @contextmanager
 def timing_write_back() -> Iterator[list[float]]:
-    """Seconds of each write-back (kakosheet.sources.xlsx.write_back, wrapped here only)."""
+    """Seconds of each write-back, as the sync waits for it (XlsxSource.write_back, wrapped here
+    only: the patching itself runs in a forked child, whose clock this process does not see)."""
     spent: list[float] = []
-    original = xlsx_source.write_back
+    original = xlsx_source.XlsxSource.write_back
 
-    def timed(*args: Any, **kwargs: Any) -> bool:
+    def timed(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
             return original(*args, **kwargs)
         finally:
             spent.append(time.perf_counter() - start)
 
-    xlsx_source.write_back = timed
+    xlsx_source.XlsxSource.write_back = timed  # type: ignore[method-assign]
     try:
         yield spent
     finally:
-        xlsx_source.write_back = original
+        xlsx_source.XlsxSource.write_back = original  # type: ignore[method-assign]
 
 
 def sha256(path: Path) -> str:
