@@ -116,6 +116,29 @@ def dropdown_lists(schemas: SchemaSet) -> dict[str, tuple[str, ...]]:
     return lists
 
 
+def lists_over(wanted: dict[str, tuple[str, ...]], present: Sequence[Sequence[object]]) -> dict[str, tuple[str, ...]]:
+    """The Lists tab's columns, in order, over the tab a workbook has (``present``: its rows, the list
+    names first; none for a workbook without it). Each list there keeps its column, with the values
+    the schemas give it now, so every dropdown that reads a column reads the same list after a setup:
+    the dropdown of a column since removed from its schema (its cells are the team's now), and a copy
+    of a dropdown on a column of the team's own. A list the schemas no longer have keeps its column and
+    values; a new one comes after the others."""
+    names = [("" if value is None else str(value)).strip() for value in (present[0] if present else ())]
+    lists: dict[str, tuple[str, ...]] = {}
+    for column, name in enumerate(names):
+        if not name or name in lists:
+            continue  # a blank column: the lists after it close up
+        if name in wanted:
+            lists[name] = wanted[name]
+        else:
+            cells = [row[column] if column < len(row) else None for row in present[1:]]
+            kept = ["" if value is None else str(value) for value in cells]
+            while kept and not kept[-1].strip():
+                kept.pop()
+            lists[name] = tuple(kept)
+    return lists | {name: values for name, values in wanted.items() if name not in lists}
+
+
 # A list's name as SchemaSet.enum_lists gives it: its log and field.
 _LIST_NAME = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 

@@ -34,6 +34,7 @@ from kakosheet.core.looks import (
     column_width,
     dropdown_lists,
     is_kakosheets_lists_header,
+    lists_over,
     wanted_schemas,
 )
 from kakosheet.core.schema import Column, LogSchema, SchemaSet
@@ -186,7 +187,13 @@ def plan_setup(found: FoundSheet, wanted: list[LogSchema], schemas: SchemaSet) -
     """Every request that brings the sheet to what the schemas want; none when it is there already."""
     plan = Plan()
     next_id = found.next_sheet_id()
-    lists = dropdown_lists(schemas)
+    wanted_lists = dropdown_lists(schemas)
+    lists_tab = found.tabs.get(LISTS_TAB)
+    present: list[list[Any]] = []
+    if lists_tab is not None:
+        _check_lists_tab_is_ours(lists_tab, list(wanted_lists))
+        present = _rows_of(lists_tab, *_extent(lists_tab))
+    lists = lists_over(wanted_lists, present)  # each list where the dropdowns read it
     ranges = list_ranges(lists)
     for schema in wanted:
         tab = _tab_of(found, schema)
@@ -200,7 +207,7 @@ def plan_setup(found: FoundSheet, wanted: list[LogSchema], schemas: SchemaSet) -
         _plan_frozen_header(plan, placed)
         _plan_protections(plan, placed)
         _plan_blank_rules(plan, placed)
-    _plan_lists_tab(plan, found.tabs.get(LISTS_TAB), lists, next_id)
+    _plan_lists_tab(plan, lists_tab, lists, next_id)
     return plan
 
 
@@ -450,7 +457,6 @@ def _plan_lists_tab(plan: Plan, tab: FoundTab | None, lists: dict[str, tuple[str
         plan.added_tabs.append(f"{LISTS_TAB} (hidden)")
     else:
         sheet_id, extent = tab.sheet_id, _extent(tab)
-        _check_lists_tab_is_ours(tab, list(lists))
         if _rows_of(tab, max(height, extent[0]), max(width, extent[1])) == _padded(wanted, extent):
             return
         if tab.row_count < height or tab.col_count < width:

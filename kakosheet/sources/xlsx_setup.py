@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from kakosheet.core.grid import Grid, column_index, column_letters
 from kakosheet.core.header import SCAN_ROWS, locate_header
-from kakosheet.core.looks import LISTS_TAB, dropdown_lists, is_kakosheets_lists_header, wanted_schemas
+from kakosheet.core.looks import LISTS_TAB, dropdown_lists, is_kakosheets_lists_header, lists_over, wanted_schemas
 from kakosheet.core.schema import LogSchema, SchemaSet
 from kakosheet.core.setup_result import SetupResult
 from kakosheet.core.tabs import find_tab
@@ -51,18 +51,21 @@ def setup_workbook(path: Path, schemas: SchemaSet, logs: tuple[str, ...]) -> Set
     check_not_open(path)
     result = SetupResult(path.name)
     package = inspect_package(path)
-    lists = dropdown_lists(schemas)
+    tabs = source.sheet_names()
+    present: list[list[str]] = []
+    if LISTS_TAB in tabs:
+        _check_lists_tab(source.read_head(LISTS_TAB, SCAN_ROWS), list(dropdown_lists(schemas)))
+        present = _grid_values(source.read_head(LISTS_TAB, 1_048_576))
+    lists = lists_over(dropdown_lists(schemas), present)  # each list where the dropdowns read it
     ranges = {name: list_formula(column_letters(i), len(values)) for i, (name, values) in enumerate(lists.items())}
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         parts = {name: archive.read(name) for name in _SMALL if name in names}
         styles = StyleBook(parts.get("xl/styles.xml"))
         book = _Book(parts, names)
-        tabs = source.sheet_names()
         lists_xml = _lists_sheet(lists)
         if LISTS_TAB in tabs:
-            _check_lists_tab(source.read_head(LISTS_TAB, SCAN_ROWS), list(lists))
-            if _grid_values(source.read_head(LISTS_TAB, 1_048_576)) != _wanted_values(lists):
+            if present != _wanted_values(lists):
                 book.updated[package.sheet_parts[LISTS_TAB]] = lists_xml
                 result.counts["dropdown list"] += 1
         else:

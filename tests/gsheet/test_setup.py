@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 
 from kakosheet.config import default_schema_dir, load_config
-from kakosheet.core.grid import column_letters
+from kakosheet.core.grid import column_index, column_letters
 from kakosheet.core.schema import LogSchema
 from tests.sheets_api import Book, SheetsApiServer
 
@@ -246,7 +246,9 @@ def test_a_lists_tab_of_the_team_is_not_overwritten(api, cli, qc_team) -> None:
 
 def test_a_list_gone_from_the_schemas_leaves_kakosheets_lists_tab_its_own(api, cli, tmp_path: Path) -> None:
     """A dropdown column removed from qc.yaml left its list's name on the Lists tab: setup then took
-    the tab for the team's own and refused it (exit 3), so no later reason reached the sheet."""
+    the tab for the team's own and refused it (exit 3), so no later reason reached the sheet. The
+    list keeps its column: the removed column's cells (the team's now) keep a dropdown of their own
+    values, and every other dropdown still reads its own list, not the one that took the column."""
     book = api.create_spreadsheet(title="After-sales", share_with=[EMAIL])
     schemas = tmp_path / "schemas"
     schemas.mkdir()
@@ -264,10 +266,25 @@ def test_a_list_gone_from_the_schemas_leaves_kakosheets_lists_tab_its_own(api, c
 
     assert result.exit_code == 0, output(result)
     header = book.values("Lists")[0]
-    assert "qc.source_type" not in header
     reasons = [row[header.index("qc.exception_type")] for row in book.values("Lists")[1:]]
     assert "Counterfeit" in reasons
+    assert _dropdown_values(book, "Source Type") == ["Supplier", "Warehouse Station", "Inspector", "Logistics"]
+    assert _dropdown_values(book, "Status")[:2] == ["Open", "Reshipment Created"]
+    assert _dropdown_values(book, "Exception Type")[-1] == "Counterfeit"
     assert "already set up; nothing changed" in cli("setup").output
+
+
+def _dropdown_values(book: Book, label: str) -> list[str]:
+    """The values of the Lists range the dropdown of a QC Log column reads, in its first data row."""
+    column = book.values("QC Log")[0].index(label)
+    rule = book.validation("QC Log", f"{column_letters(column)}2")
+    assert rule is not None, f"no dropdown on {label}"
+    formula = rule["condition"]["values"][0]["userEnteredValue"]
+    start, end = formula.split("!")[1].replace("$", "").split(":")
+    letters = start.rstrip("0123456789")
+    at = column_index(letters)
+    rows = book.values("Lists")[int(start[len(letters) :]) - 1 : int(end[len(letters) :])]
+    return [row[at] if at < len(row) else "" for row in rows]
 
 
 def test_a_sheet_not_shared_with_the_service_account_exits_3_naming_the_address(api, cli, qc_team) -> None:

@@ -68,3 +68,49 @@ def test_a_staff_column_given_kakosheets_blank_highlight_keeps_it(tmp_path: Path
     assert done.returncode == 0, done.stderr
     rules = load_workbook(workbook)["QC Log"].conditional_formatting
     assert [r.formula for rng in rules for r in rng.rules if str(rng.sqref).startswith(mine)] == [[formula]]
+
+
+def _lists_read_by(workbook: Path) -> dict[str, list[str]]:
+    """Each dropdown of the QC Log's columns (by header) and the values of the Lists column it reads."""
+    book = load_workbook(workbook)
+    sheet, lists = book["QC Log"], book["Lists"]
+    headers = {cell.column_letter: cell.value for cell in sheet[1]}
+    read: dict[str, list[str]] = {}
+    for check in sheet.data_validations.dataValidation:
+        if check.type != "list" or "Lists" not in str(check.formula1):
+            continue
+        start, end = str(check.formula1).split("!")[1].replace("$", "").split(":")
+        column = start.rstrip("0123456789")
+        values = [cell.value for cell in lists[column][int(start[len(column) :]) - 1 : int(end[len(column) :])]]
+        read[str(headers[str(check.sqref).split(":")[0].rstrip("0123456789")])] = values
+    return read
+
+
+def test_a_column_removed_from_its_schema_keeps_its_dropdown_and_every_other_reads_its_own_list(
+    tmp_path: Path,
+) -> None:
+    """The Lists tab's columns do not move when a list goes: Disposition's cells are the team's once its
+    column leaves the schema, and their dropdown still offers the dispositions (not Status's values,
+    which took its column before); a list that grew is read whole; a second setup changes nothing."""
+    folder, workbook = _team_with_cases(tmp_path)
+    assert run_kakosheet("sync", "--as-of", "2026-11-20T10:00", cwd=folder).returncode == 0
+    before = _lists_read_by(workbook)
+    assert before["Disposition"][:2] == ["Returned to Supplier", "Discarded"]
+
+    schema = folder / "schemas" / "qc.yaml"
+    text = schema.read_text()
+    start = text.index("  - field: disposition\n")
+    text = text[:start] + text[text.index("  - field:", start + 1) :]
+    schema.write_text(text.replace("Inspector, Logistics]", "Inspector, Logistics, Carrier]"))
+    done = run_kakosheet("setup", cwd=folder)
+    assert done.returncode == 0, done.stderr
+
+    after = _lists_read_by(workbook)
+    assert after["Disposition"] == before["Disposition"]
+    assert after["Status"] == before["Status"]
+    assert after["Exception Type"] == before["Exception Type"]
+    assert after["Source Type"] == [*before["Source Type"], "Carrier"]
+    again = run_kakosheet("setup", cwd=folder)
+    assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout + again.stderr
+    synced = run_kakosheet("sync", "--as-of", "2026-11-20T11:00", cwd=folder)
+    assert synced.returncode == 0 and "kakosheet setup" not in synced.stdout + synced.stderr
