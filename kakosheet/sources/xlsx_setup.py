@@ -145,8 +145,9 @@ def _check_lists_tab(head: Grid, names: list[str]) -> None:
 
 
 def _lists_sheet(lists: dict[str, tuple[str, ...]]) -> bytes:
+    wanted = _wanted_values(lists)
     rows = []
-    for number, values in enumerate(_wanted_values(lists), start=1):
+    for number, values in enumerate(wanted, start=1):
         cells = "".join(
             f'<c r="{column_letters(col)}{number}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
             for col, value in enumerate(values)
@@ -155,6 +156,7 @@ def _lists_sheet(lists: dict[str, tuple[str, ...]]) -> bytes:
         rows.append(f'<row r="{number}">{cells}</row>')
     return (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}">'
+        f'<dimension ref="A1:{column_letters(len(lists) - 1)}{len(wanted)}"/>'  # as Excel writes: readers size by it
         f"<sheetData>{''.join(rows)}</sheetData></worksheet>"
     ).encode()
 

@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # the planner's model pulls in pandas: a report, which never 
 
 CHUNK = 5000
 PREPARE_LOCK = 0x6B616B6F  # advisory lock key held while tables are created or altered
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6  # another connection holds the file, or a table of it
 SQLITE_FULL = 13  # "database or disk is full": the disk (or a quota, a file size limit) has no room
 SQLITE_IOERR = 10  # "disk I/O error": how SQLite tells most writes refused past a file size limit (EFBIG)
 
@@ -731,7 +732,14 @@ def _sqlite_pragmas(engine: Engine, *, read_only: bool = False, journal: str = "
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if not read_only:
-            cursor.execute(f"PRAGMA journal_mode={journal}")
+            try:
+                cursor.execute(f"PRAGMA journal_mode={journal}")
+            except sqlite3.OperationalError as exc:
+                # Another process holds the file (first syncs of two workbooks into a new store): changing
+                # the journal needs it alone. This connection works with the journal the file has; a later
+                # one changes it.
+                if getattr(exc, "sqlite_errorcode", None) not in (SQLITE_BUSY, SQLITE_LOCKED):
+                    raise
         cursor.execute("PRAGMA busy_timeout=30000")
         if not read_only:
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -228,7 +228,8 @@ def test_a_lists_tab_of_the_teams_own_stops_setup_before_anything_is_written(tmp
 
 def test_a_list_gone_from_the_schemas_leaves_kakosheets_lists_tab_its_own(tmp_path: Path) -> None:
     """A dropdown column removed from qc.yaml left its list's name on the Lists tab, and setup then
-    refused the tab as the team's own (exit 3): no later reason reached the workbook."""
+    refused the tab as the team's own (exit 3): no later reason reached the workbook. The list keeps
+    its column and values (the removed column's cells, the team's now, keep their dropdown)."""
     result = init_team(tmp_path / "team", logs=("qc",))
     config = load_config(result.config)
     qc = config.schemas_dir / "qc.yaml"
@@ -240,7 +241,7 @@ def test_a_list_gone_from_the_schemas_leaves_kakosheets_lists_tab_its_own(tmp_pa
     assert upgraded.changed
     lists = lists_values(result.workbook)
     assert "Counterfeit" in lists["qc.exception_type"] and lists["qc.grade"] == ["A", "B", "C"]
-    assert "qc.source_type" not in lists
+    assert lists["qc.source_type"] == ["Supplier", "Warehouse Station", "Inspector", "Logistics"]
     assert not upgrade_source(config).changed
 
 
