@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kakosheet.core.owned_tab import CELL_CHARS, SHEET_ROWS, CellLink, Filter, OwnedTab, TabCell
+from kakosheet.core.owned_tab import SHEET_ROWS, CellLink, Filter, OwnedTab, TabCell, fit_text
 from kakosheet.core.plural import counted
 from kakosheet.core.writeback import WriteBack
 
@@ -60,23 +60,15 @@ def issue_lines(changes: WriteBack) -> list[IssueLine]:
     shown = issues if len(issues) <= room else issues[: room - 1]  # the last row says how many are left
     lines = []
     for issue in shown:
-        case_id, message, value = issue.case_id, issue.message, issue.value  # a typed ID is as long as its cell
-        if len(message) > CELL_CHARS or (value and len(value) > CELL_CHARS) or (case_id and len(case_id) > CELL_CHARS):
-            case_id, value = _fit(case_id), _fit(value)
-            message = message[: CELL_CHARS - 1] + "…" if len(message) > CELL_CHARS else message
+        # A typed ID, or a value, is as long as its cell: each is cut to what a cell holds, visibly.
+        case_id, value = (None if text is None else fit_text(text) for text in (issue.case_id, issue.value))
+        message = fit_text(issue.message)
         sheet, row, column = issue.sheet or issue.log, issue.row, issue.column
         values = (sheet, row, column, case_id, issue.severity, issue.code, message, value)
         lines.append(IssueLine(values, changes.cell_of(issue)))
     if len(shown) < len(issues):
         lines.append(IssueLine(_closing_line(len(issues) - len(shown)), None))
     return lines
-
-
-def _fit(text: str | None) -> str | None:
-    """A text cut to what a cell holds, visibly (…)."""
-    if text is None or len(text) <= CELL_CHARS:
-        return text
-    return text[: CELL_CHARS - 1] + "…"
 
 
 def _closing_line(more: int) -> tuple[str | int | None, ...]:

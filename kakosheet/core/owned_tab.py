@@ -20,7 +20,7 @@ from kakosheet.core.grid import column_letters
 CellData = str | int | float | Decimal | dt.date | dt.datetime | None
 
 SHEET_ROWS = 1_048_576  # rows of a worksheet in Excel (and LibreOffice)
-CELL_CHARS = 32_767  # characters a cell holds in Excel
+CELL_CHARS = 32_767  # characters a cell holds in Excel, counted as it counts them (excel_length)
 TITLE_CHARS = 31  # characters of a tab's title in Excel
 TITLE_REFUSED = frozenset("[]:*?/\\")  # characters Excel refuses in a tab's title
 MARK_PREFIX = "kakosheet: "  # how every mark begins: a reader tells an owned tab without knowing which
@@ -138,6 +138,14 @@ def fallback_title(title: str) -> str:
     return f"kakosheet {title}"[:TITLE_CHARS]
 
 
-def fit_text(text: str) -> str:
-    """A text cut to what a cell holds, visibly (…)."""
-    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+def excel_length(text: str) -> int:
+    """A text's length as Excel counts it: UTF-16 code units (an emoji, or a rare CJK character, is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_text(text: str, room: int = CELL_CHARS) -> str:
+    """A text cut to what a cell holds (or ``room``), visibly (…)."""
+    if len(text) <= room // 2 or excel_length(text) <= room:
+        return text
+    # The first room - 1 units; a character of two units cut in half is left out whole.
+    return text.encode("utf-16-le")[: (room - 1) * 2].decode("utf-16-le", errors="ignore") + "…"

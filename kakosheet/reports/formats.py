@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from kakosheet.core.codes import minor_units
+from kakosheet.core.owned_tab import CELL_CHARS, excel_length, fit_text
 from kakosheet.reports import model as m
 from kakosheet.reports.tables import Cell, Kind
 
@@ -25,7 +26,6 @@ CASE_COLUMNS = (
     "Incomplete",
 )
 DATE_FORMAT = "yyyy-mm-dd"
-CELL_LIMIT = 32_767  # the most characters (UTF-16 code units) an Excel cell holds
 _NUMBER_FORMATS = {Kind.COUNT: "0", Kind.CHANGE: "+0;-0;0", Kind.DAYS: "0.0", Kind.SHARE: "0.0%"}
 
 
@@ -68,17 +68,8 @@ def case_cells(line: m.CaseLine) -> tuple[Cell, ...]:
 def fit_cell(value: str) -> str:
     """A text as a cell holds it: past the limit (case IDs, a long text), cut where a list item
     ends, saying how many are left out."""
-    if len(value) <= CELL_LIMIT // 2 or _units(value) <= CELL_LIMIT:
+    if len(value) <= CELL_CHARS // 2 or excel_length(value) <= CELL_CHARS:
         return value
-    room = CELL_LIMIT - 100
-    kept = value[:room]
-    while _units(kept) > room:
-        kept = kept[: len(kept) - (_units(kept) - room)]
-    kept = kept.rsplit(", ", 1)[0]
+    kept = fit_text(value, CELL_CHARS - 100).removesuffix("…").rsplit(", ", 1)[0]
     left = value.count(", ") - kept.count(", ")
     return f"{kept} … and {left} more (the Cases table and the JSON report list them all)"
-
-
-def _units(value: str) -> int:
-    """Excel's length of a text: UTF-16 code units."""
-    return len(value.encode("utf-16-le")) // 2

@@ -10,7 +10,8 @@ import python_calamine
 from click.testing import Result
 
 from kakosheet.core.issues import Issue
-from kakosheet.core.issues_tab import CELL_CHARS, ISSUES_HEADER, SHEET_ROWS, issue_lines
+from kakosheet.core.issues_tab import ISSUES_HEADER, SHEET_ROWS, issue_lines
+from kakosheet.core.owned_tab import CELL_CHARS, excel_length, fit_text
 from kakosheet.core.writeback import NOTE_LIMIT, WriteBack, note_text
 from tests.helpers import qc_row, qc_tab, write_workbook
 
@@ -48,6 +49,18 @@ def test_a_value_past_a_cells_characters_is_cut_visibly() -> None:
     [line] = issue_lines(WriteBack(issues=[issue]))
     for text in (line.values[3], line.values[MESSAGE], line.values[-1]):
         assert isinstance(text, str) and len(text) == CELL_CHARS and text.endswith("…")
+
+
+def test_a_value_is_measured_as_excel_counts_it() -> None:
+    """Excel counts a cell's characters in UTF-16 units: an emoji (or a rare CJK character) is two, so
+    20,000 of them are 40,000 and do not fit, though Python counts 20,000."""
+    issue = Issue("qc", "QC Log", 2, "Description", "too-long", "error", "m", "📦" * 20_000, "QC-2026-0001")
+    [line] = issue_lines(WriteBack(issues=[issue]))
+    value = line.values[-1]
+    assert isinstance(value, str) and value.endswith("…")
+    assert CELL_CHARS - 2 <= excel_length(value) <= CELL_CHARS
+    assert fit_text("📦" * 16_383) == "📦" * 16_383  # 32,766 units: it fits whole
+    assert fit_text("a" * 10 + "📦", 11) == "a" * 10 + "…"  # the cut never leaves half of a character
 
 
 def test_an_issues_note_keeps_whole_notes_and_says_how_many_more() -> None:

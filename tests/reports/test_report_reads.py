@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 from kakosheet.app.report import ReportOptions, make_report
 from kakosheet.app.setup import init_team
 from kakosheet.config import Config, load_config
-from kakosheet.reports.formats import CELL_LIMIT
+from kakosheet.core.owned_tab import CELL_CHARS
 from kakosheet.reports.periods import PeriodKind
 from kakosheet.reports.render_json import jsonable, render_json
 from kakosheet.reports.render_xlsx import render_xlsx
@@ -202,7 +202,7 @@ def test_a_cell_excel_cannot_hold_is_cut_with_a_note(tmp_path: Path) -> None:
     header = [c.value for c in sheet[4]]
     assert header[:5] == ["Log", "Opened", "Opened before", "Closed", "Closed before"]  # a table's names are unique
     cell = str(sheet.cell(5, len(header)).value)
-    assert len(cell) <= CELL_LIMIT and cell.startswith("QC-2026-000000, QC-2026-000001")
+    assert len(cell) <= CELL_CHARS and cell.startswith("QC-2026-000000, QC-2026-000001")
     kept = cell.split(" … ")[0].count(", ") + 1
     listed = len(next(t for t in layout(report).tables if t.key == "flow").case_ids[0])  # 5000 and the real ones
     assert cell.endswith(f"… and {listed - kept} more (the Cases table and the JSON report list them all)")
