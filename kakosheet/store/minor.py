@@ -57,9 +57,19 @@ def minor_values(values: Mapping[str, Any], fields: list[str]) -> dict[str, int 
     return {minor_column(f): to_minor(values.get(f), currency) for f in fields}
 
 
-def fill_minor_units(connection: Connection, table: Table, schema: LogSchema, added: set[str]) -> int:
-    """Fill minor-unit columns just added to an existing store (the migration); returns the rows updated."""
-    fields = [f for f in money_fields(schema) if minor_column(f) in added]
+def fill_minor_units(
+    connection: Connection, table: Table, schema: LogSchema, added: set[str], *, converted: Iterable[str] = ()
+) -> int:
+    """Fill the minor-unit columns of an existing store (the migration): those just ``added``, and
+    those of the amounts whose column was ``converted`` to another type (a money column that was
+    text for a while kept the minor units of its old amounts; its currency converted: every amount's).
+    Returns the rows updated."""
+    converted = set(converted)
+    money = money_fields(schema)
+    stale = money if CURRENCY_FIELD in converted else [f for f in money if f in converted]
+    if stale:  # what they held is of values since converted: none until filled again below
+        connection.execute(update(table).values({minor_column(f): None for f in stale}))
+    fields = [f for f in money if minor_column(f) in added or f in stale]
     if not fields:
         return 0
     amounts = [table.c[f] for f in fields]

@@ -230,15 +230,13 @@ class Store:
                 connection.execute(select(func.pg_advisory_xact_lock(PREPARE_LOCK)))
             self.metadata.create_all(connection)
             done = migrate(connection, self.metadata, self.schemas)
-            for schema in self.schemas.case_logs:  # an older store: its amounts in minor units, once
+            for schema in self.schemas.case_logs:  # an older store, or a type changed: its amounts in minor units
                 table = self.table(schema.name)
                 prefix = f"{table.name}."
-                new = {
-                    entry[len(prefix) :].removesuffix(" added")
-                    for entry in done
-                    if entry.startswith(prefix) and entry.endswith(" added")
-                }
-                fill_minor_units(connection, table, schema, new)
+                columns = [entry[len(prefix) :] for entry in done if entry.startswith(prefix)]
+                new = {entry.removesuffix(" added") for entry in columns if entry.endswith(" added")}
+                converted = {entry.split(" converted to ")[0] for entry in columns if " converted to " in entry}
+                fill_minor_units(connection, table, schema, new, converted=converted)
         return done
 
     def has_tables(self) -> bool:

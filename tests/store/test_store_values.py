@@ -210,6 +210,27 @@ def test_a_column_whose_type_changed_is_converted_keeping_what_does_not_fit(team
     assert [Decimal(r[0]) if r[0] is not None else None for r in rows] == [Decimal("12.5"), None, None]
 
 
+def test_a_money_column_that_was_text_for_a_while_gets_the_minor_units_of_its_amounts_again(
+    team: Config, store_url: str
+) -> None:
+    """Money, then text (an amount typed in words stored as it is), then money again: the minor units
+    reports sum are those of what the column now holds, not of the amount it held before."""
+    path = workbook(team, [qc_row(Replacement_Cost=12.5), qc_row(Replacement_Cost=7)])
+    sync(team, path, store_url)
+    set_type(team, "replacement_cost", "money", "text")
+    sync(team, path, store_url)
+    book = load_workbook(path)
+    labels = [cell.value for cell in book["QC Log"][1]]
+    book["QC Log"].cell(2, labels.index("Replacement Cost") + 1, "about twelve dollars")
+    book.save(path)
+    sync(team, path, store_url)
+    set_type(team, "replacement_cost", "text", "money")
+    sync(team, path, store_url)
+    rows = stored(store_url, "select replacement_cost, _minor_replacement_cost from case_qc order by case_id")
+    assert [(r[0] if r[0] is None else Decimal(r[0]), r[1]) for r in rows] == [(None, None), (Decimal(7), 700)]
+    assert raws(store_url)[0] == {"replacement_cost": "about twelve dollars"}
+
+
 # ---------------------------------------------------------------------- item 3: numbers reserved atomically
 
 
