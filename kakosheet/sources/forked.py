@@ -9,8 +9,8 @@ A fork, not a new interpreter: the child starts with everything the work needs (
 write, the package's layout) without copying any of it, in a few milliseconds. It only runs
 the work (files and zlib: no store connection, no thread of the parent's, nothing printed) and
 sends back what it returns or raises. It ends with os._exit: nothing of the parent's (a
-connection's close, a buffered line) is done twice. Where fork is not (Windows), the work
-runs here.
+connection's close, a buffered line) is done twice. Where fork is not (Windows), or fails (a
+process limit), the work runs here.
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ def in_forked_child(work: Callable[[], T], *, what: str) -> T:
     if not CAN_FORK:
         return work()
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no room for another process (a process limit, memory): the work runs here, slower
+        os.close(read_end)
+        os.close(write_end)
+        return work()
     if pid == 0:  # the child: the work, its answer, and out
         os.close(read_end)
         _answer(write_end, work)

@@ -740,7 +740,8 @@ def _sqlite_pragmas(engine: Engine, *, read_only: bool = False, journal: str = "
                     raise
         cursor.execute("PRAGMA busy_timeout=30000")
         if not read_only:
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # NORMAL keeps a WAL file whole through a power cut; under the rollback journal only FULL does.
+            cursor.execute(f"PRAGMA synchronous={'NORMAL' if journal == 'WAL' else 'FULL'}")
             # The log is copied into the file (and synced to disk) when the store is closed, as at the
             # end of every command: not also after each commit past SQLite's default of 1,000 pages,
             # which a re-sync's few transactions pass twice over (each copy syncs the disk again).

@@ -3,6 +3,7 @@ here, a child that dies says so in a sentence, and nothing of the parent's is do
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -19,6 +20,14 @@ from kakosheet.sources.forked import in_forked_child
 def test_the_answer_comes_back_and_the_work_ran_elsewhere() -> None:
     assert in_forked_child(lambda: (os.getpid(), [1, 2, "three"]), what="x")[1] == [1, 2, "three"]
     assert in_forked_child(os.getpid, what="x") != os.getpid()
+
+
+def test_where_no_process_can_be_forked_the_work_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")  # what a process limit gives
+
+    monkeypatch.setattr(os, "fork", refused)
+    assert in_forked_child(os.getpid, what="x") == os.getpid()
 
 
 def test_what_the_work_raises_is_raised_here_with_its_class_and_words() -> None:
