@@ -52,11 +52,13 @@ def setup_workbook(path: Path, schemas: SchemaSet, logs: tuple[str, ...]) -> Set
     result = SetupResult(path.name)
     package = inspect_package(path)
     tabs = source.sheet_names()
+    wanted = dropdown_lists(schemas)
     present: list[list[str]] = []
     if LISTS_TAB in tabs:
-        _check_lists_tab(source.read_head(LISTS_TAB, SCAN_ROWS), list(dropdown_lists(schemas)))
-        present = _grid_values(source.read_head(LISTS_TAB, 1_048_576))
-    lists = lists_over(dropdown_lists(schemas), present)  # each list where the dropdowns read it
+        lists_tab = source.read_head(LISTS_TAB, 1_048_576)
+        _check_lists_tab(lists_tab, list(wanted))
+        present = _grid_values(lists_tab)
+    lists = lists_over(wanted, present)  # each list where the dropdowns read it
     ranges = {name: list_formula(column_letters(i), len(values)) for i, (name, values) in enumerate(lists.items())}
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
